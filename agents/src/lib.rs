@@ -1,0 +1,2 @@
+//! synmarket agents (in progress).
+pub use synmarket_engine as engine;

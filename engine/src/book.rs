@@ -1,0 +1,148 @@
+//! The offer book: per task type, one price-ordered book per capability class.
+//!
+//! A *capability class* is a distinct capability set held by resting offers of a task type. Each
+//! class keeps its offers in a `BTreeSet` ordered by [`OfferKey`] (weighted ask, then order id,
+//! i.e. placement order), so a request visits only the classes whose capabilities cover its needs
+//! and walks each from the best price: never a scan over all offers. Classes are never removed
+//! (their number is bounded by the distinct capability sets seen), so class indices are stable.
+//!
+//! Open auctions are kept per task type ordered by bid, highest first, then by request id
+//! (earliest auction first).
+
+use std::cmp::Reverse;
+use std::collections::BTreeSet;
+use std::ops::Bound;
+
+use crate::capability::CapabilitySet;
+use crate::ids::{OrderId, TaskTypeId};
+
+/// Priority key of a resting offer: the bits of its (positive) weighted ask, which order like
+/// the floats, then its id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OfferKey {
+    /// `f64::to_bits` of `ask / f(rep)^k`.
+    pub weighted_bits: u64,
+    /// The offer.
+    pub id: OrderId,
+}
+
+impl OfferKey {
+    /// The weighted ask as a float.
+    #[inline]
+    pub fn weighted(self) -> f64 {
+        f64::from_bits(self.weighted_bits)
+    }
+}
+
+/// One capability class of a task type.
+#[derive(Clone, Debug, Default)]
+pub struct ClassBook {
+    /// The capability set every offer here holds.
+    pub capabilities: CapabilitySet,
+    /// Offers by priority.
+    pub offers: BTreeSet<OfferKey>,
+}
+
+/// Resting offers and open auctions of one task type.
+#[derive(Clone, Debug, Default)]
+pub struct TypeBook {
+    /// Capability classes.
+    pub classes: Vec<ClassBook>,
+    /// Open auctions: (highest bid first, earliest request first).
+    pub auctions: BTreeSet<(Reverse<u64>, OrderId)>,
+    /// Offer units resting in this task type.
+    pub resting_units: u64,
+    /// Resting offers.
+    pub resting_offers: u64,
+}
+
+impl TypeBook {
+    /// The class index of `capabilities`, creating the class if new.
+    pub fn class_of(&mut self, capabilities: CapabilitySet) -> usize {
+        if let Some(i) = self.classes.iter().position(|c| c.capabilities == capabilities) {
+            return i;
+        }
+        self.classes.push(ClassBook { capabilities, offers: BTreeSet::new() });
+        self.classes.len() - 1
+    }
+
+    /// The first key after `after` (or the first key) in class `class`.
+    #[inline]
+    pub fn next_in_class(&self, class: usize, after: Option<OfferKey>) -> Option<OfferKey> {
+        let set = &self.classes[class].offers;
+        match after {
+            None => set.first().copied(),
+            Some(k) => set.range((Bound::Excluded(k), Bound::Unbounded)).next().copied(),
+        }
+    }
+
+    /// The first auction after `after` (or the first).
+    #[inline]
+    pub fn next_auction(&self, after: Option<(Reverse<u64>, OrderId)>) -> Option<(Reverse<u64>, OrderId)> {
+        match after {
+            None => self.auctions.first().copied(),
+            Some(k) => self.auctions.range((Bound::Excluded(k), Bound::Unbounded)).next().copied(),
+        }
+    }
+}
+
+/// All task types' books.
+#[derive(Clone, Debug, Default)]
+pub struct OfferBook {
+    /// Indexed by task type.
+    pub types: Vec<TypeBook>,
+}
+
+impl OfferBook {
+    /// Ensures a book exists for `task_type`.
+    pub fn ensure(&mut self, task_type: TaskTypeId) {
+        if self.types.len() <= task_type.index() {
+            self.types.resize_with(task_type.index() + 1, TypeBook::default);
+        }
+    }
+
+    /// The book of a task type.
+    #[inline]
+    pub fn get(&self, task_type: TaskTypeId) -> &TypeBook {
+        &self.types[task_type.index()]
+    }
+
+    /// The book of a task type, mutably.
+    #[inline]
+    pub fn get_mut(&mut self, task_type: TaskTypeId) -> &mut TypeBook {
+        &mut self.types[task_type.index()]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_order_by_weighted_ask_then_id() {
+        let a = OfferKey { weighted_bits: 45.0f64.to_bits(), id: OrderId(9) };
+        let b = OfferKey { weighted_bits: 45.0f64.to_bits(), id: OrderId(10) };
+        let c = OfferKey { weighted_bits: 45.5f64.to_bits(), id: OrderId(1) };
+        let d = OfferKey { weighted_bits: 100.0f64.to_bits(), id: OrderId(0) };
+        let mut v = vec![d, c, b, a];
+        v.sort();
+        assert_eq!(v, vec![a, b, c, d]);
+    }
+
+    #[test]
+    fn classes_are_stable_and_walkable() {
+        let mut t = TypeBook::default();
+        let c0 = t.class_of(CapabilitySet::single(1));
+        let c1 = t.class_of(CapabilitySet::single(2));
+        assert_eq!(t.class_of(CapabilitySet::single(1)), c0);
+        assert_ne!(c0, c1);
+        for (i, p) in [(1u64, 30.0f64), (2, 20.0), (3, 40.0)] {
+            t.classes[c0].offers.insert(OfferKey { weighted_bits: p.to_bits(), id: OrderId(i) });
+        }
+        let first = t.next_in_class(c0, None).unwrap();
+        assert_eq!(first.id, OrderId(2));
+        let second = t.next_in_class(c0, Some(first)).unwrap();
+        assert_eq!(second.id, OrderId(1));
+        assert_eq!(t.next_in_class(c1, None), None);
+    }
+}

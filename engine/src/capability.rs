@@ -1,0 +1,195 @@
+//! Interned task types and capabilities.
+//!
+//! A capability set is a 128-bit set, so "the request's needs are a subset of the offer's
+//! capabilities" is one AND. Names are interned once by a [`Vocabulary`]; the engine itself works
+//! on indices only. Capability 0 is always `confidential`, the attestation that §8 of the rules
+//! requires for confidential tasks.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::MarketError;
+use crate::ids::TaskTypeId;
+
+/// The most capabilities a vocabulary can hold.
+pub const MAX_CAPABILITIES: usize = 128;
+/// The name of the attestation capability required for confidential tasks (always index 0).
+pub const CONFIDENTIAL: &str = "confidential";
+
+/// A set of capabilities, one bit per interned capability.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct CapabilitySet(pub u128);
+
+impl CapabilitySet {
+    /// The empty set.
+    pub const EMPTY: CapabilitySet = CapabilitySet(0);
+
+    /// A set holding the single capability `index`.
+    #[inline]
+    pub fn single(index: u8) -> Self {
+        debug_assert!((index as usize) < MAX_CAPABILITIES);
+        CapabilitySet(1u128 << index)
+    }
+
+    /// Adds capability `index`.
+    #[inline]
+    pub fn with(self, index: u8) -> Self {
+        CapabilitySet(self.0 | (1u128 << index))
+    }
+
+    /// True when every capability of `self` is also in `other`.
+    #[inline]
+    pub fn is_subset_of(self, other: CapabilitySet) -> bool {
+        self.0 & !other.0 == 0
+    }
+
+    /// True when the set holds capability `index`.
+    #[inline]
+    pub fn contains(self, index: u8) -> bool {
+        self.0 & (1u128 << index) != 0
+    }
+
+    /// Union of two sets.
+    #[inline]
+    pub fn union(self, other: CapabilitySet) -> Self {
+        CapabilitySet(self.0 | other.0)
+    }
+
+    /// Number of capabilities in the set.
+    pub fn len(self) -> u32 {
+        self.0.count_ones()
+    }
+
+    /// True when the set is empty.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The indices in the set, ascending.
+    pub fn indices(self) -> impl Iterator<Item = u8> {
+        (0..MAX_CAPABILITIES as u8).filter(move |&i| self.contains(i))
+    }
+}
+
+/// The names of task types and capabilities, interned to dense indices.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Vocabulary {
+    task_types: Vec<String>,
+    capabilities: Vec<String>,
+}
+
+impl Default for Vocabulary {
+    fn default() -> Self {
+        Vocabulary { task_types: Vec::new(), capabilities: vec![CONFIDENTIAL.to_string()] }
+    }
+}
+
+impl Vocabulary {
+    /// A vocabulary with only the `confidential` capability.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Interns a task type, returning its id (the existing one if already known).
+    pub fn task_type(&mut self, name: &str) -> Result<TaskTypeId, MarketError> {
+        if let Some(i) = self.task_types.iter().position(|n| n == name) {
+            return Ok(TaskTypeId(i as u16));
+        }
+        if self.task_types.len() >= u16::MAX as usize {
+            return Err(MarketError::VocabularyFull);
+        }
+        self.task_types.push(name.to_string());
+        Ok(TaskTypeId((self.task_types.len() - 1) as u16))
+    }
+
+    /// Interns a capability, returning its bit index.
+    pub fn capability(&mut self, name: &str) -> Result<u8, MarketError> {
+        if let Some(i) = self.capabilities.iter().position(|n| n == name) {
+            return Ok(i as u8);
+        }
+        if self.capabilities.len() >= MAX_CAPABILITIES {
+            return Err(MarketError::VocabularyFull);
+        }
+        self.capabilities.push(name.to_string());
+        Ok((self.capabilities.len() - 1) as u8)
+    }
+
+    /// Interns every name and returns the set.
+    pub fn capability_set<'a>(
+        &mut self,
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Result<CapabilitySet, MarketError> {
+        let mut set = CapabilitySet::EMPTY;
+        for name in names {
+            set = set.with(self.capability(name)?);
+        }
+        Ok(set)
+    }
+
+    /// Looks a task type up without interning it.
+    pub fn find_task_type(&self, name: &str) -> Option<TaskTypeId> {
+        self.task_types.iter().position(|n| n == name).map(|i| TaskTypeId(i as u16))
+    }
+
+    /// Looks a capability up without interning it.
+    pub fn find_capability(&self, name: &str) -> Option<u8> {
+        self.capabilities.iter().position(|n| n == name).map(|i| i as u8)
+    }
+
+    /// The name of a task type.
+    pub fn task_type_name(&self, id: TaskTypeId) -> &str {
+        self.task_types.get(id.index()).map(String::as_str).unwrap_or("?")
+    }
+
+    /// The names in a capability set, in index order.
+    pub fn capability_names(&self, set: CapabilitySet) -> Vec<&str> {
+        set.indices().filter_map(|i| self.capabilities.get(i as usize).map(String::as_str)).collect()
+    }
+
+    /// Number of task types.
+    pub fn task_type_count(&self) -> usize {
+        self.task_types.len()
+    }
+
+    /// All task type names in id order.
+    pub fn task_type_names(&self) -> &[String] {
+        &self.task_types
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subset_is_one_and() {
+        let a = CapabilitySet::single(3).with(7);
+        let b = a.with(100);
+        assert!(a.is_subset_of(b));
+        assert!(!b.is_subset_of(a));
+        assert!(CapabilitySet::EMPTY.is_subset_of(a));
+        assert_eq!(b.len(), 3);
+        assert_eq!(b.indices().collect::<Vec<_>>(), vec![3, 7, 100]);
+    }
+
+    #[test]
+    fn vocabulary_interns_once() {
+        let mut v = Vocabulary::new();
+        assert_eq!(v.find_capability(CONFIDENTIAL), Some(0));
+        let r = v.capability("rust").unwrap();
+        assert_eq!(v.capability("rust").unwrap(), r);
+        let t = v.task_type("code_generation").unwrap();
+        assert_eq!(v.task_type("code_generation").unwrap(), t);
+        assert_eq!(v.task_type_name(t), "code_generation");
+        let set = v.capability_set(["rust", "python"]).unwrap();
+        assert_eq!(v.capability_names(set), vec!["rust", "python"]);
+    }
+
+    #[test]
+    fn vocabulary_refuses_beyond_limit() {
+        let mut v = Vocabulary::new();
+        for i in 1..MAX_CAPABILITIES {
+            v.capability(&format!("c{i}")).unwrap();
+        }
+        assert!(matches!(v.capability("one_more"), Err(MarketError::VocabularyFull)));
+    }
+}

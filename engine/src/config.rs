@@ -1,0 +1,361 @@
+//! Market configuration: every tunable rule of MECHANISMS.md, with the documented defaults.
+//!
+//! The engine takes a [`MarketConfig`] by value in [`crate::Market::new`] and checks it with
+//! [`MarketConfig::validate`]. Scenario files map their `[market]` table onto this struct
+//! field by field (see `scenarios/README.md`), so the names here are the names users type.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConfigError;
+use crate::ids::{DAY, DurationMs, HOUR, MINUTE, SECOND};
+
+/// The price a match trades at; it always lies in `[ask, bid]` (§3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PriceRule {
+    /// Pay as offered (a procurement auction). The default.
+    #[default]
+    Ask,
+    /// The price of the order that was waiting, as in a continuous double auction.
+    Resting,
+    /// The midpoint of bid and ask, rounded down.
+    Midpoint,
+    /// Pay the bid.
+    Bid,
+}
+
+/// Who must approve the release of an escrow (§5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum MultiSigType {
+    /// The requester's approval releases. The default.
+    #[default]
+    Single,
+    /// Both parties must approve; the approval that completes the pair releases at once.
+    BothParties,
+    /// `required` distinct approvals from the escrow's `total` arbitrators; parties do not count.
+    Arbitrators {
+        /// Approvals needed.
+        required: u8,
+        /// Arbitrators drawn for the escrow.
+        total: u8,
+    },
+    /// Released automatically `release_after_ms` after completion.
+    TimeLocked {
+        /// Delay after completion.
+        release_after_ms: DurationMs,
+    },
+}
+
+/// What happens to a disputed escrow that no panel resolves by the dispute timeout (§5, §6).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DisputeDefault {
+    /// Settle as if released to the provider.
+    ReleaseToProvider,
+    /// Refund the requester in full. The default: the burden of proof is on the provider.
+    #[default]
+    RefundToRequester,
+    /// Split the escrow evenly.
+    SplitEvenly,
+}
+
+/// Reputation rules (§7). Scores are `f64`; they never touch money.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReputationConfig {
+    /// Score of a new peer (`NewUserBonus`).
+    pub initial: f64,
+    /// Lowest score.
+    pub min: f64,
+    /// Highest score.
+    pub max: f64,
+    /// Delta for a completed trade (provider).
+    pub trade_completed: f64,
+    /// Delta for a failed trade (provider no-show or abandon).
+    pub trade_failed: f64,
+    /// Delta per SLA violation.
+    pub sla_violation: f64,
+    /// Delta for the accused when a dispute is raised.
+    pub trade_disputed: f64,
+    /// Delta for the winner of a dispute.
+    pub dispute_won: f64,
+    /// Delta for a party that raised a dispute and lost it.
+    pub dispute_lost: f64,
+    /// Delta for starting within `fast_response_ms`.
+    pub fast_response: f64,
+    /// Delta for starting later than `slow_response_ms`.
+    pub slow_response: f64,
+    /// Delta for feedback rated 4 or 5.
+    pub positive_feedback: f64,
+    /// Delta for feedback rated 1 or 2.
+    pub negative_feedback: f64,
+    /// A start within this time earns `fast_response`.
+    pub fast_response_ms: DurationMs,
+    /// A start later than this costs `slow_response`.
+    pub slow_response_ms: DurationMs,
+    /// Half-life of the decay toward `initial`; 0 disables decay.
+    pub decay_half_life_ms: DurationMs,
+    /// How often decay is applied (a step function of simulated time).
+    pub decay_step_ms: DurationMs,
+}
+
+impl Default for ReputationConfig {
+    fn default() -> Self {
+        ReputationConfig {
+            initial: 50.0,
+            min: 0.0,
+            max: 1000.0,
+            trade_completed: 10.0,
+            trade_failed: -20.0,
+            sla_violation: -5.0,
+            trade_disputed: -5.0,
+            dispute_won: 15.0,
+            dispute_lost: -25.0,
+            fast_response: 2.0,
+            slow_response: -1.0,
+            positive_feedback: 5.0,
+            negative_feedback: -10.0,
+            fast_response_ms: 60 * SECOND,
+            slow_response_ms: 300 * SECOND,
+            decay_half_life_ms: 0,
+            decay_step_ms: HOUR,
+        }
+    }
+}
+
+/// Every rule of the market that a scenario may tune.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MarketConfig {
+    /// How long a request's first-accept auction stays open (§3).
+    pub auction_window_ms: DurationMs,
+    /// `max_providers = clamp(units / slot_divisor, 1, slot_cap)`.
+    pub slot_divisor: u64,
+    /// Upper bound on provider slots per auction.
+    pub slot_cap: u64,
+    /// The trade price rule.
+    pub pricing: PriceRule,
+    /// Exponent `k` of the reputation factor in `weighted_ask = ask / f(rep)^k`; 0 is pure price.
+    pub reputation_weight: f64,
+    /// Market fee on the provider's gross, in basis points.
+    pub fee_bps: u64,
+    /// Release authorisation for every escrow.
+    pub escrow: MultiSigType,
+    /// After completion, silence by the requester for this long releases the escrow.
+    pub review_window_ms: DurationMs,
+    /// A funded escrow whose task has not completed this long after funding is refunded.
+    pub escrow_timeout_ms: DurationMs,
+    /// A dispute unresolved this long after it was raised takes `dispute_default`.
+    pub dispute_timeout_ms: DurationMs,
+    /// Outcome of a dispute that times out.
+    pub dispute_default: DisputeDefault,
+    /// Arbitrators on a dispute panel (for escrows that have no arbitrators of their own).
+    pub dispute_panel_total: u8,
+    /// Matching votes that decide a dispute.
+    pub dispute_panel_required: u8,
+    /// Reputation needed for `Private` tasks.
+    pub private_min_reputation: f64,
+    /// Reputation needed (with the `confidential` attestation) for `Confidential` tasks.
+    pub confidential_min_reputation: f64,
+    /// Probability that a receipt is audited, in [0, 1].
+    pub audit_rate: f64,
+    /// Seed of the market's own deterministic sampling (audits, panels).
+    pub market_seed: u64,
+    /// Check ed25519 signatures on orders and release approvals.
+    pub verify_signatures: bool,
+    /// Response time used when a request has no SLA.
+    pub default_max_response_ms: DurationMs,
+    /// Duration used when a request has no SLA and no `max_duration`.
+    pub default_max_duration_ms: DurationMs,
+    /// Grace after a deadline before a task fails; within it the breach is only penalised.
+    pub deadline_grace_ms: DurationMs,
+    /// Window of the usage caps (§9).
+    pub usage_cap_window_ms: DurationMs,
+    /// Window of price discovery (§11).
+    pub price_window_ms: DurationMs,
+    /// Keep every ledger entry in memory (the hash chain is always kept).
+    pub retain_ledger: bool,
+    /// Reputation rules.
+    pub reputation: ReputationConfig,
+}
+
+impl Default for MarketConfig {
+    fn default() -> Self {
+        MarketConfig {
+            auction_window_ms: 15 * MINUTE,
+            slot_divisor: 100,
+            slot_cap: 10,
+            pricing: PriceRule::Ask,
+            reputation_weight: 1.0,
+            fee_bps: 100,
+            escrow: MultiSigType::Single,
+            review_window_ms: HOUR,
+            escrow_timeout_ms: 7 * DAY,
+            dispute_timeout_ms: DAY,
+            dispute_default: DisputeDefault::RefundToRequester,
+            dispute_panel_total: 3,
+            dispute_panel_required: 2,
+            private_min_reputation: 50.0,
+            confidential_min_reputation: 250.0,
+            audit_rate: 1.0,
+            market_seed: 0,
+            verify_signatures: false,
+            default_max_response_ms: 5 * MINUTE,
+            default_max_duration_ms: 2 * HOUR,
+            deadline_grace_ms: 5 * MINUTE,
+            usage_cap_window_ms: DAY,
+            price_window_ms: DAY,
+            retain_ledger: true,
+            reputation: ReputationConfig::default(),
+        }
+    }
+}
+
+/// Refuse configuration values beyond these (they would be typos, not experiments).
+pub const MAX_DURATION_MS: DurationMs = 10 * 365 * DAY;
+
+impl MarketConfig {
+    /// Checks every value; the error names the field (as in the scenario's `[market]` table).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |field: &'static str, reason: String| Err(ConfigError { field, reason });
+        let durations: [(&'static str, DurationMs); 9] = [
+            ("auction_window_ms", self.auction_window_ms),
+            ("review_window_ms", self.review_window_ms),
+            ("escrow_timeout_ms", self.escrow_timeout_ms),
+            ("dispute_timeout_ms", self.dispute_timeout_ms),
+            ("default_max_response_ms", self.default_max_response_ms),
+            ("default_max_duration_ms", self.default_max_duration_ms),
+            ("deadline_grace_ms", self.deadline_grace_ms),
+            ("usage_cap_window_ms", self.usage_cap_window_ms),
+            ("price_window_ms", self.price_window_ms),
+        ];
+        for (field, v) in durations {
+            if v > MAX_DURATION_MS {
+                return bad(field, format!("{v} ms is longer than the 10-year limit"));
+            }
+        }
+        for (field, v) in [
+            ("auction_window_ms", self.auction_window_ms),
+            ("usage_cap_window_ms", self.usage_cap_window_ms),
+            ("price_window_ms", self.price_window_ms),
+            ("escrow_timeout_ms", self.escrow_timeout_ms),
+        ] {
+            if v == 0 {
+                return bad(field, "must be greater than 0".into());
+            }
+        }
+        if self.slot_divisor == 0 {
+            return bad("slot_divisor", "must be at least 1".into());
+        }
+        if self.slot_cap == 0 || self.slot_cap > 1000 {
+            return bad("slot_cap", format!("{} is outside 1..=1000", self.slot_cap));
+        }
+        if !self.reputation_weight.is_finite() || !(0.0..=10.0).contains(&self.reputation_weight) {
+            return bad("reputation_weight", format!("{} is outside [0, 10]", self.reputation_weight));
+        }
+        if self.fee_bps > 10_000 {
+            return bad("fee_bps", format!("{} is above 10000 (100 %)", self.fee_bps));
+        }
+        if !(0.0..=1.0).contains(&self.audit_rate) {
+            return bad("audit_rate", format!("{} is outside [0, 1]", self.audit_rate));
+        }
+        for (field, v) in [
+            ("private_min_reputation", self.private_min_reputation),
+            ("confidential_min_reputation", self.confidential_min_reputation),
+        ] {
+            if !v.is_finite() {
+                return bad(field, "must be a finite number".into());
+            }
+        }
+        match self.escrow {
+            MultiSigType::Arbitrators { required, total } if required == 0 || total == 0 || required > total => {
+                return bad("escrow", format!("arbitrators needs 1 <= required <= total (got {required} of {total})"));
+            }
+            MultiSigType::TimeLocked { release_after_ms } if release_after_ms > MAX_DURATION_MS => {
+                return bad("escrow", "release_after_ms is longer than the 10-year limit".into());
+            }
+            _ => {}
+        }
+        if self.dispute_panel_required == 0
+            || self.dispute_panel_total == 0
+            || self.dispute_panel_required > self.dispute_panel_total
+        {
+            return bad(
+                "dispute_panel_required",
+                format!(
+                    "needs 1 <= dispute_panel_required <= dispute_panel_total (got {} of {})",
+                    self.dispute_panel_required, self.dispute_panel_total
+                ),
+            );
+        }
+        let r = &self.reputation;
+        let rep_values = [
+            ("reputation.initial", r.initial),
+            ("reputation.min", r.min),
+            ("reputation.max", r.max),
+            ("reputation.trade_completed", r.trade_completed),
+            ("reputation.trade_failed", r.trade_failed),
+            ("reputation.sla_violation", r.sla_violation),
+            ("reputation.trade_disputed", r.trade_disputed),
+            ("reputation.dispute_won", r.dispute_won),
+            ("reputation.dispute_lost", r.dispute_lost),
+            ("reputation.fast_response", r.fast_response),
+            ("reputation.slow_response", r.slow_response),
+            ("reputation.positive_feedback", r.positive_feedback),
+            ("reputation.negative_feedback", r.negative_feedback),
+        ];
+        for (field, v) in rep_values {
+            if !v.is_finite() {
+                return bad(field, "must be a finite number".into());
+            }
+        }
+        if r.min > r.max {
+            return bad("reputation.min", format!("{} is above reputation.max {}", r.min, r.max));
+        }
+        if r.initial < r.min || r.initial > r.max {
+            return bad("reputation.initial", format!("{} is outside [min, max]", r.initial));
+        }
+        if r.decay_half_life_ms > 0 && r.decay_step_ms == 0 {
+            return bad("reputation.decay_step_ms", "must be > 0 when decay is on".into());
+        }
+        Ok(())
+    }
+
+    /// Provider slots of a request for `units`: `clamp(units / slot_divisor, 1, slot_cap)`.
+    #[inline]
+    pub fn max_providers(&self, units: u64) -> u64 {
+        (units / self.slot_divisor).clamp(1, self.slot_cap)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        MarketConfig::default().validate().unwrap();
+    }
+
+    #[test]
+    fn slots_follow_the_clamp() {
+        let c = MarketConfig::default();
+        assert_eq!(c.max_providers(1), 1);
+        assert_eq!(c.max_providers(100), 1);
+        assert_eq!(c.max_providers(550), 5);
+        assert_eq!(c.max_providers(100_000), 10);
+    }
+
+    #[test]
+    fn bad_values_name_their_field() {
+        let mut c = MarketConfig { fee_bps: 10_001, ..Default::default() };
+        assert_eq!(c.validate().unwrap_err().field, "fee_bps");
+        c.fee_bps = 0;
+        c.audit_rate = f64::NAN;
+        assert_eq!(c.validate().unwrap_err().field, "audit_rate");
+        c.audit_rate = 0.5;
+        c.escrow = MultiSigType::Arbitrators { required: 3, total: 2 };
+        assert_eq!(c.validate().unwrap_err().field, "escrow");
+    }
+}

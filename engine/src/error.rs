@@ -1,0 +1,170 @@
+//! Typed refusals. A refused call changes nothing: the market checks everything before it
+//! mutates anything.
+
+use thiserror::Error;
+
+use crate::ids::{AssignmentId, EscrowId, OrderId, PeerId, SimTime, TaskTypeId};
+
+/// An invalid [`crate::MarketConfig`] value; `field` is its name in the `[market]` table.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("market.{field}: {reason}")]
+pub struct ConfigError {
+    /// Field name (dotted for nested tables, e.g. `reputation.initial`).
+    pub field: &'static str,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// Why the market refused a call.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum MarketError {
+    /// Zero units.
+    #[error("an order needs at least one unit")]
+    ZeroUnits,
+    /// Zero price.
+    #[error("price per unit must be at least 1 token")]
+    ZeroPrice,
+    /// `price × units` does not fit in a `u64`.
+    #[error("price {price_per_unit} × {units} units overflows")]
+    Overflow {
+        /// Price per unit.
+        price_per_unit: u64,
+        /// Units.
+        units: u64,
+    },
+    /// The task type was never registered.
+    #[error("unknown task type {0:?}")]
+    UnknownTaskType(TaskTypeId),
+    /// `min_reputation` is NaN, infinite or negative.
+    #[error("min_reputation {0} must be a finite number >= 0")]
+    InvalidMinReputation(f64),
+    /// A quality score or uptime outside [0, 1] or NaN.
+    #[error("{what} {value} must lie in [0, 1]")]
+    InvalidFraction {
+        /// Which value.
+        what: &'static str,
+        /// The value.
+        value: f64,
+    },
+    /// No such peer.
+    #[error("unknown peer {0}")]
+    UnknownPeer(PeerId),
+    /// The peer is banned (§9).
+    #[error("peer {0} is banned")]
+    Banned(PeerId),
+    /// The peer paused its participation.
+    #[error("peer {0} is paused")]
+    Paused(PeerId),
+    /// No such order.
+    #[error("unknown order {0}")]
+    UnknownOrder(OrderId),
+    /// No such assignment.
+    #[error("unknown assignment {0}")]
+    UnknownAssignment(AssignmentId),
+    /// No such escrow.
+    #[error("unknown escrow {0}")]
+    UnknownEscrow(EscrowId),
+    /// The caller is not allowed to do this (wrong peer).
+    #[error("peer {caller} may not {action}")]
+    NotAuthorized {
+        /// Who called.
+        caller: PeerId,
+        /// What it tried.
+        action: &'static str,
+    },
+    /// The call does not fit the current state.
+    #[error("cannot {action} in state {state}")]
+    WrongState {
+        /// What was tried.
+        action: &'static str,
+        /// The state found.
+        state: &'static str,
+    },
+    /// The requester cannot lock `bid × units`.
+    #[error("peer {peer} has {available} tokens available, needs {needed}")]
+    InsufficientFunds {
+        /// The requester.
+        peer: PeerId,
+        /// Available tokens.
+        available: u64,
+        /// Tokens needed.
+        needed: u64,
+    },
+    /// An offer above the provider's declared usage cap.
+    #[error("offer of {units} units exceeds the provider's usage cap of {cap} units per window")]
+    ExceedsUsageCap {
+        /// Units offered.
+        units: u64,
+        /// The declared cap.
+        cap: u64,
+    },
+    /// An offer from a peer that registered no account.
+    #[error("peer {0} has no provider account and cannot offer compute")]
+    NoAccount(PeerId),
+    /// A signature is missing, malformed or does not verify against the registered key.
+    #[error("signature of peer {0} is missing or does not verify")]
+    BadSignature(PeerId),
+    /// A call with a time earlier than the market's clock.
+    #[error("time {now} is before the market clock {clock}")]
+    TimeWentBackwards {
+        /// The time passed.
+        now: SimTime,
+        /// The market clock.
+        clock: SimTime,
+    },
+    /// The same approval, vote or feedback was given twice.
+    #[error("peer {0} already did this")]
+    Duplicate(PeerId),
+    /// A split that is not within 0..=10000 basis points.
+    #[error("split of {0} bp is not within 0..=10000")]
+    InvalidSplit(u32),
+    /// A feedback rating outside 1..=5.
+    #[error("rating {0} is outside 1..=5")]
+    InvalidRating(u8),
+    /// The vocabulary is full.
+    #[error("vocabulary is full")]
+    VocabularyFull,
+    /// Too many quality scores or minimums.
+    #[error("at most {0} named quality values are supported")]
+    TooManyQualityValues(usize),
+    /// A dispute needs arbitrators but no panel can be drawn.
+    #[error("no arbitrators are registered")]
+    NoArbitrators,
+    /// Invalid endowment (overflow of the token supply).
+    #[error("endowment overflows the token supply")]
+    SupplyOverflow,
+}
+
+impl MarketError {
+    /// A stable snake_case name for the error, used in events and tables.
+    pub fn code(&self) -> &'static str {
+        match self {
+            MarketError::ZeroUnits => "zero_units",
+            MarketError::ZeroPrice => "zero_price",
+            MarketError::Overflow { .. } => "overflow",
+            MarketError::UnknownTaskType(_) => "unknown_task_type",
+            MarketError::InvalidMinReputation(_) => "invalid_min_reputation",
+            MarketError::InvalidFraction { .. } => "invalid_fraction",
+            MarketError::UnknownPeer(_) => "unknown_peer",
+            MarketError::Banned(_) => "banned",
+            MarketError::Paused(_) => "paused",
+            MarketError::UnknownOrder(_) => "unknown_order",
+            MarketError::UnknownAssignment(_) => "unknown_assignment",
+            MarketError::UnknownEscrow(_) => "unknown_escrow",
+            MarketError::NotAuthorized { .. } => "not_authorized",
+            MarketError::WrongState { .. } => "wrong_state",
+            MarketError::InsufficientFunds { .. } => "insufficient_funds",
+            MarketError::ExceedsUsageCap { .. } => "exceeds_usage_cap",
+            MarketError::NoAccount(_) => "no_account",
+            MarketError::BadSignature(_) => "bad_signature",
+            MarketError::TimeWentBackwards { .. } => "time_went_backwards",
+            MarketError::Duplicate(_) => "duplicate",
+            MarketError::InvalidSplit(_) => "invalid_split",
+            MarketError::InvalidRating(_) => "invalid_rating",
+            MarketError::VocabularyFull => "vocabulary_full",
+            MarketError::TooManyQualityValues(_) => "too_many_quality_values",
+            MarketError::NoArbitrators => "no_arbitrators",
+            MarketError::SupplyOverflow => "supply_overflow",
+        }
+    }
+}

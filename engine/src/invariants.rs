@@ -1,0 +1,160 @@
+//! The invariant checker (§12) and a digest of the whole market state.
+//!
+//! [`Market::check_invariants`] recomputes everything that must hold from first principles and
+//! reports the first violation: token conservation, locks equal to the open requests' unspent
+//! bids, escrow balances matching their states, `filled_units ≤ total_units` and equal to the
+//! assigned units, trade prices within `[ask, bid]`, usage caps in every window, legal escrow
+//! transitions and reputation bounds. Tests call it after every operation; runs call it at the end
+//! (and, in debug builds, at every sample).
+
+use std::collections::BTreeMap;
+
+use crate::escrow::EscrowState;
+use crate::ids::PeerId;
+use crate::market::{Market, mix64};
+use crate::order::OrderType;
+
+impl Market {
+    /// Checks every invariant; `Err` describes the first one broken.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        self.bank.check()?;
+        // Orders and their fills.
+        let mut by_order = vec![0u64; self.orders.len()];
+        for a in &self.assignments {
+            by_order[a.request.index()] += a.units;
+            by_order[a.offer.index()] += a.units;
+            if a.price_per_unit < a.ask || a.price_per_unit > a.bid {
+                return Err(format!(
+                    "assignment {} trades at {} outside [{}, {}]",
+                    a.id, a.price_per_unit, a.ask, a.bid
+                ));
+            }
+        }
+        let mut locked = vec![0u128; self.peers.len()];
+        for o in &self.orders {
+            if o.filled_units > o.total_units {
+                return Err(format!("order {} over-filled: {} > {}", o.id, o.filled_units, o.total_units));
+            }
+            if by_order[o.id.index()] != o.filled_units {
+                return Err(format!(
+                    "order {} filled {} but assignments hold {}",
+                    o.id,
+                    o.filled_units,
+                    by_order[o.id.index()]
+                ));
+            }
+            if o.order_type == OrderType::RequestCompute {
+                if o.status.is_open() {
+                    locked[o.trader.index()] += o.remaining() as u128 * o.price_per_unit as u128;
+                }
+                if o.providers_used > o.max_providers {
+                    return Err(format!("request {} used {} of {} slots", o.id, o.providers_used, o.max_providers));
+                }
+            }
+        }
+        for (i, &l) in locked.iter().enumerate() {
+            let w = self.bank.wallet(PeerId(i as u32));
+            if w.locked as u128 != l {
+                return Err(format!("peer {i} has {} locked but its open requests need {l}", w.locked));
+            }
+        }
+        // Escrows.
+        for e in &self.escrows {
+            let bal = self.bank.escrow_balance(e.id);
+            if e.state.holds_funds() && bal != e.amount {
+                return Err(format!("escrow {} in {:?} holds {bal}, expected {}", e.id, e.state, e.amount));
+            }
+            if e.state.is_settled() {
+                if bal != 0 {
+                    return Err(format!("settled escrow {} still holds {bal}", e.id));
+                }
+                if e.paid_provider + e.paid_requester + e.fee != e.amount {
+                    return Err(format!(
+                        "escrow {} paid out {} of {}",
+                        e.id,
+                        e.paid_provider + e.paid_requester + e.fee,
+                        e.amount
+                    ));
+                }
+            }
+            if e.state == EscrowState::Created {
+                return Err(format!("escrow {} was never funded", e.id));
+            }
+        }
+        for t in &self.trail {
+            if t.from != t.to && !t.from.can_become(t.to) {
+                return Err(format!("escrow {} moved illegally {:?} -> {:?}", t.escrow, t.from, t.to));
+            }
+        }
+        // Usage caps: every window of length W ending at an assignment time.
+        let window = self.config.usage_cap_window_ms;
+        let mut per_provider: BTreeMap<PeerId, Vec<(u64, u64)>> = BTreeMap::new();
+        for a in &self.assignments {
+            if self.peers[a.provider.index()].usage_cap_units.is_some() {
+                per_provider.entry(a.provider).or_default().push((a.assigned_at, a.units));
+            }
+        }
+        for (p, list) in per_provider {
+            let cap = self.peers[p.index()].usage_cap_units.unwrap_or(u64::MAX);
+            let mut lo = 0;
+            let mut sum = 0u64;
+            for hi in 0..list.len() {
+                sum += list[hi].1;
+                while list[lo].0 + window <= list[hi].0 {
+                    sum -= list[lo].1;
+                    lo += 1;
+                }
+                if sum > cap {
+                    return Err(format!("provider {p} assigned {sum} units in a window, cap {cap}"));
+                }
+            }
+        }
+        // Reputation bounds.
+        let rc = self.reputation.config();
+        for i in 0..self.reputation.len() {
+            let s = self.reputation.score(PeerId(i as u32));
+            if !(rc.min..=rc.max).contains(&s) {
+                return Err(format!("peer {i} reputation {s} outside [{}, {}]", rc.min, rc.max));
+            }
+        }
+        Ok(())
+    }
+
+    /// A 64-bit digest of the market's state (orders, assignments, escrows, wallets, reputation,
+    /// bans and the ledger chain). Equal digests before and after a refused call prove it changed
+    /// nothing; benches use it to prove an optimisation did not change results.
+    pub fn state_digest(&self) -> u64 {
+        let mut h = mix64(self.clock);
+        let mut eat = |x: u64| h = mix64(h ^ x);
+        for o in &self.orders {
+            eat(o.filled_units);
+            eat(o.status as u64);
+            eat(o.providers_used as u64);
+        }
+        for a in &self.assignments {
+            eat(a.status as u64);
+            eat(a.price_per_unit);
+            eat(a.units);
+            eat(a.penalty);
+            eat(a.feedback[0].unwrap_or(0) as u64 | ((a.feedback[1].unwrap_or(0) as u64) << 8));
+        }
+        for e in &self.escrows {
+            eat(e.state as u64);
+            eat(e.requester_approved as u64 | (e.provider_approved as u64) << 1);
+            eat(e.arbitrator_approvals.len() as u64);
+            eat(e.dispute.as_ref().map_or(0, |d| d.votes.len() as u64 + 1));
+        }
+        for i in 0..self.peers.len() {
+            let p = PeerId(i as u32);
+            let w = self.bank.wallet(p);
+            eat(w.available);
+            eat(w.locked);
+            eat(self.reputation.score(p).to_bits());
+            eat(self.peers[i].banned as u64 | (self.peers[i].paused as u64) << 1);
+        }
+        for c in self.bank.digest().bytes() {
+            eat(c as u64);
+        }
+        h
+    }
+}

@@ -1,0 +1,70 @@
+//! # synmarket-engine
+//!
+//! The market of a peer compute federation, as a pure, deterministic, in-memory engine: no I/O,
+//! no randomness, no clock, no threads. Callers pass simulated time (`SimTime`, milliseconds) into
+//! every call and drain typed [`MarketEvent`]s. The rules are those of the project's
+//! `MECHANISMS.md`; this crate's module docs say where each is implemented and what was decided
+//! where the rules are silent.
+//!
+//! ## State machines in brief
+//! - **Order**: `Active → PartiallyFilled → Filled`, or `→ Cancelled | Expired` ([`order`]).
+//! - **Request**: locks `bid × units` at placement; takes resting offers best weighted ask first;
+//!   its remainder opens a first-accept auction that closes on fill, on the last provider slot,
+//!   at the window's end, at expiry or on cancel; what it did not spend is unlocked ([`market`]).
+//! - **Task**: `Assigned → InProgress → Completed | SlaViolated`, or `→ Failed` when a deadline
+//!   plus grace passes ([`escrow`], [`lifecycle`]).
+//! - **Escrow**: `Created → Funded → Completed → Released`, `Funded → Refunded | Expired`,
+//!   `Completed → Refunded` (voided by an audit), `Funded | Completed → Disputed → Resolved`
+//!   ([`escrow::EscrowState::can_become`]).
+//! - **Dispute**: a deterministic panel votes; `required` matching votes decide; the dispute
+//!   timeout applies the configured default.
+//!
+//! ## Quick start
+//! ```
+//! use synmarket_engine::*;
+//! let mut m = Market::new(MarketConfig::default()).unwrap();
+//! let tt = m.register_task_type("code_generation").unwrap();
+//! let rust = m.capabilities(["rust"]).unwrap();
+//! let alice = m.register_peer(PeerSpec { endowment: 10_000, ..Default::default() }, 0).unwrap();
+//! let bob = m.register_peer(PeerSpec { account: Some(AccountId(1)), ..Default::default() }, 0).unwrap();
+//! m.place_order(OrderType::OfferCompute, bob, 45, 200, ComputeTaskSpec::new(tt, rust), None, None, None, 0).unwrap();
+//! let mut spec = ComputeTaskSpec::new(tt, rust);
+//! spec.min_reputation = 50.0;
+//! m.place_order(OrderType::RequestCompute, alice, 50, 100, spec, None, None, None, 1).unwrap();
+//! assert_eq!(m.get_assignments()[0].units, 100);
+//! assert_eq!(m.get_assignments()[0].price_per_unit, 45);
+//! m.check_invariants().unwrap();
+//! ```
+
+pub mod bank;
+pub mod book;
+pub mod capability;
+pub mod config;
+pub mod error;
+pub mod escrow;
+pub mod events;
+pub mod ids;
+mod invariants;
+pub mod lifecycle;
+pub mod market;
+pub mod order;
+pub mod price;
+pub mod reputation;
+pub mod signing;
+
+pub use bank::{Account, EntryKind, LedgerEntry, Wallet};
+pub use capability::{CapabilitySet, Vocabulary};
+pub use config::{DisputeDefault, MarketConfig, MultiSigType, PriceRule, ReputationConfig};
+pub use error::{ConfigError, MarketError};
+pub use escrow::{
+    Dispute, Escrow, EscrowState, EscrowTransition, FailureKind, TaskAssignment, TaskStatus, Violations, Vote,
+};
+pub use events::{CloseReason, MarketEvent, ViolationKind};
+pub use ids::{
+    AccountId, AssignmentId, DAY, DurationMs, EscrowId, HOUR, MINUTE, OrderId, PeerId, SECOND, SimTime, TaskTypeId,
+};
+pub use lifecycle::Completion;
+pub use market::{Market, MarketCounters, PeerSpec, PeerState};
+pub use order::{ComputeTaskSpec, Order, OrderStatus, OrderType, PrivacyLevel, QualityValues, SignatureBytes, SlaSpec};
+pub use price::PriceStats;
+pub use reputation::{ReputationEvent, ReputationRecord, Tier};

@@ -1,0 +1,222 @@
+//! Orders: requests (a requester's bid) and offers (a provider's ask), their task specs, SLA specs
+//! and status.
+//!
+//! Status machine: `Active → PartiallyFilled → Filled`, or `Active | PartiallyFilled → Cancelled |
+//! Expired`. `filled_units` never exceeds `total_units`. Quality minimums are kept inline (no heap
+//! allocation per order).
+
+use serde::{Deserialize, Serialize};
+
+use crate::capability::CapabilitySet;
+use crate::error::MarketError;
+use crate::ids::{DurationMs, OrderId, PeerId, SimTime, TaskTypeId};
+
+/// The most named quality values an SLA or a completion can carry.
+pub const MAX_QUALITY_VALUES: usize = 4;
+
+/// The two sides of the market.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum OrderType {
+    /// A requester's bid: the most it pays per unit.
+    RequestCompute,
+    /// A provider's ask: the least it accepts per unit.
+    OfferCompute,
+}
+
+/// How sensitive a task's payload is (§8).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrivacyLevel {
+    /// Any qualifying provider.
+    #[default]
+    Public,
+    /// Provider reputation ≥ `private_min_reputation`; the payload is encrypted.
+    Private,
+    /// Provider holds the `confidential` attestation and reputation ≥ `confidential_min_reputation`.
+    Confidential,
+}
+
+impl PrivacyLevel {
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            PrivacyLevel::Public => "public",
+            PrivacyLevel::Private => "private",
+            PrivacyLevel::Confidential => "confidential",
+        }
+    }
+}
+
+/// Named values in [0, 1] (quality metric index → value), stored inline.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct QualityValues {
+    len: u8,
+    entries: [(u8, f32); MAX_QUALITY_VALUES],
+}
+
+impl QualityValues {
+    /// No values.
+    pub const EMPTY: QualityValues = QualityValues { len: 0, entries: [(0, 0.0); MAX_QUALITY_VALUES] };
+
+    /// Builds from `(metric, value)` pairs; values must be finite and in [0, 1].
+    pub fn new(values: &[(u8, f64)]) -> Result<Self, MarketError> {
+        if values.len() > MAX_QUALITY_VALUES {
+            return Err(MarketError::TooManyQualityValues(MAX_QUALITY_VALUES));
+        }
+        let mut q = QualityValues::EMPTY;
+        for &(metric, value) in values {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(MarketError::InvalidFraction { what: "quality value", value });
+            }
+            q.entries[q.len as usize] = (metric, value as f32);
+            q.len += 1;
+        }
+        Ok(q)
+    }
+
+    /// The value of `metric`, if present.
+    pub fn get(&self, metric: u8) -> Option<f64> {
+        self.iter().find(|(m, _)| *m == metric).map(|(_, v)| v)
+    }
+
+    /// The pairs.
+    pub fn iter(&self) -> impl Iterator<Item = (u8, f64)> + '_ {
+        self.entries[..self.len as usize].iter().map(|&(m, v)| (m, v as f64))
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// What a task needs (requests) or what a provider can do (offers).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ComputeTaskSpec {
+    /// The task type.
+    pub task_type: TaskTypeId,
+    /// Compute units of one task (informational; matching trades `total_units`).
+    pub compute_units: u64,
+    /// Longest acceptable execution time (requests); 0 = the market default.
+    pub max_duration_ms: DurationMs,
+    /// Requests: capabilities needed. Offers: capabilities held.
+    pub capabilities: CapabilitySet,
+    /// Requests: minimum provider reputation (0 = none).
+    pub min_reputation: f64,
+    /// Requests: privacy level.
+    pub privacy_level: PrivacyLevel,
+    /// Size in bytes of the (encrypted, for private levels) payload; 0 = none.
+    pub payload_bytes: u32,
+}
+
+impl ComputeTaskSpec {
+    /// A spec with defaults: no capabilities, no minimum reputation, public, no payload.
+    pub fn new(task_type: TaskTypeId, capabilities: CapabilitySet) -> Self {
+        ComputeTaskSpec {
+            task_type,
+            compute_units: 1,
+            max_duration_ms: 0,
+            capabilities,
+            min_reputation: 0.0,
+            privacy_level: PrivacyLevel::Public,
+            payload_bytes: 0,
+        }
+    }
+}
+
+/// Service-level terms of a request (§4).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SlaSpec {
+    /// Longest time from assignment to start.
+    pub max_response_time_ms: DurationMs,
+    /// Longest time from start to completion.
+    pub max_duration_ms: DurationMs,
+    /// Fraction of the task's time the provider must be reachable, in [0, 1].
+    pub uptime_requirement: f64,
+    /// Minimum quality per metric.
+    pub quality_minimums: QualityValues,
+    /// Tokens per violation (capped at the escrow amount in total).
+    pub violation_penalty: u64,
+}
+
+/// Lifecycle of an order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum OrderStatus {
+    /// Nothing filled yet, still in the market.
+    Active,
+    /// Part filled, still in the market.
+    PartiallyFilled,
+    /// Completely filled.
+    Filled,
+    /// Withdrawn by its owner (or by a ban).
+    Cancelled,
+    /// Expired, or its auction window closed.
+    Expired,
+}
+
+impl OrderStatus {
+    /// True while the order can still trade.
+    pub fn is_open(self) -> bool {
+        matches!(self, OrderStatus::Active | OrderStatus::PartiallyFilled)
+    }
+
+    /// Name for tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            OrderStatus::Active => "active",
+            OrderStatus::PartiallyFilled => "partially_filled",
+            OrderStatus::Filled => "filled",
+            OrderStatus::Cancelled => "cancelled",
+            OrderStatus::Expired => "expired",
+        }
+    }
+}
+
+/// An order as the market keeps it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    /// Id.
+    pub id: OrderId,
+    /// Side.
+    pub order_type: OrderType,
+    /// Owner.
+    pub trader: PeerId,
+    /// Bid (requests) or ask (offers) per unit.
+    pub price_per_unit: u64,
+    /// Units wanted or offered.
+    pub total_units: u64,
+    /// Units assigned so far.
+    pub filled_units: u64,
+    /// Task spec.
+    pub spec: ComputeTaskSpec,
+    /// SLA terms (requests).
+    pub sla: Option<SlaSpec>,
+    /// When placed.
+    pub placed_at: SimTime,
+    /// Optional expiry.
+    pub expires_at: Option<SimTime>,
+    /// Status.
+    pub status: OrderStatus,
+    /// Requests: provider slots allowed (§3).
+    pub max_providers: u32,
+    /// Requests: provider slots used.
+    pub providers_used: u32,
+    /// When the order first traded.
+    pub first_fill_at: Option<SimTime>,
+}
+
+impl Order {
+    /// Units not yet filled.
+    #[inline]
+    pub fn remaining(&self) -> u64 {
+        self.total_units - self.filled_units
+    }
+}
+
+/// A signature over an order or approval, as 64 raw bytes (ed25519).
+pub type SignatureBytes = [u8; 64];

@@ -1,0 +1,287 @@
+//! Property tests: random operation sequences (placements, cancels, starts, completions with
+//! random quality, approvals, disputes, votes, feedback, clock advances, forged and wrong-peer
+//! calls). After every step the invariant checker holds; refused wrong-peer calls change
+//! nothing; every new assignment respects the filters; the same operations give the same events.
+
+use proptest::prelude::*;
+use synmarket_engine::*;
+
+const REQUESTERS: u32 = 4;
+const PROVIDERS: u32 = 4;
+const ARBITRATORS: u32 = 3;
+
+#[derive(Clone, Debug)]
+enum Op {
+    Request { who: u32, bid: u64, units: u64, min_rep: u8, privacy: u8, needs: u8 },
+    Offer { who: u32, ask: u64, units: u64, caps: u8 },
+    Cancel { order: usize, by: u32 },
+    Start { asg: usize, by: u32 },
+    Complete { asg: usize, by: u32, quality: u8, uptime: u8, relay: bool },
+    Approve { asg: usize, by: u32 },
+    Dispute { asg: usize, by: u32 },
+    Vote { asg: usize, by: u32, vote: u8 },
+    Feedback { asg: usize, by: u32, rating: u8 },
+    Advance { ms: u64 },
+    Forged { who: u32 },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let peer = 0u32..(REQUESTERS + PROVIDERS + ARBITRATORS + 1);
+    prop_oneof![
+        4 => (0..REQUESTERS, 1u64..100, 1u64..400, 0u8..4, 0u8..3, 0u8..4)
+            .prop_map(|(who, bid, units, min_rep, privacy, needs)| Op::Request { who, bid, units, min_rep, privacy, needs }),
+        4 => (0..PROVIDERS, 1u64..100, 1u64..400, 0u8..8)
+            .prop_map(|(who, ask, units, caps)| Op::Offer { who: REQUESTERS + who, ask, units, caps }),
+        1 => (0usize..64, peer.clone()).prop_map(|(order, by)| Op::Cancel { order, by }),
+        3 => (0usize..64, peer.clone()).prop_map(|(asg, by)| Op::Start { asg, by }),
+        3 => (0usize..64, peer.clone(), 0u8..=10, 0u8..=10, proptest::bool::weighted(0.1))
+            .prop_map(|(asg, by, quality, uptime, relay)| Op::Complete { asg, by, quality, uptime, relay }),
+        2 => (0usize..64, peer.clone()).prop_map(|(asg, by)| Op::Approve { asg, by }),
+        1 => (0usize..64, peer.clone()).prop_map(|(asg, by)| Op::Dispute { asg, by }),
+        2 => (0usize..64, peer.clone(), 0u8..4).prop_map(|(asg, by, vote)| Op::Vote { asg, by, vote }),
+        1 => (0usize..64, peer.clone(), 0u8..7).prop_map(|(asg, by, rating)| Op::Feedback { asg, by, rating }),
+        2 => (0u64..(3 * HOUR)).prop_map(|ms| Op::Advance { ms }),
+        1 => (0..PROVIDERS).prop_map(|who| Op::Forged { who: REQUESTERS + who }),
+    ]
+}
+
+fn config(k: u8) -> MarketConfig {
+    let escrow = match k % 4 {
+        0 => MultiSigType::Single,
+        1 => MultiSigType::BothParties,
+        2 => MultiSigType::Arbitrators { required: 2, total: 3 },
+        _ => MultiSigType::TimeLocked { release_after_ms: 30 * MINUTE },
+    };
+    let pricing = [PriceRule::Ask, PriceRule::Resting, PriceRule::Midpoint, PriceRule::Bid][(k / 4 % 4) as usize];
+    MarketConfig {
+        escrow,
+        pricing,
+        reputation_weight: [0.0, 1.0, 2.0][(k % 3) as usize],
+        fee_bps: 137,
+        audit_rate: 0.5,
+        verify_signatures: k.is_multiple_of(5),
+        market_seed: 9,
+        ..Default::default()
+    }
+}
+
+struct World {
+    m: Market,
+    tt: TaskTypeId,
+    caps: [u8; 3],
+}
+
+fn world(k: u8) -> World {
+    let mut m = Market::new(config(k)).unwrap();
+    let tt = m.register_task_type("t").unwrap();
+    let caps = [m.capability("a").unwrap(), m.capability("b").unwrap(), m.capability("c").unwrap()];
+    for _ in 0..REQUESTERS {
+        m.register_peer(PeerSpec { endowment: 200_000, ..Default::default() }, 0).unwrap();
+    }
+    for i in 0..PROVIDERS {
+        let spec = PeerSpec {
+            account: Some(AccountId(100 + i as u64)),
+            usage_cap_units: if i % 2 == 0 { Some(500) } else { None },
+            initial_reputation: Some([20.0, 60.0, 150.0, 300.0][i as usize]),
+            ..Default::default()
+        };
+        m.register_peer(spec, 0).unwrap();
+    }
+    for _ in 0..ARBITRATORS {
+        m.register_peer(PeerSpec { arbitrator: true, ..Default::default() }, 0).unwrap();
+    }
+    World { m, tt, caps }
+}
+
+fn set(w: &World, bits: u8) -> CapabilitySet {
+    let mut s = CapabilitySet::EMPTY;
+    for i in 0..3 {
+        if bits & (1 << i) != 0 {
+            s = s.with(w.caps[i]);
+        }
+    }
+    if bits & 8 != 0 {
+        s = s.with(0); // confidential attestation
+    }
+    s
+}
+
+fn sig(
+    m: &Market,
+    who: PeerId,
+    t: OrderType,
+    price: u64,
+    units: u64,
+    spec: &ComputeTaskSpec,
+) -> Option<SignatureBytes> {
+    if !m.config().verify_signatures {
+        return None;
+    }
+    let msg = signing::order_message(t, who, price, units, spec, None);
+    Some(signing::sign(&signing::derive_signing_key(m.config().market_seed, who), &msg))
+}
+
+fn approval_sig(m: &Market, e: EscrowId, who: PeerId) -> Option<SignatureBytes> {
+    if !m.config().verify_signatures {
+        return None;
+    }
+    Some(signing::sign(&signing::derive_signing_key(m.config().market_seed, who), &signing::approval_message(e, who)))
+}
+
+/// Applies one op; returns Err(reason) if a property failed.
+fn apply(w: &mut World, op: &Op) -> Result<(), String> {
+    let now = w.m.now();
+    let n_asg = w.m.get_assignments().len();
+    let before_assignments = n_asg;
+    let digest = w.m.state_digest();
+    let pick = |i: usize, n: usize| if n == 0 { None } else { Some(i % n) };
+    let result: Result<(), MarketError> = match *op {
+        Op::Request { who, bid, units, min_rep, privacy, needs } => {
+            let mut spec = ComputeTaskSpec::new(w.tt, set(w, needs));
+            spec.min_reputation = [0.0, 50.0, 100.0, 280.0][min_rep as usize];
+            spec.privacy_level =
+                [PrivacyLevel::Public, PrivacyLevel::Private, PrivacyLevel::Confidential][privacy as usize];
+            let s = sig(&w.m, PeerId(who), OrderType::RequestCompute, bid, units, &spec);
+            w.m.place_order(OrderType::RequestCompute, PeerId(who), bid, units, spec, None, None, s, now).map(|_| ())
+        }
+        Op::Offer { who, ask, units, caps } => {
+            let spec = ComputeTaskSpec::new(w.tt, set(w, caps | 7 & caps | if caps % 3 == 0 { 8 } else { 0 }));
+            let s = sig(&w.m, PeerId(who), OrderType::OfferCompute, ask, units, &spec);
+            w.m.place_order(OrderType::OfferCompute, PeerId(who), ask, units, spec, None, Some(now + 2 * HOUR), s, now)
+                .map(|_| ())
+        }
+        Op::Forged { who } => {
+            let spec = ComputeTaskSpec::new(w.tt, set(w, 7));
+            let msg = signing::order_message(OrderType::OfferCompute, PeerId(who), 10, 10, &spec, None);
+            let forged = signing::sign(&signing::derive_signing_key(12345, PeerId(who)), &msg);
+            let r = w.m.place_order(OrderType::OfferCompute, PeerId(who), 10, 10, spec, None, None, Some(forged), now);
+            if w.m.config().verify_signatures {
+                if r != Err(MarketError::BadSignature(PeerId(who))) {
+                    return Err(format!("forged order not rejected: {r:?}"));
+                }
+                if w.m.state_digest() != digest {
+                    return Err("forged order changed state".into());
+                }
+            }
+            r.map(|_| ())
+        }
+        Op::Cancel { order, by } => match pick(order, w.m.orders().len()) {
+            Some(i) => w.m.cancel_order(OrderId(i as u64), PeerId(by), now),
+            None => Ok(()),
+        },
+        Op::Start { asg, by } => match pick(asg, n_asg) {
+            Some(i) => w.m.start_task(AssignmentId(i as u64), PeerId(by), now),
+            None => Ok(()),
+        },
+        Op::Complete { asg, by, quality, uptime, relay } => match pick(asg, n_asg) {
+            Some(i) => {
+                let own = w.m.peer_state(PeerId(by)).and_then(|p| p.account).unwrap_or(AccountId(0));
+                let c = Completion {
+                    quality: QualityValues::new(&[(0, quality as f64 / 10.0)]).unwrap(),
+                    uptime: uptime as f64 / 10.0,
+                    receipt_account: if relay { AccountId(999) } else { own },
+                };
+                w.m.complete_task(AssignmentId(i as u64), PeerId(by), c, now)
+            }
+            None => Ok(()),
+        },
+        Op::Approve { asg, by } => match pick(asg, n_asg) {
+            Some(i) => {
+                let e = EscrowId(i as u64);
+                let s = approval_sig(&w.m, e, PeerId(by));
+                w.m.approve_release(e, PeerId(by), s, now)
+            }
+            None => Ok(()),
+        },
+        Op::Dispute { asg, by } => match pick(asg, n_asg) {
+            Some(i) => w.m.dispute(EscrowId(i as u64), PeerId(by), now),
+            None => Ok(()),
+        },
+        Op::Vote { asg, by, vote } => match pick(asg, n_asg) {
+            Some(i) => {
+                let v = match vote {
+                    0 => Vote::ReleaseToProvider,
+                    1 => Vote::RefundToRequester,
+                    2 => Vote::Split { provider_bps: 2500 },
+                    _ => Vote::Split { provider_bps: 12_000 },
+                };
+                w.m.vote(EscrowId(i as u64), PeerId(by), v, now)
+            }
+            None => Ok(()),
+        },
+        Op::Feedback { asg, by, rating } => match pick(asg, n_asg) {
+            Some(i) => w.m.leave_feedback(AssignmentId(i as u64), PeerId(by), rating, now),
+            None => Ok(()),
+        },
+        Op::Advance { ms } => w.m.advance_to(now + ms),
+    };
+    if let Err(e) = &result
+        && !matches!(op, Op::Advance { .. })
+        && w.m.state_digest() != digest
+    {
+        return Err(format!("refused call {op:?} ({e}) changed the state"));
+    }
+    w.m.check_invariants().map_err(|e| format!("after {op:?}: {e}"))?;
+    // Every new assignment respects the qualification filters.
+    for a in &w.m.get_assignments()[before_assignments..] {
+        let r = w.m.order(a.request).unwrap();
+        let o = w.m.order(a.offer).unwrap();
+        if !(o.price_per_unit <= a.price_per_unit && a.price_per_unit <= r.price_per_unit) {
+            return Err(format!("price outside [ask, bid]: {a:?}"));
+        }
+        if !r.spec.capabilities.is_subset_of(o.spec.capabilities) || a.provider == a.requester {
+            return Err(format!("filter violated: {a:?}"));
+        }
+        if w.m.reputation(a.provider) < r.spec.min_reputation {
+            return Err(format!("reputation filter violated: {a:?}"));
+        }
+        let rep = w.m.reputation(a.provider);
+        let ok = match r.spec.privacy_level {
+            PrivacyLevel::Public => true,
+            PrivacyLevel::Private => rep >= w.m.config().private_min_reputation,
+            PrivacyLevel::Confidential => {
+                o.spec.capabilities.contains(0) && rep >= w.m.config().confidential_min_reputation
+            }
+        };
+        if !ok {
+            return Err(format!("privacy filter violated: {a:?}"));
+        }
+    }
+    Ok(())
+}
+
+fn run(k: u8, ops: &[Op]) -> Result<(Vec<MarketEvent>, String), String> {
+    let mut w = world(k);
+    let mut events = Vec::new();
+    for op in ops {
+        apply(&mut w, op)?;
+        events.extend(w.m.drain_events());
+    }
+    // Let every timer fire: all escrows settle or stay disputed until the dispute timeout.
+    let end = w.m.now() + 30 * DAY;
+    w.m.advance_to(end).map_err(|e| e.to_string())?;
+    w.m.check_invariants()?;
+    for e in w.m.escrows() {
+        if !e.state.is_settled() {
+            return Err(format!("escrow {} still {:?} after 30 days", e.id, e.state));
+        }
+    }
+    let supply = w.m.bank().supply();
+    if supply != 200_000 * REQUESTERS as u64 {
+        return Err(format!("supply changed: {supply}"));
+    }
+    events.extend(w.m.drain_events());
+    Ok((events, w.m.ledger_digest()))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn invariants_hold_after_every_operation(k in 0u8..60, ops in proptest::collection::vec(op(), 1..120)) {
+        let first = run(k, &ops);
+        prop_assert!(first.is_ok(), "{}", first.unwrap_err());
+        let second = run(k, &ops);
+        prop_assert_eq!(first.unwrap(), second.unwrap(), "same operations, different events");
+    }
+}

@@ -1,0 +1,1 @@
+pub use synmarket_engine as engine;
