@@ -99,6 +99,8 @@ pub struct TaskAssignment {
     pub ask: u64,
     /// Privacy level of the task.
     pub privacy: PrivacyLevel,
+    /// The provider's reputation when matched.
+    pub provider_reputation: f64,
     /// SLA of the request.
     pub sla: Option<SlaSpec>,
     /// Longest response time in force (SLA or market default).

@@ -770,6 +770,7 @@ impl Market {
             bid,
             ask,
             privacy,
+            provider_reputation: self.reputation.score(provider),
             sla,
             max_response_ms,
             max_duration_ms,
@@ -993,6 +994,17 @@ impl Market {
     }
 
     // ----- queries ----------------------------------------------------------------------------
+
+    /// When the next timer (expiry, auction close, deadline, escrow timer) falls due, if any.
+    /// A driver that advances the clock to it sees every consequence at its exact time.
+    pub fn next_timer_time(&self) -> Option<SimTime> {
+        self.timers.peek().map(|t| t.0.0)
+    }
+
+    /// A peer's open orders (requests with open auctions and resting offers).
+    pub fn open_orders(&self, peer: PeerId) -> &[OrderId] {
+        self.peers.get(peer.index()).map_or(&[], |p| &p.open_orders)
+    }
 
     /// The configuration.
     pub fn config(&self) -> &MarketConfig {

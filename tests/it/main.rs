@@ -1,2 +1,1 @@
-#[test]
-fn workspace_builds() {}
+fn main() {}

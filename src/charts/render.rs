@@ -1,0 +1,146 @@
+//! From a [`Chart`] to pixels: the PNG and SVG backends, the page layout (title, plot, legend
+//! strip at the bottom), the multi-panel grid, and atomic file output. Drawing is guarded so a
+//! panic inside plotters becomes a [`ChartError`] rather than ending a long sweep.
+
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::glyphs::GlyphFix;
+use super::line::{self, ColorMap};
+use super::model::{Chart, LineChart, PanelChart};
+use super::style::{FULL, PANEL};
+use super::{ChartError, HEIGHT, WIDTH, bar, draw_err, ensure_font, legend};
+use crate::io::{self, IoError};
+
+/// The files written for one chart and its SVG text (to inline into an HTML report).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderedChart {
+    pub svg: String,
+    pub png_path: PathBuf,
+    pub svg_path: PathBuf,
+}
+
+/// Most legend rows under a chart; further entries collapse into "… and N more".
+const LEGEND_ROWS: usize = 4;
+
+fn panic_message(payload: Box<dyn Any + Send>) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_owned()
+    }
+}
+
+fn guarded<F: FnOnce() -> Result<(), ChartError>>(f: F) -> Result<(), ChartError> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| Err(ChartError::Panicked(panic_message(payload))))
+}
+
+/// Draws `chart` as an SVG document (1200×800). Same chart, same bytes.
+pub fn render_svg(chart: &Chart) -> Result<String, ChartError> {
+    ensure_font()?;
+    let mut out = String::new();
+    guarded(|| {
+        let root = SVGBackend::with_string(&mut out, (WIDTH, HEIGHT)).into_drawing_area();
+        draw_chart(&root, chart)?;
+        root.present().map_err(draw_err)
+    })?;
+    Ok(out)
+}
+
+/// Draws `chart` as a 1200×800 PNG at `path`, atomically (temporary sibling, then rename).
+pub fn render_png(chart: &Chart, path: impl AsRef<Path>) -> Result<(), ChartError> {
+    let path = path.as_ref();
+    ensure_font()?;
+    io::ensure_parent(path)?;
+    let temp = io::temp_sibling(path, Some("png"));
+    let result = guarded(|| {
+        let root = GlyphFix(BitMapBackend::new(&temp, (WIDTH, HEIGHT))).into_drawing_area();
+        draw_chart(&root, chart)?;
+        root.present().map_err(|e| ChartError::Io(IoError::Content { path: path.to_path_buf(), reason: e.to_string() }))
+    });
+    match result {
+        Ok(()) => Ok(io::commit_temp(&temp, path)?),
+        Err(e) => {
+            let _ = std::fs::remove_file(&temp);
+            Err(e)
+        }
+    }
+}
+
+/// Writes `<dir>/<stem>.png` and `<dir>/<stem>.svg` and returns the SVG text with both paths.
+pub fn render_files(chart: &Chart, dir: impl AsRef<Path>, stem: &str) -> Result<RenderedChart, ChartError> {
+    let dir = dir.as_ref();
+    let svg = render_svg(chart)?;
+    let svg_path = dir.join(format!("{stem}.svg"));
+    io::write_atomic(&svg_path, svg.as_bytes())?;
+    let png_path = dir.join(format!("{stem}.png"));
+    render_png(chart, &png_path)?;
+    Ok(RenderedChart { svg, png_path, svg_path })
+}
+
+/// Draws any chart onto a whole image area.
+fn draw_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) -> Result<(), ChartError> {
+    root.fill(&WHITE).map_err(draw_err)?;
+    let root = root.margin(8, 4, 8, 8);
+    match chart {
+        Chart::Line(c) => {
+            let colors = ColorMap::for_charts([c]);
+            let mut entries = Vec::new();
+            line::legend_entries(c, 0, &colors, &mut entries);
+            let plot = with_legend(&root, entries)?;
+            line::draw_line_plot(&plot, c, 0, &colors, FULL)
+        }
+        Chart::Bar(c) => {
+            let plot = with_legend(&root, bar::legend_entries(c))?;
+            bar::draw_bar_plot(&plot, c, FULL)
+        }
+        Chart::Panels(p) => draw_panels(&root, p),
+    }
+}
+
+/// Reserves a legend strip at the bottom of `area` (when there are entries), draws the legend
+/// there and returns the area left for the plot.
+fn with_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: Vec<legend::LegendEntry>,
+) -> Result<DrawingArea<DB, Shift>, ChartError> {
+    let (w, h) = area.dim_in_pixel();
+    let Some(layout) = legend::layout(area, entries, w.saturating_sub(40), FULL.legend_px, LEGEND_ROWS) else {
+        return Ok(area.clone());
+    };
+    let strip = layout.strip_height().min(h / 3);
+    let (plot, bottom) = area.split_vertically(h.saturating_sub(strip));
+    layout.draw(&bottom)?;
+    Ok(plot)
+}
+
+/// A grid of line plots under one title, sharing one legend.
+fn draw_panels<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &PanelChart) -> Result<(), ChartError> {
+    let area = line::draw_title(root, &chart.title, FULL.title_px)?;
+    let n = chart.panels.len();
+    if n == 0 {
+        let empty = LineChart::default();
+        return line::draw_line_plot(&area, &empty, 0, &ColorMap::default(), FULL);
+    }
+    let colors = ColorMap::for_charts(&chart.panels);
+    let mut entries = Vec::new();
+    for (i, panel) in chart.panels.iter().enumerate() {
+        line::legend_entries(panel, i, &colors, &mut entries);
+    }
+    let plot = with_legend(&area, entries)?;
+    let cols = if chart.columns > 0 { chart.columns.min(n) } else { (n as f64).sqrt().ceil() as usize }.max(1);
+    let rows = n.div_ceil(cols);
+    let sizes = if n == 1 { FULL } else { PANEL };
+    let cells = plot.split_evenly((rows, cols));
+    for (i, (cell, panel)) in cells.iter().zip(&chart.panels).enumerate() {
+        let cell = cell.margin(6, 6, 4, 4);
+        line::draw_line_plot(&cell, panel, i, &colors, sizes)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,274 @@
+//! Atomic file output and Parquet input for everything a run or sweep writes.
+//!
+//! Owns the rule from ARCHITECTURE.md "Outputs": a file is first written to a temporary name in
+//! the same folder (`<name>.tmp-<pid>-<seq>`) and then renamed over the final name, so a killed
+//! run never leaves a half-written table, chart or report behind. Rename within one folder is
+//! atomic on the file systems we run on. Files are not fsync'ed: the guarantee is against a
+//! killed process, not against power loss.
+//!
+//! Parquet tables are written with zstd compression and min/max/null-count statistics. Identical
+//! frames produce byte-identical files (tested below), which the determinism contract relies on.
+//!
+//! Every error names the path it concerns.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use polars::prelude::{
+    DataFrame, ParquetCompression, ParquetReader, ParquetWriter, PolarsError, SerReader, StatisticsOptions,
+};
+use serde::Serialize;
+
+/// Why reading or writing an output file failed. Each variant carries the path concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum IoError {
+    /// Creating, writing or renaming a file (or its folder) failed.
+    #[error("cannot write {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Opening a file for reading failed.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Polars failed to encode or decode a Parquet file.
+    #[error("parquet error for {}: {source}", path.display())]
+    Parquet {
+        path: PathBuf,
+        #[source]
+        source: PolarsError,
+    },
+    /// A value could not be serialised to JSON.
+    #[error("cannot serialise JSON for {}: {source}", path.display())]
+    Json {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Producing the file's content failed for another reason (e.g. a chart backend error).
+    #[error("cannot produce {}: {reason}", path.display())]
+    Content { path: PathBuf, reason: String },
+}
+
+/// Sequence number that keeps temporary names unique between threads of one process.
+static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// The temporary sibling of `path` used while writing it: `<name>.tmp-<pid>-<seq>`, followed by
+/// `extension` when one is given (some encoders pick the format from the extension).
+pub(crate) fn temp_sibling(path: &Path, extension: Option<&str>) -> PathBuf {
+    let seq = TEMP_SEQ.fetch_add(1, Ordering::Relaxed);
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "output".to_owned());
+    let mut temp_name = format!("{name}.tmp-{}-{seq}", std::process::id());
+    if let Some(ext) = extension {
+        temp_name.push('.');
+        temp_name.push_str(ext);
+    }
+    path.with_file_name(temp_name)
+}
+
+/// Creates the parent folder of `path` if it is missing.
+pub(crate) fn ensure_parent(path: &Path) -> Result<(), IoError> {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => {
+            fs::create_dir_all(parent).map_err(|source| IoError::Write { path: parent.to_path_buf(), source })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Renames a finished temporary file over `path`; removes the temporary file if that fails.
+pub(crate) fn commit_temp(temp: &Path, path: &Path) -> Result<(), IoError> {
+    fs::rename(temp, path).map_err(|source| {
+        let _ = fs::remove_file(temp);
+        IoError::Write { path: path.to_path_buf(), source }
+    })
+}
+
+/// Writes a file atomically: `produce` fills a buffered temporary file in the same folder, which
+/// is then renamed to `path`. On any error the temporary file is removed and `path` is untouched.
+/// Missing parent folders are created.
+pub fn write_atomic_with<F>(path: &Path, produce: F) -> Result<(), IoError>
+where
+    F: FnOnce(&mut BufWriter<File>) -> Result<(), IoError>,
+{
+    ensure_parent(path)?;
+    let temp = temp_sibling(path, None);
+    let result = (|| {
+        let file = File::create(&temp).map_err(|source| IoError::Write { path: temp.clone(), source })?;
+        let mut writer = BufWriter::new(file);
+        produce(&mut writer)?;
+        writer.flush().map_err(|source| IoError::Write { path: temp.clone(), source })
+    })();
+    match result {
+        Ok(()) => commit_temp(&temp, path),
+        Err(e) => {
+            let _ = fs::remove_file(&temp);
+            Err(e)
+        }
+    }
+}
+
+/// Writes `bytes` to `path` atomically (temporary sibling + rename). Creates missing folders.
+pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> Result<(), IoError> {
+    let path = path.as_ref();
+    write_atomic_with(path, |w| {
+        w.write_all(bytes).map_err(|source| IoError::Write { path: path.to_path_buf(), source })
+    })
+}
+
+/// Writes `value` as pretty-printed JSON (with a trailing newline) to `path` atomically.
+pub fn write_json_atomic<T: Serialize + ?Sized>(path: impl AsRef<Path>, value: &T) -> Result<(), IoError> {
+    let path = path.as_ref();
+    let mut bytes =
+        serde_json::to_vec_pretty(value).map_err(|source| IoError::Json { path: path.to_path_buf(), source })?;
+    bytes.push(b'\n');
+    write_atomic(path, &bytes)
+}
+
+/// Writes `df` to `path` as Parquet (zstd, min/max/null-count statistics) atomically.
+///
+/// Takes `&mut` because polars may rechunk the frame before writing; the values are unchanged.
+pub fn write_parquet_atomic(path: impl AsRef<Path>, df: &mut DataFrame) -> Result<(), IoError> {
+    let path = path.as_ref();
+    write_atomic_with(path, |w| {
+        ParquetWriter::new(w)
+            .with_compression(ParquetCompression::Zstd(None))
+            .with_statistics(StatisticsOptions::default())
+            .finish(df)
+            .map(|_| ())
+            .map_err(|source| IoError::Parquet { path: path.to_path_buf(), source })
+    })
+}
+
+/// Reads a whole Parquet file into a DataFrame.
+pub fn read_parquet(path: impl AsRef<Path>) -> Result<DataFrame, IoError> {
+    let path = path.as_ref();
+    let file = File::open(path).map_err(|source| IoError::Read { path: path.to_path_buf(), source })?;
+    ParquetReader::new(file).finish().map_err(|source| IoError::Parquet { path: path.to_path_buf(), source })
+}
+
+/// Helpers shared by the unit tests of the output modules.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use std::path::PathBuf;
+
+    /// A fresh, empty folder for one test: `<tmp>/synmarket-unit-<pid>/<name>`.
+    pub(crate) fn fresh_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("synmarket-unit-{}", std::process::id())).join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create test dir");
+        dir
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::fresh_dir;
+    use super::*;
+    use polars::prelude::{Column, NamedFrom, Series};
+
+    fn sample_frame(rows: usize) -> DataFrame {
+        let ids: Vec<u64> = (0..rows as u64).collect();
+        let prices: Vec<f64> = (0..rows).map(|i| (i as f64).sin() * 100.0 + 250.0).collect();
+        let kinds: Vec<String> = (0..rows).map(|i| format!("task-{}", i % 7)).collect();
+        let maybe: Vec<Option<i64>> = (0..rows).map(|i| (i % 3 != 0).then_some(i as i64 * -3)).collect();
+        DataFrame::new_infer_height(vec![
+            Column::from(Series::new("id".into(), ids)),
+            Column::from(Series::new("price_per_unit".into(), prices)),
+            Column::from(Series::new("task_type".into(), kinds)),
+            Column::from(Series::new("maybe".into(), maybe)),
+        ])
+        .expect("frame")
+    }
+
+    fn leftover_temps(dir: &Path) -> Vec<String> {
+        fs::read_dir(dir)
+            .expect("read dir")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".tmp-"))
+            .collect()
+    }
+
+    #[test]
+    fn write_atomic_creates_folders_and_replaces() {
+        let dir = fresh_dir("io-atomic");
+        let path = dir.join("a/b/out.txt");
+        write_atomic(&path, b"first").expect("write");
+        write_atomic(&path, b"second").expect("rewrite");
+        assert_eq!(fs::read(&path).expect("read"), b"second");
+        assert!(leftover_temps(&dir.join("a/b")).is_empty());
+    }
+
+    #[test]
+    fn write_error_names_the_path() {
+        let dir = fresh_dir("io-error");
+        // A file where a folder is expected makes folder creation fail.
+        write_atomic(dir.join("blocker"), b"x").expect("write");
+        let err = write_atomic(dir.join("blocker/inner/out.txt"), b"y").unwrap_err();
+        assert!(err.to_string().contains("blocker"), "{err}");
+        let err = read_parquet(dir.join("missing.parquet")).unwrap_err();
+        assert!(err.to_string().contains("missing.parquet"), "{err}");
+        let err = read_parquet(dir.join("blocker")).unwrap_err();
+        assert!(matches!(err, IoError::Parquet { .. }), "{err}");
+    }
+
+    #[test]
+    fn parquet_round_trip_is_byte_identical() {
+        let dir = fresh_dir("io-parquet");
+        let mut df = sample_frame(10_000);
+        let a = dir.join("a.parquet");
+        let b = dir.join("b.parquet");
+        write_parquet_atomic(&a, &mut df).expect("write a");
+        write_parquet_atomic(&b, &mut sample_frame(10_000)).expect("write b");
+        let bytes_a = fs::read(&a).expect("read a");
+        assert!(bytes_a.starts_with(b"PAR1"));
+        assert_eq!(bytes_a, fs::read(&b).expect("read b"));
+        let back = read_parquet(&a).expect("read back");
+        assert!(back.equals_missing(&df));
+        assert!(leftover_temps(&dir).is_empty());
+    }
+
+    #[test]
+    fn parquet_empty_frame_round_trips() {
+        let dir = fresh_dir("io-parquet-empty");
+        let mut df = sample_frame(0);
+        let path = dir.join("empty.parquet");
+        write_parquet_atomic(&path, &mut df).expect("write");
+        let back = read_parquet(&path).expect("read");
+        assert_eq!(back.height(), 0);
+        assert_eq!(back.schema(), df.schema());
+    }
+
+    #[test]
+    fn json_is_pretty_with_newline() {
+        #[derive(Serialize)]
+        struct Manifest {
+            seed: u64,
+            name: &'static str,
+        }
+        let dir = fresh_dir("io-json");
+        let path = dir.join("manifest.json");
+        write_json_atomic(&path, &Manifest { seed: 7, name: "baseline" }).expect("write");
+        let text = fs::read_to_string(&path).expect("read");
+        assert_eq!(text, "{\n  \"seed\": 7,\n  \"name\": \"baseline\"\n}\n");
+    }
+
+    #[test]
+    fn temp_names_are_siblings_and_unique() {
+        let p = Path::new("/x/y/run.parquet");
+        let a = temp_sibling(p, None);
+        let b = temp_sibling(p, Some("png"));
+        assert_eq!(a.parent(), p.parent());
+        assert_ne!(a, b);
+        assert!(a.to_string_lossy().contains(&format!("run.parquet.tmp-{}-", std::process::id())));
+        assert_eq!(b.extension().and_then(|e| e.to_str()), Some("png"));
+    }
+}

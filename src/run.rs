@@ -1,0 +1,201 @@
+//! One run: a validated scenario → a simulation → the run folder.
+//!
+//! [`simulate`] is pure (no I/O): a function of the scenario and its seed. [`write_run`] lays out
+//! `<out>/<scenario>/seed-<seed>/` with the resolved `scenario.toml`, `manifest.json` and the
+//! tables. The folder is assembled under a temporary name beside its final place and renamed into
+//! place at the end, so a failed or killed run never leaves a partial folder (a previous folder of
+//! the same run is replaced only once the new one is complete).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use synmarket_agents::{SimError, SimResult, Simulation, SimulationSpec};
+use synmarket_engine::SimTime;
+
+use crate::io::{write_atomic, write_json_atomic, write_parquet_atomic};
+use crate::scenario::Scenario;
+use crate::tables;
+
+/// The simulation a scenario describes.
+pub fn simulation_spec(s: &Scenario) -> SimulationSpec {
+    SimulationSpec {
+        seed: s.seed,
+        duration_ms: s.duration_ms,
+        sample_interval_ms: s.sample_interval_ms,
+        periods: s.periods.unwrap_or(1),
+        market: s.market.clone(),
+        task_types: s.task_types.clone(),
+        populations: s.populations.clone(),
+    }
+}
+
+/// Runs a scenario in memory. `progress` receives the simulated time now and then.
+pub fn simulate(s: &Scenario, progress: &mut dyn FnMut(SimTime)) -> Result<SimResult, SimError> {
+    Simulation::new(simulation_spec(s))?.run(progress)
+}
+
+/// `<out>/<scenario name>/seed-<seed>`.
+pub fn run_dir(out: &Path, s: &Scenario) -> PathBuf {
+    out.join(&s.name).join(format!("seed-{}", s.seed))
+}
+
+/// What the manifest records (results and run health kept apart: only `timing` varies between
+/// identical runs).
+#[derive(Debug, Serialize)]
+pub struct Manifest {
+    /// Crate version.
+    pub synmarket_version: &'static str,
+    /// Scenario name.
+    pub scenario: String,
+    /// Root seed.
+    pub seed: u64,
+    /// The ledger's hash-chain digest.
+    pub ledger_digest: String,
+    /// Ledger entries.
+    pub ledger_entries: u64,
+    /// Counts.
+    pub orders: u64,
+    /// Assignments.
+    pub assignments: u64,
+    /// Agents.
+    pub agents: u64,
+    /// Kernel events processed.
+    pub kernel_events: u64,
+    /// Engine events.
+    pub market_events: u64,
+    /// Total events (kernel + engine), the figure for events/s.
+    pub events: u64,
+    /// Refusals by the market, by reason.
+    pub refusals: std::collections::BTreeMap<String, u64>,
+    /// Files written, relative to the run folder.
+    pub files: Vec<String>,
+    /// Wall-clock figures (never part of results).
+    pub timing: Timing,
+}
+
+/// Wall-clock figures of a run.
+#[derive(Debug, Serialize, Clone, Copy, Default)]
+pub struct Timing {
+    /// Simulation seconds.
+    pub simulate_seconds: f64,
+    /// Writing seconds.
+    pub write_seconds: f64,
+    /// Events per second of simulation.
+    pub events_per_second: f64,
+}
+
+/// The headline numbers printed after a run.
+#[derive(Debug, Clone, Copy)]
+pub struct Headline {
+    /// Assignments.
+    pub trades: u64,
+    /// Units assigned / units requested.
+    pub fill_rate: f64,
+    /// Σ price·units / Σ units over all trades.
+    pub vwap: f64,
+    /// Completed without violation / settled.
+    pub sla_compliance: f64,
+}
+
+/// Computes the headline numbers.
+pub fn headline(r: &SimResult) -> Headline {
+    let m = &r.market;
+    let requested: u64 = m
+        .orders()
+        .iter()
+        .filter(|o| o.order_type == synmarket_engine::OrderType::RequestCompute)
+        .map(|o| o.total_units)
+        .sum();
+    let a = m.get_assignments();
+    let units: u64 = a.iter().map(|x| x.units).sum();
+    let value: u128 = a.iter().map(|x| x.amount() as u128).sum();
+    let settled = a.iter().filter(|x| x.finished_at.is_some()).count();
+    let clean = a.iter().filter(|x| x.status == synmarket_engine::TaskStatus::Completed).count();
+    Headline {
+        trades: a.len() as u64,
+        fill_rate: if requested == 0 { f64::NAN } else { units as f64 / requested as f64 },
+        vwap: if units == 0 { f64::NAN } else { value as f64 / units as f64 },
+        sla_compliance: if settled == 0 { f64::NAN } else { clean as f64 / settled as f64 },
+    }
+}
+
+/// Writes every table of the run into `dir` (which must exist); returns the file names.
+pub fn write_tables(dir: &Path, s: &Scenario, r: &SimResult) -> Result<Vec<String>> {
+    let names: Vec<String> = s.populations.iter().map(|p| p.name.clone()).collect();
+    let mut files = Vec::new();
+    let mut put = |name: &str, df: polars::prelude::PolarsResult<polars::prelude::DataFrame>| -> Result<()> {
+        let mut df = df.with_context(|| format!("building table {name}"))?;
+        let file = format!("{name}.parquet");
+        write_parquet_atomic(dir.join(&file), &mut df)?;
+        files.push(file);
+        Ok(())
+    };
+    put("orders", tables::orders(r))?;
+    put("assignments", tables::assignments(r))?;
+    put("ledger", tables::ledger(r))?;
+    put("agents", tables::agents(r, &names))?;
+    crate::metrics::write_metric_tables(dir, s, r, &mut files)?;
+    Ok(files)
+}
+
+/// Writes the run folder for `r` under `out`, atomically; returns the folder and manifest.
+pub fn write_run(out: &Path, s: &Scenario, r: &SimResult, simulate_seconds: f64) -> Result<(PathBuf, Manifest)> {
+    let started = Instant::now();
+    let final_dir = run_dir(out, s);
+    let parent = final_dir.parent().context("run folder has no parent")?;
+    std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    let tmp = parent.join(format!(".seed-{}.tmp-{}", s.seed, std::process::id()));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).with_context(|| format!("cannot clear {}", tmp.display()))?;
+    }
+    std::fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    let result = (|| -> Result<Manifest> {
+        write_atomic(tmp.join("scenario.toml"), s.to_toml_string().as_bytes())?;
+        let mut files = vec!["scenario.toml".to_string()];
+        files.extend(write_tables(&tmp, s, r)?);
+        files.extend(crate::report_run::write_report(&tmp, s)?);
+        files.push("manifest.json".into());
+        let events = r.stats.kernel_events + r.stats.market_events;
+        let manifest = Manifest {
+            synmarket_version: env!("CARGO_PKG_VERSION"),
+            scenario: s.name.clone(),
+            seed: s.seed,
+            ledger_digest: r.market.ledger_digest(),
+            ledger_entries: r.market.bank().entry_count(),
+            orders: r.market.orders().len() as u64,
+            assignments: r.market.get_assignments().len() as u64,
+            agents: r.agents.len() as u64,
+            kernel_events: r.stats.kernel_events,
+            market_events: r.stats.market_events,
+            events,
+            refusals: r.stats.refusals.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            files,
+            timing: Timing {
+                simulate_seconds,
+                write_seconds: started.elapsed().as_secs_f64(),
+                events_per_second: if simulate_seconds > 0.0 { events as f64 / simulate_seconds } else { 0.0 },
+            },
+        };
+        write_json_atomic(tmp.join("manifest.json"), &manifest)?;
+        Ok(manifest)
+    })();
+    let manifest = match result {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+    };
+    if final_dir.exists() {
+        let old = parent.join(format!(".seed-{}.old-{}", s.seed, std::process::id()));
+        std::fs::rename(&final_dir, &old).with_context(|| format!("cannot move aside {}", final_dir.display()))?;
+        std::fs::rename(&tmp, &final_dir).with_context(|| format!("cannot create {}", final_dir.display()))?;
+        let _ = std::fs::remove_dir_all(&old);
+    } else {
+        std::fs::rename(&tmp, &final_dir).with_context(|| format!("cannot create {}", final_dir.display()))?;
+    }
+    Ok((final_dir, manifest))
+}

@@ -1,0 +1,269 @@
+//! Scenario files: TOML → raw serde structs → a validated [`Scenario`] (ARCHITECTURE, "Config
+//! in two stages").
+//!
+//! - `raw.rs`: the serde structs, one per table, `deny_unknown_fields`, every optional key an
+//!   `Option`.
+//! - `validate.rs`, `population.rs`, `checks.rs`: defaults and checks; each error names the TOML
+//!   path and the reason. The limits are the `MAX_*` constants re-exported here.
+//! - `locate.rs`: byte spans ↔ TOML paths ↔ line:column, so that errors point into the file.
+//! - `overrides.rs`: `dotted.path=value` edits (CLI `--set`, sweep points).
+//! - `write.rs`: the resolved scenario as TOML ([`Scenario::to_toml_string`]).
+//! - `duration.rs`: duration strings (`"7d"`, `"1d12h"`, `"500ms"`).
+//!
+//! The full file format is documented in `scenarios/README.md`.
+
+mod checks;
+pub mod duration;
+mod locate;
+mod overrides;
+mod population;
+mod raw;
+mod validate;
+mod write;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+
+use synmarket_agents::spec::{PopulationSpec, Role, TaskTypeSpec};
+use synmarket_engine::MarketConfig;
+use thiserror::Error;
+
+pub use locate::line_col;
+pub use overrides::{
+    OverrideError, apply_override, apply_overrides, parse_override, parse_value as parse_override_value,
+};
+pub use population::{
+    MAX_BUDGET, MAX_COUNT, MAX_EXPECTED_ORDERS, MAX_FACTOR, MAX_POPULATIONS, MAX_PRICE, MAX_RATE_PER_HOUR,
+    MAX_TOTAL_AGENTS, MAX_USAGE_CAP,
+};
+pub use raw::MAX_CHOICES;
+pub use validate::{
+    CONFIDENTIAL, DEFAULT_SAMPLE_INTERVAL_MS, MAX_CAPABILITIES, MAX_CAPABILITIES_PER_TASK_TYPE, MAX_PERIODS,
+    MAX_SAMPLES, MAX_SCENARIO_DURATION_MS, MAX_TASK_TYPES, MAX_UNITS, market_field_key,
+};
+
+/// The largest scenario file read (bytes).
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Stream id mixed into the root seed to derive the market's own seed (ASCII `"market_s"`).
+pub const MARKET_SEED_STREAM: u64 = 0x6d61_726b_6574_5f73;
+
+/// SplitMix64 finaliser (Steele, Lea & Flood 2014): a bijective mix of 64 bits.
+pub fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The market's seed for a scenario seed: `splitmix64(seed ^ MARKET_SEED_STREAM)`.
+pub fn market_seed(seed: u64) -> u64 {
+    splitmix64(seed ^ MARKET_SEED_STREAM)
+}
+
+/// A validated scenario: everything a run needs, every default filled in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scenario {
+    /// Name (letters, digits, `_`, `-`), used for report folders.
+    pub name: String,
+    /// Root seed of every random stream.
+    pub seed: u64,
+    /// Simulated duration.
+    pub duration_ms: u64,
+    /// Interval between metric samples.
+    pub sample_interval_ms: u64,
+    /// Trading periods (endowments reset at each); the duration is split evenly. `None`: one.
+    pub periods: Option<u32>,
+    /// Market rules; `market_seed` is derived from `seed` (see [`market_seed`]).
+    pub market: MarketConfig,
+    /// Task types, in file order (index = task type id).
+    pub task_types: Vec<TaskTypeSpec>,
+    /// Populations, in file order.
+    pub populations: Vec<PopulationSpec>,
+}
+
+/// Why a scenario could not be loaded. `Display` is one line: `file: path: reason`.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ScenarioError {
+    /// The file could not be read.
+    #[error("{file}: cannot read the scenario: {reason}")]
+    Read {
+        /// File name as given.
+        file: String,
+        /// Why.
+        reason: String,
+    },
+    /// The file is not valid TOML.
+    #[error("{file}:{line}:{column}: TOML syntax error: {reason}")]
+    Syntax {
+        /// File name as given.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column (characters).
+        column: usize,
+        /// toml's message.
+        reason: String,
+    },
+    /// A value is missing, has the wrong type, or fails a check.
+    #[error("{file}{}: {path}: {reason}", location.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
+    Invalid {
+        /// File name as given.
+        file: String,
+        /// TOML path of the value (`population[2].count`).
+        path: String,
+        /// What is wrong.
+        reason: String,
+        /// Line and column of the value in the file, when it was written there.
+        location: Option<(usize, usize)>,
+    },
+    /// An override is malformed or cannot be applied.
+    #[error("{file}: {error}")]
+    Override {
+        /// File name as given.
+        file: String,
+        /// The override's problem.
+        error: OverrideError,
+    },
+}
+
+impl ScenarioError {
+    /// The TOML path the error is about, if any.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            ScenarioError::Invalid { path, .. } => Some(path),
+            ScenarioError::Override { error, .. } => Some(&error.key),
+            _ => None,
+        }
+    }
+}
+
+/// Reads a scenario file as text.
+fn read(path: &Path) -> Result<String, ScenarioError> {
+    let file = path.display().to_string();
+    let fail = |reason: String| ScenarioError::Read { file: file.clone(), reason };
+    let meta = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(fail("not a regular file".into()));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(fail(format!("{} bytes is larger than the {MAX_FILE_BYTES}-byte limit", meta.len())));
+    }
+    let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    String::from_utf8(bytes).map_err(|e| fail(format!("not valid UTF-8 ({e})")))
+}
+
+fn syntax_error(text: &str, file: &str, e: &toml::de::Error) -> ScenarioError {
+    let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+    ScenarioError::Syntax { file: file.to_string(), line, column, reason: e.message().trim().to_string() }
+}
+
+/// Parses TOML text into a value tree (for overrides and sweeps); syntax errors carry line:column.
+pub fn parse_document(text: &str, file: &str) -> Result<toml::Value, ScenarioError> {
+    if let Err(e) = locate::SpanTree::parse(text) {
+        return Err(syntax_error(text, file, &e));
+    }
+    toml::from_str::<toml::Table>(text).map(toml::Value::Table).map_err(|e| syntax_error(text, file, &e))
+}
+
+/// Reads a scenario file into a value tree (for overrides and sweeps).
+pub fn read_document(path: impl AsRef<Path>) -> Result<toml::Value, ScenarioError> {
+    let path = path.as_ref();
+    parse_document(&read(path)?, &path.display().to_string())
+}
+
+/// Loads `text` (named `file` in errors). `show_location`: the text is the user's file, so errors
+/// may point at line:column; `overrides` are the keys set by overrides, named in errors.
+fn load_text(text: &str, file: &str, show_location: bool, overrides: &[String]) -> Result<Scenario, ScenarioError> {
+    let tree = locate::SpanTree::parse(text).map_err(|e| syntax_error(text, file, &e))?;
+    let at = |span: Option<std::ops::Range<usize>>| {
+        if show_location { span.map(|s| line_col(text, s.start)) } else { None }
+    };
+    let invalid = |path: String, reason: String, location: Option<(usize, usize)>| {
+        let reason = match overrides.iter().find(|k| path.starts_with(k.as_str()) || k.starts_with(&path)) {
+            Some(k) if !path.is_empty() && path != "(top level)" => format!("{reason} (set by override `{k}`)"),
+            _ => reason,
+        };
+        ScenarioError::Invalid { file: file.to_string(), path, reason, location }
+    };
+    let raw: raw::RawFile = toml::from_str(text).map_err(|e| {
+        let span = e.span();
+        let path = span.as_ref().map(|s| tree.path_at(s)).unwrap_or_default();
+        invalid(path.to_string(), e.message().trim().to_string(), at(span))
+    })?;
+    validate::scenario(&raw).map_err(|e| invalid(e.path.to_string(), e.reason, at(tree.span_of(&e.path))))
+}
+
+impl Scenario {
+    /// Loads and validates a scenario file.
+    pub fn load(path: impl AsRef<Path>) -> Result<Scenario, ScenarioError> {
+        Self::load_with_overrides(path, &[])
+    }
+
+    /// Loads a scenario file, applies `dotted.path=value` overrides in order, and validates.
+    pub fn load_with_overrides(path: impl AsRef<Path>, overrides: &[String]) -> Result<Scenario, ScenarioError> {
+        let path = path.as_ref();
+        let file = path.display().to_string();
+        let text = read(path)?;
+        if overrides.is_empty() {
+            return load_text(&text, &file, true, &[]);
+        }
+        let parsed = overrides
+            .iter()
+            .map(|o| parse_override(o))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| ScenarioError::Override { file: file.clone(), error })?;
+        let mut value = parse_document(&text, &file)?;
+        apply_overrides(&mut value, &parsed).map_err(|error| ScenarioError::Override { file: file.clone(), error })?;
+        let keys: Vec<String> = parsed.into_iter().map(|(k, _)| k).collect();
+        Self::from_value_with(&value, &file, &keys)
+    }
+
+    /// Validates TOML text; `file` names it in errors (which carry line:column).
+    pub fn from_toml_str(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
+        load_text(text, file, true, &[])
+    }
+
+    /// Validates a value tree (a document after overrides; the sweep's entry point).
+    pub fn from_value(value: &toml::Value, file: &str) -> Result<Scenario, ScenarioError> {
+        Self::from_value_with(value, file, &[])
+    }
+
+    fn from_value_with(value: &toml::Value, file: &str, overrides: &[String]) -> Result<Scenario, ScenarioError> {
+        let text = toml::to_string(value).map_err(|e| ScenarioError::Invalid {
+            file: file.to_string(),
+            path: "(top level)".into(),
+            reason: format!("cannot be written as a TOML document: {e}"),
+            location: None,
+        })?;
+        load_text(&text, file, false, overrides)
+    }
+
+    /// The resolved scenario as TOML, every default explicit; loading it gives an equal scenario.
+    pub fn to_toml_string(&self) -> String {
+        write::to_toml(self)
+    }
+
+    /// Total number of agents.
+    pub fn total_agents(&self) -> u64 {
+        self.populations.iter().map(|p| u64::from(p.count)).sum()
+    }
+
+    /// Agents of one role.
+    pub fn agents_with_role(&self, role: Role) -> u64 {
+        self.populations.iter().filter(|p| p.role == role).map(|p| u64::from(p.count)).sum()
+    }
+
+    /// Length of one trading period (the whole duration when `periods` is `None`).
+    pub fn period_ms(&self) -> u64 {
+        self.duration_ms / u64::from(self.periods.unwrap_or(1).max(1))
+    }
+
+    /// Expected number of orders over the run (Σ count × arrival rate × hours).
+    pub fn expected_orders(&self) -> f64 {
+        let hours = self.duration_ms as f64 / duration::HOUR as f64;
+        self.populations.iter().map(|p| f64::from(p.count) * p.arrival_rate_per_hour * hours).sum()
+    }
+}
