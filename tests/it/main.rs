@@ -1,1 +1,3 @@
-fn main() {}
+//! Integration tests, built as one binary.
+
+mod cli;
