@@ -6,8 +6,11 @@
 //! and walks each from the best price: never a scan over all offers. Classes are never removed
 //! (their number is bounded by the distinct capability sets seen), so class indices are stable.
 //!
-//! Open auctions are kept per task type ordered by bid, highest first, then by request id
-//! (earliest auction first).
+//! Open auctions are indexed the same way from the other side: per task type, one set per
+//! *need class* (the distinct capability sets requests need), each ordered by bid, highest first,
+//! then by request id (earliest auction first). An incoming offer visits only the need classes
+//! its capabilities cover and merges them by that order, so offers that cannot serve a request
+//! never look at it.
 
 use std::cmp::Reverse;
 use std::collections::BTreeSet;
@@ -43,13 +46,27 @@ pub struct ClassBook {
     pub offers: BTreeSet<OfferKey>,
 }
 
+/// Priority key of an open auction: highest bid first, then earliest request.
+pub type AuctionKey = (Reverse<u64>, OrderId);
+
+/// The open auctions of one need class.
+#[derive(Clone, Debug, Default)]
+pub struct AuctionClass {
+    /// The capabilities every request here needs.
+    pub needs: CapabilitySet,
+    /// Open auctions by priority.
+    pub auctions: BTreeSet<AuctionKey>,
+}
+
 /// Resting offers and open auctions of one task type.
 #[derive(Clone, Debug, Default)]
 pub struct TypeBook {
-    /// Capability classes.
+    /// Capability classes of offers.
     pub classes: Vec<ClassBook>,
-    /// Open auctions: (highest bid first, earliest request first).
-    pub auctions: BTreeSet<(Reverse<u64>, OrderId)>,
+    /// Need classes of open auctions.
+    pub auction_classes: Vec<AuctionClass>,
+    /// Open auctions in all need classes.
+    pub open_auctions: usize,
     /// Offer units resting in this task type.
     pub resting_units: u64,
     /// Resting offers.
@@ -76,13 +93,45 @@ impl TypeBook {
         }
     }
 
-    /// The first auction after `after` (or the first).
-    #[inline]
-    pub fn next_auction(&self, after: Option<(Reverse<u64>, OrderId)>) -> Option<(Reverse<u64>, OrderId)> {
-        match after {
-            None => self.auctions.first().copied(),
-            Some(k) => self.auctions.range((Bound::Excluded(k), Bound::Unbounded)).next().copied(),
+    /// The need class of `needs`, creating it if new.
+    pub fn auction_class_of(&mut self, needs: CapabilitySet) -> usize {
+        if let Some(i) = self.auction_classes.iter().position(|c| c.needs == needs) {
+            return i;
         }
+        self.auction_classes.push(AuctionClass { needs, auctions: BTreeSet::new() });
+        self.auction_classes.len() - 1
+    }
+
+    /// Opens an auction.
+    pub fn insert_auction(&mut self, needs: CapabilitySet, key: AuctionKey) {
+        let c = self.auction_class_of(needs);
+        if self.auction_classes[c].auctions.insert(key) {
+            self.open_auctions += 1;
+        }
+    }
+
+    /// Closes an auction (no-op if it is not open).
+    pub fn remove_auction(&mut self, needs: CapabilitySet, key: AuctionKey) {
+        if let Some(c) = self.auction_classes.iter().position(|c| c.needs == needs)
+            && self.auction_classes[c].auctions.remove(&key)
+        {
+            self.open_auctions -= 1;
+        }
+    }
+
+    /// The first auction after `after` (or the first) in need class `class`.
+    #[inline]
+    pub fn next_auction_in(&self, class: usize, after: Option<AuctionKey>) -> Option<AuctionKey> {
+        let set = &self.auction_classes[class].auctions;
+        match after {
+            None => set.first().copied(),
+            Some(k) => set.range((Bound::Excluded(k), Bound::Unbounded)).next().copied(),
+        }
+    }
+
+    /// The highest open bid.
+    pub fn best_bid(&self) -> Option<u64> {
+        self.auction_classes.iter().filter_map(|c| c.auctions.first()).min().map(|(Reverse(b), _)| *b)
     }
 }
 

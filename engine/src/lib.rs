@@ -51,6 +51,7 @@ pub mod order;
 pub mod price;
 pub mod reputation;
 pub mod signing;
+pub mod workload;
 
 pub use bank::{Account, EntryKind, LedgerEntry, Wallet};
 pub use capability::{CapabilitySet, Vocabulary};

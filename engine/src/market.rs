@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use ed25519_dalek::VerifyingKey;
 
 use crate::bank::{Account, Bank, EntryKind, Wallet};
-use crate::book::{OfferBook, OfferKey};
+use crate::book::{AuctionKey, OfferBook, OfferKey};
 use crate::capability::{CapabilitySet, Vocabulary};
 use crate::config::{MarketConfig, PriceRule};
 use crate::error::{ConfigError, MarketError};
@@ -125,6 +125,7 @@ pub struct Market {
     pub(crate) account_holders: BTreeMap<AccountId, u32>,
     pub(crate) counters: MarketCounters,
     cursors: Vec<(OfferKey, usize)>,
+    auction_cursors: Vec<(AuctionKey, usize)>,
     picks: Vec<Pick>,
     changed: Vec<PeerId>,
 }
@@ -179,6 +180,7 @@ impl Market {
             account_holders: BTreeMap::new(),
             counters: MarketCounters::default(),
             cursors: Vec::new(),
+            auction_cursors: Vec::new(),
             picks: Vec::new(),
             changed: Vec::new(),
         };
@@ -448,7 +450,7 @@ impl Market {
                     self.close_order(id, OrderStatus::Expired, CloseReason::SlotsUsed, now);
                 } else {
                     let closes_at = now + self.config.auction_window_ms;
-                    self.book.get_mut(task_spec.task_type).auctions.insert((Reverse(price_per_unit), id));
+                    self.book.get_mut(task_spec.task_type).insert_auction(task_spec.capabilities, (Reverse(price_per_unit), id));
                     self.peers[trader.index()].open_orders.push(id);
                     self.schedule(closes_at, TimerKind::AuctionClose, id.0);
                     self.events.push(MarketEvent::AuctionOpened { time: now, request: id, closes_at });
@@ -676,48 +678,68 @@ impl Market {
         self.picks = picks;
     }
 
-    /// An incoming offer serves open auctions of its task type: highest bid, earliest, lowest id.
+    /// An incoming offer serves open auctions of its task type: highest bid, earliest, lowest id,
+    /// merged over the need classes its capabilities cover.
     fn match_offer(&mut self, oid: OrderId, now: SimTime) {
         let o = &self.orders[oid.index()];
         let (tt, caps, ask, provider) = (o.spec.task_type, o.spec.capabilities, o.price_per_unit, o.trader);
         let rep = self.reputation.score(provider);
-        let mut cursor = None;
-        loop {
+        let mut cursors = std::mem::take(&mut self.auction_cursors);
+        cursors.clear();
+        {
+            let tb = self.book.get(tt);
+            for (ci, class) in tb.auction_classes.iter().enumerate() {
+                if class.needs.is_subset_of(caps)
+                    && let Some(first) = class.auctions.first()
+                {
+                    cursors.push((*first, ci));
+                }
+            }
+        }
+        while !cursors.is_empty() {
             let remaining = self.orders[oid.index()].remaining();
             if remaining == 0 {
                 break;
             }
-            let Some(key) = self.book.get(tt).next_auction(cursor) else {
-                break;
-            };
-            cursor = Some(key);
+            let mut best = 0;
+            for i in 1..cursors.len() {
+                if cursors[i].0 < cursors[best].0 {
+                    best = i;
+                }
+            }
+            let (key, ci) = cursors[best];
             let (Reverse(bid), rid) = key;
             if bid < ask {
-                break;
+                break; // the highest remaining bid of every class is below the ask
             }
             let r = &self.orders[rid.index()];
             let qualifies = r.trader != provider
-                && r.spec.capabilities.is_subset_of(caps)
                 && rep >= r.spec.min_reputation
                 && self.privacy_ok(r.spec.privacy_level, rep, caps)
                 && r.providers_used < r.max_providers;
-            if !qualifies {
-                continue;
+            if qualifies {
+                let request_left = r.remaining();
+                let room = self.cap_room(provider, now);
+                if room == 0 {
+                    break;
+                }
+                let units = remaining.min(request_left).min(room);
+                self.execute_match(rid, oid, units, false, now);
+                let r = &self.orders[rid.index()];
+                if r.remaining() == 0 {
+                    self.close_order(rid, OrderStatus::Filled, CloseReason::Filled, now);
+                } else if r.providers_used >= r.max_providers {
+                    self.close_order(rid, OrderStatus::Expired, CloseReason::SlotsUsed, now);
+                }
             }
-            let request_left = r.remaining();
-            let room = self.cap_room(provider, now);
-            if room == 0 {
-                break;
-            }
-            let units = remaining.min(request_left).min(room);
-            self.execute_match(rid, oid, units, false, now);
-            let r = &self.orders[rid.index()];
-            if r.remaining() == 0 {
-                self.close_order(rid, OrderStatus::Filled, CloseReason::Filled, now);
-            } else if r.providers_used >= r.max_providers {
-                self.close_order(rid, OrderStatus::Expired, CloseReason::SlotsUsed, now);
+            match self.book.get(tt).next_auction_in(ci, Some(key)) {
+                Some(next) => cursors[best].0 = next,
+                None => {
+                    cursors.swap_remove(best);
+                }
             }
         }
+        self.auction_cursors = cursors;
     }
 
     /// Creates the assignment and its funded escrow, moves the tokens and updates both orders.
@@ -908,11 +930,11 @@ impl Market {
     /// request's unspent tokens, sets the final status and reports it.
     pub(crate) fn close_order(&mut self, id: OrderId, status: OrderStatus, reason: CloseReason, now: SimTime) {
         let o = &self.orders[id.index()];
-        let (order_type, trader, remaining, bid, tt, filled) =
-            (o.order_type, o.trader, o.remaining(), o.price_per_unit, o.spec.task_type, o.filled_units);
+        let (order_type, trader, remaining, bid, tt, filled, needs) =
+            (o.order_type, o.trader, o.remaining(), o.price_per_unit, o.spec.task_type, o.filled_units, o.spec.capabilities);
         match order_type {
             OrderType::RequestCompute => {
-                self.book.get_mut(tt).auctions.remove(&(Reverse(bid), id));
+                self.book.get_mut(tt).remove_auction(needs, (Reverse(bid), id));
                 let open = &mut self.peers[trader.index()].open_orders;
                 if let Some(pos) = open.iter().position(|&x| x == id) {
                     open.swap_remove(pos);
@@ -1154,11 +1176,11 @@ impl Market {
 
     /// Highest open bid of a task type.
     pub fn best_bid(&self, task_type: TaskTypeId) -> Option<u64> {
-        self.book.types.get(task_type.index())?.auctions.first().map(|(Reverse(b), _)| *b)
+        self.book.types.get(task_type.index())?.best_bid()
     }
 
     /// Number of open auctions of a task type.
     pub fn open_auctions(&self, task_type: TaskTypeId) -> usize {
-        self.book.types.get(task_type.index()).map_or(0, |t| t.auctions.len())
+        self.book.types.get(task_type.index()).map_or(0, |t| t.open_auctions)
     }
 }

@@ -1,0 +1,235 @@
+//! Seeded, pre-generated command streams for benchmarks and allocation checks: a market with a
+//! resting book of a given depth over a number of capability classes, and a stream of offers,
+//! requests and cancels that keeps the depth roughly steady.
+//!
+//! The generator draws everything up front from a seeded stream, so the timed part only applies
+//! commands. Timers that would fire lifecycle work (start deadlines, escrow timeouts) are pushed
+//! beyond the stream's horizon: these workloads measure matching, not settlement.
+
+use crate::{
+    AccountId, CapabilitySet, ComputeTaskSpec, DAY, Market, MarketConfig, OrderId, OrderType, PeerId, PeerSpec,
+    SignatureBytes, SimTime, signing,
+};
+
+/// A small deterministic generator (splitmix64): the engine has no `rand` dependency, and a
+/// workload needs nothing stronger.
+pub struct SplitMix(u64);
+
+impl SplitMix {
+    /// Seeded generator.
+    pub fn seed_from_u64(seed: u64) -> Self {
+        SplitMix(seed)
+    }
+
+    /// Next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        crate::market::mix64(self.0)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Uniform in `lo..hi` (hi > lo).
+    pub fn below(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next_u64() % (hi - lo)
+    }
+}
+
+/// What to generate.
+#[derive(Clone, Debug)]
+pub struct WorkloadSpec {
+    /// Resting offers before the stream starts.
+    pub resting: usize,
+    /// Capability classes (distinct capability sets of offers); 1 = no capability filter.
+    pub classes: usize,
+    /// Fraction of offers a request's capability needs admit (1.0 = all classes).
+    pub selectivity: f64,
+    /// Exponent of the reputation factor; 0 = pure price priority.
+    pub reputation_weight: f64,
+    /// Fraction of requests that carry a minimum reputation of 100 (half the providers have it).
+    pub min_reputation_share: f64,
+    /// Fraction of commands that cancel an earlier offer.
+    pub cancel_share: f64,
+    /// Sign every order and check signatures.
+    pub verify_signatures: bool,
+    /// Commands in the stream.
+    pub ops: usize,
+    /// Seed.
+    pub seed: u64,
+}
+
+impl Default for WorkloadSpec {
+    fn default() -> Self {
+        WorkloadSpec {
+            resting: 10_000,
+            classes: 1,
+            selectivity: 1.0,
+            reputation_weight: 0.0,
+            min_reputation_share: 0.0,
+            cancel_share: 0.0,
+            verify_signatures: false,
+            ops: 100_000,
+            seed: 7,
+        }
+    }
+}
+
+/// One command.
+#[derive(Clone, Copy, Debug)]
+pub enum Cmd {
+    /// Place an order.
+    Place {
+        /// Side.
+        order_type: OrderType,
+        /// Trader.
+        trader: PeerId,
+        /// Price.
+        price: u64,
+        /// Units.
+        units: u64,
+        /// Spec.
+        spec: ComputeTaskSpec,
+        /// Signature, when signatures are on.
+        signature: Option<SignatureBytes>,
+    },
+    /// Cancel an order (may already be closed: then the market refuses, as in real traffic).
+    Cancel {
+        /// Order.
+        order: OrderId,
+        /// Its owner.
+        trader: PeerId,
+    },
+}
+
+/// A market with its resting book, and the stream to apply to it.
+pub struct Workload {
+    /// The market after the book was built.
+    pub market: Market,
+    /// The commands.
+    pub cmds: Vec<Cmd>,
+    /// The clock when the stream starts.
+    pub start: SimTime,
+}
+
+const PROVIDERS: u32 = 1_000;
+const REQUESTERS: u32 = 1_000;
+
+/// The market configuration the workloads use.
+pub fn config(spec: &WorkloadSpec) -> MarketConfig {
+    MarketConfig {
+        reputation_weight: spec.reputation_weight,
+        auction_window_ms: 1_000,
+        default_max_response_ms: 3_000 * DAY,
+        escrow_timeout_ms: 3_000 * DAY,
+        retain_ledger: false,
+        verify_signatures: spec.verify_signatures,
+        market_seed: spec.seed,
+        ..MarketConfig::default()
+    }
+}
+
+/// Builds the market and the stream.
+pub fn build(spec: &WorkloadSpec) -> Workload {
+    let mut rng = SplitMix::seed_from_u64(spec.seed);
+    let mut m = Market::new(config(spec)).expect("workload config is valid");
+    let tt = m.register_task_type("bench").expect("one task type");
+    // Class c holds capabilities {c} plus, for the first `selectivity` share of classes, the
+    // common capability 127 that selective requests need.
+    let classes: Vec<CapabilitySet> = (0..spec.classes.max(1))
+        .map(|c| {
+            let mut s = CapabilitySet::single(1 + (c % 120) as u8);
+            if (c as f64) < spec.selectivity * spec.classes.max(1) as f64 {
+                s = s.with(127);
+            }
+            s
+        })
+        .collect();
+    let needs = if spec.selectivity < 1.0 { CapabilitySet::single(127) } else { CapabilitySet::EMPTY };
+    let mut keys = Vec::new();
+    for i in 0..PROVIDERS {
+        let rep = if i % 2 == 0 { 150.0 } else { 60.0 };
+        let spec_p = PeerSpec {
+            account: Some(AccountId(i as u64 + 1)),
+            initial_reputation: Some(rep),
+            ..Default::default()
+        };
+        let p = m.register_peer(spec_p, 0).expect("register");
+        keys.push(spec.verify_signatures.then(|| signing::derive_signing_key(spec.seed, p)));
+    }
+    for _ in 0..REQUESTERS {
+        let p = m.register_peer(PeerSpec { endowment: u64::MAX / 4 / REQUESTERS as u64, ..Default::default() }, 0).expect("register");
+        keys.push(spec.verify_signatures.then(|| signing::derive_signing_key(spec.seed, p)));
+    }
+    let sign = |t: OrderType, trader: PeerId, price: u64, units: u64, s: &ComputeTaskSpec| {
+        keys[trader.index()].as_ref().map(|k| signing::sign(k, &signing::order_message(t, trader, price, units, s, None)))
+    };
+    let offer = |rng: &mut SplitMix| {
+        let trader = PeerId(rng.below(0, PROVIDERS as u64) as u32);
+        let class = classes[rng.below(0, classes.len() as u64) as usize];
+        let price = rng.below(100, 200);
+        let units = rng.below(1, 5) * 100;
+        let s = ComputeTaskSpec::new(tt, class);
+        (trader, price, units, s)
+    };
+    for _ in 0..spec.resting {
+        let (trader, price, units, s) = offer(&mut rng);
+        let sig = sign(OrderType::OfferCompute, trader, price, units, &s);
+        m.place_order(OrderType::OfferCompute, trader, price, units, s, None, None, sig, 0).expect("resting offer");
+    }
+    m.drain_events().for_each(drop);
+    let mut cmds = Vec::with_capacity(spec.ops);
+    let mut next_id = m.orders().len() as u64;
+    let mut offers_placed: Vec<(OrderId, PeerId)> = Vec::new();
+    for _ in 0..spec.ops {
+        let x = rng.unit();
+        if x < spec.cancel_share && !offers_placed.is_empty() {
+            let (order, trader) = offers_placed[rng.below(0, offers_placed.len() as u64) as usize];
+            cmds.push(Cmd::Cancel { order, trader });
+            continue;
+        }
+        if rng.next_u64() & 1 == 0 {
+            let (trader, price, units, s) = offer(&mut rng);
+            let signature = sign(OrderType::OfferCompute, trader, price, units, &s);
+            offers_placed.push((OrderId(next_id), trader));
+            cmds.push(Cmd::Place { order_type: OrderType::OfferCompute, trader, price, units, spec: s, signature });
+        } else {
+            let trader = PeerId(PROVIDERS + rng.below(0, REQUESTERS as u64) as u32);
+            let mut s = ComputeTaskSpec::new(tt, needs);
+            if rng.unit() < spec.min_reputation_share {
+                s.min_reputation = 100.0;
+            }
+            let price = rng.below(100, 200);
+            let units = rng.below(1, 5) * 50;
+            let signature = sign(OrderType::RequestCompute, trader, price, units, &s);
+            cmds.push(Cmd::Place { order_type: OrderType::RequestCompute, trader, price, units, spec: s, signature });
+        }
+        next_id += 1;
+    }
+    Workload { market: m, cmds, start: 0 }
+}
+
+/// Applies the stream, one millisecond of simulated time per command, draining events every
+/// 1024 commands. Returns the number of accepted placements.
+pub fn apply(m: &mut Market, cmds: &[Cmd], start: SimTime) -> u64 {
+    let mut accepted = 0;
+    for (i, c) in cmds.iter().enumerate() {
+        let now = start + i as u64;
+        match *c {
+            Cmd::Place { order_type, trader, price, units, spec, signature } => {
+                if m.place_order(order_type, trader, price, units, spec, None, None, signature, now).is_ok() {
+                    accepted += 1;
+                }
+            }
+            Cmd::Cancel { order, trader } => {
+                let _ = m.cancel_order(order, trader, now);
+            }
+        }
+        if i % 1024 == 1023 {
+            m.drain_events().for_each(drop);
+        }
+    }
+    accepted
+}
