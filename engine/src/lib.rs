@@ -51,6 +51,7 @@ pub mod order;
 pub mod price;
 pub mod reputation;
 pub mod signing;
+mod timers;
 pub mod workload;
 
 pub use bank::{Account, EntryKind, LedgerEntry, Wallet};

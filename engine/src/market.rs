@@ -10,7 +10,7 @@
 //! in `lifecycle.rs`; the invariant checker in `invariants.rs`.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 use ed25519_dalek::VerifyingKey;
 
@@ -65,21 +65,8 @@ pub struct PeerState {
     pub(crate) usage_sum: u64,
 }
 
-/// Timer classes, in the order they run when due at the same time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum TimerKind {
-    OrderExpiry,
-    AuctionClose,
-    StartDeadline,
-    FinishDeadline,
-    ReviewEnd,
-    TimeLock,
-    EscrowTimeout,
-    DisputeTimeout,
-    Decay,
-}
-
-pub(crate) type Timer = (SimTime, TimerKind, u64);
+pub(crate) use crate::timers::TimerKind;
+use crate::timers::Timers;
 
 #[derive(Clone, Copy, Debug)]
 struct Pick {
@@ -119,7 +106,7 @@ pub struct Market {
     pub(crate) bank: Bank,
     pub(crate) reputation: ReputationBook,
     pub(crate) prices: Vec<PriceWindow>,
-    pub(crate) timers: BinaryHeap<Reverse<Timer>>,
+    pub(crate) timers: Timers,
     pub(crate) events: Vec<MarketEvent>,
     pub(crate) arbitrators: Vec<PeerId>,
     pub(crate) account_holders: BTreeMap<AccountId, u32>,
@@ -174,7 +161,7 @@ impl Market {
             trail: Vec::new(),
             book: OfferBook::default(),
             prices: Vec::new(),
-            timers: BinaryHeap::new(),
+            timers: Timers::default(),
             events: Vec::new(),
             arbitrators: Vec::new(),
             account_holders: BTreeMap::new(),
@@ -185,7 +172,7 @@ impl Market {
             changed: Vec::new(),
         };
         if m.config.reputation.decay_half_life_ms > 0 {
-            m.timers.push(Reverse((m.config.reputation.decay_step_ms, TimerKind::Decay, 0)));
+            m.timers.push(m.config.reputation.decay_step_ms, TimerKind::Decay, 0);
         }
         Ok(m)
     }
@@ -306,14 +293,10 @@ impl Market {
         if now < self.clock {
             return Err(MarketError::TimeWentBackwards { now, clock: self.clock });
         }
-        if now == self.clock && self.timers.peek().is_none_or(|t| t.0.0 > now) {
+        if now == self.clock && self.timers.peek().is_none_or(|t| t.0 > now) {
             return Ok(());
         }
-        while let Some(&Reverse((t, kind, id))) = self.timers.peek() {
-            if t > now {
-                break;
-            }
-            self.timers.pop();
+        while let Some((t, kind, id)) = self.timers.pop_due(now) {
             self.clock = t;
             self.fire(kind, id, t);
         }
@@ -325,7 +308,7 @@ impl Market {
     }
 
     pub(crate) fn schedule(&mut self, time: SimTime, kind: TimerKind, id: u64) {
-        self.timers.push(Reverse((time, kind, id)));
+        self.timers.push(time, kind, id);
     }
 
     fn fire(&mut self, kind: TimerKind, id: u64, t: SimTime) {
@@ -450,7 +433,9 @@ impl Market {
                     self.close_order(id, OrderStatus::Expired, CloseReason::SlotsUsed, now);
                 } else {
                     let closes_at = now + self.config.auction_window_ms;
-                    self.book.get_mut(task_spec.task_type).insert_auction(task_spec.capabilities, (Reverse(price_per_unit), id));
+                    self.book
+                        .get_mut(task_spec.task_type)
+                        .insert_auction(task_spec.capabilities, (Reverse(price_per_unit), id));
                     self.peers[trader.index()].open_orders.push(id);
                     self.schedule(closes_at, TimerKind::AuctionClose, id.0);
                     self.events.push(MarketEvent::AuctionOpened { time: now, request: id, closes_at });
@@ -930,8 +915,15 @@ impl Market {
     /// request's unspent tokens, sets the final status and reports it.
     pub(crate) fn close_order(&mut self, id: OrderId, status: OrderStatus, reason: CloseReason, now: SimTime) {
         let o = &self.orders[id.index()];
-        let (order_type, trader, remaining, bid, tt, filled, needs) =
-            (o.order_type, o.trader, o.remaining(), o.price_per_unit, o.spec.task_type, o.filled_units, o.spec.capabilities);
+        let (order_type, trader, remaining, bid, tt, filled, needs) = (
+            o.order_type,
+            o.trader,
+            o.remaining(),
+            o.price_per_unit,
+            o.spec.task_type,
+            o.filled_units,
+            o.spec.capabilities,
+        );
         match order_type {
             OrderType::RequestCompute => {
                 self.book.get_mut(tt).remove_auction(needs, (Reverse(bid), id));
@@ -1020,7 +1012,7 @@ impl Market {
     /// When the next timer (expiry, auction close, deadline, escrow timer) falls due, if any.
     /// A driver that advances the clock to it sees every consequence at its exact time.
     pub fn next_timer_time(&self) -> Option<SimTime> {
-        self.timers.peek().map(|t| t.0.0)
+        self.timers.peek().map(|t| t.0)
     }
 
     /// A peer's open orders (requests with open auctions and resting offers).

@@ -151,20 +151,21 @@ pub fn build(spec: &WorkloadSpec) -> Workload {
     let mut keys = Vec::new();
     for i in 0..PROVIDERS {
         let rep = if i % 2 == 0 { 150.0 } else { 60.0 };
-        let spec_p = PeerSpec {
-            account: Some(AccountId(i as u64 + 1)),
-            initial_reputation: Some(rep),
-            ..Default::default()
-        };
+        let spec_p =
+            PeerSpec { account: Some(AccountId(i as u64 + 1)), initial_reputation: Some(rep), ..Default::default() };
         let p = m.register_peer(spec_p, 0).expect("register");
         keys.push(spec.verify_signatures.then(|| signing::derive_signing_key(spec.seed, p)));
     }
     for _ in 0..REQUESTERS {
-        let p = m.register_peer(PeerSpec { endowment: u64::MAX / 4 / REQUESTERS as u64, ..Default::default() }, 0).expect("register");
+        let p = m
+            .register_peer(PeerSpec { endowment: u64::MAX / 4 / REQUESTERS as u64, ..Default::default() }, 0)
+            .expect("register");
         keys.push(spec.verify_signatures.then(|| signing::derive_signing_key(spec.seed, p)));
     }
     let sign = |t: OrderType, trader: PeerId, price: u64, units: u64, s: &ComputeTaskSpec| {
-        keys[trader.index()].as_ref().map(|k| signing::sign(k, &signing::order_message(t, trader, price, units, s, None)))
+        keys[trader.index()]
+            .as_ref()
+            .map(|k| signing::sign(k, &signing::order_message(t, trader, price, units, s, None)))
     };
     let offer = |rng: &mut SplitMix| {
         let trader = PeerId(rng.below(0, PROVIDERS as u64) as u32);
