@@ -4,6 +4,9 @@
 //!
 //! Run: `cargo run --release -p synmarket-engine --example throughput`
 
+// A measurement, not part of the engine: it may read the wall clock.
+#![allow(clippy::disallowed_types, clippy::disallowed_methods)]
+
 use std::time::Instant;
 
 use synmarket_engine::workload::{WorkloadSpec, apply, build};
