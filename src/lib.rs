@@ -7,10 +7,12 @@
 pub mod charts;
 pub mod io;
 pub mod metrics;
+pub mod narrate;
 pub mod report;
 pub mod report_run;
 pub mod run;
 pub mod scenario;
+pub mod sweep;
 pub mod tables;
 
 pub use synmarket_agents as agents;

@@ -20,6 +20,8 @@ pub enum Wake {
     Arrival,
     /// Provider: a task was assigned to it.
     Assigned(AssignmentId),
+    /// Requester: one of its requests matched (an assignment exists).
+    Matched(AssignmentId),
     /// Provider: its start of the task took effect.
     Started(AssignmentId),
     /// A task completed and its escrow awaits release (requester, approving provider or
@@ -77,6 +79,25 @@ pub enum Action {
     Vote(EscrowId, Vote),
     /// Rate the counterparty of a settled trade (1–5).
     Feedback(AssignmentId, u8),
+    /// Place an order in `victim`'s name, signed with the agent's own key (a forgery, §10).
+    ForgeOrder {
+        /// The peer named as trader.
+        victim: PeerId,
+        /// Side.
+        order_type: OrderType,
+        /// Bid or ask per unit.
+        price_per_unit: u64,
+        /// Units.
+        units: u64,
+        /// Task spec.
+        spec: ComputeTaskSpec,
+    },
+    /// Leak the payload of an assigned task (a privacy incident when the task is not public).
+    Leak(AssignmentId),
+    /// Abandon the current identity and re-enter the market as a new peer (a Sybil). The kernel
+    /// cancels the old identity's orders, moves its available tokens to the new peer and wakes
+    /// the agent under the new id from then on; work already assigned to the old id continues.
+    ReEnter,
 }
 
 /// What the kernel knows of a task type, in engine terms.

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use synmarket_engine::{DurationMs, PrivacyLevel};
 
+pub use crate::params::{Strategy, StrategyParams};
+
 /// A numeric parameter: a fixed value or a distribution that each agent draws from once (or, for
 /// per-task quantities, once per task) from its own stream.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -119,56 +121,6 @@ pub enum Role {
     Arbitrator,
 }
 
-/// The behaviour of a population's agents. Which strategies fit which role is checked at
-/// validation (see `Strategy::roles`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Strategy {
-    /// Zero intelligence, constrained (Gode–Sunder ZI-C): bids uniform in [min_price, value],
-    /// asks uniform in [cost, max_price]; never trades at a loss.
-    ZiConstrained,
-    /// Zero intelligence, unconstrained (ZI-U): prices uniform in [min_price, max_price].
-    ZiUnconstrained,
-    /// Requester that bids its private value.
-    Truthful,
-    /// Provider that asks `cost × (1 + markup)`.
-    FixedMarkup,
-    /// Arbitrator that votes by the evidence.
-    HonestArbitrator,
-}
-
-impl Strategy {
-    /// The roles this strategy can play.
-    pub fn roles(self) -> &'static [Role] {
-        match self {
-            Strategy::ZiConstrained | Strategy::ZiUnconstrained => &[Role::Requester, Role::Provider],
-            Strategy::Truthful => &[Role::Requester],
-            Strategy::FixedMarkup => &[Role::Provider],
-            Strategy::HonestArbitrator => &[Role::Arbitrator],
-        }
-    }
-
-    /// The name used in scenario files and reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Strategy::ZiConstrained => "zi_constrained",
-            Strategy::ZiUnconstrained => "zi_unconstrained",
-            Strategy::Truthful => "truthful",
-            Strategy::FixedMarkup => "fixed_markup",
-            Strategy::HonestArbitrator => "honest_arbitrator",
-        }
-    }
-
-    /// Every strategy, for documentation and error messages.
-    pub const ALL: [Strategy; 5] = [
-        Strategy::ZiConstrained,
-        Strategy::ZiUnconstrained,
-        Strategy::Truthful,
-        Strategy::FixedMarkup,
-        Strategy::HonestArbitrator,
-    ];
-}
-
 /// SLA terms a requester attaches to its requests.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SlaTerms {
@@ -199,6 +151,9 @@ pub struct Reliability {
     pub availability: Dist,
     /// Quality score of a completed task, clamped to [0, 1].
     pub quality: Dist,
+    /// Probability that the provider is offline at an arrival: it withdraws its resting offer and
+    /// places none (flaky availability).
+    pub offline_probability: f64,
 }
 
 impl Default for Reliability {
@@ -209,6 +164,31 @@ impl Default for Reliability {
             speed_factor: Dist::Fixed(1.0),
             availability: Dist::Fixed(1.0),
             quality: Dist::Uniform(0.8, 1.0),
+            offline_probability: 0.0,
+        }
+    }
+}
+
+impl Reliability {
+    /// The preset of the `unreliable` and `sybil` strategies: one task in five is a no-show,
+    /// starts take minutes, execution is 1.5× slower, uptime 50–90 %, quality 0.3–0.7, and the
+    /// provider is offline at a quarter of its arrivals.
+    pub fn unreliable() -> Self {
+        Reliability {
+            no_show_probability: 0.2,
+            start_delay_ms: Dist::Uniform(60_000.0, 600_000.0),
+            speed_factor: Dist::Fixed(1.5),
+            availability: Dist::Uniform(0.5, 0.9),
+            quality: Dist::Uniform(0.3, 0.7),
+            offline_probability: 0.25,
+        }
+    }
+
+    /// The default profile of a strategy: the unreliable preset for `unreliable` and `sybil`.
+    pub fn for_strategy(strategy: Strategy) -> Self {
+        match strategy {
+            Strategy::Unreliable | Strategy::Sybil => Reliability::unreliable(),
+            _ => Reliability::default(),
         }
     }
 }
@@ -277,6 +257,10 @@ pub struct PopulationSpec {
     pub units: Option<Dist>,
     /// How long an order stays in the market (offers) / how long a request waits; `None` = no expiry.
     pub order_ttl_ms: Option<DurationMs>,
+    /// When each agent first arrives; `None` = an exponential draw like every later arrival.
+    pub first_arrival_ms: Option<DurationMs>,
+    /// The most orders an agent places in the whole run; `None` = no limit.
+    pub max_orders: Option<u32>,
     /// Requesters: minimum provider reputation asked for.
     pub min_reputation: Dist,
     /// Requesters: privacy levels of their tasks.
@@ -293,6 +277,11 @@ pub struct PopulationSpec {
     pub initial_reputation: Option<Dist>,
     /// Providers: how they perform.
     pub reliability: Reliability,
+    /// Traders: most units traded per period; once reached, the agent places no order until the
+    /// next period (`None`: no quota; single-unit traders of Gode–Sunder: `Some(1)`).
+    pub units_per_period: Option<u64>,
+    /// Strategy-specific parameters.
+    pub params: StrategyParams,
 }
 
 impl PopulationSpec {
@@ -313,6 +302,8 @@ impl PopulationSpec {
             task_mix: vec![(0, 1.0)],
             units: None,
             order_ttl_ms: None,
+            first_arrival_ms: None,
+            max_orders: None,
             min_reputation: Dist::Fixed(0.0),
             privacy_mix: PrivacyMix::default(),
             sla: None,
@@ -320,7 +311,9 @@ impl PopulationSpec {
             confidential_attested: false,
             usage_cap_units_per_day: None,
             initial_reputation: None,
-            reliability: Reliability::default(),
+            reliability: Reliability::for_strategy(strategy),
+            units_per_period: None,
+            params: StrategyParams::default(),
         }
     }
 }

@@ -66,7 +66,7 @@ mod tests {
     #[test]
     fn known_value_pins_the_mixing_function() {
         // Changing the derivation changes every result of every study: this pins it.
-        assert_eq!(stream_seed(0, "", 0), splitmix64(splitmix64(0xcbf2_9ce4_8422_2325) ^ splitmix64(0)));
+        assert_eq!(stream_seed(0, "", 0), splitmix64(splitmix64(0xcbf2_9ce4_8422_2325 ^ splitmix64(0))));
         assert_eq!(splitmix64(0), 0xe220_a839_7b1d_cdaf);
     }
 }

@@ -43,6 +43,7 @@ pub mod config;
 pub mod error;
 pub mod escrow;
 pub mod events;
+pub mod explain;
 pub mod ids;
 mod invariants;
 pub mod lifecycle;
@@ -62,6 +63,7 @@ pub use escrow::{
     Dispute, Escrow, EscrowState, EscrowTransition, FailureKind, TaskAssignment, TaskStatus, Violations, Vote,
 };
 pub use events::{CloseReason, MarketEvent, ViolationKind};
+pub use explain::Disqualified;
 pub use ids::{
     AccountId, AssignmentId, DAY, DurationMs, EscrowId, HOUR, MINUTE, OrderId, PeerId, SECOND, SimTime, TaskTypeId,
 };

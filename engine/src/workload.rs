@@ -55,6 +55,14 @@ pub struct WorkloadSpec {
     pub cancel_share: f64,
     /// Sign every order and check signatures.
     pub verify_signatures: bool,
+    /// When set, each offer (resting or in the stream) independently holds the capability that
+    /// every request needs with this probability, whatever its class; `selectivity` is then
+    /// ignored. Reaches eligible shares below one class (e.g. 0.001 of 10,000 offers = 10).
+    /// `None` keeps the class-based `selectivity` (and every stream generated before it).
+    pub eligible_share: Option<f64>,
+    /// When set, the probability that a placement is a request (else an offer); `None` draws
+    /// requests and offers evenly by one random bit (the original stream).
+    pub request_share: Option<f64>,
     /// Commands in the stream.
     pub ops: usize,
     /// Seed.
@@ -71,6 +79,8 @@ impl Default for WorkloadSpec {
             min_reputation_share: 0.0,
             cancel_share: 0.0,
             verify_signatures: false,
+            eligible_share: None,
+            request_share: None,
             ops: 100_000,
             seed: 7,
         }
@@ -141,13 +151,17 @@ pub fn build(spec: &WorkloadSpec) -> Workload {
     let classes: Vec<CapabilitySet> = (0..spec.classes.max(1))
         .map(|c| {
             let mut s = CapabilitySet::single(1 + (c % 120) as u8);
-            if (c as f64) < spec.selectivity * spec.classes.max(1) as f64 {
+            if spec.eligible_share.is_none() && (c as f64) < spec.selectivity * spec.classes.max(1) as f64 {
                 s = s.with(127);
             }
             s
         })
         .collect();
-    let needs = if spec.selectivity < 1.0 { CapabilitySet::single(127) } else { CapabilitySet::EMPTY };
+    let needs = match spec.eligible_share {
+        Some(_) => CapabilitySet::single(127),
+        None if spec.selectivity < 1.0 => CapabilitySet::single(127),
+        None => CapabilitySet::EMPTY,
+    };
     let mut keys = Vec::new();
     for i in 0..PROVIDERS {
         let rep = if i % 2 == 0 { 150.0 } else { 60.0 };
@@ -169,7 +183,12 @@ pub fn build(spec: &WorkloadSpec) -> Workload {
     };
     let offer = |rng: &mut SplitMix| {
         let trader = PeerId(rng.below(0, PROVIDERS as u64) as u32);
-        let class = classes[rng.below(0, classes.len() as u64) as usize];
+        let mut class = classes[rng.below(0, classes.len() as u64) as usize];
+        if let Some(share) = spec.eligible_share
+            && rng.unit() < share
+        {
+            class = class.with(127);
+        }
         let price = rng.below(100, 200);
         let units = rng.below(1, 5) * 100;
         let s = ComputeTaskSpec::new(tt, class);
@@ -191,7 +210,11 @@ pub fn build(spec: &WorkloadSpec) -> Workload {
             cmds.push(Cmd::Cancel { order, trader });
             continue;
         }
-        if rng.next_u64() & 1 == 0 {
+        let is_offer = match spec.request_share {
+            None => rng.next_u64() & 1 == 0,
+            Some(share) => rng.unit() >= share,
+        };
+        if is_offer {
             let (trader, price, units, s) = offer(&mut rng);
             let signature = sign(OrderType::OfferCompute, trader, price, units, &s);
             offers_placed.push((OrderId(next_id), trader));

@@ -1,7 +1,9 @@
 //! Validation of `[[population]]` tables: defaults per role, which keys a role may use, value
 //! ranges, task-mix names, and the scenario-wide size limits.
 
-use synmarket_agents::spec::{Dist, PopulationSpec, PrivacyMix, Reliability, Role, SlaTerms, Strategy, TaskTypeSpec};
+use synmarket_agents::spec::{
+    Dist, PopulationSpec, PrivacyMix, Reliability, Role, SlaTerms, Strategy, StrategyParams, TaskTypeSpec,
+};
 use synmarket_engine::{DurationMs, MarketConfig};
 
 use super::checks::{Check, Domain, bad, dist, duration, finite, in_range, name, probability};
@@ -40,8 +42,10 @@ pub enum Applies {
     Requesters,
     /// Providers only.
     Providers,
-    /// Providers with strategy `fixed_markup` only.
-    FixedMarkup,
+    /// Providers whose strategy prices at `cost × (1 + markup)` ([`Strategy::uses_markup`]).
+    Markup,
+    /// Populations with one of these strategies.
+    Only(&'static [Strategy]),
 }
 
 impl Applies {
@@ -52,33 +56,44 @@ impl Applies {
             Applies::Traders => role != Role::Arbitrator,
             Applies::Requesters => role == Role::Requester,
             Applies::Providers => role == Role::Provider,
-            Applies::FixedMarkup => role == Role::Provider && strategy == Strategy::FixedMarkup,
+            Applies::Markup => role == Role::Provider && strategy.uses_markup(),
+            Applies::Only(list) => list.contains(&strategy),
         }
     }
 
-    fn who(self) -> &'static str {
+    fn who(self) -> String {
+        let strategies =
+            |list: &[Strategy]| list.iter().map(|s| format!("\"{}\"", s.name())).collect::<Vec<_>>().join(" or ");
         match self {
-            Applies::All => "every population",
-            Applies::Traders => "requesters and providers",
-            Applies::Requesters => "requesters",
-            Applies::Providers => "providers",
-            Applies::FixedMarkup => "providers with strategy = \"fixed_markup\"",
+            Applies::All => "every population".into(),
+            Applies::Traders => "requesters and providers".into(),
+            Applies::Requesters => "requesters".into(),
+            Applies::Providers => "providers".into(),
+            Applies::Markup => {
+                let list: Vec<Strategy> = Strategy::ALL.iter().copied().filter(|s| s.uses_markup()).collect();
+                format!("providers with strategy = {}", strategies(&list))
+            }
+            Applies::Only(list) => format!("populations with strategy = {}", strategies(list)),
         }
     }
 }
 
+use Strategy as S;
+
 /// Every optional population key and who may set it (the writer uses the same table).
-pub const KEYS: [(&str, Applies); 19] = [
+pub const KEYS: &[(&str, Applies)] = &[
     ("budget", Applies::All),
     ("value_per_unit", Applies::Requesters),
     ("cost_per_unit", Applies::Providers),
-    ("markup", Applies::FixedMarkup),
+    ("markup", Applies::Markup),
     ("min_price", Applies::Traders),
     ("max_price", Applies::Traders),
     ("arrival_rate", Applies::Traders),
     ("task_mix", Applies::Traders),
     ("units", Applies::Traders),
     ("order_ttl", Applies::Traders),
+    ("first_arrival", Applies::Traders),
+    ("max_orders", Applies::Traders),
     ("min_reputation", Applies::Requesters),
     ("privacy_mix", Applies::Requesters),
     ("sla", Applies::Requesters),
@@ -88,6 +103,23 @@ pub const KEYS: [(&str, Applies); 19] = [
     ("initial_reputation", Applies::All),
     ("reliability", Applies::Providers),
     ("strategy", Applies::All),
+    ("units_per_period", Applies::Traders),
+    ("learning_rate", Applies::Only(&[S::Zip])),
+    ("momentum", Applies::Only(&[S::Zip])),
+    ("initial_margin", Applies::Only(&[S::Zip])),
+    ("markups", Applies::Only(&[S::RothErev])),
+    ("recency", Applies::Only(&[S::RothErev])),
+    ("experimentation", Applies::Only(&[S::RothErev])),
+    ("vwap_margin", Applies::Only(&[S::VwapTracker])),
+    ("intro_markup", Applies::Only(&[S::ReputationBuilder])),
+    ("exploit_threshold", Applies::Only(&[S::Exploiter])),
+    ("exploit_quality", Applies::Only(&[S::Exploiter])),
+    ("reentry_threshold", Applies::Only(&[S::Sybil])),
+    ("max_reentries", Applies::Only(&[S::Sybil])),
+    ("peers_per_account", Applies::Only(&[S::KeySharer])),
+    ("relay_cut", Applies::Only(&[S::Relay, S::Reseller])),
+    ("violation_probability", Applies::Only(&[S::Relay, S::DisputeAbuser, S::Forger, S::Leaker, S::CorruptArbitrator])),
+    ("ring", Applies::Only(&[S::Colluder])),
 ];
 
 /// True when `key` is written for a population of this role and strategy.
@@ -114,13 +146,15 @@ pub fn defaults(name: &str, role: Role, count: u32, strategy: Strategy, task_typ
         budget: Dist::Fixed(if role == Role::Requester { 1_000_000.0 } else { 0.0 }),
         value_per_unit: if role == Role::Requester { Dist::Uniform(40.0, 80.0) } else { Dist::Fixed(0.0) },
         cost_per_unit: if role == Role::Provider { Dist::Uniform(20.0, 60.0) } else { Dist::Fixed(0.0) },
-        markup: Dist::Fixed(if strategy == Strategy::FixedMarkup { 0.2 } else { 0.0 }),
+        markup: Dist::Fixed(if strategy.uses_markup() { 0.2 } else { 0.0 }),
         min_price: if trader { 1.0 } else { 0.0 },
         max_price: if trader { 200.0 } else { 0.0 },
         arrival_rate_per_hour: if trader { 1.0 } else { 0.0 },
         task_mix: if trader { (0..task_types).map(|i| (i, 1.0)).collect() } else { Vec::new() },
         units: None,
         order_ttl_ms: None,
+        first_arrival_ms: None,
+        max_orders: None,
         min_reputation: Dist::Fixed(0.0),
         privacy_mix: PrivacyMix::default(),
         sla: None,
@@ -128,7 +162,9 @@ pub fn defaults(name: &str, role: Role, count: u32, strategy: Strategy, task_typ
         confidential_attested: false,
         usage_cap_units_per_day: None,
         initial_reputation: None,
-        reliability: Reliability::default(),
+        reliability: Reliability::for_strategy(strategy),
+        units_per_period: None,
+        params: StrategyParams::default(),
     }
 }
 
@@ -144,8 +180,8 @@ pub fn default_sla() -> SlaTerms {
     }
 }
 
-fn written(p: &RawPopulation) -> [(&'static str, bool); 19] {
-    [
+fn written(p: &RawPopulation) -> Vec<(&'static str, bool)> {
+    vec![
         ("budget", p.budget.is_some()),
         ("value_per_unit", p.value_per_unit.is_some()),
         ("cost_per_unit", p.cost_per_unit.is_some()),
@@ -156,6 +192,8 @@ fn written(p: &RawPopulation) -> [(&'static str, bool); 19] {
         ("task_mix", p.task_mix.is_some()),
         ("units", p.units.is_some()),
         ("order_ttl", p.order_ttl.is_some()),
+        ("first_arrival", p.first_arrival.is_some()),
+        ("max_orders", p.max_orders.is_some()),
         ("min_reputation", p.min_reputation.is_some()),
         ("privacy_mix", p.privacy_mix.is_some()),
         ("sla", p.sla.is_some()),
@@ -165,6 +203,23 @@ fn written(p: &RawPopulation) -> [(&'static str, bool); 19] {
         ("initial_reputation", p.initial_reputation.is_some()),
         ("reliability", p.reliability.is_some()),
         ("strategy", p.strategy.is_some()),
+        ("units_per_period", p.units_per_period.is_some()),
+        ("learning_rate", p.learning_rate.is_some()),
+        ("momentum", p.momentum.is_some()),
+        ("initial_margin", p.initial_margin.is_some()),
+        ("markups", p.markups.is_some()),
+        ("recency", p.recency.is_some()),
+        ("experimentation", p.experimentation.is_some()),
+        ("vwap_margin", p.vwap_margin.is_some()),
+        ("intro_markup", p.intro_markup.is_some()),
+        ("exploit_threshold", p.exploit_threshold.is_some()),
+        ("exploit_quality", p.exploit_quality.is_some()),
+        ("reentry_threshold", p.reentry_threshold.is_some()),
+        ("max_reentries", p.max_reentries.is_some()),
+        ("peers_per_account", p.peers_per_account.is_some()),
+        ("relay_cut", p.relay_cut.is_some()),
+        ("violation_probability", p.violation_probability.is_some()),
+        ("ring", p.ring.is_some()),
     ]
 }
 
@@ -259,7 +314,7 @@ fn population(
     }
     for (key, is_written) in written(r) {
         if is_written && !applies(key, r.role, strategy) {
-            let who = KEYS.iter().find(|(k, _)| *k == key).map(|(_, a)| a.who()).unwrap_or("");
+            let who = KEYS.iter().find(|(k, _)| *k == key).map(|(_, a)| a.who()).unwrap_or_default();
             return bad(
                 &p.key(key),
                 format!(
@@ -316,6 +371,13 @@ fn population(
         None => None,
         Some(s) => Some(duration(&p.key("order_ttl"), s, true, MAX_SCENARIO_DURATION_MS)?),
     };
+    let first_arrival_ms = match &r.first_arrival {
+        None => None,
+        Some(s) => Some(duration(&p.key("first_arrival"), s, false, MAX_SCENARIO_DURATION_MS)?),
+    };
+    if r.max_orders == Some(0) {
+        return bad(&p.key("max_orders"), "0 orders: an agent that may never trade; remove the population instead");
+    }
     let privacy_mix = match &r.privacy_mix {
         None => d.privacy_mix,
         Some(m) => {
@@ -346,7 +408,7 @@ fn population(
     };
     let reliability = match &r.reliability {
         None => d.reliability.clone(),
-        Some(x) => reliability(&p.key("reliability"), x)?,
+        Some(x) => reliability(&p.key("reliability"), x, strategy)?,
     };
     let rep_dom = Domain::closed(rep.min, rep.max);
     Ok(PopulationSpec {
@@ -363,6 +425,8 @@ fn population(
             Some(u) => Some(dist(&p.key("units"), u, Domain::closed(1.0, MAX_UNITS))?),
         },
         order_ttl_ms,
+        first_arrival_ms,
+        max_orders: r.max_orders,
         min_reputation: opt_dist(
             p,
             "min_reputation",
@@ -383,6 +447,12 @@ fn population(
             Some(u) => Some(dist(&p.key("initial_reputation"), u, rep_dom)?),
         },
         reliability,
+        units_per_period: match r.units_per_period {
+            None => None,
+            Some(n) if (1..=MAX_UNITS as i64).contains(&n) => Some(n as u64),
+            Some(n) => return bad(&p.key("units_per_period"), format!("{n} is outside [1, {MAX_UNITS}]")),
+        },
+        params: params(p, r, &d.params, market)?,
         ..d
     })
 }
@@ -432,8 +502,8 @@ fn sla(p: &TomlPath, s: &RawSla) -> Check<SlaTerms> {
     })
 }
 
-fn reliability(p: &TomlPath, r: &RawReliability) -> Check<Reliability> {
-    let d = Reliability::default();
+fn reliability(p: &TomlPath, r: &RawReliability, strategy: Strategy) -> Check<Reliability> {
+    let d = Reliability::for_strategy(strategy);
     let unit = Domain::closed(0.0, 1.0);
     Ok(Reliability {
         no_show_probability: match r.no_show_probability {
@@ -450,5 +520,85 @@ fn reliability(p: &TomlPath, r: &RawReliability) -> Check<Reliability> {
         speed_factor: opt_dist(p, "speed_factor", &r.speed_factor, Domain::open_low(0.0, MAX_FACTOR), d.speed_factor)?,
         availability: opt_dist(p, "availability", &r.availability, unit, d.availability)?,
         quality: opt_dist(p, "quality", &r.quality, unit, d.quality)?,
+        offline_probability: match r.offline_probability {
+            None => d.offline_probability,
+            Some(x) => probability(&p.key("offline_probability"), x)?,
+        },
+    })
+}
+
+/// Most values in a `markups` grid.
+pub const MAX_MARKUPS: usize = 1_000;
+
+/// The strategy-specific keys (`StrategyParams`), with the forger's need for signatures.
+fn params(p: &TomlPath, r: &RawPopulation, d: &StrategyParams, market: &MarketConfig) -> Check<StrategyParams> {
+    let strategy = r.strategy.unwrap_or_else(|| default_strategy(r.role));
+    if strategy == Strategy::Forger && !market.verify_signatures {
+        return bad(
+            &p.key("strategy"),
+            "forgers need market.verify_signatures = true (without signatures a forged order would be accepted)",
+        );
+    }
+    let unit = Domain::closed(0.0, 1.0);
+    let margin = Domain::closed(-0.99, MAX_FACTOR);
+    let rep = &market.reputation;
+    let markups = match &r.markups {
+        None => d.markups.clone(),
+        Some(v) => {
+            let mp = p.key("markups");
+            if v.is_empty() || v.len() > MAX_MARKUPS {
+                return bad(&mp, format!("needs 1 to {MAX_MARKUPS} markups, found {}", v.len()));
+            }
+            for (i, x) in v.iter().enumerate() {
+                in_range(&mp.index(i), *x, 0.0, MAX_FACTOR)?;
+            }
+            v.clone()
+        }
+    };
+    let count = |key: &str, x: Option<i64>, lo: i64, hi: i64, default: u32| -> Check<u32> {
+        match x {
+            None => Ok(default),
+            Some(n) if (lo..=hi).contains(&n) => Ok(n as u32),
+            Some(n) => bad(&p.key(key), format!("{n} is outside [{lo}, {hi}]")),
+        }
+    };
+    let prob = |key: &str, x: Option<f64>, default: f64| -> Check<f64> {
+        x.map_or(Ok(default), |x| probability(&p.key(key), x))
+    };
+    Ok(StrategyParams {
+        learning_rate: opt_dist(p, "learning_rate", &r.learning_rate, unit, d.learning_rate.clone())?,
+        momentum: opt_dist(p, "momentum", &r.momentum, unit, d.momentum.clone())?,
+        initial_margin: opt_dist(
+            p,
+            "initial_margin",
+            &r.initial_margin,
+            Domain::closed(0.0, MAX_FACTOR),
+            d.initial_margin.clone(),
+        )?,
+        markups,
+        recency: prob("recency", r.recency, d.recency)?,
+        experimentation: prob("experimentation", r.experimentation, d.experimentation)?,
+        vwap_margin: opt_dist(p, "vwap_margin", &r.vwap_margin, margin, d.vwap_margin.clone())?,
+        intro_markup: opt_dist(p, "intro_markup", &r.intro_markup, margin, d.intro_markup.clone())?,
+        exploit_threshold: match r.exploit_threshold {
+            None => d.exploit_threshold,
+            Some(x) => in_range(&p.key("exploit_threshold"), x, rep.min, rep.max)?,
+        },
+        exploit_quality: opt_dist(p, "exploit_quality", &r.exploit_quality, unit, d.exploit_quality.clone())?,
+        reentry_threshold: match r.reentry_threshold {
+            None => d.reentry_threshold,
+            Some(x) => in_range(&p.key("reentry_threshold"), x, rep.min, rep.max)?,
+        },
+        max_reentries: count("max_reentries", r.max_reentries, 0, 1_000_000, d.max_reentries)?,
+        peers_per_account: count("peers_per_account", r.peers_per_account, 2, 1_000, d.peers_per_account)?,
+        relay_cut: match r.relay_cut {
+            None => d.relay_cut,
+            Some(x) => in_range(&p.key("relay_cut"), x, 0.0, 0.99)?,
+        },
+        violation_probability: prob("violation_probability", r.violation_probability, d.violation_probability)?,
+        ring: match &r.ring {
+            None => d.ring.clone(),
+            Some(s) => name(&p.key("ring"), s)?,
+        },
     })
 }

@@ -178,6 +178,8 @@ pub struct RawPopulation {
     pub task_mix: Option<BTreeMap<String, f64>>,
     pub units: Option<RawDist>,
     pub order_ttl: Option<String>,
+    pub first_arrival: Option<String>,
+    pub max_orders: Option<u32>,
     pub min_reputation: Option<RawDist>,
     pub privacy_mix: Option<RawPrivacyMix>,
     pub sla: Option<RawSla>,
@@ -186,6 +188,23 @@ pub struct RawPopulation {
     pub usage_cap_units_per_day: Option<RawDist>,
     pub initial_reputation: Option<RawDist>,
     pub reliability: Option<RawReliability>,
+    pub units_per_period: Option<i64>,
+    pub learning_rate: Option<RawDist>,
+    pub momentum: Option<RawDist>,
+    pub initial_margin: Option<RawDist>,
+    pub markups: Option<Vec<f64>>,
+    pub recency: Option<f64>,
+    pub experimentation: Option<f64>,
+    pub vwap_margin: Option<RawDist>,
+    pub intro_markup: Option<RawDist>,
+    pub exploit_threshold: Option<f64>,
+    pub exploit_quality: Option<RawDist>,
+    pub reentry_threshold: Option<f64>,
+    pub max_reentries: Option<i64>,
+    pub peers_per_account: Option<i64>,
+    pub relay_cut: Option<f64>,
+    pub violation_probability: Option<f64>,
+    pub ring: Option<String>,
 }
 
 /// `privacy_mix = { public, private, confidential }` (missing weights are 0).
@@ -221,6 +240,7 @@ pub struct RawReliability {
     pub speed_factor: Option<RawDist>,
     pub availability: Option<RawDist>,
     pub quality: Option<RawDist>,
+    pub offline_probability: Option<f64>,
 }
 
 /// One argument of a distribution as written: a number or a string (durations).

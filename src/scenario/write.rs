@@ -198,6 +198,12 @@ fn population(out: &mut String, p: &PopulationSpec, task_types: &[TaskTypeSpec])
         if let Some(ttl) = p.order_ttl_ms {
             line(out, "order_ttl", dur(ttl));
         }
+        if let Some(t) = p.first_arrival_ms {
+            line(out, "first_arrival", dur(t));
+        }
+        if let Some(n) = p.max_orders {
+            line(out, "max_orders", V::Integer(n as i64));
+        }
     }
     if on("min_reputation") {
         line(out, "min_reputation", dist(&p.min_reputation));
@@ -218,6 +224,7 @@ fn population(out: &mut String, p: &PopulationSpec, task_types: &[TaskTypeSpec])
     if let Some(r) = &p.initial_reputation {
         line(out, "initial_reputation", dist(r));
     }
+    strategy_params(out, p);
     if let (true, Some(s)) = (on("sla"), &p.sla) {
         out.push_str("\n[population.sla]\n");
         line(out, "probability", num(s.probability));
@@ -236,6 +243,52 @@ fn population(out: &mut String, p: &PopulationSpec, task_types: &[TaskTypeSpec])
         line(out, "speed_factor", dist(&r.speed_factor));
         line(out, "availability", dist(&r.availability));
         line(out, "quality", dist(&r.quality));
+        line(out, "offline_probability", num(r.offline_probability));
+    }
+}
+
+/// `units_per_period` and the strategy-specific keys that apply to the population.
+fn strategy_params(out: &mut String, p: &PopulationSpec) {
+    let on = |key: &str| applies(key, p.role, p.strategy);
+    let q = &p.params;
+    if let (true, Some(n)) = (on("units_per_period"), p.units_per_period) {
+        line(out, "units_per_period", int(n));
+    }
+    if on("learning_rate") {
+        line(out, "learning_rate", dist(&q.learning_rate));
+        line(out, "momentum", dist(&q.momentum));
+        line(out, "initial_margin", dist(&q.initial_margin));
+    }
+    if on("markups") {
+        line(out, "markups", V::Array(q.markups.iter().map(|x| num(*x)).collect()));
+        line(out, "recency", num(q.recency));
+        line(out, "experimentation", num(q.experimentation));
+    }
+    if on("vwap_margin") {
+        line(out, "vwap_margin", dist(&q.vwap_margin));
+    }
+    if on("intro_markup") {
+        line(out, "intro_markup", dist(&q.intro_markup));
+    }
+    if on("exploit_threshold") {
+        line(out, "exploit_threshold", num(q.exploit_threshold));
+        line(out, "exploit_quality", dist(&q.exploit_quality));
+    }
+    if on("reentry_threshold") {
+        line(out, "reentry_threshold", num(q.reentry_threshold));
+        line(out, "max_reentries", int(q.max_reentries.into()));
+    }
+    if on("peers_per_account") {
+        line(out, "peers_per_account", int(q.peers_per_account.into()));
+    }
+    if on("relay_cut") {
+        line(out, "relay_cut", num(q.relay_cut));
+    }
+    if on("violation_probability") {
+        line(out, "violation_probability", num(q.violation_probability));
+    }
+    if on("ring") {
+        line(out, "ring", text(&q.ring));
     }
 }
 

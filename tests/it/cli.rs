@@ -132,7 +132,11 @@ fn fails(args: &[&str], file_body: Option<&str>, expect: &[&str]) {
 fn bad_input_gets_one_clear_error_and_no_output() {
     fails(&["run", "scenarios/does-not-exist.toml", "--quiet"], None, &["does-not-exist.toml"]);
     fails(&["run", "scenarios/baseline.toml", "--quiet", "--set", "market.no_such_key=1"], None, &["no_such_key"]);
-    fails(&["run", "scenarios/baseline.toml", "--quiet", "--set", "population[0].count=0"], None, &["population[0].count"]);
+    fails(
+        &["run", "scenarios/baseline.toml", "--quiet", "--set", "population[0].count=0"],
+        None,
+        &["population[0].count"],
+    );
     fails(&["run", "FILE", "--quiet"], Some("[scenario\nname = 1"), &["bad.toml", "1:"]);
     let body = std::fs::read_to_string(root().join("scenarios/baseline.toml")).unwrap();
     let unknown = body.replacen("[scenario]", "[scenario]\nfavourite_colour = \"blue\"", 1);

@@ -1,3 +1,7 @@
 //! Integration tests, built as one binary.
 
 mod cli;
+mod narrate;
+mod outputs;
+mod sweep;
+mod validation;

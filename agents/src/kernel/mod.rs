@@ -1,0 +1,404 @@
+//! The discrete-event kernel: lets seeded agents act on the engine over simulated time.
+//!
+//! The queue orders kernel events by `(time, class, sequence)`: period starts, then task starts,
+//! task completions, agent arrivals, and samples last, each class in insertion order. Between
+//! kernel events the kernel also stops at every engine timer ([`Market::next_timer_time`]), so
+//! agents react to expiries, deadlines and releases at the exact time they happen.
+//!
+//! One step: advance the market, drain its events, turn them into wakes (a match wakes the
+//! provider and the requester, a completed escrow wakes whoever may approve it, a settlement wakes
+//! both parties, a dispute wakes the panel), run the wakes in FIFO order, apply each agent's
+//! actions to the market ([`apply`]), and repeat until no wake is left. Arrivals are Poisson:
+//! after each arrival the agent's next one is drawn from its own stream.
+//!
+//! Agents and peers: agent `i` registers peer `i` at time 0 ([`setup`]). A Sybil that re-enters
+//! gets a new peer id appended after all others; `peer_slot` maps every peer id to its agent, so
+//! events about an abandoned identity still reach the agent that owns it.
+//!
+//! Trading periods (optional) split the run evenly; at each period start every open order is
+//! cancelled and every agent's current wallet is reset to its budget.
+//! The invariant checker runs at the end of the run, and at every sample in debug builds.
+
+mod apply;
+mod result;
+mod setup;
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+
+use ed25519_dalek::SigningKey;
+use thiserror::Error;
+
+use synmarket_engine::{
+    AccountId, AssignmentId, Completion, DurationMs, EscrowState, Market, MarketConfig, MarketEvent, PeerId, SimTime,
+};
+
+use crate::agent::{Action, Agent, Observation, TaskTypeInfo, Wake};
+use crate::spec::{PopulationSpec, Role, TaskTypeSpec, exponential_ms};
+use crate::stream::AgentRng;
+
+pub use result::{
+    AgentRecord, GroundTruth, GroundTruthKind, Identity, KernelStats, MarketSample, SimResult, TypeSample, gini,
+};
+pub use setup::quality_metric_names;
+
+/// A failure of the simulation itself (never of an agent's order: those are refused by the
+/// market and counted).
+#[derive(Debug, Error)]
+pub enum SimError {
+    /// The market configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] synmarket_engine::ConfigError),
+    /// Registering a task type, capability or peer failed.
+    #[error("setting up the market: {0}")]
+    Setup(#[from] synmarket_engine::MarketError),
+    /// An invariant of the market broke: a bug, never expected.
+    #[error("market invariant broken at t={time} ms: {reason}")]
+    Invariant {
+        /// When.
+        time: SimTime,
+        /// What.
+        reason: String,
+    },
+}
+
+/// Everything a simulation needs (what a validated scenario becomes).
+#[derive(Clone, Debug)]
+pub struct SimulationSpec {
+    /// Root seed.
+    pub seed: u64,
+    /// Length of the run.
+    pub duration_ms: DurationMs,
+    /// Sampling interval.
+    pub sample_interval_ms: DurationMs,
+    /// Trading periods (≥ 1); endowments reset at each.
+    pub periods: u32,
+    /// Market rules.
+    pub market: MarketConfig,
+    /// Task types.
+    pub task_types: Vec<TaskTypeSpec>,
+    /// Populations.
+    pub populations: Vec<PopulationSpec>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum KEvent {
+    PeriodStart(u32),
+    Start(u64),
+    Complete(u64),
+    Arrival(u32),
+    Sample,
+}
+
+impl KEvent {
+    fn class(self) -> u8 {
+        match self {
+            KEvent::PeriodStart(_) => 0,
+            KEvent::Start(_) => 1,
+            KEvent::Complete(_) => 2,
+            KEvent::Arrival(_) => 3,
+            KEvent::Sample => 4,
+        }
+    }
+}
+
+struct Slot {
+    agent: Box<dyn Agent>,
+    rng: AgentRng,
+    rate_per_ms: f64,
+    key: Option<SigningKey>,
+    /// The identity the agent acts under now.
+    peer: PeerId,
+    /// Index of its ring (colluders).
+    ring: Option<u32>,
+    /// Orders placed so far, against `max_orders`.
+    orders_placed: u32,
+    max_orders: Option<u32>,
+}
+
+/// A callback that sees every engine event as it is drained, with the market it came from
+/// (narration, tracing). It cannot change the run.
+pub type Observer = Box<dyn FnMut(&Market, &MarketEvent) + Send>;
+
+/// A simulation ready to run.
+pub struct Simulation {
+    spec: SimulationSpec,
+    market: Market,
+    slots: Vec<Slot>,
+    records: Vec<AgentRecord>,
+    /// Agent index of every peer id.
+    peer_slot: Vec<u32>,
+    /// Peers registered per provider account (key sharing).
+    account_holders: BTreeMap<AccountId, u32>,
+    task_types: Vec<TaskTypeInfo>,
+    quality_metrics: Vec<u8>,
+    queue: BinaryHeap<Reverse<(SimTime, u8, u64, KEvent)>>,
+    seq: u64,
+    completions: Vec<Option<Completion>>,
+    wakes: VecDeque<(u32, Wake)>,
+    actions: Vec<Action>,
+    events: Vec<MarketEvent>,
+    type_samples: Vec<TypeSample>,
+    market_samples: Vec<MarketSample>,
+    ground_truth: Vec<GroundTruth>,
+    stats: KernelStats,
+    period_ms: DurationMs,
+    observer: Option<Observer>,
+}
+
+impl Simulation {
+    /// The market as set up (peers registered, nothing traded yet before [`Simulation::run`]).
+    pub fn market(&self) -> &Market {
+        &self.market
+    }
+
+    /// Calls `observer` with every engine event, in order, as the run drains them.
+    pub fn with_observer(mut self, observer: Observer) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    fn schedule_at(&mut self, t: f64, ev: KEvent) {
+        let t = if t.is_finite() { t.min(u64::MAX as f64 / 2.0) as u64 } else { u64::MAX / 2 };
+        self.push(t, ev);
+    }
+
+    fn push(&mut self, t: SimTime, ev: KEvent) {
+        self.seq += 1;
+        self.queue.push(Reverse((t, ev.class(), self.seq, ev)));
+    }
+
+    /// The agent that owns `peer`.
+    fn slot_of(&self, peer: PeerId) -> Option<u32> {
+        self.peer_slot.get(peer.index()).copied()
+    }
+
+    fn wake(&mut self, peer: PeerId, wake: Wake) {
+        if let Some(s) = self.slot_of(peer) {
+            self.wakes.push_back((s, wake));
+        }
+    }
+
+    /// Runs to the end; `progress` is called with the simulated time now and then.
+    pub fn run(mut self, progress: &mut dyn FnMut(SimTime)) -> Result<SimResult, SimError> {
+        let end = self.spec.duration_ms;
+        let mut last_report = 0;
+        loop {
+            let next_kernel = self.queue.peek().map(|r| r.0.0).filter(|&t| t <= end);
+            let next_timer = self.market.next_timer_time().filter(|&t| t <= end);
+            let (t, kernel) = match (next_kernel, next_timer) {
+                (None, None) => break,
+                (Some(k), Some(m)) if m < k => (m, false),
+                (Some(k), _) => (k, true),
+                (None, Some(m)) => (m, false),
+            };
+            let _ = self.market.advance_to(t);
+            self.dispatch_market_events();
+            self.run_wakes();
+            if kernel && let Some(Reverse((_, _, _, ev))) = self.queue.pop() {
+                self.stats.kernel_events += 1;
+                self.handle(ev, t)?;
+                self.run_wakes();
+            }
+            if t > last_report + end / 200 {
+                progress(t);
+                last_report = t;
+            }
+        }
+        let _ = self.market.advance_to(end);
+        self.dispatch_market_events();
+        self.run_wakes();
+        self.market.check_invariants().map_err(|reason| SimError::Invariant { time: end, reason })?;
+        progress(end);
+        Ok(SimResult {
+            market: self.market,
+            agents: self.records,
+            type_samples: self.type_samples,
+            market_samples: self.market_samples,
+            stats: self.stats,
+            duration_ms: end,
+            period_ms: self.period_ms,
+            task_types: self.task_types,
+            ground_truth: self.ground_truth,
+            peer_agent: self.peer_slot,
+        })
+    }
+
+    fn handle(&mut self, ev: KEvent, t: SimTime) -> Result<(), SimError> {
+        match ev {
+            KEvent::Arrival(agent) => {
+                self.wakes.push_back((agent, Wake::Arrival));
+                self.run_wakes();
+                let slot = &mut self.slots[agent as usize];
+                if slot.rate_per_ms > 0.0 {
+                    let dt = exponential_ms(&mut slot.rng, slot.rate_per_ms);
+                    self.schedule_at(t as f64 + dt.max(1.0), KEvent::Arrival(agent));
+                }
+            }
+            KEvent::Start(a) => {
+                let provider = self.market.assignment(AssignmentId(a)).map(|x| x.provider);
+                if let Some(p) = provider
+                    && self.market.start_task(AssignmentId(a), p, t).is_ok()
+                {
+                    self.dispatch_market_events();
+                    self.wake(p, Wake::Started(AssignmentId(a)));
+                }
+            }
+            KEvent::Complete(a) => self.complete(AssignmentId(a), t),
+            KEvent::PeriodStart(k) => self.start_period(k, t)?,
+            KEvent::Sample => self.sample(t)?,
+        }
+        Ok(())
+    }
+
+    fn start_period(&mut self, k: u32, t: SimTime) -> Result<(), SimError> {
+        for i in 0..self.slots.len() {
+            let peer = self.slots[i].peer;
+            self.cancel_all(peer, t);
+            let available = self.market.wallet(peer).available;
+            self.market.withdraw(peer, available, t)?;
+            self.market.endow(peer, self.records[i].profile.budget, t)?;
+        }
+        self.dispatch_market_events();
+        for i in 0..self.slots.len() {
+            self.wakes.push_back((i as u32, Wake::PeriodStart(k)));
+        }
+        Ok(())
+    }
+
+    /// Cancels every open order of `peer`.
+    fn cancel_all(&mut self, peer: PeerId, t: SimTime) {
+        while let Some(&oid) = self.market.open_orders(peer).first() {
+            if self.market.cancel_order(oid, peer, t).is_err() {
+                break;
+            }
+        }
+    }
+
+    fn sample(&mut self, t: SimTime) -> Result<(), SimError> {
+        for tt in &self.task_types {
+            let m = &self.market;
+            self.type_samples.push(TypeSample {
+                time: t,
+                task_type: tt.id,
+                resting_units: m.resting_units(tt.id),
+                resting_offers: m.resting_offers(tt.id),
+                open_auctions: m.open_auctions(tt.id) as u64,
+                best_ask: m.best_ask(tt.id),
+                best_bid: m.best_bid(tt.id),
+                window: m.price_stats(tt.id),
+            });
+        }
+        let mut reps: Vec<f64> = Vec::new();
+        let mut active = 0;
+        for (r, slot) in self.records.iter().zip(&self.slots) {
+            if r.role == Role::Provider {
+                reps.push(self.market.reputation(slot.peer));
+                if !self.market.open_orders(slot.peer).is_empty() {
+                    active += 1;
+                }
+            }
+        }
+        reps.sort_by(f64::total_cmp);
+        let q = |p: f64| -> f64 {
+            if reps.is_empty() {
+                return f64::NAN;
+            }
+            let i = ((reps.len() - 1) as f64 * p).round() as usize;
+            reps[i]
+        };
+        let mean = if reps.is_empty() { f64::NAN } else { reps.iter().sum::<f64>() / reps.len() as f64 };
+        self.market_samples.push(MarketSample {
+            time: t,
+            escrow_balance: self.market.bank().escrow_total(),
+            treasury: self.market.treasury(),
+            active_providers: active,
+            reputation_p10: q(0.1),
+            reputation_p50: q(0.5),
+            reputation_p90: q(0.9),
+            reputation_mean: mean,
+            reputation_gini: gini(&reps),
+        });
+        if cfg!(debug_assertions) {
+            self.market.check_invariants().map_err(|reason| SimError::Invariant { time: t, reason })?;
+        }
+        Ok(())
+    }
+
+    fn dispatch_market_events(&mut self) {
+        let mut events = std::mem::take(&mut self.events);
+        events.clear();
+        events.extend(self.market.drain_events());
+        self.stats.market_events += events.len() as u64;
+        if let Some(obs) = self.observer.as_mut() {
+            for ev in &events {
+                obs(&self.market, ev);
+            }
+        }
+        for ev in &events {
+            match *ev {
+                MarketEvent::Matched { assignment, provider, requester, .. } => {
+                    self.wake(provider, Wake::Assigned(assignment));
+                    self.wake(requester, Wake::Matched(assignment));
+                }
+                MarketEvent::EscrowChanged { escrow, to, .. } => {
+                    let Some(e) = self.market.escrow(escrow) else { continue };
+                    let a = AssignmentId(escrow.0);
+                    let (requester, provider) = (e.requester, e.provider);
+                    if to == EscrowState::Completed {
+                        let arbitrators = e.arbitrators.clone();
+                        self.wake(requester, Wake::Completed(a));
+                        self.wake(provider, Wake::Completed(a));
+                        for arb in arbitrators {
+                            self.wake(arb, Wake::Completed(a));
+                        }
+                    } else if to.is_settled() {
+                        self.wake(requester, Wake::Settled(a));
+                        self.wake(provider, Wake::Settled(a));
+                    }
+                }
+                MarketEvent::DisputeRaised { escrow, .. } => {
+                    let panel = self.market.escrow(escrow).and_then(|e| e.dispute.as_ref()).map(|d| d.panel.clone());
+                    for arb in panel.unwrap_or_default() {
+                        self.wake(arb, Wake::Disputed(escrow));
+                    }
+                }
+                MarketEvent::OrderRejected { reason, .. } | MarketEvent::CallRefused { reason, .. } => {
+                    *self.stats.refusals.entry(reason).or_insert(0) += 1;
+                }
+                _ => {}
+            }
+        }
+        self.events = events;
+    }
+
+    fn run_wakes(&mut self) {
+        while let Some((agent, wake)) = self.wakes.pop_front() {
+            self.stats.wakes += 1;
+            let now = self.market.now();
+            let mut actions = std::mem::take(&mut self.actions);
+            actions.clear();
+            {
+                let slot = &mut self.slots[agent as usize];
+                let obs = Observation {
+                    now,
+                    me: slot.peer,
+                    market: &self.market,
+                    task_types: &self.task_types,
+                    quality_metrics: &self.quality_metrics,
+                };
+                slot.agent.wake(wake, &obs, &mut slot.rng, &mut actions);
+            }
+            for &action in &actions {
+                self.apply(agent, action, now);
+                self.dispatch_market_events();
+            }
+            self.actions = actions;
+        }
+    }
+}
+
+/// The escrow id of an assignment (one to one).
+pub fn escrow_of(a: AssignmentId) -> synmarket_engine::EscrowId {
+    synmarket_engine::EscrowId(a.0)
+}

@@ -1,0 +1,163 @@
+//! Building a simulation: the market, task types, ring capabilities, and one peer per agent.
+//!
+//! Agent `i` (populations in file order, members in index order) registers peer `i` at time 0
+//! with account `i + 1`, except key sharers: each run of `peers_per_account` consecutive members
+//! of a `key_sharer` population registers the account of its first member. A colluder ring named
+//! `r` gets the capability `ring-r` (interned here), held by the ring's providers and required by
+//! its requesters, so ring requests only match ring offers.
+
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+
+use synmarket_engine::{AccountId, Market, PeerId, PeerSpec, signing};
+
+use super::{AgentRecord, Identity, KEvent, KernelStats, SimError, Simulation, SimulationSpec, Slot};
+use crate::agent::TaskTypeInfo;
+use crate::spec::{PopulationSpec, Role, Strategy, exponential_ms};
+use crate::strategies::{Setup, build_agent};
+use crate::stream::{stream_rng, stream_seed};
+
+/// Names of the quality metrics every completion reports: those named by SLAs, first four.
+pub fn quality_metric_names(populations: &[PopulationSpec]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for p in populations {
+        if let Some(sla) = &p.sla {
+            for (name, _) in &sla.quality_minimums {
+                if !names.contains(name) {
+                    names.push(name.clone());
+                }
+            }
+        }
+    }
+    names.truncate(4);
+    names
+}
+
+impl Simulation {
+    /// Builds the market, registers every agent as a peer and schedules the first events.
+    pub fn new(spec: SimulationSpec) -> Result<Self, SimError> {
+        let mut market = Market::new(spec.market.clone())?;
+        let mut task_types = Vec::with_capacity(spec.task_types.len());
+        for tt in &spec.task_types {
+            let id = market.register_task_type(&tt.name)?;
+            let capabilities = tt.capabilities.iter().map(|c| market.capability(c)).collect::<Result<Vec<u8>, _>>()?;
+            task_types.push(TaskTypeInfo { id, capabilities, spec: tt.clone() });
+        }
+        // Rings, in order of first mention.
+        let mut rings: Vec<(String, u8)> = Vec::new();
+        for pop in spec.populations.iter().filter(|p| p.strategy == Strategy::Colluder) {
+            if !rings.iter().any(|(r, _)| *r == pop.params.ring) {
+                let cap = market.capability(&format!("ring-{}", pop.params.ring))?;
+                rings.push((pop.params.ring.clone(), cap));
+            }
+        }
+        // Quality metrics are interned as capabilities would be: indices 0..n in name order.
+        let quality_metrics: Vec<u8> = (0..quality_metric_names(&spec.populations).len() as u8).collect();
+        let periods = spec.periods.max(1);
+        let period_ms = (spec.duration_ms / periods as u64).max(1);
+        let mut sim = Simulation {
+            market,
+            slots: Vec::new(),
+            records: Vec::new(),
+            peer_slot: Vec::new(),
+            account_holders: BTreeMap::new(),
+            task_types,
+            quality_metrics,
+            queue: BinaryHeap::new(),
+            seq: 0,
+            completions: Vec::new(),
+            wakes: VecDeque::new(),
+            actions: Vec::new(),
+            events: Vec::new(),
+            type_samples: Vec::new(),
+            market_samples: Vec::new(),
+            ground_truth: Vec::new(),
+            stats: KernelStats::default(),
+            period_ms,
+            observer: None,
+            spec,
+        };
+        let verify = sim.spec.market.verify_signatures;
+        let key_seed = sim.spec.market.market_seed;
+        for (pi, pop) in sim.spec.populations.clone().iter().enumerate() {
+            let ring = rings.iter().position(|(r, _)| pop.strategy == Strategy::Colluder && *r == pop.params.ring);
+            let setup = Setup { ring_capability: ring.map(|r| rings[r].1) };
+            let group = if pop.strategy == Strategy::KeySharer { pop.params.peers_per_account.max(1) } else { 1 };
+            for i in 0..pop.count {
+                let peer = PeerId(sim.slots.len() as u32);
+                let mut rng = stream_rng(sim.spec.seed, &pop.name, i as u64);
+                let agent = build_agent(pop, &sim.task_types, setup, &mut rng);
+                let profile = agent.profile();
+                let cap = pop.usage_cap_units_per_day.as_ref().map(|d| {
+                    let x = d.sample(&mut rng);
+                    if x.is_finite() { x.round().max(1.0) as u64 } else { 1 }
+                });
+                let initial = pop.initial_reputation.as_ref().map(|d| d.sample(&mut rng));
+                let is_provider = pop.role == Role::Provider;
+                let account = is_provider.then(|| AccountId((peer.0 - i % group) as u64 + 1));
+                sim.market.register_peer(
+                    PeerSpec {
+                        endowment: profile.budget,
+                        account,
+                        usage_cap_units: if is_provider { cap } else { None },
+                        initial_reputation: initial,
+                        arbitrator: pop.role == Role::Arbitrator,
+                        verifying_key: None,
+                    },
+                    0,
+                )?;
+                if let Some(a) = account {
+                    *sim.account_holders.entry(a).or_insert(0) += 1;
+                }
+                let rate_per_ms = pop.arrival_rate_per_hour / 3_600_000.0;
+                sim.records.push(AgentRecord {
+                    peer,
+                    population: pi as u32,
+                    index: i,
+                    role: pop.role,
+                    strategy: pop.strategy,
+                    profile,
+                    account,
+                    usage_cap_units: if is_provider { cap } else { None },
+                    initial_reputation: sim.market.reputation(peer),
+                    stream_seed: stream_seed(sim.spec.seed, &pop.name, i as u64),
+                    identities: vec![Identity {
+                        peer,
+                        account,
+                        since: 0,
+                        initial_reputation: sim.market.reputation(peer),
+                    }],
+                });
+                let key = verify.then(|| signing::derive_signing_key(key_seed, peer));
+                sim.peer_slot.push(peer.0);
+                sim.slots.push(Slot {
+                    agent,
+                    rng,
+                    rate_per_ms,
+                    key,
+                    peer,
+                    ring: ring.map(|r| r as u32),
+                    orders_placed: 0,
+                    max_orders: pop.max_orders,
+                });
+                if pop.role != Role::Arbitrator {
+                    if let Some(t) = pop.first_arrival_ms {
+                        sim.push(t, KEvent::Arrival(peer.0));
+                    } else if rate_per_ms > 0.0 {
+                        let first = exponential_ms(&mut sim.slots[peer.index()].rng, rate_per_ms);
+                        sim.schedule_at(first, KEvent::Arrival(peer.0));
+                    }
+                }
+            }
+        }
+        for k in 1..periods {
+            sim.schedule_at(k as f64 * period_ms as f64, KEvent::PeriodStart(k));
+        }
+        let interval = sim.spec.sample_interval_ms.max(1);
+        let mut t = interval;
+        while t <= sim.spec.duration_ms {
+            sim.push(t, KEvent::Sample);
+            t += interval;
+        }
+        Ok(sim)
+    }
+}

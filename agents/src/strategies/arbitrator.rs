@@ -1,0 +1,70 @@
+//! Arbitrators: approve arbitrated escrows they sit on and vote on disputes.
+//!
+//! An **honest** arbitrator votes by the evidence ([`evidence_vote`]): release for work that
+//! completed (SLA penalties are owed either way), refund for work that never completed. A
+//! **corrupt** arbitrator votes the opposite with `violation_probability` (the kernel records
+//! every vote against the evidence as ground truth).
+
+use synmarket_engine::{EscrowId, EscrowState, Vote};
+
+use super::{chance, evidence_vote, to_ms};
+use crate::agent::{Action, Agent, Observation, Profile, Wake};
+use crate::spec::{PopulationSpec, Role, Strategy};
+use crate::stream::AgentRng;
+
+/// An arbitrator.
+#[derive(Clone, Debug)]
+pub struct ArbitratorAgent {
+    strategy: Strategy,
+    budget: u64,
+    corruption: f64,
+}
+
+impl ArbitratorAgent {
+    /// A new arbitrator.
+    pub fn new(spec: &PopulationSpec, rng: &mut AgentRng) -> Self {
+        let corruption =
+            if spec.strategy == Strategy::CorruptArbitrator { spec.params.violation_probability } else { 0.0 };
+        ArbitratorAgent { strategy: spec.strategy, budget: to_ms(spec.budget.sample(rng)), corruption }
+    }
+}
+
+/// The vote against `v`.
+pub fn opposite(v: Vote) -> Vote {
+    match v {
+        Vote::ReleaseToProvider => Vote::RefundToRequester,
+        Vote::RefundToRequester => Vote::ReleaseToProvider,
+        Vote::Split { provider_bps } => Vote::Split { provider_bps: 10_000 - provider_bps.min(10_000) },
+    }
+}
+
+impl Agent for ArbitratorAgent {
+    fn wake(&mut self, wake: Wake, obs: &Observation<'_>, rng: &mut AgentRng, out: &mut Vec<Action>) {
+        match wake {
+            Wake::Completed(a) => {
+                let e = EscrowId(a.0);
+                if let Some(esc) = obs.market.escrow(e)
+                    && esc.state == EscrowState::Completed
+                    && esc.arbitrators.contains(&obs.me)
+                {
+                    out.push(Action::Approve(e));
+                }
+            }
+            Wake::Disputed(e) => {
+                let honest = evidence_vote(obs.market, e);
+                let corrupt = self.corruption > 0.0 && chance(self.corruption, rng);
+                out.push(Action::Vote(e, if corrupt { opposite(honest) } else { honest }));
+            }
+            _ => {}
+        }
+    }
+    fn role(&self) -> Role {
+        Role::Arbitrator
+    }
+    fn strategy(&self) -> Strategy {
+        self.strategy
+    }
+    fn profile(&self) -> Profile {
+        Profile { budget: self.budget, ..Default::default() }
+    }
+}

@@ -1,0 +1,201 @@
+//! Requesters: post compute requests, approve (or dispute) completed work, rate providers.
+//!
+//! A requester holds one open request at a time. At each arrival it draws a task type from its
+//! mix, units, the capabilities needed, a minimum reputation, a privacy level and SLA terms, and
+//! bids by its [`Pricer`]; adaptive pricers (ZIP, Roth–Erev) cancel the open request and re-quote.
+//! It never bids more than it can lock, nor beyond its `units_per_period` quota.
+//!
+//! Adversarial requesters: a **colluder** requires its ring's capability (which only ring
+//! providers hold) and bids the ring price, so it trades within the ring; a **dispute abuser**
+//! disputes completed work instead of approving it; a **forger** places orders in another peer's
+//! name (`Action::ForgeOrder`), which a market that verifies signatures refuses.
+
+use rand::RngExt;
+
+use synmarket_engine::{
+    ComputeTaskSpec, EscrowId, EscrowState, OrderId, OrderType, PeerId, QualityValues, SlaSpec, TaskStatus,
+};
+
+use super::learning::Side;
+use super::pricing::{Pricer, View};
+use super::{Quota, Setup, approves, chance, pick_weighted, sample_caps, to_ms, to_units};
+use crate::agent::{Action, Agent, Observation, Profile, TaskTypeInfo, Wake};
+use crate::spec::{PopulationSpec, Role, Strategy};
+use crate::stream::AgentRng;
+
+/// A requester.
+#[derive(Clone, Debug)]
+pub struct RequesterAgent {
+    spec: PopulationSpec,
+    value: f64,
+    budget: u64,
+    open: Option<OrderId>,
+    pricer: Pricer,
+    quota: Quota,
+    ring_capability: Option<u8>,
+}
+
+impl RequesterAgent {
+    /// Draws the agent's private parameters from its population.
+    pub fn new(spec: &PopulationSpec, setup: Setup, rng: &mut AgentRng) -> Self {
+        let value = spec.value_per_unit.sample(rng).max(0.0);
+        let budget = to_ms(spec.budget.sample(rng));
+        let pricer = Pricer::new(spec, Side::Buy, value, 0.0, rng);
+        RequesterAgent {
+            spec: spec.clone(),
+            value,
+            budget,
+            open: None,
+            pricer,
+            quota: Quota { limit: spec.units_per_period, traded: 0 },
+            ring_capability: setup.ring_capability,
+        }
+    }
+
+    /// The pricer (for tests: ZIP margins).
+    pub fn pricer(&self) -> &Pricer {
+        &self.pricer
+    }
+
+    fn sla(&self, obs: &Observation<'_>, nominal: f64, bid: u64, units: u64, rng: &mut AgentRng) -> Option<SlaSpec> {
+        let t = self.spec.sla.as_ref()?;
+        if !chance(t.probability, rng) {
+            return None;
+        }
+        let mut minimums = [(0u8, 0.0f64); 4];
+        let n = t.quality_minimums.len().min(obs.quality_metrics.len()).min(4);
+        for (i, m) in minimums.iter_mut().enumerate().take(n) {
+            *m = (obs.quality_metrics[i], t.quality_minimums[i].1);
+        }
+        Some(SlaSpec {
+            max_response_time_ms: to_ms(t.max_response_ms.sample(rng)),
+            max_duration_ms: to_ms(nominal * t.max_duration_factor.sample(rng).max(0.0)).max(1),
+            uptime_requirement: t.uptime_requirement,
+            quality_minimums: QualityValues::new(&minimums[..n]).unwrap_or(QualityValues::EMPTY),
+            violation_penalty: (t.penalty_fraction * bid.saturating_mul(units) as f64) as u64,
+        })
+    }
+
+    fn place(&mut self, obs: &Observation<'_>, rng: &mut AgentRng, out: &mut Vec<Action>) {
+        let room = self.quota.room();
+        if room == 0 {
+            return;
+        }
+        let mut available = obs.market.wallet(obs.me).available;
+        if let Some(id) = self.open
+            && let Some(o) = obs.market.order(id).filter(|o| o.trader == obs.me && o.status.is_open())
+        {
+            if !self.pricer.requotes() {
+                return;
+            }
+            out.push(Action::Cancel(id));
+            available += o.remaining().saturating_mul(o.price_per_unit);
+            self.open = None;
+        }
+        let s = &self.spec;
+        let tt: &TaskTypeInfo = &obs.task_types[pick_weighted(&s.task_mix, rng)];
+        let units = to_units(s.units.as_ref().unwrap_or(&tt.spec.units).sample(rng)).min(room);
+        let needs = to_units(tt.spec.capabilities_needed.sample(rng).max(0.0)) as usize;
+        let mut caps = sample_caps(&tt.capabilities, needs, rng);
+        if let Some(c) = self.ring_capability {
+            caps = caps.with(c);
+        }
+        let min_rep = s.min_reputation.sample(rng).max(0.0);
+        let privacy = s.privacy_mix.sample(rng);
+        let view = View {
+            trades: obs.market.price_stats(tt.id),
+            best_ask: if matches!(self.pricer, Pricer::Zip(..)) { obs.market.best_ask(tt.id) } else { None },
+            best_bid: obs.market.best_bid(tt.id),
+            reputation: obs.market.reputation(obs.me),
+        };
+        let Some(bid) = self.pricer.quote(&self.spec, Side::Buy, self.value, &view, rng) else { return };
+        let nominal = tt.spec.duration_ms.mean().max(1.0);
+        let sla = self.sla(obs, nominal, bid, units, rng);
+        let forge = self.spec.strategy == Strategy::Forger && chance(self.spec.params.violation_probability, rng);
+        // Never ask for more than the wallet can lock.
+        let units = units.min(available / bid.max(1));
+        if units == 0 {
+            return;
+        }
+        let mut spec = ComputeTaskSpec::new(tt.id, caps);
+        spec.compute_units = units;
+        spec.min_reputation = min_rep;
+        spec.privacy_level = privacy;
+        spec.max_duration_ms = to_ms(nominal * 3.0);
+        if forge {
+            let peers = obs.market.peer_count() as u32;
+            let victim = PeerId((obs.me.0 + rng.random_range(1..peers.max(2))) % peers.max(1));
+            out.push(Action::ForgeOrder {
+                victim,
+                order_type: OrderType::RequestCompute,
+                price_per_unit: bid,
+                units,
+                spec,
+            });
+            return;
+        }
+        out.push(Action::PlaceOrder {
+            order_type: OrderType::RequestCompute,
+            price_per_unit: bid,
+            units,
+            spec,
+            sla,
+            ttl_ms: self.spec.order_ttl_ms,
+        });
+        // The id this order will get if accepted; a refused order leaves it to someone else,
+        // which the `trader == me` check above recognises.
+        self.open = Some(OrderId(obs.market.orders().len() as u64));
+    }
+}
+
+impl Agent for RequesterAgent {
+    fn wake(&mut self, wake: Wake, obs: &Observation<'_>, rng: &mut AgentRng, out: &mut Vec<Action>) {
+        match wake {
+            Wake::Arrival => self.place(obs, rng, out),
+            Wake::PeriodStart(_) => {
+                self.open = None;
+                self.quota.traded = 0;
+            }
+            Wake::Matched(a) => {
+                if let Some(asg) = obs.market.assignment(a) {
+                    self.quota.traded += asg.units;
+                    self.pricer.on_fill(Side::Buy, self.value, asg.price_per_unit, asg.units, rng);
+                }
+            }
+            Wake::Completed(a) => {
+                let e = EscrowId(a.0);
+                let Some(esc) = obs.market.escrow(e) else { return };
+                if esc.state != EscrowState::Completed {
+                    return;
+                }
+                if self.spec.strategy == Strategy::DisputeAbuser && chance(self.spec.params.violation_probability, rng)
+                {
+                    out.push(Action::Dispute(e));
+                } else if approves(esc.multisig, Role::Requester) {
+                    out.push(Action::Approve(e));
+                }
+            }
+            Wake::Settled(a) => {
+                if let Some(asg) = obs.market.assignment(a) {
+                    let rating = match asg.status {
+                        _ if self.spec.strategy == Strategy::Colluder => 5,
+                        TaskStatus::Completed => 5,
+                        TaskStatus::SlaViolated => 2,
+                        _ => 1,
+                    };
+                    out.push(Action::Feedback(a, rating));
+                }
+            }
+            _ => {}
+        }
+    }
+    fn role(&self) -> Role {
+        Role::Requester
+    }
+    fn strategy(&self) -> Strategy {
+        self.spec.strategy
+    }
+    fn profile(&self) -> Profile {
+        Profile { value_per_unit: Some(self.value), budget: self.budget, ..Default::default() }
+    }
+}

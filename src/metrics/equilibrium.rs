@@ -1,0 +1,278 @@
+//! Competitive equilibrium per period and task type (METRICS.md "Price convergence",
+//! "Efficiency") and the `price_discovery` table.
+//!
+//! The demand curve is the requests of the period's active requesters at their private values,
+//! the supply curve the offers of the period's active providers at their private costs (see the
+//! module docs of `metrics` for which orders count). Both are step curves over units.
+//!
+//! [`equilibrium`] walks them from the best unit (highest value against lowest cost) while value
+//! ≥ cost: the units walked are `Q*` and their Σ (value − cost) is the maximum surplus. The
+//! clearing price range is `[max(last cost, next value), min(last value, next cost)]` (a missing
+//! "next" step is ±∞); with `Q* = 0` it is `[highest value, lowest cost]`. `P*` is its midpoint.
+//! Undefined (`None`) when either side is empty.
+//!
+//! Traders with a per-period quota (`units_per_period`, as in Gode and Sunder's single-unit
+//! traders) re-quote the same units until they trade: their demand (supply) in a period is their
+//! quota, counted once, at their value (cost), not once per quote.
+
+use polars::prelude::{DataFrame, PolarsResult};
+
+use super::stats::{mean, ratio};
+use super::{Ctx, delivered};
+use crate::tables::TableBuilder;
+use synmarket_engine::OrderType;
+
+/// The competitive equilibrium of one pair of step curves.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Equilibrium {
+    /// Equilibrium quantity (units).
+    pub q_star: u64,
+    /// Lower end of the clearing price range.
+    pub p_low: f64,
+    /// Upper end of the clearing price range.
+    pub p_high: f64,
+    /// Midpoint of the range: `P*`.
+    pub p_star: f64,
+    /// Σ (value − cost) over the `Q*` units traded at equilibrium.
+    pub max_surplus: f64,
+}
+
+/// The equilibrium of `demand` and `supply` steps `(price, units)`; sorts both in place.
+pub fn equilibrium(demand: &mut [(f64, u64)], supply: &mut [(f64, u64)]) -> Option<Equilibrium> {
+    demand.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    supply.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let demand: Vec<(f64, u64)> = demand.iter().copied().filter(|d| d.1 > 0 && d.0.is_finite()).collect();
+    let supply: Vec<(f64, u64)> = supply.iter().copied().filter(|s| s.1 > 0 && s.0.is_finite()).collect();
+    let (first_d, first_s) = (demand.first()?.0, supply.first()?.0);
+    let (mut i, mut j) = (0, 0);
+    let (mut di, mut sj) = (demand[0].1, supply[0].1);
+    let (mut q, mut surplus) = (0u64, 0.0);
+    let (mut last_d, mut last_s) = (first_d, first_s);
+    while i < demand.len() && j < supply.len() && demand[i].0 >= supply[j].0 {
+        let take = di.min(sj);
+        q += take;
+        surplus += take as f64 * (demand[i].0 - supply[j].0);
+        last_d = demand[i].0;
+        last_s = supply[j].0;
+        di -= take;
+        sj -= take;
+        if di == 0 {
+            i += 1;
+            di = demand.get(i).map_or(0, |d| d.1);
+        }
+        if sj == 0 {
+            j += 1;
+            sj = supply.get(j).map_or(0, |s| s.1);
+        }
+    }
+    let next_d = demand.get(i).map_or(f64::NEG_INFINITY, |d| d.0);
+    let next_s = supply.get(j).map_or(f64::INFINITY, |s| s.0);
+    let (p_low, p_high) = if q == 0 { (first_d, first_s) } else { (last_s.max(next_d), last_d.min(next_s)) };
+    Some(Equilibrium { q_star: q, p_low, p_high, p_star: (p_low + p_high) / 2.0, max_surplus: surplus })
+}
+
+/// One period × task type.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PeriodRow {
+    pub demand_orders: u64,
+    pub demand_units: u64,
+    pub supply_orders: u64,
+    pub supply_units: u64,
+    pub requesters: u64,
+    pub providers: u64,
+    pub eq: Option<Equilibrium>,
+    pub trades: u64,
+    pub volume_units: u64,
+    pub turnover: u128,
+    pub prices: Vec<f64>,
+    pub realised_surplus: f64,
+    pub delivered_units: u64,
+}
+
+impl PeriodRow {
+    pub fn vwap(&self) -> Option<f64> {
+        ratio(self.turnover as f64, self.volume_units as f64)
+    }
+
+    /// `100 · sqrt(mean((p − P*)²)) / P*` over the period's trade prices.
+    pub fn smith_alpha(&self) -> Option<f64> {
+        let p = self.eq?.p_star;
+        let msd = mean(self.prices.iter().map(|x| (x - p) * (x - p)))?;
+        ratio(100.0 * msd.sqrt(), p)
+    }
+
+    /// Realised surplus of delivered work / maximum surplus at `Q*`.
+    pub fn efficiency(&self) -> Option<f64> {
+        let max = self.eq?.max_surplus;
+        if max > 0.0 { ratio(self.realised_surplus, max) } else { None }
+    }
+}
+
+/// Rows indexed `[period][task type]`.
+pub(crate) type PeriodTable = Vec<Vec<PeriodRow>>;
+
+/// Builds the demand and supply curves of every period and task type and their equilibria.
+pub(crate) fn per_period(ctx: &Ctx) -> PeriodTable {
+    let m = &ctx.r.market;
+    let n = ctx.n_types();
+    let cell = |k: usize, t: usize| k * n + t;
+    let mut demand: Vec<Vec<(f64, u64)>> = vec![Vec::new(); ctx.periods * n];
+    let mut supply: Vec<Vec<(f64, u64)>> = vec![Vec::new(); ctx.periods * n];
+    let mut req_peers: Vec<Vec<u32>> = vec![Vec::new(); ctx.periods * n];
+    let mut prov_peers: Vec<Vec<u32>> = vec![Vec::new(); ctx.periods * n];
+    let mut rows: PeriodTable = vec![vec![PeriodRow::default(); n]; ctx.periods];
+    let mut trades: PeriodTable = vec![vec![PeriodRow::default(); n]; ctx.periods];
+    let mut add = |k: usize, t: usize, side: OrderType, trader: u32, price: Option<f64>, units: u64| {
+        let Some(price) = price else { return };
+        let c = cell(k, t);
+        let row = &mut rows[k][t];
+        if side == OrderType::RequestCompute {
+            demand[c].push((price, units));
+            req_peers[c].push(trader);
+            row.demand_orders += 1;
+            row.demand_units += units;
+        } else {
+            supply[c].push((price, units));
+            prov_peers[c].push(trader);
+            row.supply_orders += 1;
+            row.supply_units += units;
+        }
+    };
+    let quota = |p: synmarket_engine::PeerId| {
+        ctx.agent(p).and_then(|a| ctx.s.populations.get(a.population as usize)).and_then(|pop| pop.units_per_period)
+    };
+    // (period, task type, side, trader) of quota traders present in the period, each once.
+    let mut quota_present: std::collections::BTreeSet<(usize, usize, bool, u32)> = Default::default();
+    for o in m.orders() {
+        let t = o.spec.task_type.index();
+        if t >= n {
+            continue;
+        }
+        let k = ctx.period_of(o.placed_at);
+        if quota(o.trader).is_some() {
+            quota_present.insert((k, t, o.order_type == OrderType::RequestCompute, o.trader.0));
+            continue;
+        }
+        let price = match o.order_type {
+            OrderType::RequestCompute => ctx.value(o.trader),
+            OrderType::OfferCompute => ctx.cost(o.trader),
+        };
+        add(k, t, o.order_type, o.trader.0, price, o.total_units);
+    }
+    for &(k, t, is_request, trader) in &quota_present {
+        let p = synmarket_engine::PeerId(trader);
+        let (side, price) =
+            if is_request { (OrderType::RequestCompute, ctx.value(p)) } else { (OrderType::OfferCompute, ctx.cost(p)) };
+        add(k, t, side, trader, price, quota(p).unwrap_or(1));
+    }
+    // Older orders that traded in a later period count there with the units they traded.
+    for a in m.get_assignments() {
+        let t = a.task_type.index();
+        if t >= n {
+            continue;
+        }
+        let k = ctx.period_of(a.assigned_at);
+        for (id, side, trader) in
+            [(a.request, OrderType::RequestCompute, a.requester), (a.offer, OrderType::OfferCompute, a.provider)]
+        {
+            if quota(trader).is_none() && m.order(id).is_some_and(|o| ctx.period_of(o.placed_at) < k) {
+                let price = if side == OrderType::RequestCompute { ctx.value(trader) } else { ctx.cost(trader) };
+                add(k, t, side, trader.0, price, a.units);
+            }
+        }
+        let row = &mut trades[k][t];
+        row.trades += 1;
+        row.volume_units += a.units;
+        row.turnover += a.amount() as u128;
+        row.prices.push(a.price_per_unit as f64);
+        if delivered(a.status)
+            && let (Some(v), Some(c)) = (ctx.value(a.requester), ctx.cost(a.provider))
+        {
+            row.realised_surplus += (v - c) * a.units as f64;
+            row.delivered_units += a.units;
+        }
+    }
+    for (k, period) in rows.iter_mut().enumerate() {
+        for (t, row) in period.iter_mut().enumerate() {
+            let c = cell(k, t);
+            let tr = std::mem::take(&mut trades[k][t]);
+            (row.trades, row.volume_units, row.turnover, row.prices) =
+                (tr.trades, tr.volume_units, tr.turnover, tr.prices);
+            (row.realised_surplus, row.delivered_units) = (tr.realised_surplus, tr.delivered_units);
+            row.eq = equilibrium(&mut demand[c], &mut supply[c]);
+            for peers in [&mut req_peers[c], &mut prov_peers[c]] {
+                peers.sort_unstable();
+                peers.dedup();
+            }
+            row.requesters = req_peers[c].len() as u64;
+            row.providers = prov_peers[c].len() as u64;
+        }
+    }
+    rows
+}
+
+/// The `price_discovery` table: one row per period × task type.
+pub(crate) fn frame(ctx: &Ctx, rows: &PeriodTable) -> PolarsResult<DataFrame> {
+    let flat: Vec<(usize, usize, &PeriodRow)> =
+        rows.iter().enumerate().flat_map(|(k, p)| p.iter().enumerate().map(move |(t, r)| (k, t, r))).collect();
+    let f = |g: &dyn Fn(&PeriodRow) -> Option<f64>| flat.iter().map(|x| g(x.2)).collect::<Vec<Option<f64>>>();
+    let u = |g: &dyn Fn(&PeriodRow) -> u64| flat.iter().map(|x| g(x.2)).collect::<Vec<u64>>();
+    TableBuilder::new()
+        .col("period", flat.iter().map(|x| x.0 as u32).collect::<Vec<u32>>())
+        .col("time_start_ms", flat.iter().map(|x| ctx.period_bounds(x.0).0).collect::<Vec<u64>>())
+        .col("time_end_ms", flat.iter().map(|x| ctx.period_bounds(x.0).1).collect::<Vec<u64>>())
+        .col("task_type", flat.iter().map(|x| ctx.task_types[x.1].as_str()).collect::<Vec<&str>>())
+        .col("active_requesters", u(&|r| r.requesters))
+        .col("active_providers", u(&|r| r.providers))
+        .col("demand_orders", u(&|r| r.demand_orders))
+        .col("demand_units", u(&|r| r.demand_units))
+        .col("supply_orders", u(&|r| r.supply_orders))
+        .col("supply_units", u(&|r| r.supply_units))
+        .col("p_star", f(&|r| r.eq.map(|e| e.p_star)))
+        .col("p_star_low", f(&|r| r.eq.map(|e| e.p_low)))
+        .col("p_star_high", f(&|r| r.eq.map(|e| e.p_high)))
+        .col("q_star_units", flat.iter().map(|x| x.2.eq.map(|e| e.q_star)).collect::<Vec<Option<u64>>>())
+        .col("trades", u(&|r| r.trades))
+        .col("volume_units", u(&|r| r.volume_units))
+        .col("vwap", f(&|r| r.vwap()))
+        .col("smith_alpha", f(&|r| r.smith_alpha()))
+        .col("max_surplus", f(&|r| r.eq.map(|e| e.max_surplus)))
+        .col("realised_surplus", f(&|r| Some(r.realised_surplus)))
+        .col("delivered_units", u(&|r| r.delivered_units))
+        .col("allocative_efficiency", f(&|r| r.efficiency()))
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn textbook_crossing() {
+        // Values 10, 8, 6, 4 and costs 3, 5, 7, 9 (one unit each): Q* = 2, range [5, 7]... but
+        // the third unit has value 6 < cost 7, so the range is [max(5, 6), min(8, 7)] = [6, 7].
+        let mut d = vec![(6.0, 1), (10.0, 1), (4.0, 1), (8.0, 1)];
+        let mut s = vec![(9.0, 1), (3.0, 1), (7.0, 1), (5.0, 1)];
+        let e = equilibrium(&mut d, &mut s).expect("both sides");
+        assert_eq!(e.q_star, 2);
+        assert_eq!((e.p_low, e.p_high, e.p_star), (6.0, 7.0, 6.5));
+        assert_eq!(e.max_surplus, (10.0 - 3.0) + (8.0 - 5.0));
+    }
+
+    #[test]
+    fn multi_unit_steps_and_edge_cases() {
+        let mut d = vec![(50.0, 100)];
+        let mut s = vec![(20.0, 30), (40.0, 30), (60.0, 100)];
+        let e = equilibrium(&mut d, &mut s).expect("both sides");
+        assert_eq!(e.q_star, 60);
+        assert_eq!((e.p_low, e.p_high), (50.0, 50.0));
+        assert_eq!(e.max_surplus, 30.0 * 30.0 + 30.0 * 10.0);
+        // No crossing: Q* = 0, range between the best value and the best cost.
+        let e = equilibrium(&mut [(10.0, 5)], &mut [(12.0, 5)]).expect("both sides");
+        assert_eq!((e.q_star, e.p_low, e.p_high), (0, 10.0, 12.0));
+        // Supply runs out: the upper end is the last value.
+        let e = equilibrium(&mut [(10.0, 5), (9.0, 5)], &mut [(2.0, 3)]).expect("both sides");
+        assert_eq!((e.q_star, e.p_low, e.p_high), (3, 10.0, 10.0));
+        assert!(equilibrium(&mut [], &mut [(1.0, 1)]).is_none());
+    }
+}

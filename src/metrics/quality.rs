@@ -1,0 +1,276 @@
+//! SLA and quality by provider reputation tier (`sla`), and escrow and disputes over time
+//! (`escrows`): METRICS.md "SLA and quality", "Reputation", "Escrow and disputes".
+//!
+//! * **Tier** is the provider's tier at match time (`provider_reputation` of the assignment), so
+//!   a provider's trades can fall into several tiers as its score moves.
+//! * **SLA compliance** = tasks completed without violation / settled tasks (completed, violated
+//!   or failed). No-shows and abandoned tasks are failures; violations are counted per kind
+//!   (quality counts each metric below its minimum).
+//! * **Volume share** = units won by the tier / all units; **price premium** = VWAP of the tier /
+//!   VWAP of all trades − 1 (not adjusted for the task-type mix; the summary's
+//!   `high_reputation_price_premium` is).
+//! * **Arbitration accuracy**: the ground truth is the evidence the simulation knows: work was
+//!   delivered (completed, with or without SLA violation) → releasing to the provider is correct;
+//!   not delivered → refunding the requester is correct; a split is counted as not correct.
+//! * **Completion to release** = settlement time − completion time of escrows released to the
+//!   provider.
+
+use polars::prelude::{DataFrame, PolarsResult};
+
+use super::stats::{quantile_sorted, ratio, sorted_finite};
+use super::{ALL, Ctx, delivered, settled};
+use crate::tables::TableBuilder;
+use synmarket_engine::{EscrowState, FailureKind, TaskStatus, Tier, Vote};
+
+/// Outcomes of a set of assignments.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SlaRow {
+    pub tier: String,
+    pub tier_min_reputation: Option<f64>,
+    pub assignments: u64,
+    pub providers: Vec<u32>,
+    pub volume_units: u64,
+    pub turnover: u128,
+    pub settled: u64,
+    pub clean: u64,
+    pub violated: u64,
+    pub failed: u64,
+    pub no_shows: u64,
+    pub abandoned: u64,
+    pub v_response: u64,
+    pub v_duration: u64,
+    pub v_uptime: u64,
+    pub v_quality: u64,
+    pub penalties: u64,
+}
+
+impl SlaRow {
+    pub fn vwap(&self) -> Option<f64> {
+        ratio(self.turnover as f64, self.volume_units as f64)
+    }
+    pub fn compliance(&self) -> Option<f64> {
+        ratio(self.clean as f64, self.settled as f64)
+    }
+    pub fn violations(&self) -> u64 {
+        self.v_response + self.v_duration + self.v_uptime + self.v_quality
+    }
+}
+
+/// Rows by tier (ascending, only tiers with trades) and the `all` row last.
+pub(crate) struct SlaTable {
+    pub rows: Vec<SlaRow>,
+}
+
+fn tier_floor(t: Tier) -> Option<f64> {
+    match t {
+        Tier::Risky => None,
+        Tier::New => Some(0.0),
+        Tier::Standard => Some(50.0),
+        Tier::Reliable => Some(100.0),
+        Tier::Trusted => Some(250.0),
+        Tier::Expert => Some(500.0),
+        Tier::Legendary => Some(1000.0),
+    }
+}
+
+pub(crate) fn sla_by_tier(ctx: &Ctx) -> SlaTable {
+    let mut rows: Vec<SlaRow> = Tier::ALL
+        .iter()
+        .map(|&t| SlaRow { tier: t.name().into(), tier_min_reputation: tier_floor(t), ..SlaRow::default() })
+        .collect();
+    let mut all = SlaRow { tier: ALL.into(), ..SlaRow::default() };
+    for a in ctx.r.market.get_assignments() {
+        let ti = Tier::ALL.iter().position(|&t| t == Tier::of(a.provider_reputation)).unwrap_or(0);
+        for r in [&mut rows[ti], &mut all] {
+            r.assignments += 1;
+            r.providers.push(a.provider.0);
+            r.volume_units += a.units;
+            r.turnover += a.amount() as u128;
+            if settled(a.status) {
+                r.settled += 1;
+            }
+            match a.status {
+                TaskStatus::Completed => r.clean += 1,
+                TaskStatus::SlaViolated => r.violated += 1,
+                TaskStatus::Failed => r.failed += 1,
+                _ => {}
+            }
+            match a.failure {
+                Some(FailureKind::NoShow) => r.no_shows += 1,
+                Some(FailureKind::Abandoned) => r.abandoned += 1,
+                None => {}
+            }
+            r.v_response += u64::from(a.violations.response);
+            r.v_duration += u64::from(a.violations.duration);
+            r.v_uptime += u64::from(a.violations.uptime);
+            r.v_quality += u64::from(a.violations.quality);
+            r.penalties += a.penalty;
+        }
+    }
+    let mut rows: Vec<SlaRow> = rows.into_iter().filter(|r| r.assignments > 0).collect();
+    rows.push(all);
+    for r in &mut rows {
+        r.providers.sort_unstable();
+        r.providers.dedup();
+    }
+    SlaTable { rows }
+}
+
+impl SlaTable {
+    /// The `all` row.
+    pub fn all(&self) -> Option<&SlaRow> {
+        self.rows.last()
+    }
+
+    pub fn frame(&self) -> PolarsResult<DataFrame> {
+        let rows = &self.rows;
+        let total_units = self.all().map_or(0, |a| a.volume_units) as f64;
+        let all_vwap = self.all().and_then(SlaRow::vwap);
+        let u = |g: &dyn Fn(&SlaRow) -> u64| rows.iter().map(g).collect::<Vec<u64>>();
+        let f = |g: &dyn Fn(&SlaRow) -> Option<f64>| rows.iter().map(g).collect::<Vec<Option<f64>>>();
+        TableBuilder::new()
+            .col("tier", rows.iter().map(|r| r.tier.as_str()).collect::<Vec<&str>>())
+            .col("tier_min_reputation", f(&|r| r.tier_min_reputation))
+            .col("assignments", u(&|r| r.assignments))
+            .col("providers", u(&|r| r.providers.len() as u64))
+            .col("volume_units", u(&|r| r.volume_units))
+            .col("volume_share", f(&|r| ratio(r.volume_units as f64, total_units)))
+            .col("vwap", f(&|r| r.vwap()))
+            .col("price_premium", f(&|r| ratio(r.vwap()?, all_vwap?).map(|x| x - 1.0)))
+            .col("settled_tasks", u(&|r| r.settled))
+            .col("completed_clean", u(&|r| r.clean))
+            .col("sla_violated", u(&|r| r.violated))
+            .col("failed", u(&|r| r.failed))
+            .col("no_shows", u(&|r| r.no_shows))
+            .col("abandoned", u(&|r| r.abandoned))
+            .col("violations_response", u(&|r| r.v_response))
+            .col("violations_duration", u(&|r| r.v_duration))
+            .col("violations_uptime", u(&|r| r.v_uptime))
+            .col("violations_quality", u(&|r| r.v_quality))
+            .col("penalties", u(&|r| r.penalties))
+            .col("sla_compliance_rate", f(&|r| r.compliance()))
+            .build()
+    }
+}
+
+/// One interval of escrow activity.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct EscrowRow {
+    pub balance: Option<u64>,
+    pub funded: u64,
+    pub completed: u64,
+    pub released: u64,
+    pub refunded: u64,
+    pub expired: u64,
+    pub resolved: u64,
+    pub disputes_raised: u64,
+    pub outcome_release: u64,
+    pub outcome_refund: u64,
+    pub outcome_split: u64,
+    pub by_timeout: u64,
+    pub correct: u64,
+    pub paid_provider: u64,
+    pub paid_requester: u64,
+    pub fees: u64,
+    pub release_delays_ms: Vec<f64>,
+}
+
+/// The `escrows` series and run totals.
+pub(crate) struct EscrowSeries {
+    pub rows: Vec<EscrowRow>,
+    pub bounds: Vec<(u64, u64)>,
+}
+
+pub(crate) fn escrow_series(ctx: &Ctx) -> EscrowSeries {
+    let m = &ctx.r.market;
+    let mut rows = vec![EscrowRow::default(); ctx.intervals];
+    for tr in m.escrow_transitions() {
+        let r = &mut rows[ctx.interval_of(tr.time)];
+        match tr.to {
+            EscrowState::Funded => r.funded += 1,
+            EscrowState::Completed => r.completed += 1,
+            EscrowState::Released => r.released += 1,
+            EscrowState::Refunded => r.refunded += 1,
+            EscrowState::Expired => r.expired += 1,
+            EscrowState::Resolved => r.resolved += 1,
+            EscrowState::Disputed => r.disputes_raised += 1,
+            EscrowState::Created => {}
+        }
+    }
+    for e in m.escrows() {
+        let Some(t) = e.settled_at else { continue };
+        let r = &mut rows[ctx.interval_of(t)];
+        r.paid_provider += e.paid_provider;
+        r.paid_requester += e.paid_requester;
+        r.fees += e.fee;
+        if e.state == EscrowState::Released
+            && let Some(c) = e.completed_at
+        {
+            r.release_delays_ms.push(t.saturating_sub(c) as f64);
+        }
+        let Some(outcome) = e.dispute.as_ref().and_then(|d| d.outcome.map(|o| (o, d.by_timeout))) else { continue };
+        let was_delivered = m.assignment(e.assignment).is_some_and(|a| delivered(a.status));
+        match outcome.0 {
+            Vote::ReleaseToProvider => r.outcome_release += 1,
+            Vote::RefundToRequester => r.outcome_refund += 1,
+            Vote::Split { .. } => r.outcome_split += 1,
+        }
+        r.by_timeout += u64::from(outcome.1);
+        let correct = match outcome.0 {
+            Vote::ReleaseToProvider => was_delivered,
+            Vote::RefundToRequester => !was_delivered,
+            Vote::Split { .. } => false,
+        };
+        r.correct += u64::from(correct);
+    }
+    for ms in &ctx.r.market_samples {
+        if ms.time > 0 {
+            rows[ctx.interval_of(ms.time - 1)].balance = Some(ms.escrow_balance);
+        }
+    }
+    EscrowSeries { rows, bounds: (0..ctx.intervals).map(|i| ctx.interval_bounds(i)).collect() }
+}
+
+impl EscrowSeries {
+    /// Release delays of the whole run, sorted.
+    pub fn release_delays(&self) -> Vec<f64> {
+        sorted_finite(self.rows.iter().flat_map(|r| r.release_delays_ms.iter().copied()))
+    }
+
+    /// Sum of a field over the run.
+    pub fn total(&self, g: impl Fn(&EscrowRow) -> u64) -> u64 {
+        self.rows.iter().map(g).sum()
+    }
+
+    pub fn frame(&self) -> PolarsResult<DataFrame> {
+        let rows = &self.rows;
+        let u = |g: &dyn Fn(&EscrowRow) -> u64| rows.iter().map(g).collect::<Vec<u64>>();
+        TableBuilder::new()
+            .col("interval", (0..rows.len() as u32).collect::<Vec<u32>>())
+            .col("time_start_ms", self.bounds.iter().map(|b| b.0).collect::<Vec<u64>>())
+            .col("time_end_ms", self.bounds.iter().map(|b| b.1).collect::<Vec<u64>>())
+            .col("escrow_balance", rows.iter().map(|r| r.balance).collect::<Vec<Option<u64>>>())
+            .col("escrows_funded", u(&|r| r.funded))
+            .col("escrows_completed", u(&|r| r.completed))
+            .col("escrows_released", u(&|r| r.released))
+            .col("escrows_refunded", u(&|r| r.refunded))
+            .col("escrows_expired", u(&|r| r.expired))
+            .col("escrows_resolved", u(&|r| r.resolved))
+            .col("disputes_raised", u(&|r| r.disputes_raised))
+            .col("disputes_release", u(&|r| r.outcome_release))
+            .col("disputes_refund", u(&|r| r.outcome_refund))
+            .col("disputes_split", u(&|r| r.outcome_split))
+            .col("disputes_by_timeout", u(&|r| r.by_timeout))
+            .col("disputes_correct", u(&|r| r.correct))
+            .col("paid_provider", u(&|r| r.paid_provider))
+            .col("paid_requester", u(&|r| r.paid_requester))
+            .col("fees", u(&|r| r.fees))
+            .col(
+                "completion_to_release_p50_ms",
+                rows.iter()
+                    .map(|r| quantile_sorted(&sorted_finite(r.release_delays_ms.iter().copied()), 0.5))
+                    .collect::<Vec<Option<f64>>>(),
+            )
+            .build()
+    }
+}

@@ -1,0 +1,240 @@
+//! The one-row `summary` table: scenario, seed and every headline metric of the run, each a
+//! numeric column (`u64` counts; `f64` rates and prices, null where undefined). Sweeps stack
+//! these rows, so names are stable. Run-level definitions that are not a sum of table rows:
+//!
+//! * `time_to_converge_ms`: the latest per-task-type time to converge (the market has converged
+//!   when every task type that traded has); null if one never does. `converged_task_types`
+//!   counts the task types that did.
+//! * `relative_deviation_mean`, `price_cv_mean`, `smith_alpha_mean`, `spread_mean`: means over
+//!   the per-type intervals (or periods) where the value is defined.
+//! * `allocative_efficiency`: Σ realised surplus / Σ maximum surplus over all periods and types.
+//! * `high_reputation_*`: "high" is a provider reputation at match time of at least
+//!   [`HIGH_REPUTATION`] (tier Reliable and above). The price premium is VWAP(high) / VWAP(rest)
+//!   − 1 per task type, averaged with the high tier's units as weights (so the task-type mix does
+//!   not pose as a premium).
+//! * `reputation_reliability_corr`: Pearson correlation, over settled assignments, between the
+//!   provider's reputation at match time and 1 if the task completed without violation else 0.
+//! * `violations_attempted` / `_detected` / `_undetected` / `tokens_earned_by_violators`: sums
+//!   over the nine ground-truth rows of `compliance` (privacy breakdown rows excluded);
+//!   `privacy_incidents` = the `leak` row's attempts; `honest_loss` = tokens moved against the
+//!   evidence by abusive disputes and corrupt votes, each escrow once; `relay_*`, `resale_*`,
+//!   `key_sharing_*` (`attempted`, `detected`, `tokens_earned`) and `dispute_abuse_*`,
+//!   `corrupt_votes_*` (`attempted`, `detected`) repeat single rows for sweeps.
+
+use polars::prelude::{Column, DataFrame, NamedFrom, PolarsResult, Series};
+
+use super::compliance::ComplianceTable;
+use super::equilibrium::PeriodTable;
+use super::quality::{EscrowSeries, SlaTable};
+use super::stats::{gini, mean, pearson, quantile_sorted, ratio, sorted_finite};
+use super::timeseries::{CONVERGENCE_THRESHOLD, Timeseries, time_to_converge};
+use super::welfare::WelfareTable;
+use super::{Ctx, settled};
+use synmarket_agents::Role;
+use synmarket_engine::{OrderType, TaskStatus};
+
+/// Reputation at match time from which a provider counts as "high reputation".
+pub const HIGH_REPUTATION: f64 = 100.0;
+
+enum V {
+    S(String),
+    U(u64),
+    F(Option<f64>),
+}
+
+fn premium(ctx: &Ctx) -> (Option<f64>, Option<f64>) {
+    let n = ctx.n_types();
+    // [type] -> (high units, high turnover, low units, low turnover)
+    let mut acc = vec![(0u64, 0u128, 0u64, 0u128); n];
+    for a in ctx.r.market.get_assignments() {
+        let Some(x) = acc.get_mut(a.task_type.index()) else { continue };
+        if a.provider_reputation >= HIGH_REPUTATION {
+            x.0 += a.units;
+            x.1 += a.amount() as u128;
+        } else {
+            x.2 += a.units;
+            x.3 += a.amount() as u128;
+        }
+    }
+    let high: u64 = acc.iter().map(|x| x.0).sum();
+    let all: u64 = acc.iter().map(|x| x.0 + x.2).sum();
+    let (mut w, mut s) = (0.0, 0.0);
+    for x in &acc {
+        let hv = ratio(x.1 as f64, x.0 as f64);
+        let lv = ratio(x.3 as f64, x.2 as f64);
+        if let (Some(h), Some(l)) = (hv, lv)
+            && let Some(p) = ratio(h, l)
+        {
+            w += x.0 as f64;
+            s += x.0 as f64 * (p - 1.0);
+        }
+    }
+    (ratio(high as f64, all as f64), ratio(s, w))
+}
+
+pub(crate) fn build(
+    ctx: &Ctx,
+    eq: &PeriodTable,
+    ts: &Timeseries,
+    sla: &SlaTable,
+    esc: &EscrowSeries,
+    comp: &ComplianceTable,
+    welfare: &WelfareTable,
+) -> PolarsResult<DataFrame> {
+    let (r, m) = (ctx.r, &ctx.r.market);
+    let n = ctx.n_types();
+    let orders = m.orders();
+    let requests = || orders.iter().filter(|o| o.order_type == OrderType::RequestCompute);
+    let requested: u64 = requests().map(|o| o.total_units).sum();
+    let filled: u64 = requests().map(|o| o.filled_units).sum();
+    let matched = requests().filter(|o| o.first_fill_at.is_some()).count() as f64;
+    let delays =
+        sorted_finite(requests().filter_map(|o| o.first_fill_at.map(|f| f.saturating_sub(o.placed_at) as f64)));
+    let a = m.get_assignments();
+    let volume: u64 = a.iter().map(|x| x.units).sum();
+    let turnover: u128 = a.iter().map(|x| x.amount() as u128).sum();
+    let role_count = |role: Role| r.agents.iter().filter(|x| x.role == role).count() as u64;
+
+    let converge: Vec<Option<u64>> = (0..n)
+        .filter(|&t| ts.rows.iter().any(|row| row[t].trades > 0))
+        .map(|t| time_to_converge(&ts.deviations(t), CONVERGENCE_THRESHOLD))
+        .collect();
+    let time_to_converge_ms = if converge.is_empty() || converge.iter().any(Option::is_none) {
+        None
+    } else {
+        converge.iter().flatten().max()
+    };
+    let per_type = || ts.rows.iter().flat_map(|row| row.iter().take(n));
+    let cells = || eq.iter().flat_map(|p| p.iter());
+    let (realised, max): (f64, f64) = cells()
+        .filter(|c| c.eq.is_some_and(|e| e.max_surplus > 0.0))
+        .map(|c| (c.realised_surplus, c.eq.map_or(0.0, |e| e.max_surplus)))
+        .fold((0.0, 0.0), |acc, x| (acc.0 + x.0, acc.1 + x.1));
+    let all_rows = || ts.rows.iter().filter_map(|row| row.get(n));
+    let samples = &r.market_samples;
+    let last = samples.last();
+
+    let all = sla.all();
+    let su = |g: &dyn Fn(&super::quality::SlaRow) -> u64| all.map_or(0, g);
+    let (high_share, high_premium) = premium(ctx);
+    let corr = pearson(
+        a.iter()
+            .filter(|x| settled(x.status))
+            .map(|x| (x.provider_reputation, if x.status == TaskStatus::Completed { 1.0 } else { 0.0 })),
+    );
+    let disputes_resolved = esc.total(|e| e.outcome_release + e.outcome_refund + e.outcome_split);
+    let release = esc.release_delays();
+    let totals = comp.totals();
+    let comp_get =
+        |k: &str, g: &dyn Fn(&super::compliance::ComplianceRow) -> Option<u64>| comp.get(k).and_then(g).unwrap_or(0);
+    let per_kind: Vec<(String, u64)> = ["relay", "resale", "key_sharing"]
+        .iter()
+        .flat_map(|k| {
+            [
+                (format!("{k}_attempted"), comp_get(k, &|c| c.attempted)),
+                (format!("{k}_detected"), comp_get(k, &|c| c.detected)),
+                (format!("{k}_tokens_earned"), comp_get(k, &|c| c.tokens_earned)),
+            ]
+        })
+        .collect();
+    let treasury = m.treasury();
+    let req_surplus = welfare.surplus_of("requester");
+    let prov_profit = welfare.surplus_of("provider");
+
+    let mut cols: Vec<(&str, V)> = vec![
+        ("scenario", V::S(ctx.s.name.clone())),
+        ("seed", V::U(ctx.s.seed)),
+        ("duration_ms", V::U(r.duration_ms)),
+        ("sample_interval_ms", V::U(ctx.interval_ms)),
+        ("periods", V::U(ctx.s.periods.unwrap_or(1) as u64)),
+        ("agents", V::U(r.agents.len() as u64)),
+        ("requesters", V::U(role_count(Role::Requester))),
+        ("providers", V::U(role_count(Role::Provider))),
+        ("arbitrators", V::U(role_count(Role::Arbitrator))),
+        ("orders", V::U(orders.len() as u64)),
+        ("requests", V::U(requests().count() as u64)),
+        ("offers", V::U(orders.iter().filter(|o| o.order_type == OrderType::OfferCompute).count() as u64)),
+        ("trades", V::U(a.len() as u64)),
+        ("requested_units", V::U(requested)),
+        ("filled_units", V::U(filled)),
+        ("fill_rate", V::F(ratio(filled as f64, requested as f64))),
+        ("match_rate", V::F(ratio(matched, requests().count() as f64))),
+        ("time_to_first_match_p50_ms", V::F(quantile_sorted(&delays, 0.5))),
+        ("time_to_first_match_p95_ms", V::F(quantile_sorted(&delays, 0.95))),
+        ("expired_unfilled_units", V::U(all_rows().map(|x| x.expired_unfilled_units).sum())),
+        ("volume_units", V::U(volume)),
+        ("vwap", V::F(ratio(turnover as f64, volume as f64))),
+        ("price_cv_mean", V::F(mean(per_type().filter_map(|x| super::stats::cv(&x.prices))))),
+        ("relative_deviation_mean", V::F(mean(per_type().filter_map(|x| x.deviation())))),
+        ("time_to_converge_ms", V::F(time_to_converge_ms.map(|t| *t as f64))),
+        ("converged_task_types", V::U(converge.iter().flatten().count() as u64)),
+        ("smith_alpha_mean", V::F(mean(cells().filter_map(|c| c.smith_alpha())))),
+        ("allocative_efficiency", V::F(if max > 0.0 { ratio(realised, max) } else { None })),
+        ("allocative_efficiency_mean", V::F(mean(cells().filter_map(|c| c.efficiency())))),
+        ("resting_units_mean", V::F(mean(all_rows().map(|x| x.resting_units as f64)))),
+        ("spread_mean", V::F(mean(per_type().filter_map(|x| x.spread().map(|s| s as f64))))),
+        ("active_providers_mean", V::F(mean(samples.iter().map(|s| s.active_providers as f64)))),
+        ("settled_tasks", V::U(su(&|x| x.settled))),
+        ("sla_compliance_rate", V::F(all.and_then(|x| x.compliance()))),
+        ("sla_violations", V::U(su(&|x| x.violations()))),
+        ("violations_response", V::U(su(&|x| x.v_response))),
+        ("violations_duration", V::U(su(&|x| x.v_duration))),
+        ("violations_uptime", V::U(su(&|x| x.v_uptime))),
+        ("violations_quality", V::U(su(&|x| x.v_quality))),
+        ("penalties", V::U(su(&|x| x.penalties))),
+        ("no_shows", V::U(su(&|x| x.no_shows))),
+        ("abandoned", V::U(su(&|x| x.abandoned))),
+        ("reputation_p50_final", V::F(last.map(|s| s.reputation_p50).filter(|x| x.is_finite()))),
+        ("reputation_gini_final", V::F(last.map(|s| s.reputation_gini).filter(|x| x.is_finite()))),
+        ("high_reputation_volume_share", V::F(high_share)),
+        ("high_reputation_price_premium", V::F(high_premium)),
+        ("reputation_reliability_corr", V::F(corr)),
+        ("escrow_balance_peak", V::U(samples.iter().map(|s| s.escrow_balance).max().unwrap_or(0))),
+        ("escrow_balance_final", V::U(m.bank().escrow_total())),
+        ("disputes_raised", V::U(esc.total(|e| e.disputes_raised))),
+        ("disputes_resolved", V::U(disputes_resolved)),
+        ("disputes_release", V::U(esc.total(|e| e.outcome_release))),
+        ("disputes_refund", V::U(esc.total(|e| e.outcome_refund))),
+        ("disputes_split", V::U(esc.total(|e| e.outcome_split))),
+        ("arbitration_accuracy", V::F(ratio(esc.total(|e| e.correct) as f64, disputes_resolved as f64))),
+        ("completion_to_release_p50_ms", V::F(quantile_sorted(&release, 0.5))),
+        ("completion_to_release_p95_ms", V::F(quantile_sorted(&release, 0.95))),
+        ("violations_attempted", V::U(totals.attempted)),
+        ("violations_detected", V::U(totals.detected)),
+        ("violations_undetected", V::U(totals.undetected)),
+        ("tokens_earned_by_violators", V::U(totals.tokens_earned)),
+        ("privacy_incidents", V::U(comp_get("leak", &|c| c.attempted))),
+        ("honest_loss", V::U(comp.honest_loss)),
+        ("banned_peers", V::U(comp.banned_peers)),
+        ("usage_cap_breaches", V::U(comp_get("usage_cap", &|c| c.undetected))),
+        ("unauthorised_calls_rejected", V::U(comp_get("unauthorised_call", &|c| c.detected))),
+        ("forged_signatures_rejected", V::U(comp_get("forged_signature", &|c| c.detected))),
+        ("orders_rejected", V::U(m.counters().orders_rejected)),
+        ("calls_refused", V::U(m.counters().calls_refused)),
+        ("dispute_abuse_attempted", V::U(comp_get("dispute_abuse", &|c| c.attempted))),
+        ("dispute_abuse_detected", V::U(comp_get("dispute_abuse", &|c| c.detected))),
+        ("corrupt_votes_attempted", V::U(comp_get("corrupt_vote", &|c| c.attempted))),
+        ("corrupt_votes_detected", V::U(comp_get("corrupt_vote", &|c| c.detected))),
+        ("requester_surplus", V::F(Some(req_surplus))),
+        ("provider_profit", V::F(Some(prov_profit))),
+        ("treasury_income", V::U(treasury)),
+        ("total_surplus", V::F(Some(req_surplus + prov_profit + treasury as f64))),
+        ("wealth_gini", V::F(gini(welfare.wealth.iter().copied()))),
+    ];
+    // Per-kind counts of the audit-detectable violations (sweeps chart them against the audit rate).
+    let at = cols.iter().position(|c| c.0 == "honest_loss").map_or(cols.len(), |i| i + 1);
+    for (i, (name, v)) in per_kind.iter().enumerate() {
+        cols.insert(at + i, (name.as_str(), V::U(*v)));
+    }
+    let columns = cols
+        .into_iter()
+        .map(|(name, v)| {
+            Column::from(match v {
+                V::S(s) => Series::new(name.into(), [s]),
+                V::U(u) => Series::new(name.into(), [u]),
+                V::F(f) => Series::new(name.into(), [f]),
+            })
+        })
+        .collect();
+    DataFrame::new_infer_height(columns)
+}

@@ -1,0 +1,268 @@
+//! The `timeseries` table: one row per sampling interval × task type, plus an `all` row per
+//! interval, and the convergence rule (METRICS.md "Price convergence", "Liquidity").
+//!
+//! Per row: requests placed in the interval and how they fared by the end of the run (fill rate,
+//! match rate, time to first match, units that expired unfilled), trades assigned in the interval
+//! (volume, VWAP, price dispersion), the equilibrium of the interval's period and the relative
+//! deviation `|VWAP − P*| / P*`, the book at the end of the interval (resting depth, best ask and
+//! bid, spread), and SLA outcomes of tasks that finished in the interval. The `all` row sums the
+//! task types and also carries the market-wide state sampled at the end of the interval (active
+//! providers, escrow balance, treasury, provider reputation quantiles and Gini); those columns are
+//! null on per-type rows, and equilibrium and book prices are null on `all` rows.
+
+use polars::prelude::{DataFrame, PolarsResult};
+
+use super::equilibrium::PeriodTable;
+use super::stats::{cv, quantile_sorted, ratio, sorted_finite};
+use super::{ALL, Ctx};
+use crate::tables::TableBuilder;
+use synmarket_agents::MarketSample;
+use synmarket_engine::{OrderStatus, OrderType, TaskStatus};
+
+/// Default threshold of the relative deviation for "converged" (5 %).
+pub const CONVERGENCE_THRESHOLD: f64 = 0.05;
+
+/// Time to converge from `(interval end ms, relative deviation)` in time order: the end of the
+/// first interval from which every defined deviation stays below `threshold` until the end of
+/// the run. Intervals without trades (deviation `None`) neither break nor start convergence.
+/// `None` when the last defined deviation is at or above the threshold, or none is defined.
+pub fn time_to_converge(series: &[(u64, Option<f64>)], threshold: f64) -> Option<u64> {
+    let mut since = None;
+    for &(end, dev) in series {
+        match dev {
+            Some(d) if d.is_finite() && d < threshold => {
+                since.get_or_insert(end);
+            }
+            Some(_) => since = None,
+            None => {}
+        }
+    }
+    since
+}
+
+/// One interval × task type (or `all`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TsRow {
+    pub requests: u64,
+    pub requested_units: u64,
+    pub filled_units: u64,
+    pub matched_requests: u64,
+    pub match_delays_ms: Vec<f64>,
+    pub expired_unfilled_units: u64,
+    pub offers: u64,
+    pub offered_units: u64,
+    pub trades: u64,
+    pub volume_units: u64,
+    pub turnover: u128,
+    pub prices: Vec<f64>,
+    pub p_star: Option<f64>,
+    pub p_low: Option<f64>,
+    pub p_high: Option<f64>,
+    pub resting_units: u64,
+    pub resting_offers: u64,
+    pub open_auctions: u64,
+    pub best_ask: Option<u64>,
+    pub best_bid: Option<u64>,
+    pub settled: u64,
+    pub clean: u64,
+    pub market: Option<MarketSample>,
+}
+
+impl TsRow {
+    pub fn fill_rate(&self) -> Option<f64> {
+        ratio(self.filled_units as f64, self.requested_units as f64)
+    }
+    pub fn match_rate(&self) -> Option<f64> {
+        ratio(self.matched_requests as f64, self.requests as f64)
+    }
+    pub fn vwap(&self) -> Option<f64> {
+        ratio(self.turnover as f64, self.volume_units as f64)
+    }
+    pub fn deviation(&self) -> Option<f64> {
+        let p = self.p_star?;
+        ratio((self.vwap()? - p).abs(), p)
+    }
+    pub fn spread(&self) -> Option<i64> {
+        Some(self.best_ask? as i64 - self.best_bid? as i64)
+    }
+    pub fn sla_rate(&self) -> Option<f64> {
+        ratio(self.clean as f64, self.settled as f64)
+    }
+    fn delay_q(&self, p: f64) -> Option<f64> {
+        quantile_sorted(&sorted_finite(self.match_delays_ms.iter().copied()), p)
+    }
+}
+
+/// Rows indexed `[interval][task type]`, the last column being `all`.
+pub(crate) struct Timeseries {
+    pub rows: Vec<Vec<TsRow>>,
+    pub bounds: Vec<(u64, u64)>,
+    pub names: Vec<String>,
+}
+
+/// Builds every row.
+pub(crate) fn build(ctx: &Ctx, eq: &PeriodTable) -> Timeseries {
+    let m = &ctx.r.market;
+    let n = ctx.n_types();
+    let mut rows: Vec<Vec<TsRow>> = vec![vec![TsRow::default(); n + 1]; ctx.intervals];
+    let mut both = |i: usize, t: usize, f: &mut dyn FnMut(&mut TsRow)| {
+        f(&mut rows[i][t]);
+        f(&mut rows[i][n]);
+    };
+    for o in m.orders() {
+        let t = o.spec.task_type.index();
+        if t >= n {
+            continue;
+        }
+        let i = ctx.interval_of(o.placed_at);
+        match o.order_type {
+            OrderType::RequestCompute => both(i, t, &mut |r| {
+                r.requests += 1;
+                r.requested_units += o.total_units;
+                r.filled_units += o.filled_units;
+                if let Some(first) = o.first_fill_at {
+                    r.matched_requests += 1;
+                    r.match_delays_ms.push(first.saturating_sub(o.placed_at) as f64);
+                }
+                if o.status == OrderStatus::Expired {
+                    r.expired_unfilled_units += o.remaining();
+                }
+            }),
+            OrderType::OfferCompute => both(i, t, &mut |r| {
+                r.offers += 1;
+                r.offered_units += o.total_units;
+            }),
+        }
+    }
+    for a in m.get_assignments() {
+        let t = a.task_type.index();
+        if t >= n {
+            continue;
+        }
+        both(ctx.interval_of(a.assigned_at), t, &mut |r| {
+            r.trades += 1;
+            r.volume_units += a.units;
+            r.turnover += a.amount() as u128;
+            r.prices.push(a.price_per_unit as f64);
+        });
+        if let Some(f) = a.finished_at {
+            both(ctx.interval_of(f), t, &mut |r| {
+                r.settled += 1;
+                r.clean += u64::from(a.status == TaskStatus::Completed);
+            });
+        }
+    }
+    for s in &ctx.r.type_samples {
+        let t = s.task_type.index();
+        if t >= n || s.time == 0 {
+            continue;
+        }
+        let i = ctx.interval_of(s.time - 1);
+        let r = &mut rows[i][t];
+        r.resting_units = s.resting_units;
+        r.resting_offers = s.resting_offers;
+        r.open_auctions = s.open_auctions;
+        r.best_ask = s.best_ask;
+        r.best_bid = s.best_bid;
+    }
+    for ms in &ctx.r.market_samples {
+        if ms.time > 0 {
+            rows[ctx.interval_of(ms.time - 1)][n].market = Some(*ms);
+        }
+    }
+    for (i, row) in rows.iter_mut().enumerate() {
+        let k = ctx.period_of(ctx.interval_bounds(i).0);
+        let (mut units, mut offers, mut auctions) = (0, 0, 0);
+        for (t, r) in row.iter_mut().take(n).enumerate() {
+            if let Some(e) = eq.get(k).and_then(|p| p.get(t)).and_then(|c| c.eq) {
+                (r.p_star, r.p_low, r.p_high) = (Some(e.p_star), Some(e.p_low), Some(e.p_high));
+            }
+            units += r.resting_units;
+            offers += r.resting_offers;
+            auctions += r.open_auctions;
+        }
+        (row[n].resting_units, row[n].resting_offers, row[n].open_auctions) = (units, offers, auctions);
+    }
+    let mut names = ctx.task_types.clone();
+    names.push(ALL.to_string());
+    Timeseries { rows, bounds: (0..ctx.intervals).map(|i| ctx.interval_bounds(i)).collect(), names }
+}
+
+impl Timeseries {
+    /// `(interval end, relative deviation)` of task type `t`, in time order.
+    pub fn deviations(&self, t: usize) -> Vec<(u64, Option<f64>)> {
+        self.rows.iter().zip(&self.bounds).map(|(r, b)| (b.1, r.get(t).and_then(TsRow::deviation))).collect()
+    }
+
+    /// The `timeseries` frame.
+    pub fn frame(&self) -> PolarsResult<DataFrame> {
+        let flat: Vec<(usize, usize, &TsRow)> =
+            self.rows.iter().enumerate().flat_map(|(i, r)| r.iter().enumerate().map(move |(t, x)| (i, t, x))).collect();
+        let u = |g: &dyn Fn(&TsRow) -> u64| flat.iter().map(|x| g(x.2)).collect::<Vec<u64>>();
+        let f = |g: &dyn Fn(&TsRow) -> Option<f64>| flat.iter().map(|x| g(x.2)).collect::<Vec<Option<f64>>>();
+        let ou = |g: &dyn Fn(&TsRow) -> Option<u64>| flat.iter().map(|x| g(x.2)).collect::<Vec<Option<u64>>>();
+        let mk = |g: &dyn Fn(&MarketSample) -> f64| {
+            flat.iter().map(|x| x.2.market.map(|m| g(&m)).filter(|v| v.is_finite())).collect::<Vec<Option<f64>>>()
+        };
+        let mu = |g: &dyn Fn(&MarketSample) -> u64| flat.iter().map(|x| x.2.market.map(|m| g(&m))).collect::<Vec<_>>();
+        TableBuilder::new()
+            .col("interval", flat.iter().map(|x| x.0 as u32).collect::<Vec<u32>>())
+            .col("time_start_ms", flat.iter().map(|x| self.bounds[x.0].0).collect::<Vec<u64>>())
+            .col("time_end_ms", flat.iter().map(|x| self.bounds[x.0].1).collect::<Vec<u64>>())
+            .col("task_type", flat.iter().map(|x| self.names[x.1].as_str()).collect::<Vec<&str>>())
+            .col("requests", u(&|r| r.requests))
+            .col("requested_units", u(&|r| r.requested_units))
+            .col("filled_units", u(&|r| r.filled_units))
+            .col("fill_rate", f(&|r| r.fill_rate()))
+            .col("match_rate", f(&|r| r.match_rate()))
+            .col("time_to_first_match_p50_ms", f(&|r| r.delay_q(0.5)))
+            .col("time_to_first_match_p95_ms", f(&|r| r.delay_q(0.95)))
+            .col("expired_unfilled_units", u(&|r| r.expired_unfilled_units))
+            .col("offers", u(&|r| r.offers))
+            .col("offered_units", u(&|r| r.offered_units))
+            .col("trades", u(&|r| r.trades))
+            .col("volume_units", u(&|r| r.volume_units))
+            .col("turnover", flat.iter().map(|x| x.2.turnover.min(u64::MAX as u128) as u64).collect::<Vec<u64>>())
+            .col("vwap", f(&|r| r.vwap()))
+            .col("price_min", f(&|r| r.prices.iter().copied().reduce(f64::min)))
+            .col("price_max", f(&|r| r.prices.iter().copied().reduce(f64::max)))
+            .col("price_cv", f(&|r| cv(&r.prices)))
+            .col("p_star", f(&|r| r.p_star))
+            .col("p_star_low", f(&|r| r.p_low))
+            .col("p_star_high", f(&|r| r.p_high))
+            .col("relative_deviation", f(&|r| r.deviation()))
+            .col("resting_units", u(&|r| r.resting_units))
+            .col("resting_offers", u(&|r| r.resting_offers))
+            .col("open_auctions", u(&|r| r.open_auctions))
+            .col("best_ask", ou(&|r| r.best_ask))
+            .col("best_bid", ou(&|r| r.best_bid))
+            .col("spread", flat.iter().map(|x| x.2.spread()).collect::<Vec<Option<i64>>>())
+            .col("settled_tasks", u(&|r| r.settled))
+            .col("clean_tasks", u(&|r| r.clean))
+            .col("sla_compliance_rate", f(&|r| r.sla_rate()))
+            .col("active_providers", mu(&|m| m.active_providers))
+            .col("escrow_balance", mu(&|m| m.escrow_balance))
+            .col("treasury", mu(&|m| m.treasury))
+            .col("reputation_p10", mk(&|m| m.reputation_p10))
+            .col("reputation_p50", mk(&|m| m.reputation_p50))
+            .col("reputation_p90", mk(&|m| m.reputation_p90))
+            .col("reputation_mean", mk(&|m| m.reputation_mean))
+            .col("reputation_gini", mk(&|m| m.reputation_gini))
+            .build()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn convergence_rule() {
+        let s = [(1, Some(0.2)), (2, Some(0.04)), (3, None), (4, Some(0.01))];
+        assert_eq!(time_to_converge(&s, 0.05), Some(2));
+        let s = [(1, Some(0.01)), (2, Some(0.06)), (3, Some(0.01))];
+        assert_eq!(time_to_converge(&s, 0.05), Some(3));
+        assert_eq!(time_to_converge(&[(1, Some(0.01)), (2, Some(0.5))], 0.05), None);
+        assert_eq!(time_to_converge(&[(1, None)], 0.05), None);
+    }
+}

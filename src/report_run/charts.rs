@@ -1,0 +1,333 @@
+//! The charts of a run report, built only from the run folder's tables (so `synmarket report`
+//! can redraw them): each function returns a [`Figure`] (file stem, chart, one-line caption).
+//! Time axes are in hours or days ([`TimeAxis`]); interval values are drawn at the end of their
+//! interval. Empty tables give charts with "no data" frames, never an error.
+
+use crate::charts::{
+    Band, BarChart, BarSeries, Chart, LineChart, LineSeries, MAX_SCATTER_POINTS, PanelChart, RefLine, ScatterSeries,
+};
+use crate::metrics::ALL;
+
+use super::tables::{Frame, Tables, TimeAxis};
+
+/// One chart to render.
+pub struct Figure {
+    pub stem: &'static str,
+    pub chart: Chart,
+    pub caption: String,
+}
+
+/// Finite `(x, y)` pairs.
+fn points(x: &[f64], y: &[f64]) -> Vec<(f64, f64)> {
+    x.iter().zip(y).filter(|(a, b)| a.is_finite() && b.is_finite()).map(|(a, b)| (*a, *b)).collect()
+}
+
+/// Interval end times (axis units) and values of `col` for the rows of `task_type`.
+fn by_type(ts: &Frame, axis: TimeAxis, task_type: &str, col: &str) -> Vec<(f64, f64)> {
+    let rows = ts.rows_where("task_type", task_type);
+    let x: Vec<f64> = ts.pick("time_end_ms", &rows).into_iter().map(|t| axis.x(t)).collect();
+    points(&x, &ts.pick(col, &rows))
+}
+
+/// A y range of [0, 1] for a count chart whose values are all zero (or missing), instead of the
+/// renderer's symmetric padding around zero.
+fn counts_range(c: LineChart) -> LineChart {
+    let top = c.series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).fold(0.0, f64::max);
+    if top > 0.0 { c.y_from_zero() } else { c.with_y_range(0.0, 1.0) }
+}
+
+fn scaled(p: Vec<(f64, f64)>, k: f64) -> Vec<(f64, f64)> {
+    p.into_iter().map(|(x, y)| (x, y * k)).collect()
+}
+
+/// Every chart of the report, in report order.
+pub fn figures(t: &Tables, axis: TimeAxis) -> Vec<Figure> {
+    vec![
+        price_convergence(t, axis),
+        efficiency(t, axis),
+        liquidity(t, axis),
+        sla_over_time(t, axis),
+        sla_by_tier(t),
+        reputation(t, axis),
+        escrow(t, axis),
+        compliance(t),
+        welfare(t),
+    ]
+}
+
+fn price_convergence(t: &Tables, axis: TimeAxis) -> Figure {
+    let ts = &t.timeseries;
+    let a = &t.assignments;
+    let (at, price, tt) = (a.f64("assigned_at_ms"), a.f64("price_per_unit"), a.str("task_type"));
+    let mut chart = PanelChart::new("Price convergence: trade prices vs the competitive equilibrium").with_columns(1);
+    let types = t.task_types();
+    // One stride for every panel, so that the legend names one "trade price" series.
+    let most = types.iter().map(|n| tt.iter().filter(|x| *x == n).count()).max().unwrap_or(0);
+    let stride = most.div_ceil(MAX_SCATTER_POINTS).max(1);
+    let dots = if stride > 1 { format!("trade price (1 in {stride} shown)") } else { "trade price".to_string() };
+    for name in types {
+        let rows = ts.rows_where("task_type", &name);
+        let x: Vec<f64> = ts.pick("time_end_ms", &rows).into_iter().map(|v| axis.x(v)).collect();
+        let (lo, hi) = (ts.pick("p_star_low", &rows), ts.pick("p_star_high", &rows));
+        let band: Vec<(f64, f64, f64)> = (0..x.len())
+            .filter(|&i| x[i].is_finite() && lo[i].is_finite() && hi[i].is_finite())
+            .map(|i| (x[i], lo[i], hi[i]))
+            .collect();
+        let trades: Vec<(f64, f64)> = (0..tt.len().min(at.len()).min(price.len()))
+            .filter(|&i| tt[i] == name && at[i].is_finite() && price[i].is_finite())
+            .map(|i| (axis.x(at[i]), price[i]))
+            .step_by(stride)
+            .collect();
+        chart = chart.with_panel(
+            LineChart::new(name.clone(), axis.label, "tokens / unit")
+                .with_scatter(ScatterSeries::new(dots.clone(), trades).with_color(6))
+                .with_series(
+                    LineSeries::new("P* (equilibrium midpoint)", points(&x, &ts.pick("p_star", &rows)))
+                        .dashed()
+                        .with_color(1)
+                        .with_band(Band::new(band).labelled("equilibrium price range [P* low, P* high]")),
+                )
+                .with_series(LineSeries::new("VWAP per interval", points(&x, &ts.pick("vwap", &rows))).with_color(0)),
+        );
+    }
+    Figure {
+        stem: "price_convergence",
+        chart: chart.into(),
+        caption: "Trade prices (dots), their VWAP per interval and the competitive equilibrium P* computed from \
+                  private values and costs, one panel per task type."
+            .into(),
+    }
+}
+
+fn efficiency(t: &Tables, axis: TimeAxis) -> Figure {
+    let pd = &t.price_discovery;
+    let mut eff = LineChart::new("Allocative efficiency per period", axis.label, "realised / maximum surplus")
+        .with_y_range(0.0, 1.05)
+        .with_ref_line(RefLine::new("100 % (maximum surplus)", 1.0));
+    let mut alpha = LineChart::new("Smith's alpha per period", axis.label, "alpha (% of P*)").y_from_zero();
+    for name in t.task_types() {
+        eff = eff.with_series(LineSeries::new(name.clone(), by_type(pd, axis, &name, "allocative_efficiency")));
+        alpha = alpha.with_series(LineSeries::new(name.clone(), by_type(pd, axis, &name, "smith_alpha")));
+    }
+    Figure {
+        stem: "efficiency",
+        chart: PanelChart::new("Efficiency and price dispersion around P*")
+            .with_columns(1)
+            .with_panel(eff)
+            .with_panel(alpha)
+            .into(),
+        caption: "Allocative efficiency (realised surplus of completed work over the maximum at Q*) and Smith's alpha \
+                  (RMS deviation of trade prices from P*, in % of P*) per period and task type."
+            .into(),
+    }
+}
+
+fn liquidity(t: &Tables, axis: TimeAxis) -> Figure {
+    let ts = &t.timeseries;
+    let mut fill = LineChart::new("Fill rate of requests placed", axis.label, "units filled / units requested")
+        .with_y_range(0.0, 1.0);
+    let mut depth = LineChart::new("Resting depth", axis.label, "offer units resting").y_from_zero();
+    let mut spread =
+        LineChart::new("Spread (best ask − best bid; < 0: crossed, not matchable)", axis.label, "tokens per unit")
+            .with_ref_line(RefLine::new("zero spread", 0.0));
+    for name in t.task_types() {
+        fill = fill.with_series(LineSeries::new(name.clone(), by_type(ts, axis, &name, "fill_rate")));
+        depth = depth.with_series(LineSeries::new(name.clone(), by_type(ts, axis, &name, "resting_units")));
+        spread = spread.with_series(LineSeries::new(name.clone(), by_type(ts, axis, &name, "spread")));
+    }
+    let to_min = 1.0 / 60_000.0;
+    let wait = LineChart::new("Time to first match (all task types)", axis.label, "minutes")
+        .y_from_zero()
+        .with_series(LineSeries::new("p50 wait", scaled(by_type(ts, axis, ALL, "time_to_first_match_p50_ms"), to_min)))
+        .with_series(LineSeries::new("p95 wait", scaled(by_type(ts, axis, ALL, "time_to_first_match_p95_ms"), to_min)));
+    Figure {
+        stem: "liquidity",
+        chart: PanelChart::new("Liquidity")
+            .with_columns(2)
+            .with_panel(fill)
+            .with_panel(depth)
+            .with_panel(spread)
+            .with_panel(wait)
+            .into(),
+        caption:
+            "Fill rate of the requests placed in each interval, offer units resting at its end, the spread between \
+                  the best resting ask and the best open bid, and the time from placement to first match."
+                .into(),
+    }
+}
+
+fn sla_over_time(t: &Tables, axis: TimeAxis) -> Figure {
+    let ts = &t.timeseries;
+    let mut c = LineChart::new("SLA compliance over time", axis.label, "completed without violation / settled")
+        .with_y_range(0.0, 1.0)
+        .with_series(LineSeries::new("all task types", by_type(ts, axis, ALL, "sla_compliance_rate")).with_color(0));
+    for (i, name) in t.task_types().into_iter().enumerate() {
+        c = c.with_series(
+            LineSeries::new(name.clone(), by_type(ts, axis, &name, "sla_compliance_rate")).with_color(i + 1).dashed(),
+        );
+    }
+    Figure {
+        stem: "sla_over_time",
+        chart: c.into(),
+        caption: "Share of the tasks settled in each interval that completed without any SLA violation.".into(),
+    }
+}
+
+fn sla_by_tier(t: &Tables) -> Figure {
+    let sla = &t.sla;
+    let rows: Vec<usize> = (0..sla.len()).filter(|&i| sla.str("tier").get(i).is_some_and(|x| x != ALL)).collect();
+    let tiers: Vec<String> = rows.iter().filter_map(|&i| sla.str("tier").get(i).cloned()).collect();
+    let all = sla.rows_where("tier", ALL);
+    let mut c = BarChart::new(
+        "SLA compliance, volume share and price premium by provider reputation tier at match time",
+        "provider reputation tier at match time",
+        "fraction",
+        tiers,
+    )
+    .with_series(BarSeries::new("SLA compliance rate", sla.pick("sla_compliance_rate", &rows)))
+    .with_series(BarSeries::new("share of volume (units)", sla.pick("volume_share", &rows)))
+    .with_series(BarSeries::new("price premium vs all trades", sla.pick("price_premium", &rows)));
+    if let Some(v) = sla.pick("sla_compliance_rate", &all).first().filter(|v| v.is_finite()) {
+        c = c.with_ref_line(RefLine::new(format!("compliance, all tiers: {:.0} %", v * 100.0), *v));
+    }
+    Figure {
+        stem: "sla_by_tier",
+        chart: c.into(),
+        caption: "By the provider's reputation tier when matched: SLA compliance rate, share of traded units won, and \
+                  VWAP relative to all trades minus one."
+            .into(),
+    }
+}
+
+fn reputation(t: &Tables, axis: TimeAxis) -> Figure {
+    let ts = &t.timeseries;
+    let p10 = by_type(ts, axis, ALL, "reputation_p10");
+    let p90 = by_type(ts, axis, ALL, "reputation_p90");
+    let band: Vec<(f64, f64, f64)> = p10.iter().zip(&p90).map(|(a, b)| (a.0, a.1, b.1)).collect();
+    let q = LineChart::new("Provider reputation", axis.label, "reputation score")
+        .y_from_zero()
+        .with_series(
+            LineSeries::new("median", by_type(ts, axis, ALL, "reputation_p50"))
+                .with_band(Band::new(band).labelled("10 %–90 % quantile band")),
+        )
+        .with_series(LineSeries::new("mean", by_type(ts, axis, ALL, "reputation_mean")).dashed());
+    let g = LineChart::new("Inequality of provider reputation", axis.label, "Gini coefficient")
+        .with_y_range(0.0, 1.0)
+        .with_series(LineSeries::new("Gini", by_type(ts, axis, ALL, "reputation_gini")));
+    Figure {
+        stem: "reputation",
+        chart: PanelChart::new("Reputation distribution over time").with_columns(1).with_panel(q).with_panel(g).into(),
+        caption: "Quantiles and mean of provider reputation at the end of each interval, and their Gini coefficient."
+            .into(),
+    }
+}
+
+fn escrow(t: &Tables, axis: TimeAxis) -> Figure {
+    let e = &t.escrows;
+    let x: Vec<f64> = e.f64("time_end_ms").into_iter().map(|v| axis.x(v)).collect();
+    let line = |col: &str| points(&x, &e.f64(col));
+    let bal = LineChart::new("Funds in escrow", axis.label, "tokens")
+        .y_from_zero()
+        .with_series(LineSeries::new("escrow balance", line("escrow_balance")).with_color(0));
+    let settle = counts_range(
+        LineChart::new("Escrow settlements per interval", axis.label, "escrows")
+            .with_series(LineSeries::new("released", line("escrows_released")).with_color(2))
+            .with_series(LineSeries::new("refunded", line("escrows_refunded")).with_color(1))
+            .with_series(LineSeries::new("expired", line("escrows_expired")).with_color(3)),
+    );
+    let disputes = counts_range(
+        LineChart::new("Disputes per interval", axis.label, "disputes")
+            .with_series(LineSeries::new("disputes raised", line("disputes_raised")).with_color(4))
+            .with_series(LineSeries::new("disputes resolved", line("escrows_resolved")).with_color(5))
+            .with_series(
+                LineSeries::new("resolved as the evidence says", line("disputes_correct")).with_color(6).dashed(),
+            ),
+    );
+    let delay = counts_range(
+        LineChart::new("Completion to release (median)", axis.label, "minutes").with_series(
+            LineSeries::new(
+                "median completion → release",
+                scaled(line("completion_to_release_p50_ms"), 1.0 / 60_000.0),
+            )
+            .with_color(0)
+            .dashed(),
+        ),
+    );
+    Figure {
+        stem: "escrow",
+        chart: PanelChart::new("Escrow and disputes")
+            .with_columns(2)
+            .with_panel(bal)
+            .with_panel(settle)
+            .with_panel(disputes)
+            .with_panel(delay)
+            .into(),
+        caption: "Tokens held in escrow, escrows settled and disputes raised per interval, and the median time from \
+                  task completion to release."
+            .into(),
+    }
+}
+
+/// The nine ground-truth kinds of the compliance table, in table order.
+pub const GROUND_TRUTH_KINDS: [&str; 9] = [
+    "relay",
+    "resale",
+    "key_sharing",
+    "sybil_reentry",
+    "collusion_feedback",
+    "dispute_abuse",
+    "forgery",
+    "leak",
+    "corrupt_vote",
+];
+
+fn compliance(t: &Tables) -> Figure {
+    let c = &t.compliance;
+    let kinds = c.str("kind");
+    let rows: Vec<usize> = (0..kinds.len()).filter(|&i| GROUND_TRUTH_KINDS.contains(&kinds[i].as_str())).collect();
+    let names: Vec<String> = rows.iter().map(|&i| kinds[i].replace('_', " ")).collect();
+    let (attempted, detected) = (c.pick("attempted", &rows), c.pick("detected", &rows));
+    let top = attempted.iter().chain(&detected).copied().filter(|v| v.is_finite()).fold(0.0, f64::max);
+    let chart = BarChart::new(
+        "Compliance: violations attempted (ground truth) vs detected by the market",
+        "kind of violation",
+        "count",
+        names,
+    );
+    let chart = if top > 0.0 { chart } else { chart.with_y_range(0.0, 1.0) };
+    let chart = chart
+        .with_series(BarSeries::new("attempted (ground truth)", attempted))
+        .with_series(BarSeries::new("detected (audit, refusal or dispute outcome)", detected));
+    Figure {
+        stem: "compliance",
+        chart: chart.into(),
+        caption: "Per kind of violation: attempts the simulation recorded as ground truth, and those the market \
+                  detected (receipt audits for relay, resale and key sharing; bad-signature refusals for forgery; \
+                  disputes still decided by the evidence for dispute abuse and corrupt votes). Sybil re-entries, ring \
+                  feedback and leaks are not detectable by the market."
+            .into(),
+    }
+}
+
+fn welfare(t: &Tables) -> Figure {
+    let w = &t.welfare;
+    let rows: Vec<usize> = (0..w.len()).filter(|&i| w.str("role").get(i).is_some_and(|r| r != "arbitrator")).collect();
+    let (pop, strat) = (w.str("population"), w.str("strategy"));
+    let cats: Vec<String> = rows
+        .iter()
+        .map(|&i| format!("{} ({})", pop.get(i).map_or("", String::as_str), strat.get(i).map_or("", String::as_str)))
+        .collect();
+    let chart = BarChart::new("Welfare by population and strategy", "population (strategy)", "tokens per agent", cats)
+        .with_series(BarSeries::new(
+            "surplus per agent (requesters) / profit per agent (providers)",
+            w.pick("surplus_per_agent", &rows),
+        ));
+    Figure {
+        stem: "welfare",
+        chart: chart.into(),
+        caption:
+            "Surplus per requester (value of delivered work − tokens paid) and profit per provider (tokens received \
+                  − private cost of delivered work), by population."
+                .into(),
+    }
+}

@@ -1,0 +1,539 @@
+//! The report document: scenario summary, headline table, and per topic plain sentences
+//! generated from the tables' numbers, next to the charts. Every claim is computed here from the
+//! tables; where a number is undefined (no trades, no disputes) the sentence says so instead.
+
+use crate::metrics::{ALL, CONVERGENCE_THRESHOLD, time_to_converge};
+use crate::report::{ChartRef, Report, Section, Table};
+use crate::scenario::Scenario;
+
+use super::charts::GROUND_TRUTH_KINDS;
+use super::tables::Tables;
+
+/// `0.529` → `"52.9 %"`; undefined → `"n/a"`.
+pub fn pct(x: f64) -> String {
+    if x.is_finite() { format!("{:.1} %", x * 100.0) } else { "n/a".into() }
+}
+
+/// A number with thousands separators and `decimals` decimals; undefined → `"n/a"`.
+pub fn num(x: f64, decimals: usize) -> String {
+    if !x.is_finite() {
+        return "n/a".into();
+    }
+    let s = format!("{:.*}", decimals, x.abs());
+    let (int, frac) = s.split_once('.').map_or((s.as_str(), ""), |(a, b)| (a, b));
+    let mut out = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    let sign = if x < 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0') { "-" } else { "" };
+    if frac.is_empty() { format!("{sign}{out}") } else { format!("{sign}{out}.{frac}") }
+}
+
+/// A duration in ms as seconds, minutes, hours or days; undefined → `"n/a"`.
+pub fn dur(ms: f64) -> String {
+    if !ms.is_finite() {
+        return "n/a".into();
+    }
+    let s = ms / 1000.0;
+    if s < 90.0 {
+        format!("{s:.0} s")
+    } else if s < 3600.0 {
+        format!("{:.1} min", s / 60.0)
+    } else if s < 48.0 * 3600.0 {
+        format!("{:.1} h", s / 3600.0)
+    } else {
+        format!("{:.1} days", s / 86_400.0)
+    }
+}
+
+fn chart(charts: &[(&str, ChartRef)], stem: &str) -> Option<ChartRef> {
+    charts.iter().find(|c| c.0 == stem).map(|c| c.1.clone())
+}
+
+fn with_charts(mut s: Section, charts: &[(&str, ChartRef)], stems: &[&str]) -> Section {
+    for stem in stems {
+        if let Some(c) = chart(charts, stem) {
+            s = s.with_chart(c);
+        }
+    }
+    s
+}
+
+/// The whole report.
+pub fn report(s: &Scenario, t: &Tables, charts: Vec<(&str, ChartRef)>) -> Report {
+    let h = |k: &str| t.headline(k);
+    Report::new(format!("Run report: {} (seed {})", s.name, s.seed))
+        .with_subtitle(format!(
+            "synmarket {} · {} simulated · {} agents · generated from the Parquet tables of this folder",
+            env!("CARGO_PKG_VERSION"),
+            dur(s.duration_ms as f64),
+            num(h("agents"), 0)
+        ))
+        .with_section(scenario_section(s, t))
+        .with_section(headline_section(t))
+        .with_section(with_charts(convergence_section(t), &charts, &["price_convergence", "efficiency"]))
+        .with_section(with_charts(liquidity_section(t), &charts, &["liquidity"]))
+        .with_section(with_charts(sla_section(t), &charts, &["sla_over_time", "sla_by_tier"]))
+        .with_section(with_charts(reputation_section(t), &charts, &["reputation"]))
+        .with_section(with_charts(escrow_section(t), &charts, &["escrow"]))
+        .with_section(with_charts(compliance_section(t), &charts, &["compliance"]))
+        .with_section(with_charts(welfare_section(t), &charts, &["welfare"]))
+}
+
+fn scenario_section(s: &Scenario, t: &Tables) -> Section {
+    let w = &t.welfare;
+    let (pop, role, strat, agents) = (w.str("population"), w.str("role"), w.str("strategy"), w.f64("agents"));
+    let rows = (0..pop.len())
+        .map(|i| {
+            vec![
+                pop[i].clone(),
+                role.get(i).cloned().unwrap_or_default(),
+                strat.get(i).cloned().unwrap_or_default(),
+                num(agents.get(i).copied().unwrap_or(f64::NAN), 0),
+            ]
+        })
+        .collect();
+    let m = &s.market;
+    let settings = Table::key_value([
+        ("pricing rule", format!("{:?}", m.pricing).to_lowercase()),
+        ("auction window", dur(m.auction_window_ms as f64)),
+        ("reputation weight k", format!("{}", m.reputation_weight)),
+        ("fee", format!("{} bp", m.fee_bps)),
+        ("escrow release", format!("{:?}", m.escrow)),
+        ("review window", dur(m.review_window_ms as f64)),
+        ("audit rate", pct(m.audit_rate)),
+        ("signatures verified", m.verify_signatures.to_string()),
+        ("task types", s.task_types.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")),
+    ])
+    .with_caption("Key market settings");
+    Section::new("Scenario")
+        .with_paragraph(format!(
+            "Scenario {} with seed {}: {} simulated in {} trading period(s), sampled every {}.",
+            s.name,
+            s.seed,
+            dur(s.duration_ms as f64),
+            s.periods.unwrap_or(1),
+            dur(s.sample_interval_ms as f64)
+        ))
+        .with_table(
+            Table::new(vec!["population".into(), "role".into(), "strategy".into(), "agents".into()], rows)
+                .with_caption("Agents by population"),
+        )
+        .with_table(settings)
+}
+
+fn headline_section(t: &Tables) -> Section {
+    let h = |k: &str| t.headline(k);
+    let rows: Vec<(&str, String)> = vec![
+        (
+            "orders (requests / offers)",
+            format!("{} ({} / {})", num(h("orders"), 0), num(h("requests"), 0), num(h("offers"), 0)),
+        ),
+        ("trades", num(h("trades"), 0)),
+        ("volume (units)", num(h("volume_units"), 0)),
+        ("VWAP (tokens per unit)", num(h("vwap"), 2)),
+        ("fill rate", pct(h("fill_rate"))),
+        ("match rate", pct(h("match_rate"))),
+        (
+            "time to first match p50 / p95",
+            format!("{} / {}", dur(h("time_to_first_match_p50_ms")), dur(h("time_to_first_match_p95_ms"))),
+        ),
+        ("mean relative deviation |VWAP − P*| / P*", pct(h("relative_deviation_mean"))),
+        (
+            "time to converge (5 %)",
+            if h("time_to_converge_ms").is_finite() { dur(h("time_to_converge_ms")) } else { "never".into() },
+        ),
+        ("Smith's alpha (mean)", num(h("smith_alpha_mean"), 1)),
+        ("allocative efficiency", pct(h("allocative_efficiency"))),
+        ("SLA compliance rate", pct(h("sla_compliance_rate"))),
+        ("SLA violations / no-shows", format!("{} / {}", num(h("sla_violations"), 0), num(h("no_shows"), 0))),
+        ("penalties paid (tokens)", num(h("penalties"), 0)),
+        ("high-reputation volume share", pct(h("high_reputation_volume_share"))),
+        ("high-reputation price premium", pct(h("high_reputation_price_premium"))),
+        ("disputes raised", num(h("disputes_raised"), 0)),
+        ("usage-cap breaches", num(h("usage_cap_breaches"), 0)),
+        ("treasury income (tokens)", num(h("treasury_income"), 0)),
+        ("wealth Gini", num(h("wealth_gini"), 3)),
+    ];
+    Section::new("Headline metrics")
+        .with_table(Table::key_value(rows).with_caption("End-of-run values (summary.parquet)"))
+}
+
+fn convergence_section(t: &Tables) -> Section {
+    let ts = &t.timeseries;
+    let pd = &t.price_discovery;
+    let period_ms = pd.f64("time_end_ms").first().copied().unwrap_or(f64::NAN)
+        - pd.f64("time_start_ms").first().copied().unwrap_or(f64::NAN);
+    let mut s = Section::new("How fast prices converge");
+    for name in t.task_types() {
+        let rows = ts.rows_where("task_type", &name);
+        let ends = ts.pick("time_end_ms", &rows);
+        let devs = ts.pick("relative_deviation", &rows);
+        let series: Vec<(u64, Option<f64>)> =
+            ends.iter().zip(&devs).map(|(e, d)| (e.max(0.0) as u64, d.is_finite().then_some(*d))).collect();
+        let defined: Vec<f64> = devs.iter().copied().filter(|d| d.is_finite()).collect();
+        let Some(last) = defined.last() else {
+            s = s.with_paragraph(format!("{name}: no trades, so no price convergence can be measured."));
+            continue;
+        };
+        let mean = defined.iter().sum::<f64>() / defined.len() as f64;
+        let after = |ms: u64| series.iter().filter(|x| x.0 >= ms && x.1.is_some()).count();
+        let when = match time_to_converge(&series, CONVERGENCE_THRESHOLD) {
+            Some(ms) if after(ms) < 3 => format!(
+                "stayed within {} of P* only in its last {} interval(s) with trades, too short to call it converged",
+                pct(CONVERGENCE_THRESHOLD),
+                after(ms)
+            ),
+            Some(ms) => format!(
+                "converged: from {} on, the VWAP stayed within {} of P*",
+                dur(ms as f64),
+                pct(CONVERGENCE_THRESHOLD)
+            ),
+            None => format!("did not converge: the VWAP did not stay within {} of P*", pct(CONVERGENCE_THRESHOLD)),
+        };
+        s = s.with_paragraph(format!(
+            "{name} {when}; the relative deviation averaged {} over the intervals with trades and was {} in the last \
+             one.",
+            pct(mean),
+            pct(*last)
+        ));
+    }
+    let h = |k: &str| t.headline(k);
+    s.with_paragraph(format!(
+        "Across periods and task types, Smith's alpha averaged {} (% of P*) and trade prices varied with a mean \
+         coefficient of variation of {} per interval; allocative efficiency was {} of the maximum surplus (periods of \
+         {}).",
+        num(h("smith_alpha_mean"), 1),
+        num(h("price_cv_mean"), 3),
+        pct(h("allocative_efficiency")),
+        dur(period_ms)
+    ))
+}
+
+fn liquidity_section(t: &Tables) -> Section {
+    let h = |k: &str| t.headline(k);
+    Section::new("How liquid the market is")
+        .with_paragraph(format!(
+            "{} of the requested units were filled and {} of the requests were matched at least in part; {} units \
+             expired unfilled.",
+            pct(h("fill_rate")),
+            pct(h("match_rate")),
+            num(h("expired_unfilled_units"), 0)
+        ))
+        .with_paragraph(format!(
+            "Half of the matched requests found a provider {} and 95 % within {}. On average {} offer units \
+             rested on the book, {} providers had an offer out, and the mean spread (best ask − best bid) was {} \
+             tokens per unit (a negative spread means the best ask and bid cannot trade with each other, e.g. for \
+             lack of capabilities or reputation).",
+            if h("time_to_first_match_p50_ms") == 0.0 {
+                "immediately (against resting offers)".to_string()
+            } else {
+                format!("within {}", dur(h("time_to_first_match_p50_ms")))
+            },
+            dur(h("time_to_first_match_p95_ms")),
+            num(h("resting_units_mean"), 0),
+            num(h("active_providers_mean"), 1),
+            num(h("spread_mean"), 1)
+        ))
+}
+
+fn sla_section(t: &Tables) -> Section {
+    let h = |k: &str| t.headline(k);
+    let sla = &t.sla;
+    let tiers: Vec<String> = sla.str("tier");
+    let rate = sla.f64("sla_compliance_rate");
+    let cols = ["assignments", "volume_share", "vwap", "price_premium", "sla_compliance_rate", "no_shows", "penalties"];
+    let data: Vec<Vec<f64>> = cols.iter().map(|c| sla.f64(c)).collect();
+    let cell = |c: usize, i: usize| data[c].get(i).copied().unwrap_or(f64::NAN);
+    let rows = (0..tiers.len())
+        .map(|i| {
+            vec![
+                tiers[i].clone(),
+                num(cell(0, i), 0),
+                pct(cell(1, i)),
+                num(cell(2, i), 2),
+                pct(cell(3, i)),
+                pct(cell(4, i)),
+                num(cell(5, i), 0),
+                num(cell(6, i), 0),
+            ]
+        })
+        .collect();
+    let header =
+        ["tier at match", "trades", "volume share", "VWAP", "price premium", "SLA compliance", "no-shows", "penalties"];
+    let mut s = Section::new("How effective SLA enforcement is").with_paragraph(format!(
+        "{} tasks settled; {} of them completed without any SLA violation. The market recorded {} violations \
+         ({} response time, {} duration, {} uptime, {} quality), {} no-shows and {} abandoned tasks, and moved {} \
+         tokens of penalties from providers to requesters.",
+        num(h("settled_tasks"), 0),
+        pct(h("sla_compliance_rate")),
+        num(h("sla_violations"), 0),
+        num(h("violations_response"), 0),
+        num(h("violations_duration"), 0),
+        num(h("violations_uptime"), 0),
+        num(h("violations_quality"), 0),
+        num(h("no_shows"), 0),
+        num(h("abandoned"), 0),
+        num(h("penalties"), 0)
+    ));
+    let ranked: Vec<(String, f64)> =
+        tiers.iter().zip(&rate).filter(|(t, r)| *t != ALL && r.is_finite()).map(|(t, r)| (t.clone(), *r)).collect();
+    if let (Some(lo), Some(hi)) =
+        (ranked.iter().min_by(|a, b| a.1.total_cmp(&b.1)), ranked.iter().max_by(|a, b| a.1.total_cmp(&b.1)))
+    {
+        s = s.with_paragraph(format!(
+            "By the provider's reputation tier at match time, SLA compliance ranged from {} ({}) to {} ({}).",
+            pct(lo.1),
+            lo.0,
+            pct(hi.1),
+            hi.0
+        ));
+    }
+    s.with_table(
+        Table::new(header.iter().map(|x| x.to_string()).collect(), rows).with_caption("Outcomes by reputation tier"),
+    )
+}
+
+fn reputation_section(t: &Tables) -> Section {
+    let h = |k: &str| t.headline(k);
+    let corr = h("reputation_reliability_corr");
+    let strength = match corr.abs() {
+        c if !c.is_finite() => "cannot be measured (too few settled tasks or no variation)",
+        c if c < 0.1 => "is negligible",
+        c if c < 0.3 => "is weak",
+        c if c < 0.5 => "is moderate",
+        _ => "is strong",
+    };
+    let premium = h("high_reputation_price_premium");
+    let direction = if !premium.is_finite() {
+        "an undefined price premium (one of the groups did not trade)".to_string()
+    } else if premium >= 0.0 {
+        format!("prices {} higher than other providers of the same task type", pct(premium))
+    } else {
+        format!("prices {} lower than other providers of the same task type", pct(-premium))
+    };
+    Section::new("What reputation changes")
+        .with_paragraph(format!(
+            "Providers with a reputation of at least 100 when matched won {} of the traded units, at {}.",
+            pct(h("high_reputation_volume_share")),
+            direction
+        ))
+        .with_paragraph(format!(
+            "The correlation between a provider's reputation at match time and the task completing without violation \
+             {} (r = {}). At the end of the run the median provider reputation was {} and the Gini coefficient of \
+             reputations {}.",
+            strength,
+            num(corr, 3),
+            num(h("reputation_p50_final"), 1),
+            num(h("reputation_gini_final"), 3)
+        ))
+}
+
+fn escrow_section(t: &Tables) -> Section {
+    let h = |k: &str| t.headline(k);
+    let disputes = if h("disputes_raised") > 0.0 {
+        format!(
+            "{} disputes were raised and {} resolved ({} released, {} refunded, {} split); arbitration matched the \
+             ground truth in {} of them.",
+            num(h("disputes_raised"), 0),
+            num(h("disputes_resolved"), 0),
+            num(h("disputes_release"), 0),
+            num(h("disputes_refund"), 0),
+            num(h("disputes_split"), 0),
+            pct(h("arbitration_accuracy"))
+        )
+    } else {
+        "No disputes were raised, so arbitration accuracy is not defined in this run.".to_string()
+    };
+    Section::new("Escrow and disputes")
+        .with_paragraph(format!(
+            "Escrow held at most {} tokens and {} at the end. Released escrows paid out a median {} after completion \
+             (95 %: {}).",
+            num(h("escrow_balance_peak"), 0),
+            num(h("escrow_balance_final"), 0),
+            dur(h("completion_to_release_p50_ms")),
+            dur(h("completion_to_release_p95_ms"))
+        ))
+        .with_paragraph(disputes)
+}
+
+/// Plural label of a ground-truth kind for sentences.
+fn violation_label(kind: &str) -> &'static str {
+    match kind {
+        "relay" => "relayed tasks",
+        "resale" => "resold tasks",
+        "key_sharing" => "tasks on shared keys",
+        "sybil_reentry" => "Sybil re-entries",
+        "collusion_feedback" => "ring ratings",
+        "dispute_abuse" => "abusive disputes",
+        "forgery" => "forged orders",
+        "leak" => "payload leaks",
+        "corrupt_vote" => "corrupt votes",
+        _ => "other violations",
+    }
+}
+
+fn compliance_section(t: &Tables) -> Section {
+    let h = |k: &str| t.headline(k);
+    let c = &t.compliance;
+    let kinds = c.str("kind");
+    let col = |name: &str| c.f64(name);
+    let (att, det, und, earned, lost) =
+        (col("attempted"), col("detected"), col("undetected"), col("tokens_earned_by_violators"), col("honest_loss"));
+    let at = |v: &[f64], i: usize| v.get(i).copied().unwrap_or(f64::NAN);
+    let ground: Vec<usize> = (0..kinds.len()).filter(|&i| GROUND_TRUTH_KINDS.contains(&kinds[i].as_str())).collect();
+    let mut s = Section::new("Compliance");
+    if h("violations_attempted") > 0.0 {
+        s = s.with_paragraph(format!(
+            "Agents attempted {} violations (ground truth); the market detected {} of them ({}) and {} went \
+             undetected.",
+            num(h("violations_attempted"), 0),
+            num(h("violations_detected"), 0),
+            pct(h("violations_detected") / h("violations_attempted")),
+            num(h("violations_undetected"), 0)
+        ));
+        let tried: Vec<String> = ground
+            .iter()
+            .filter(|&&i| at(&att, i) > 0.0)
+            .map(|&i| {
+                format!("{} {} ({} detected)", num(at(&att, i), 0), violation_label(&kinds[i]), num(at(&det, i), 0))
+            })
+            .collect();
+        let none: Vec<&str> =
+            ground.iter().filter(|&&i| at(&att, i) == 0.0).map(|&i| violation_label(&kinds[i])).collect();
+        let mut p = format!("By kind: {}.", tried.join("; "));
+        if !none.is_empty() {
+            p.push_str(&format!(" No {} were attempted.", none.join(", ")));
+        }
+        let unseen: Vec<&str> = ground
+            .iter()
+            .filter(|&&i| at(&att, i) > 0.0 && at(&det, i) == 0.0)
+            .map(|&i| violation_label(&kinds[i]))
+            .collect();
+        if !unseen.is_empty() {
+            p.push_str(&format!(" None of the {} was detected.", unseen.join(", ")));
+        }
+        s = s.with_paragraph(p);
+    } else {
+        s = s.with_paragraph("No agent attempted a violation in this run (the ground truth is empty).".to_string());
+    }
+    let mut earners: Vec<(f64, &str)> = ground
+        .iter()
+        .filter(|&&i| at(&earned, i) > 0.0)
+        .map(|&i| (at(&earned, i), violation_label(&kinds[i])))
+        .collect();
+    earners.sort_by(|a, b| b.0.total_cmp(&a.0));
+    if earners.is_empty() {
+        s = s.with_paragraph("Violators earned nothing on their violating trades.".to_string());
+    } else {
+        s = s.with_paragraph(format!(
+            "Violators earned {} tokens on their violating trades: {}. Detected relay, resale and key-sharing tasks \
+             earn nothing (their escrow is forfeited and the provider banned).",
+            num(h("tokens_earned_by_violators"), 0),
+            earners.iter().map(|(v, l)| format!("{} on {l}", num(*v, 0))).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let row = |k: &str| kinds.iter().position(|x| x == k);
+    let lost_by = |k: &str| row(k).map_or(f64::NAN, |i| at(&lost, i));
+    let cnt = |k: &str, v: &[f64]| row(k).map_or(f64::NAN, |i| at(v, i));
+    s = s.with_paragraph(format!(
+        "Honest agents lost {} tokens moved against the evidence ({} through abusive disputes, {} through corrupt \
+         votes; an escrow hit by both counts once). {} privacy incidents occurred ({} private, {} confidential \
+         payloads leaked); they are counted, not priced.",
+        num(h("honest_loss"), 0),
+        num(lost_by("dispute_abuse"), 0),
+        num(lost_by("corrupt_vote"), 0),
+        num(h("privacy_incidents"), 0),
+        num(cnt("privacy_incident_private", &att), 0),
+        num(cnt("privacy_incident_confidential", &att), 0)
+    ));
+    s = s.with_paragraph(format!(
+        "{} peers were banned. Usage-cap breaches: {} (must be 0). Unauthorised calls refused: {}; forged \
+         signatures refused: {}.",
+        num(h("banned_peers"), 0),
+        num(h("usage_cap_breaches"), 0),
+        num(h("unauthorised_calls_rejected"), 0),
+        num(h("forged_signatures_rejected"), 0)
+    ));
+    let opt = |v: f64| if v.is_finite() { num(v, 0) } else { "–".to_string() };
+    let rows = (0..kinds.len())
+        .map(|i| {
+            vec![
+                kinds[i].clone(),
+                opt(at(&att, i)),
+                opt(at(&det, i)),
+                opt(at(&und, i)),
+                opt(at(&earned, i)),
+                opt(at(&lost, i)),
+            ]
+        })
+        .collect();
+    let header = ["kind", "attempted", "detected", "undetected", "earned by violators", "honest loss"];
+    s.with_table(
+        Table::new(header.iter().map(|x| x.to_string()).collect(), rows)
+            .with_caption("Compliance by kind (tokens; – = not applicable or not observable)"),
+    )
+}
+
+fn welfare_section(t: &Tables) -> Section {
+    let h = |k: &str| t.headline(k);
+    let w = &t.welfare;
+    let (role, strat, agents, surplus) = (w.str("role"), w.str("strategy"), w.f64("agents"), w.f64("surplus"));
+    // League table by (role, strategy), in order of first appearance.
+    let mut league: Vec<(String, String, f64, f64)> = Vec::new();
+    for i in 0..role.len().min(strat.len()) {
+        if role[i] == "arbitrator" {
+            continue;
+        }
+        let (a, s) = (agents.get(i).copied().unwrap_or(0.0), surplus.get(i).copied().unwrap_or(0.0));
+        match league.iter_mut().find(|l| l.0 == role[i] && l.1 == strat[i]) {
+            Some(l) => (l.2, l.3) = (l.2 + a, l.3 + s),
+            None => league.push((role[i].clone(), strat[i].clone(), a, s)),
+        }
+    }
+    let rows =
+        league.iter().map(|l| vec![l.0.clone(), l.1.clone(), num(l.2, 0), num(l.3, 0), num(l.3 / l.2, 0)]).collect();
+    let header = ["role", "strategy", "agents", "surplus / profit (tokens)", "per agent"];
+    let best = |r: &str| {
+        league
+            .iter()
+            .filter(|l| l.0 == r && l.2 > 0.0)
+            .max_by(|a, b| (a.3 / a.2).total_cmp(&(b.3 / b.2)))
+            .map_or("n/a".to_string(), |l| l.1.clone())
+    };
+    Section::new("Welfare")
+        .with_paragraph(format!(
+            "Requesters gained a surplus of {} tokens and providers a profit of {} tokens; the treasury collected {} \
+             tokens of fees. Per agent, the best requester strategy was {} and the best provider strategy {}. The \
+             Gini coefficient of final wealth is {}.",
+            num(h("requester_surplus"), 0),
+            num(h("provider_profit"), 0),
+            num(h("treasury_income"), 0),
+            best("requester"),
+            best("provider"),
+            num(h("wealth_gini"), 3)
+        ))
+        .with_table(
+            Table::new(header.iter().map(|x| x.to_string()).collect(), rows).with_caption("League table by strategy"),
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formatting() {
+        assert_eq!(num(1234567.891, 2), "1,234,567.89");
+        assert_eq!(num(-1234.0, 0), "-1,234");
+        assert_eq!(num(f64::NAN, 0), "n/a");
+        assert_eq!(pct(0.5291), "52.9 %");
+        assert_eq!(dur(30_000.0), "30 s");
+        assert_eq!(dur(3.6e6 * 5.0), "5.0 h");
+        assert_eq!(dur(3.6e6), "1.0 h");
+        assert_eq!(dur(86_400_000.0 * 3.0), "3.0 days");
+    }
+}

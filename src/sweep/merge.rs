@@ -1,0 +1,267 @@
+//! Completeness (`sweep status`) and aggregation (`sweep merge`) of a sweep's run files.
+//!
+//! Merge refuses an incomplete sweep (naming missing files) and writes, in the sweep folder:
+//! - `runs.parquet`: one row per run in canonical order: identity, every parameter (the plan's
+//!   column types), every metric as f64 (null when undefined);
+//! - `summary.parquet`: one row per (point, metric), points in canonical order and metrics in the
+//!   summary's column order: `point_id`, parameters, `metric`, `n`, `mean`, `sd`, `ci_low`,
+//!   `ci_high` (95 % Student-t);
+//! - `paired.parquet` (`seed_mode = "common"` only): per (point ≠ baseline, metric) the paired
+//!   differences point − baseline over replications: `point_id`, `baseline_point_id`, parameters,
+//!   `metric`, `n`, `mean_diff`, `sd_diff`, `ci_low`, `ci_high`. The baseline is `--baseline` or
+//!   the first point in parameter order (smallest values first, `point::parameter_order`);
+//! - the charts and `report.html` / `report.md` (`report.rs`).
+//!
+//! Metrics are the numeric columns of the first run's summary file other than identity and
+//! parameter columns; every run must have them. Everything is a pure function of the run files,
+//! so merging the output of any shard layout gives byte-identical tables.
+
+use std::path::{Path, PathBuf};
+
+use polars::prelude::{Column, DataFrame, DataType, NamedFrom, Series};
+
+use super::SweepError;
+use super::exec::{is_key_column, sweep_dir, write_plan_files};
+use super::plan::{Plan, RunSpec, identity_columns, param_columns};
+use super::point::{Point, display_order};
+use super::spec::{SeedMode, Sweep};
+use super::stats::{Interval, paired_differences, t_interval};
+use crate::io::{read_parquet, write_parquet_atomic};
+
+/// Which runs of a sweep are done.
+#[derive(Debug, Clone)]
+pub struct Status {
+    /// The sweep folder.
+    pub dir: PathBuf,
+    /// The plan.
+    pub plan: Plan,
+    /// Positions (in the canonical list) of the runs whose summary file is missing.
+    pub missing: Vec<usize>,
+}
+
+impl Status {
+    /// Runs done.
+    pub fn done(&self) -> usize {
+        self.plan.runs.len() - self.missing.len()
+    }
+
+    /// The shard indices (of `n`) that own a missing run, ascending.
+    pub fn shards_to_resubmit(&self, n: usize) -> Vec<usize> {
+        let set: std::collections::BTreeSet<usize> = self.missing.iter().map(|&i| Plan::shard_of(i, n)).collect();
+        set.into_iter().collect()
+    }
+
+    /// The missing runs.
+    pub fn missing_runs(&self) -> impl Iterator<Item = &RunSpec> {
+        self.missing.iter().filter_map(|&i| self.plan.runs.get(i))
+    }
+}
+
+/// The status of `sweep` under `out`.
+pub fn status(sweep: &Sweep, out: &Path) -> Status {
+    let dir = sweep_dir(out, sweep);
+    let plan = Plan::new(sweep);
+    let missing =
+        plan.runs.iter().enumerate().filter(|(_, r)| !dir.join(r.summary_file()).is_file()).map(|(i, _)| i).collect();
+    Status { dir, plan, missing }
+}
+
+/// What merge wrote.
+#[derive(Debug, Clone)]
+pub struct MergeOutcome {
+    /// The sweep folder.
+    pub dir: PathBuf,
+    /// Files written, relative to it.
+    pub files: Vec<String>,
+    /// Metric names.
+    pub metrics: Vec<String>,
+    /// The baseline of the paired differences, when written.
+    pub baseline: Option<String>,
+}
+
+/// The merged data, also used by the report.
+pub(crate) struct Merged<'a> {
+    pub sweep: &'a Sweep,
+    pub plan: Plan,
+    pub metrics: Vec<String>,
+    /// values[metric][run position]
+    pub values: Vec<Vec<Option<f64>>>,
+    /// summary[point index][metric]
+    pub summary: Vec<Vec<Interval>>,
+    /// (baseline point index, paired[point index][metric]; `None` for the baseline itself).
+    pub paired: Option<(usize, Vec<Option<Vec<Interval>>>)>,
+}
+
+fn f64_values(df: &DataFrame, name: &str, path: &Path) -> Result<Vec<Option<f64>>, SweepError> {
+    let bad = |reason: String| SweepError::BadRunFile { path: path.to_path_buf(), reason };
+    let col = df.column(name).map_err(|_| bad(format!("no metric column `{name}` (a file of another version?)")))?;
+    let cast = col.cast(&DataType::Float64).map_err(|e| bad(format!("column `{name}` is not numeric: {e}")))?;
+    let ca = cast.f64().map_err(|e| bad(e.to_string()))?;
+    Ok(ca.iter().map(|v| v.filter(|x| x.is_finite())).collect())
+}
+
+fn read_runs<'a>(sweep: &'a Sweep, dir: &Path, plan: Plan) -> Result<Merged<'a>, SweepError> {
+    let params = sweep.param_keys();
+    let mut metrics: Vec<String> = Vec::new();
+    let mut values: Vec<Vec<Option<f64>>> = Vec::new();
+    for (i, run) in plan.runs.iter().enumerate() {
+        let path = dir.join(run.summary_file());
+        let df = read_parquet(&path)?;
+        if df.height() != 1 {
+            return Err(SweepError::BadRunFile { path, reason: format!("{} rows, expected 1", df.height()) });
+        }
+        let id_ok = df.column("run_id").ok().and_then(|c| c.str().ok()?.get(0).map(|s| s == run.run_id));
+        if id_ok != Some(true) {
+            return Err(SweepError::BadRunFile { path, reason: format!("its run_id is not {}", run.run_id) });
+        }
+        if i == 0 {
+            metrics = df
+                .columns()
+                .iter()
+                .filter(|c| c.dtype().is_primitive_numeric() && !is_key_column(c.name(), &params))
+                .map(|c| c.name().to_string())
+                .collect();
+            values = vec![Vec::with_capacity(plan.runs.len()); metrics.len()];
+        }
+        for (m, name) in metrics.iter().enumerate() {
+            let v = f64_values(&df, name, &path)?;
+            values[m].push(v.first().copied().flatten());
+        }
+    }
+    let by_point = |m: usize, p: usize| -> Vec<Option<f64>> {
+        plan.runs.iter().zip(&values[m]).filter(|(r, _)| r.point_index == p).map(|(_, v)| *v).collect()
+    };
+    let summary = (0..sweep.points.len())
+        .map(|p| {
+            (0..metrics.len()).map(|m| t_interval(&by_point(m, p).into_iter().flatten().collect::<Vec<_>>())).collect()
+        })
+        .collect();
+    Ok(Merged { sweep, plan, metrics, values, summary, paired: None })
+}
+
+fn pair_up(merged: &mut Merged, baseline: usize) {
+    let n_points = merged.sweep.points.len();
+    let per_point = |m: usize, p: usize| -> Vec<Option<f64>> {
+        // Replication-indexed values of point p (runs are sorted by replication within a point).
+        merged.plan.runs.iter().zip(&merged.values[m]).filter(|(r, _)| r.point_index == p).map(|(_, v)| *v).collect()
+    };
+    let paired = (0..n_points)
+        .map(|p| {
+            (p != baseline).then(|| {
+                (0..merged.metrics.len())
+                    .map(|m| t_interval(&paired_differences(&per_point(m, p), &per_point(m, baseline))))
+                    .collect()
+            })
+        })
+        .collect();
+    merged.paired = Some((baseline, paired));
+}
+
+fn opt_col(name: &str, v: Vec<Option<f64>>) -> Column {
+    Column::from(Series::new(name.into(), v))
+}
+
+fn summary_frame(merged: &Merged, paired: bool) -> Result<Option<DataFrame>, SweepError> {
+    let sweep = merged.sweep;
+    let table = if paired { "paired" } else { "summary" };
+    let mut rows: Vec<(usize, usize, Interval)> = Vec::new();
+    for p in 0..sweep.points.len() {
+        let ivs = if paired {
+            match merged.paired.as_ref().and_then(|(_, v)| v.get(p).cloned().flatten()) {
+                Some(v) => v,
+                None => continue,
+            }
+        } else {
+            merged.summary[p].clone()
+        };
+        rows.extend(ivs.into_iter().enumerate().map(|(m, iv)| (p, m, iv)));
+    }
+    if paired && merged.paired.is_none() {
+        return Ok(None);
+    }
+    let points: Vec<&Point> = rows.iter().filter_map(|(p, _, _)| sweep.points.get(*p)).collect();
+    let ids: Vec<String> = points.iter().map(|p| p.id()).collect();
+    let mut cols = vec![Column::from(Series::new("point_id".into(), ids))];
+    if let Some((b, _)) = merged.paired.as_ref().filter(|_| paired) {
+        let base = sweep.points.get(*b).map(|p| p.id()).unwrap_or_default();
+        cols.push(Column::from(Series::new("baseline_point_id".into(), vec![base; rows.len()])));
+    }
+    cols.extend(param_columns(&sweep.param_keys(), &points));
+    let names: Vec<&str> = rows.iter().map(|(_, m, _)| merged.metrics[*m].as_str()).collect();
+    cols.push(Column::from(Series::new("metric".into(), names)));
+    cols.push(Column::from(Series::new("n".into(), rows.iter().map(|r| r.2.n).collect::<Vec<u64>>())));
+    let (mean, sd) = if paired { ("mean_diff", "sd_diff") } else { ("mean", "sd") };
+    cols.push(opt_col(mean, rows.iter().map(|r| r.2.mean).collect()));
+    cols.push(opt_col(sd, rows.iter().map(|r| r.2.sd).collect()));
+    cols.push(opt_col("ci_low", rows.iter().map(|r| r.2.low).collect()));
+    cols.push(opt_col("ci_high", rows.iter().map(|r| r.2.high).collect()));
+    DataFrame::new_infer_height(cols).map(Some).map_err(|e| SweepError::table(table, e))
+}
+
+fn runs_frame(merged: &Merged) -> Result<DataFrame, SweepError> {
+    let runs: Vec<&RunSpec> = merged.plan.runs.iter().collect();
+    let points: Vec<&Point> = runs.iter().filter_map(|r| merged.sweep.points.get(r.point_index)).collect();
+    let mut cols = identity_columns(&runs);
+    cols.extend(param_columns(&merged.sweep.param_keys(), &points));
+    for (m, name) in merged.metrics.iter().enumerate() {
+        cols.push(opt_col(name, merged.values[m].clone()));
+    }
+    DataFrame::new_infer_height(cols).map_err(|e| SweepError::table("runs", e))
+}
+
+/// Merges a complete sweep (see the module header). `baseline`: a point id for the paired
+/// differences (default: the first point in parameter order, `point::parameter_order`).
+pub fn merge(sweep: &Sweep, out: &Path, baseline: Option<&str>) -> Result<MergeOutcome, SweepError> {
+    let st = status(sweep, out);
+    if !st.missing.is_empty() {
+        let examples: Vec<String> = st.missing_runs().take(3).map(|r| r.summary_file()).collect();
+        return Err(SweepError::Incomplete {
+            dir: st.dir.clone(),
+            missing: st.missing.len(),
+            total: st.plan.runs.len(),
+            examples: examples.join(", "),
+        });
+    }
+    let baseline_index = match baseline {
+        Some(id) if sweep.seed_mode != SeedMode::Common => {
+            return Err(SweepError::Spec {
+                file: sweep.file.clone(),
+                key: "sweep.seed_mode".into(),
+                reason: format!("--baseline {id}: paired differences need seed_mode = \"common\""),
+            });
+        }
+        Some(id) => Some(sweep.points.iter().position(|p| p.id() == id).ok_or_else(|| SweepError::Spec {
+            file: sweep.file.clone(),
+            key: "--baseline".into(),
+            reason: format!("no point has id {id}; ids are listed in _sweep.toml and by `sweep plan`"),
+        })?),
+        None if sweep.seed_mode == SeedMode::Common && sweep.points.len() > 1 => {
+            display_order(&sweep.points).first().copied()
+        }
+        None => None,
+    };
+    let dir = st.dir.clone();
+    write_plan_files(&dir, sweep, &st.plan)?;
+    let mut merged = read_runs(sweep, &dir, st.plan)?;
+    if let Some(b) = baseline_index {
+        pair_up(&mut merged, b);
+    }
+    let mut files = vec!["runs.parquet".to_string(), "summary.parquet".to_string()];
+    write_parquet_atomic(dir.join("runs.parquet"), &mut runs_frame(&merged)?)?;
+    if let Some(mut df) = summary_frame(&merged, false)? {
+        write_parquet_atomic(dir.join("summary.parquet"), &mut df)?;
+    }
+    match summary_frame(&merged, true)? {
+        Some(mut df) => {
+            write_parquet_atomic(dir.join("paired.parquet"), &mut df)?;
+            files.push("paired.parquet".into());
+        }
+        None => {
+            let _ = std::fs::remove_file(dir.join("paired.parquet"));
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir.join("charts"));
+    files.extend(super::report::write_report(&dir, &merged)?);
+    let baseline = merged.paired.as_ref().and_then(|(b, _)| sweep.points.get(*b)).map(|p| p.id());
+    Ok(MergeOutcome { dir, files, metrics: merged.metrics, baseline })
+}

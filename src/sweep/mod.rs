@@ -1,0 +1,136 @@
+//! Sweeps: a base scenario × a set of parameter points × seeds, run in parallel (rayon), sharded
+//! over cluster jobs, merged into statistics with Student-t confidence intervals and a report.
+//!
+//! - `spec.rs`:   the sweep file (`scenarios/sweeps/*.toml`) → a validated [`Sweep`].
+//! - `point.rs`:  a parameter point, its canonical form and id; grid, explicit and random points.
+//! - `plan.rs`:   the canonical run list (seeds, run ids), shards, the `_plan.parquet` table.
+//! - `shard.rs`:  which shard this process is (flags, Slurm, Kubernetes, MPI) and its threads.
+//! - `exec.rs`:   running a shard's runs on a local thread pool, resumable, atomic files.
+//! - `stats.rs`:  mean, sd, Student-t intervals, paired differences.
+//! - `merge.rs`:  completeness check, `runs.parquet`, `summary.parquet`, `paired.parquet`.
+//! - `report.rs`: charts (metric vs parameter with 95 % CI, paired differences) and the report.
+//!
+//! Decisions:
+//! - Identity is content, never position. A point's id is the first 12 hex digits of the SHA-256
+//!   of its canonical form; a run's seed and id are functions of (base seed, point, replication)
+//!   only, so extending a sweep (more grid values, more replications, more random samples)
+//!   leaves every existing seed, id and file unchanged.
+//! - Output layout: `<out>/<sweep>/point=<point id>/run-<run id>.parquet` (the run's one-row
+//!   summary) and `run-<run id>.timeseries.parquet`; the summary file is written last and marks
+//!   the run as done (resume skips it). `_sweep.toml` records the resolved sweep and a fingerprint
+//!   of everything that changes results without changing ids (base scenario, fixed overrides,
+//!   base seed, seed mode, code version); a folder holding another fingerprint is refused.
+//! - Parallelism is across runs: one simulation per thread, never one across threads, so the
+//!   files do not depend on the thread count or the shard layout.
+//! - Errors are [`SweepError`] (thiserror); nothing here panics on input.
+
+mod exec;
+mod merge;
+mod plan;
+mod point;
+mod report;
+mod shard;
+mod spec;
+mod stats;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+pub use exec::{RunOptions, RunOutcome, run_shard, sweep_dir};
+pub use merge::{MergeOutcome, Status, merge, status};
+pub use plan::{Plan, RunSpec, plan_frame};
+pub use point::{Point, sample_random_points};
+pub use shard::{Shard, ShardSource, default_threads, detect_shard};
+pub use spec::{MAX_REPLICATIONS, MAX_RUNS, SeedMode, Sweep};
+pub use stats::{Interval, mean_sd, t_interval, t_quantile_975};
+
+/// Why a sweep could not be loaded, run or merged. `Display` is one line naming the file (and
+/// key, when there is one) and the reason.
+#[derive(Debug, Error)]
+pub enum SweepError {
+    /// The sweep file could not be read or parsed, or a key in it is wrong.
+    #[error("{file}: {key}: {reason}")]
+    Spec {
+        /// The sweep file as given.
+        file: String,
+        /// The TOML key (or `(file)` for the whole file).
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Applying a point to the base scenario does not give a valid scenario.
+    #[error("{file}: point {point_id} ({point}): {reason}")]
+    Point {
+        /// The sweep file.
+        file: String,
+        /// The point's id.
+        point_id: String,
+        /// The point's canonical form.
+        point: String,
+        /// The scenario's error.
+        reason: String,
+    },
+    /// Bad shard or thread settings (flags or environment).
+    #[error("{0}")]
+    Shard(String),
+    /// The output folder belongs to a sweep with a different fingerprint.
+    #[error("{dir} holds results of a different sweep definition ({reason}); use another --out or remove it", dir = dir.display())]
+    Fingerprint {
+        /// The sweep folder.
+        dir: PathBuf,
+        /// What differs.
+        reason: String,
+    },
+    /// Some runs failed (the others were written).
+    #[error("{} of {total} runs failed; first: {}", failed.len(), failed.first().map(|(id, e)| format!("run {id}: {e}")).unwrap_or_default())]
+    Runs {
+        /// Runs attempted.
+        total: usize,
+        /// (run id, reason).
+        failed: Vec<(String, String)>,
+    },
+    /// Merge found runs missing.
+    #[error("{missing} of {total} runs are missing in {dir}, e.g. {examples}; run `synmarket sweep status` to see which shards to resubmit", dir = dir.display())]
+    Incomplete {
+        /// The sweep folder.
+        dir: PathBuf,
+        /// Missing runs.
+        missing: usize,
+        /// Planned runs.
+        total: usize,
+        /// Some missing files.
+        examples: String,
+    },
+    /// A run file does not have the expected content.
+    #[error("{}: {reason}", path.display())]
+    BadRunFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Reading or writing a file failed.
+    #[error(transparent)]
+    Io(#[from] crate::io::IoError),
+    /// A chart could not be drawn.
+    #[error(transparent)]
+    Chart(#[from] crate::charts::ChartError),
+    /// Building a table failed.
+    #[error("building table {table}: {reason}")]
+    Table {
+        /// Which table.
+        table: String,
+        /// polars' message.
+        reason: String,
+    },
+}
+
+impl SweepError {
+    pub(crate) fn table(table: &str, e: impl std::fmt::Display) -> Self {
+        SweepError::Table { table: table.to_string(), reason: e.to_string() }
+    }
+}

@@ -1,0 +1,306 @@
+//! The sweep's charts and report page, written by `sweep merge` into the sweep folder:
+//! `charts/<parameter>[-<k>].{png,svg}` (each metric's mean against the parameter with 95 % CI
+//! error bars, six metrics per image), `charts/paired-<parameter>[-<k>].{png,svg}` (mean paired
+//! difference against the baseline with its interval and a zero line), `report.html` and
+//! `report.md`.
+//!
+//! Decisions: only numeric parameters with at least two values get charts (strings and booleans
+//! are listed in the tables instead). When several parameters vary, each chart has one series per
+//! combination of the other parameters (the first [`MAX_SERIES`] combinations in label order). Metrics whose mean is undefined at every point are left out of charts.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::SweepError;
+use super::merge::Merged;
+use super::point::{Point, canonical_value, display_order, param_number};
+use super::stats::Interval;
+use crate::charts::{Band, Chart, LineChart, LineSeries, PanelChart, RefLine, render_files};
+use crate::report::{ChartRef, Report, Section, Table, write_html, write_markdown};
+
+/// Metrics per chart image.
+const METRICS_PER_CHART: usize = 6;
+/// Most series per chart.
+const MAX_SERIES: usize = 8;
+/// Metrics charted when the summary has them (METRICS.md headline metrics, then the compliance
+/// metrics that audit and enforcement sweeps move), in this order.
+const CHART_METRICS: [&str; 18] = [
+    "fill_rate",
+    "vwap",
+    "trades",
+    "allocative_efficiency",
+    "sla_compliance_rate",
+    "total_surplus",
+    "requester_surplus",
+    "provider_profit",
+    "treasury_income",
+    "high_reputation_volume_share",
+    "reputation_gini_final",
+    "time_to_first_match_p50_ms",
+    "relay_detected",
+    "relay_tokens_earned",
+    "violations_detected",
+    "violations_undetected",
+    "tokens_earned_by_violators",
+    "honest_loss",
+];
+
+/// Whether metric `m` takes more than one value over the runs (config echoes such as
+/// `duration_ms` do not).
+fn varies(merged: &Merged, m: usize) -> bool {
+    let mut vals = merged.values[m].iter().flatten();
+    let first = vals.next();
+    first.is_some_and(|a| vals.any(|b| b != a))
+}
+
+/// The metrics to chart: the headline list when the summary has them, else the first twelve
+/// that vary; either way only metrics that vary.
+fn chart_metrics(merged: &Merged) -> Vec<usize> {
+    let pos = |name: &str| merged.metrics.iter().position(|m| m == name);
+    let listed: Vec<usize> = CHART_METRICS.iter().filter_map(|n| pos(n)).filter(|&m| varies(merged, m)).collect();
+    if !listed.is_empty() {
+        return listed;
+    }
+    (0..merged.metrics.len()).filter(|&m| varies(merged, m)).take(CHART_METRICS.len()).collect()
+}
+
+fn fmt(v: Option<f64>) -> String {
+    match v {
+        Some(x) if x == x.trunc() && x.abs() < 1e9 => format!("{x:.0}"),
+        Some(x) if x.abs() >= 1e6 || x.abs() < 1e-3 => format!("{x:.3e}"),
+        Some(x) if x.abs() >= 100.0 => format!("{x:.1}"),
+        Some(x) => format!("{x:.4}"),
+        None => "–".into(),
+    }
+}
+
+fn cell(iv: &Interval) -> String {
+    match (iv.mean, iv.low, iv.high) {
+        (Some(m), Some(lo), Some(hi)) => format!("{} [{}, {}]", fmt(Some(m)), fmt(Some(lo)), fmt(Some(hi))),
+        (m, _, _) => fmt(m),
+    }
+}
+
+fn file_stem(key: &str) -> String {
+    key.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
+}
+
+/// Numeric parameters with at least two distinct values.
+fn chart_params(merged: &Merged) -> Vec<String> {
+    merged
+        .sweep
+        .param_keys()
+        .into_iter()
+        .filter(|k| {
+            let mut xs: Vec<f64> = Vec::new();
+            for p in &merged.sweep.points {
+                match p.params.get(k).map(param_number) {
+                    Some(Some(x)) => xs.push(x),
+                    Some(None) => return false,
+                    None => {}
+                }
+            }
+            xs.sort_by(f64::total_cmp);
+            xs.dedup();
+            xs.len() >= 2
+        })
+        .collect()
+}
+
+/// Label of a point's other parameters (the series name).
+fn others_label(p: &Point, key: &str) -> String {
+    let parts: Vec<String> = p
+        .params
+        .iter()
+        .filter(|(k, _)| k.as_str() != key)
+        .map(|(k, v)| format!("{k}={}", canonical_value(v)))
+        .collect();
+    parts.join(", ")
+}
+
+/// One panel chart per group of metrics for parameter `key`; `get(point, metric)` gives the
+/// interval to plot (`None`: leave the point out).
+fn param_charts(
+    merged: &Merged,
+    key: &str,
+    paired: bool,
+    get: &dyn Fn(usize, usize) -> Option<Interval>,
+) -> Vec<(Chart, String, usize)> {
+    let sweep = merged.sweep;
+    let mut groups: BTreeMap<String, Vec<(f64, usize)>> = BTreeMap::new();
+    for (i, p) in sweep.points.iter().enumerate() {
+        if let Some(x) = p.params.get(key).and_then(param_number) {
+            groups.entry(others_label(p, key)).or_default().push((x, i));
+        }
+    }
+    let metrics: Vec<usize> = chart_metrics(merged)
+        .into_iter()
+        .filter(|&m| (0..sweep.points.len()).any(|p| get(p, m).and_then(|iv| iv.mean).is_some()))
+        .collect();
+    let what = if paired { "difference to baseline" } else { "mean" };
+    // x range padded by 6 % each side; several series are dodged sideways so that their error
+    // bars do not hide each other.
+    let xs: Vec<f64> = groups.values().flatten().map(|(x, _)| *x).collect();
+    let (lo, hi) = xs.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let n_series = groups.len().min(MAX_SERIES);
+    let title = match (paired, merged.paired.as_ref().and_then(|(b, _)| sweep.points.get(*b))) {
+        (true, Some(b)) => {
+            let name = if b.label().len() <= 48 { b.label() } else { format!("point {}", b.id()) };
+            format!("Difference to baseline {name} (mean, 95 % CI) against {key}")
+        }
+        _ => format!("Mean with 95 % CI against {key} ({} replications)", sweep.replications),
+    };
+    let mut out = Vec::new();
+    for (k, chunk) in metrics.chunks(METRICS_PER_CHART).enumerate() {
+        let mut chart = PanelChart::new(title.clone()).with_columns(3);
+        for &m in chunk {
+            let mut panel =
+                LineChart::new(merged.metrics[m].clone(), key, what).with_x_range(lo - 0.06 * span, hi + 0.06 * span);
+            for (s, (label, pts)) in groups.iter().take(MAX_SERIES).enumerate() {
+                let dodge = (s as f64 - (n_series as f64 - 1.0) / 2.0) * 0.015 * span;
+                let mut pts = pts.clone();
+                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let mut line = Vec::new();
+                let mut band = Vec::new();
+                for (x, p) in pts {
+                    let x = x + dodge;
+                    if let Some(iv) = get(p, m)
+                        && let Some(mean) = iv.mean
+                    {
+                        line.push((x, mean));
+                        if let (Some(lo), Some(hi)) = (iv.low, iv.high) {
+                            band.push((x, lo, hi));
+                        }
+                    }
+                }
+                let name = if label.is_empty() { "mean with 95 % CI".to_string() } else { label.clone() };
+                panel = panel.with_series(LineSeries::new(name, line).with_band(Band::new(band).error_bars()));
+            }
+            if paired {
+                panel = panel.with_ref_line(RefLine::new("no difference", 0.0));
+            }
+            chart = chart.with_panel(panel);
+        }
+        out.push((Chart::Panels(chart), format!("{}{}", if paired { "paired-" } else { "" }, file_stem(key)), k));
+    }
+    out
+}
+
+fn render(
+    dir: &Path,
+    charts: Vec<(Chart, String, usize)>,
+    caption: &str,
+    files: &mut Vec<String>,
+) -> Result<Vec<ChartRef>, SweepError> {
+    let n = charts.len();
+    let mut refs = Vec::new();
+    for (chart, stem, k) in charts {
+        let stem = if n > 1 { format!("{stem}-{:02}", k + 1) } else { stem };
+        let rendered = render_files(&chart, dir.join("charts"), &stem)?;
+        files.push(format!("charts/{stem}.png"));
+        files.push(format!("charts/{stem}.svg"));
+        let part = if n > 1 { format!(" (part {} of {n})", k + 1) } else { String::new() };
+        refs.push(ChartRef::from_rendered(&rendered, "charts", format!("{caption}{part}")));
+    }
+    Ok(refs)
+}
+
+/// Writes the charts and the report pages; returns the files written (relative to `dir`).
+pub(crate) fn write_report(dir: &Path, merged: &Merged) -> Result<Vec<String>, SweepError> {
+    let sweep = merged.sweep;
+    let mut files = Vec::new();
+    let keys = sweep.param_keys();
+    let runs = merged.plan.runs.len();
+    let mut report = Report::new(format!("Sweep {}", sweep.name)).with_subtitle(format!(
+        "{} points × {} replications = {runs} runs of {}; seeds: {} (base seed {})",
+        sweep.points.len(),
+        sweep.replications,
+        sweep.scenario_ref,
+        sweep.seed_mode.name(),
+        sweep.base_seed
+    ));
+
+    let mut header = vec!["Point".to_string()];
+    header.extend(keys.iter().cloned());
+    let order = display_order(&sweep.points);
+    let rows = order
+        .iter()
+        .filter_map(|&i| sweep.points.get(i))
+        .map(|p| {
+            let mut row = vec![p.id()];
+            row.extend(keys.iter().map(|k| p.params.get(k).map(canonical_value).unwrap_or_else(|| "–".into())));
+            row
+        })
+        .collect();
+    let fixed: Vec<String> = sweep.fixed.iter().map(|(k, v)| format!("{k} = {}", canonical_value(v))).collect();
+    let mut points = Section::new("Points").with_table(Table::new(header, rows));
+    if !fixed.is_empty() {
+        points = points.with_paragraph(format!("Every point also sets: {}.", fixed.join(", ")));
+    }
+    report = report.with_section(points);
+
+    let mut results = Section::new("Results").with_paragraph(
+        "Mean of each metric over the replications with its 95 % Student-t confidence interval \
+         [low, high]; undefined values (e.g. no trades) are left out of the mean. \
+         Full table: summary.parquet; every run: runs.parquet.",
+    );
+    let constant: Vec<String> = (0..merged.metrics.len())
+        .filter(|&m| !varies(merged, m))
+        .map(|m| format!("{} = {}", merged.metrics[m], fmt(merged.values[m].iter().flatten().next().copied())))
+        .collect();
+    if !constant.is_empty() {
+        results = results.with_paragraph(format!("The same in every run: {}.", constant.join(", ")));
+    }
+    if sweep.points.len() <= 12 {
+        let mut header = vec!["Metric".to_string()];
+        header.extend(order.iter().filter_map(|&i| sweep.points.get(i)).map(|p| p.label()));
+        let rows = (0..merged.metrics.len())
+            .filter(|&m| varies(merged, m))
+            .map(|m| {
+                let mut row = vec![merged.metrics[m].clone()];
+                row.extend(order.iter().map(|&p| cell(&merged.summary[p][m])));
+                row
+            })
+            .collect();
+        results = results.with_table(Table::new(header, rows).with_caption("mean [95 % CI] by point"));
+    } else {
+        results = results.with_paragraph(format!("{} points: see summary.parquet for the table.", sweep.points.len()));
+    }
+    for key in chart_params(merged) {
+        let charts = param_charts(merged, &key, false, &|p, m| merged.summary.get(p)?.get(m).copied());
+        for r in render(dir, charts, &format!("Each metric against {key}, mean with 95 % CI"), &mut files)? {
+            results = results.with_chart(r);
+        }
+    }
+    report = report.with_section(results);
+
+    if let Some((b, paired)) = &merged.paired {
+        let base = sweep.points.get(*b);
+        let label = base.map(|p| format!("{} ({})", p.id(), p.label())).unwrap_or_default();
+        let mut section = Section::new("Paired differences").with_paragraph(format!(
+            "Common random numbers: replication r uses the same seed at every point, so each point is \
+             compared with the baseline {label} replication by replication. Shown: the mean \
+             difference (point − baseline) with its 95 % t interval; an interval that excludes 0 \
+             is a difference the sweep resolves. Table: paired.parquet."
+        ));
+        for key in chart_params(merged) {
+            let get = |p: usize, m: usize| -> Option<Interval> {
+                if p == *b {
+                    return Some(Interval { n: 0, mean: Some(0.0), sd: None, low: None, high: None });
+                }
+                paired.get(p)?.as_ref()?.get(m).copied()
+            };
+            let charts = param_charts(merged, &key, true, &get);
+            for r in render(dir, charts, &format!("Difference to the baseline against {key}"), &mut files)? {
+                section = section.with_chart(r);
+            }
+        }
+        report = report.with_section(section);
+    }
+    write_html(&report, dir.join("report.html"))?;
+    write_markdown(&report, dir.join("report.md"))?;
+    files.push("report.html".into());
+    files.push("report.md".into());
+    Ok(files)
+}

@@ -1,0 +1,210 @@
+//! The run folder as a reader sees it: every table loads back with the documented schema, the
+//! metric identities hold (fill rate in [0, 1], fees in the ledger = treasury income, efficiency
+//! ≤ 1, no usage-cap breach), every chart and both report pages exist, `synmarket report`
+//! (`report_run::rebuild`) redraws byte-identical SVGs and pages from the tables alone, and a
+//! run without a single trade still produces every table and chart; on the adversarial study,
+//! audits detect every relay at audit rate 1 and none at 0.
+
+use std::path::{Path, PathBuf};
+
+use polars::prelude::{DataFrame, DataType};
+use synmarket::io::read_parquet;
+use synmarket::run::{simulate, write_run};
+use synmarket::scenario::Scenario;
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("synmarket-it-outputs-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+fn scenario(extra: &[&str]) -> Scenario {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/baseline.toml");
+    let mut set = vec!["scenario.duration=\"1d\"".to_string()];
+    set.extend(extra.iter().map(|s| s.to_string()));
+    Scenario::load_with_overrides(path, &set).expect("baseline loads")
+}
+
+fn run_into(out: &Path, s: &Scenario) -> PathBuf {
+    let r = simulate(s, &mut |_| {}).expect("simulates");
+    write_run(out, s, &r, 0.0).expect("writes").0
+}
+
+fn table(dir: &Path, name: &str) -> DataFrame {
+    read_parquet(dir.join(format!("{name}.parquet"))).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn f64s(df: &DataFrame, col: &str) -> Vec<Option<f64>> {
+    let c = df.column(col).unwrap_or_else(|_| panic!("column {col}"));
+    let c = c.cast(&DataType::Float64).expect("numeric");
+    c.f64().expect("f64").iter().collect()
+}
+
+fn first(df: &DataFrame, col: &str) -> f64 {
+    f64s(df, col)[0].unwrap_or(f64::NAN)
+}
+
+/// `(table, column, type)`: a sample of the documented schema, one or more per table.
+const SCHEMA: &[(&str, &str, DataType)] = &[
+    ("orders", "order_id", DataType::UInt64),
+    ("orders", "placed_at_ms", DataType::UInt64),
+    ("assignments", "price_per_unit", DataType::UInt64),
+    ("assignments", "provider_reputation", DataType::Float64),
+    ("ledger", "amount", DataType::UInt64),
+    ("agents", "value_per_unit", DataType::Float64),
+    ("timeseries", "interval", DataType::UInt32),
+    ("timeseries", "time_end_ms", DataType::UInt64),
+    ("timeseries", "fill_rate", DataType::Float64),
+    ("timeseries", "relative_deviation", DataType::Float64),
+    ("timeseries", "spread", DataType::Int64),
+    ("timeseries", "escrow_balance", DataType::UInt64),
+    ("price_discovery", "p_star", DataType::Float64),
+    ("price_discovery", "q_star_units", DataType::UInt64),
+    ("price_discovery", "allocative_efficiency", DataType::Float64),
+    ("escrows", "disputes_raised", DataType::UInt64),
+    ("sla", "sla_compliance_rate", DataType::Float64),
+    ("compliance", "attempted", DataType::UInt64),
+    ("welfare", "surplus", DataType::Float64),
+    ("summary", "seed", DataType::UInt64),
+    ("summary", "fill_rate", DataType::Float64),
+    ("summary", "time_to_converge_ms", DataType::Float64),
+    ("summary", "treasury_income", DataType::UInt64),
+    ("summary", "usage_cap_breaches", DataType::UInt64),
+];
+
+const CHARTS: [&str; 9] = [
+    "price_convergence",
+    "efficiency",
+    "liquidity",
+    "sla_over_time",
+    "sla_by_tier",
+    "reputation",
+    "escrow",
+    "compliance",
+    "welfare",
+];
+
+fn check_files(dir: &Path) {
+    for (t, col, ty) in SCHEMA {
+        let df = table(dir, t);
+        let c = df.column(col).unwrap_or_else(|_| panic!("{t}.{col} missing"));
+        let got = c.dtype();
+        let ok = got == ty || (*ty == DataType::String && matches!(got, DataType::String));
+        assert!(ok, "{t}.{col}: {got:?}, expected {ty:?}");
+    }
+    for name in synmarket::metrics::TABLES {
+        table(dir, name);
+    }
+    let summary = table(dir, "summary");
+    assert_eq!(summary.height(), 1);
+    for c in summary.columns() {
+        if c.name().as_str() != "scenario" {
+            assert!(c.dtype().is_primitive_numeric(), "summary.{} is {:?}", c.name(), c.dtype());
+        }
+    }
+    for chart in CHARTS {
+        for ext in ["png", "svg"] {
+            let p = dir.join("charts").join(format!("{chart}.{ext}"));
+            assert!(p.metadata().map(|m| m.len() > 1000).unwrap_or(false), "{} missing or empty", p.display());
+        }
+    }
+    for page in ["report.html", "report.md"] {
+        assert!(dir.join(page).is_file(), "{page} missing");
+    }
+}
+
+#[test]
+fn run_folder_tables_identities_charts_and_rebuild() {
+    let out = tmp("baseline");
+    let dir = run_into(&out, &scenario(&[]));
+    check_files(&dir);
+
+    let summary = table(&dir, "summary");
+    assert!(first(&summary, "trades") > 0.0, "the 1-day baseline trades");
+    let fill = first(&summary, "fill_rate");
+    assert!((0.0..=1.0).contains(&fill), "fill rate {fill}");
+    for v in f64s(&table(&dir, "timeseries"), "fill_rate").into_iter().flatten() {
+        assert!((0.0..=1.0).contains(&v), "interval fill rate {v}");
+    }
+    // Σ fee entries of the ledger = treasury income.
+    let ledger = table(&dir, "ledger");
+    let kinds = ledger.column("kind").expect("kind").str().expect("str").clone();
+    let amounts = f64s(&ledger, "amount");
+    let fees: f64 = kinds.iter().zip(&amounts).filter(|(k, _)| *k == Some("fee")).map(|(_, a)| a.unwrap_or(0.0)).sum();
+    assert_eq!(fees, first(&summary, "treasury_income"));
+    assert!(fees > 0.0);
+    // Efficiency ≤ 1 per period and overall.
+    let eff = f64s(&table(&dir, "price_discovery"), "allocative_efficiency");
+    assert!(eff.iter().flatten().count() > 0);
+    for e in eff.into_iter().flatten().chain([first(&summary, "allocative_efficiency")]) {
+        assert!(e <= 1.0 + 1e-9, "efficiency {e}");
+    }
+    assert_eq!(first(&summary, "usage_cap_breaches"), 0.0);
+    let sla = first(&summary, "sla_compliance_rate");
+    assert!((0.0..=1.0).contains(&sla));
+
+    // Rebuilding from the tables alone gives the same SVGs and pages.
+    let before: Vec<Vec<u8>> = CHARTS
+        .iter()
+        .map(|c| std::fs::read(dir.join("charts").join(format!("{c}.svg"))).expect("svg"))
+        .chain(["report.html", "report.md"].iter().map(|p| std::fs::read(dir.join(p)).expect("page")))
+        .collect();
+    std::fs::remove_dir_all(dir.join("charts")).expect("remove charts");
+    std::fs::remove_file(dir.join("report.html")).expect("remove html");
+    synmarket::report_run::rebuild(&dir).expect("rebuild");
+    let after: Vec<Vec<u8>> = CHARTS
+        .iter()
+        .map(|c| std::fs::read(dir.join("charts").join(format!("{c}.svg"))).expect("svg"))
+        .chain(["report.html", "report.md"].iter().map(|p| std::fs::read(dir.join(p)).expect("page")))
+        .collect();
+    assert!(before == after, "rebuild changed a chart or page");
+
+    // A rerun writes byte-identical metric tables.
+    let again = run_into(&tmp("baseline-again"), &scenario(&[]));
+    for name in synmarket::metrics::TABLES {
+        let a = std::fs::read(dir.join(format!("{name}.parquet"))).expect("a");
+        let b = std::fs::read(again.join(format!("{name}.parquet"))).expect("b");
+        assert!(a == b, "{name}.parquet differs between reruns");
+    }
+}
+
+#[test]
+fn a_run_without_trades_still_writes_everything() {
+    let quiet: Vec<String> = (2..=5).map(|i| format!("population[{i}].arrival_rate=0")).collect();
+    let quiet: Vec<&str> = quiet.iter().map(String::as_str).collect();
+    let mut set = vec!["scenario.duration=\"6h\""];
+    set.extend(quiet);
+    let dir = run_into(&tmp("no-trades"), &scenario(&set));
+    check_files(&dir);
+    let summary = table(&dir, "summary");
+    assert_eq!(first(&summary, "trades"), 0.0);
+    assert!(f64s(&summary, "vwap")[0].is_none(), "undefined VWAP is null");
+    assert_eq!(first(&summary, "fill_rate"), 0.0);
+}
+
+/// `(attempted, detected, tokens earned)` of the `relay` row of the adversarial study's
+/// compliance table at `audit_rate`.
+fn adversarial_relays(audit_rate: &str) -> (f64, f64, f64) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/studies/adversarial.toml");
+    let set = ["scenario.duration=\"1d\"".to_string(), format!("market.audit_rate={audit_rate}")];
+    let s = Scenario::load_with_overrides(path, &set).expect("adversarial loads");
+    let r = simulate(&s, &mut |_| {}).expect("simulates");
+    let c = synmarket::metrics::compute(&s, &r).expect("metrics").compliance;
+    let kinds = c.column("kind").expect("kind").str().expect("str").clone();
+    let row = kinds.iter().position(|k| k == Some("relay")).expect("relay row");
+    let at = |col: &str| f64s(&c, col)[row].unwrap_or(f64::NAN);
+    (at("attempted"), at("detected"), at("tokens_earned_by_violators"))
+}
+
+#[test]
+fn audits_detect_every_relay_at_rate_one_and_none_at_zero() {
+    let (attempted, detected, earned) = adversarial_relays("1.0");
+    assert!(attempted > 0.0, "relays attempt violations");
+    assert_eq!(detected, attempted, "audit rate 1: every relay detected");
+    assert_eq!(earned, 0.0, "detected relays forfeit their escrow");
+    let (attempted, detected, earned) = adversarial_relays("0.0");
+    assert!(attempted > 0.0);
+    assert_eq!(detected, 0.0, "audit rate 0: nothing detected");
+    assert!(earned > 0.0, "undetected relays are paid");
+}

@@ -1,0 +1,253 @@
+//! Sweeps end to end: shard layouts, resume after a kill, thread counts and extension all give
+//! byte-identical files; merge refuses an incomplete sweep; bad sweep files fail clearly; and, where
+//! Slurm can be installed and started (`scripts/slurm-local.sh`), a real `sbatch --array` sweep
+//! merges to the same bytes as a one-process run.
+//!
+//! The test sweep is the baseline scenario cut to six simulated hours: 2 × 2 points × 2 seeds.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use synmarket::sweep::{self, RunOptions, Shard, Sweep};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("synmarket-it-sweep-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Writes a sweep file into `dir` with the given grid lines and replications.
+fn sweep_file(dir: &Path, grid: &str, replications: u32) -> PathBuf {
+    let base = root().join("scenarios/baseline.toml");
+    let text = format!(
+        "[sweep]\nname = \"tiny\"\nscenario = {base:?}\nreplications = {replications}\nbase_seed = 11\n\
+         seed_mode = \"common\"\n[fixed]\n\"scenario.duration\" = \"6h\"\n[grid]\n{grid}\n",
+        base = base.display().to_string()
+    );
+    let path = dir.join("tiny.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+const GRID: &str = "\"market.reputation_weight\" = [0.0, 1.0]\n\"market.fee_bps\" = [0, 300]";
+
+fn run(sweep: &Sweep, out: &Path, shard: Shard, threads: usize) -> sweep::RunOutcome {
+    sweep::run_shard(sweep, &RunOptions { out: out.to_path_buf(), shard, threads, progress: false }).unwrap()
+}
+
+/// Every file under `dir` (relative path → bytes).
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else {
+                out.insert(p.strip_prefix(base).unwrap().display().to_string(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+fn assert_same_tree(a: &Path, b: &Path) {
+    let (ta, tb) = (tree(a), tree(b));
+    assert_eq!(ta.keys().collect::<Vec<_>>(), tb.keys().collect::<Vec<_>>(), "file lists differ");
+    for (k, v) in &ta {
+        assert!(v == &tb[k], "{k} differs between {} and {}", a.display(), b.display());
+    }
+}
+
+#[test]
+fn shards_threads_and_resume_give_identical_files() {
+    let dir = tmp("identical");
+    let sw = Sweep::load(sweep_file(&dir, GRID, 2)).unwrap();
+    let whole = dir.join("whole");
+    let o = run(&sw, &whole, Shard::WHOLE, 1);
+    assert_eq!((o.total_runs, o.ran, o.skipped), (8, 8, 0));
+
+    // Shards 0/2 and 1/2 together, on 2 threads.
+    let sharded = dir.join("sharded");
+    let a = run(&sw, &sharded, Shard::parse("0/2").unwrap(), 2);
+    let b = run(&sw, &sharded, Shard::parse("1/2").unwrap(), 2);
+    assert_eq!(a.ran + b.ran, 8);
+    assert_same_tree(&whole.join("tiny"), &sharded.join("tiny"));
+
+    // A killed sweep: delete some run files (and leave a half-written temporary), run again.
+    let resumed = dir.join("resumed");
+    run(&sw, &resumed, Shard::WHOLE, 2);
+    let st = sweep::status(&sw, &resumed);
+    let victims: Vec<String> = st.plan.runs.iter().step_by(3).map(|r| r.summary_file()).collect();
+    for v in &victims {
+        std::fs::remove_file(resumed.join("tiny").join(v)).unwrap();
+    }
+    let st = sweep::status(&sw, &resumed);
+    assert_eq!(st.missing.len(), victims.len());
+    assert_eq!(st.shards_to_resubmit(4), vec![0, 2, 3]); // positions 0, 3, 6
+    let again = run(&sw, &resumed, Shard::WHOLE, 2);
+    assert_eq!((again.ran, again.skipped), (victims.len(), 8 - victims.len()));
+    assert_same_tree(&whole.join("tiny"), &resumed.join("tiny"));
+
+    // Merged results are identical too, whatever the layout.
+    sweep::merge(&sw, &whole, None).unwrap();
+    sweep::merge(&sw, &sharded, None).unwrap();
+    for f in ["summary.parquet", "paired.parquet", "runs.parquet", "report.html", "report.md"] {
+        assert_eq!(
+            std::fs::read(whole.join("tiny").join(f)).unwrap(),
+            std::fs::read(sharded.join("tiny").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    assert!(whole.join("tiny/charts").read_dir().unwrap().count() >= 4);
+}
+
+#[test]
+fn extending_a_sweep_keeps_ids_seeds_and_files() {
+    let dir = tmp("extend");
+    let small = Sweep::load(sweep_file(&dir, "\"market.reputation_weight\" = [0.0, 1.0]", 2)).unwrap();
+    let out = dir.join("out");
+    run(&small, &out, Shard::WHOLE, 2);
+    let before = tree(&out.join("tiny"));
+    let small_plan = sweep::Plan::new(&small);
+
+    let big = Sweep::load(sweep_file(&dir, "\"market.reputation_weight\" = [2.0, 0.0, 0.5, 1.0]", 3)).unwrap();
+    let big_plan = sweep::Plan::new(&big);
+    for r in &small_plan.runs {
+        let same = big_plan.runs.iter().find(|x| x.run_id == r.run_id).expect("run kept");
+        assert_eq!((&same.point_id, same.replication, same.seed), (&r.point_id, r.replication, r.seed));
+    }
+    let o = run(&big, &out, Shard::WHOLE, 2);
+    assert_eq!((o.skipped, o.ran), (4, 8));
+    let after = tree(&out.join("tiny"));
+    for (k, v) in before.iter().filter(|(k, _)| k.starts_with("point=")) {
+        assert!(after.get(k) == Some(v), "{k} changed when the sweep was extended");
+    }
+}
+
+#[test]
+fn merge_refuses_an_incomplete_sweep() {
+    let dir = tmp("incomplete");
+    let sw = Sweep::load(sweep_file(&dir, GRID, 1)).unwrap();
+    let out = dir.join("out");
+    run(&sw, &out, Shard::parse("1/3").unwrap(), 1);
+    let e = sweep::merge(&sw, &out, None).unwrap_err().to_string();
+    assert!(e.contains("runs are missing") && e.contains("point="), "{e}");
+    assert!(!out.join("tiny/summary.parquet").exists());
+}
+
+#[test]
+fn changed_definitions_are_refused_in_the_same_folder() {
+    let dir = tmp("fingerprint");
+    let sw = Sweep::load(sweep_file(&dir, "\"market.fee_bps\" = [0]", 1)).unwrap();
+    let out = dir.join("out");
+    run(&sw, &out, Shard::WHOLE, 1);
+    let text = std::fs::read_to_string(dir.join("tiny.toml")).unwrap().replace("\"6h\"", "\"7h\"");
+    std::fs::write(dir.join("tiny.toml"), text).unwrap();
+    let changed = Sweep::load(dir.join("tiny.toml")).unwrap();
+    let e = sweep::run_shard(&changed, &RunOptions { out, shard: Shard::WHOLE, threads: 1, progress: false });
+    assert!(e.unwrap_err().to_string().contains("different sweep definition"));
+}
+
+#[test]
+fn bad_sweep_files_name_file_key_and_reason() {
+    let dir = tmp("errors");
+    let cases = [
+        ("\"market.fee_bps\" = [0]\n[extra]\nx = 1", "extra", "unknown key"),
+        ("", "grid", "empty grid"),
+        ("\"market.fee_bps\" = []", "grid.market.fee_bps", "empty list"),
+        ("\"market.no_such_key\" = [1]", "market.no_such_key", "unknown field"),
+        ("\"market.fee_bps\" = [-5]", "market.fee_bps", "market.fee_bps=-5"),
+        ("\"scenario.seed\" = [1, 2]", "grid.scenario.seed", "valid dotted scenario key"),
+    ];
+    for (grid, key, reason) in cases {
+        let path = sweep_file(&dir, grid, 2);
+        let e = Sweep::load(&path).unwrap_err().to_string();
+        assert!(e.contains("tiny.toml") && e.contains(key) && e.contains(reason), "{grid:?} gave: {e}");
+    }
+    let path = sweep_file(&dir, GRID, 0);
+    let e = Sweep::load(&path).unwrap_err().to_string();
+    assert!(e.contains("sweep.replications") && e.contains("expected 1 to"), "{e}");
+}
+
+fn sh(cmd: &str, args: &[&str]) -> Option<String> {
+    let o = Command::new(cmd).args(args).output().ok()?;
+    o.status.success().then(|| String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+/// A real single-node Slurm cluster: `sbatch --array=0-3`, poll `squeue`, merge, compare with a
+/// one-process run. Skips (with a message) where Slurm cannot be installed or started.
+#[test]
+fn slurm_array_matches_one_process() {
+    if std::env::var_os("SYNMARKET_SKIP_SLURM").is_some() {
+        eprintln!("SKIPPED slurm test: SYNMARKET_SKIP_SLURM is set");
+        return;
+    }
+    let script = root().join("scripts/slurm-local.sh");
+    let started = Command::new("bash").arg(&script).arg("start").output();
+    match started {
+        Ok(o) if o.status.success() => {}
+        Ok(o) => {
+            eprintln!(
+                "SKIPPED slurm test: scripts/slurm-local.sh start failed: {}",
+                String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("")
+            );
+            return;
+        }
+        Err(e) => {
+            eprintln!("SKIPPED slurm test: cannot run scripts/slurm-local.sh: {e}");
+            return;
+        }
+    }
+    let dir = tmp("slurm");
+    let file = sweep_file(&dir, "\"market.reputation_weight\" = [0.0, 1.0]", 2);
+    let bin = env!("CARGO_BIN_EXE_synmarket");
+    let out = dir.join("slurm-out");
+    let wrap = format!("{bin} sweep run {} --out {} --quiet --threads 1", file.display(), out.display());
+    let Some(job) = sh(
+        "sbatch",
+        &[
+            "--parsable",
+            "--array=0-3",
+            "--cpus-per-task=1",
+            "--output",
+            &format!("{}/slurm-%A_%a.out", dir.display()),
+            "--wrap",
+            &wrap,
+        ],
+    ) else {
+        eprintln!("SKIPPED slurm test: sbatch refused the job");
+        return;
+    };
+    let job = job.trim().split(';').next().unwrap_or("").to_string();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let q = sh("squeue", &["-h", "-j", &job]).unwrap_or_default();
+        if q.trim().is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "Slurm job {job} still queued after 180 s:\n{q}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let sw = Sweep::load(&file).unwrap();
+    let logs: String = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("slurm-"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect();
+    assert!(logs.contains("Slurm"), "array tasks did not detect their shard from Slurm:\n{logs}");
+    sweep::merge(&sw, &out, None).unwrap_or_else(|e| panic!("{e}\njob logs:\n{logs}"));
+    let local = dir.join("local");
+    run(&sw, &local, Shard::WHOLE, 2);
+    sweep::merge(&sw, &local, None).unwrap();
+    assert_same_tree(&local.join("tiny"), &out.join("tiny"));
+}
