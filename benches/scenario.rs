@@ -70,8 +70,8 @@ fn bench(g: &mut BenchmarkGroup<'_, WallTime>, name: &str, s: &Scenario, pinned:
 fn scenarios(c: &mut Criterion) {
     let mut g = c.benchmark_group("scenario");
     g.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(10));
-    bench(&mut g, "baseline", &load("baseline.toml", &[]), 0x6707_e449_ba8a_7ed9);
-    bench(&mut g, "large", &load("large.toml", &[]), 0x30b8_9149_0b7f_f4a8);
+    bench(&mut g, "baseline", &load("baseline.toml", &[]), 0x9496_0da8_308a_c63b);
+    bench(&mut g, "large", &load("large.toml", &[]), 0x46a8_1db1_2542_092b);
     g.finish();
 }
 
@@ -79,7 +79,7 @@ fn scaling(c: &mut Criterion) {
     let mut g = c.benchmark_group("scaling");
     g.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(5));
     for (agents, pinned) in
-        [(1_000, 0x2847_99f8_fd5f_7f01), (10_000, 0x6327_d593_be91_dcba), (100_000, 0xd757_2454_7702_c80a)]
+        [(1_000, 0xc06e_410e_1432_6488), (10_000, 0x8278_0a1c_56f9_1f37), (100_000, 0xb03a_1c76_ddab_9433)]
     {
         let s = load("large.toml", &large_overrides(agents, "2h"));
         bench(&mut g, &format!("agents/{agents}"), &s, pinned);
