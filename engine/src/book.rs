@@ -6,6 +6,17 @@
 //! and walks each from the best price: never a scan over all offers. Classes are never removed
 //! (their number is bounded by the distinct capability sets seen), so class indices are stable.
 //!
+//! Within a class, offers are split into [`REP_BUCKETS`] reputation buckets by their reputation
+//! factor `f = clamp(rep / 100, 0.5, 2)`: bucket `b` holds factors in
+//! `[0.5·4^(b/32), 0.5·4^((b+1)/32))`. Priority is the weighted ask `ask / f^k`, but a match
+//! needs `ask ≤ bid`; in one book ordered by weighted ask, a high-reputation offer priced far above
+//! a bid sorts early and every low bid would walk past it. In bucket `b`, `ask ≥ weighted ·
+//! floor(b)^k`, so the walk of a bucket stops as soon as `weighted · floor(b)^k > bid`: it visits
+//! only the offers that can trade plus a thin band of at most one bucket's width. A request merges
+//! the buckets of every eligible class by the same key, so the order of fills is exactly that of a
+//! single weighted-ask book. With `k = 0` every offer sits in bucket 0 and the walk stops at the
+//! first ask above the bid.
+//!
 //! Open auctions are indexed the same way from the other side: per task type, one set per
 //! *need class* (the distinct capability sets requests need), each ordered by bid, highest first,
 //! then by request id (earliest auction first). An incoming offer visits only the need classes
@@ -37,13 +48,83 @@ impl OfferKey {
     }
 }
 
+/// Reputation buckets per class book.
+pub const REP_BUCKETS: usize = 32;
+
+const BUCKET_STEP_LN: f64 = std::f64::consts::LN_2 * 2.0 / REP_BUCKETS as f64; // ln 4 / 32
+
+/// The bucket of reputation factor `f` (in [0.5, 2]).
+#[inline]
+pub fn rep_bucket(f: f64) -> u8 {
+    let b = ((f / 0.5).ln() / BUCKET_STEP_LN).floor();
+    if b.is_finite() { b.clamp(0.0, (REP_BUCKETS - 1) as f64) as u8 } else { 0 }
+}
+
+/// A lower bound of the factors in bucket `b`, made a hair smaller so that rounding can never
+/// prune an offer that could trade.
+#[inline]
+pub fn bucket_floor(b: u8) -> f64 {
+    0.5 * (b as f64 * BUCKET_STEP_LN).exp() * (1.0 - 1e-9)
+}
+
+/// An upper bound (exclusive, padded) of the reputations whose offers rest in bucket `b`; the
+/// last bucket is unbounded (the factor is clamped at 2).
+#[inline]
+pub fn bucket_ceiling_reputation(b: u8) -> f64 {
+    if b as usize >= REP_BUCKETS - 1 {
+        f64::INFINITY
+    } else {
+        100.0 * 0.5 * ((b as f64 + 1.0) * BUCKET_STEP_LN).exp() * (1.0 + 1e-9)
+    }
+}
+
 /// One capability class of a task type.
 #[derive(Clone, Debug, Default)]
 pub struct ClassBook {
     /// The capability set every offer here holds.
     pub capabilities: CapabilitySet,
-    /// Offers by priority.
-    pub offers: BTreeSet<OfferKey>,
+    /// Offers by priority, per reputation bucket (created on first use).
+    pub buckets: Vec<BTreeSet<OfferKey>>,
+    /// Bit `b` set when bucket `b` holds an offer.
+    pub nonempty: u32,
+}
+
+impl ClassBook {
+    /// Adds an offer to bucket `b`.
+    #[inline]
+    pub fn insert(&mut self, b: u8, key: OfferKey) {
+        if self.buckets.is_empty() {
+            self.buckets.resize_with(REP_BUCKETS, BTreeSet::new);
+        }
+        self.buckets[b as usize].insert(key);
+        self.nonempty |= 1 << b;
+    }
+
+    /// Removes an offer from bucket `b`; true if it was there.
+    #[inline]
+    pub fn remove(&mut self, b: u8, key: &OfferKey) -> bool {
+        let Some(set) = self.buckets.get_mut(b as usize) else { return false };
+        let found = set.remove(key);
+        if set.is_empty() {
+            self.nonempty &= !(1 << b);
+        }
+        found
+    }
+
+    /// Every offer, bucket by bucket.
+    pub fn iter(&self) -> impl Iterator<Item = (u8, &OfferKey)> {
+        self.buckets.iter().enumerate().flat_map(|(b, s)| s.iter().map(move |k| (b as u8, k)))
+    }
+
+    /// Number of offers.
+    pub fn len(&self) -> usize {
+        self.buckets.iter().map(BTreeSet::len).sum()
+    }
+
+    /// True when the class holds no offer.
+    pub fn is_empty(&self) -> bool {
+        self.nonempty == 0
+    }
 }
 
 /// Priority key of an open auction: highest bid first, then earliest request.
@@ -79,14 +160,14 @@ impl TypeBook {
         if let Some(i) = self.classes.iter().position(|c| c.capabilities == capabilities) {
             return i;
         }
-        self.classes.push(ClassBook { capabilities, offers: BTreeSet::new() });
+        self.classes.push(ClassBook { capabilities, ..ClassBook::default() });
         self.classes.len() - 1
     }
 
-    /// The first key after `after` (or the first key) in class `class`.
+    /// The first key after `after` (or the first key) in bucket `bucket` of class `class`.
     #[inline]
-    pub fn next_in_class(&self, class: usize, after: Option<OfferKey>) -> Option<OfferKey> {
-        let set = &self.classes[class].offers;
+    pub fn next_in_class(&self, class: usize, bucket: u8, after: Option<OfferKey>) -> Option<OfferKey> {
+        let set = &self.classes[class].buckets[bucket as usize];
         match after {
             None => set.first().copied(),
             Some(k) => set.range((Bound::Excluded(k), Bound::Unbounded)).next().copied(),
@@ -168,6 +249,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn buckets_cover_the_factor_range_and_floors_bound_them() {
+        assert_eq!(rep_bucket(0.5), 0);
+        assert_eq!(rep_bucket(2.0), (REP_BUCKETS - 1) as u8);
+        let mut last = 0;
+        for i in 0..=3000 {
+            let f = 0.5 + 1.5 * i as f64 / 3000.0;
+            let b = rep_bucket(f);
+            assert!(b >= last, "buckets grow with the factor");
+            assert!(bucket_floor(b) <= f, "floor {} above factor {f} in bucket {b}", bucket_floor(b));
+            assert!(f * 100.0 < bucket_ceiling_reputation(b), "reputation {} above its bucket's ceiling", f * 100.0);
+            last = b;
+        }
+    }
+
+    #[test]
     fn keys_order_by_weighted_ask_then_id() {
         let a = OfferKey { weighted_bits: 45.0f64.to_bits(), id: OrderId(9) };
         let b = OfferKey { weighted_bits: 45.0f64.to_bits(), id: OrderId(10) };
@@ -186,12 +282,13 @@ mod tests {
         assert_eq!(t.class_of(CapabilitySet::single(1)), c0);
         assert_ne!(c0, c1);
         for (i, p) in [(1u64, 30.0f64), (2, 20.0), (3, 40.0)] {
-            t.classes[c0].offers.insert(OfferKey { weighted_bits: p.to_bits(), id: OrderId(i) });
+            t.classes[c0].insert(0, OfferKey { weighted_bits: p.to_bits(), id: OrderId(i) });
         }
-        let first = t.next_in_class(c0, None).unwrap();
+        let first = t.next_in_class(c0, 0, None).unwrap();
         assert_eq!(first.id, OrderId(2));
-        let second = t.next_in_class(c0, Some(first)).unwrap();
+        let second = t.next_in_class(c0, 0, Some(first)).unwrap();
         assert_eq!(second.id, OrderId(1));
-        assert_eq!(t.next_in_class(c1, None), None);
+        assert!(t.classes[c1].is_empty());
+        assert_eq!(t.classes[c0].len(), 3);
     }
 }

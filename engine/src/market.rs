@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, VecDeque};
 use ed25519_dalek::VerifyingKey;
 
 use crate::bank::{Account, Bank, EntryKind, Wallet};
-use crate::book::{AuctionKey, OfferBook, OfferKey};
+use crate::book::{AuctionKey, OfferBook, OfferKey, REP_BUCKETS, bucket_ceiling_reputation, bucket_floor, rep_bucket};
 use crate::capability::{CapabilitySet, Vocabulary};
 use crate::config::{MarketConfig, PriceRule};
 use crate::error::{ConfigError, MarketError};
@@ -68,6 +68,16 @@ pub struct PeerState {
 pub(crate) use crate::timers::TimerKind;
 use crate::timers::Timers;
 
+/// A position in one reputation bucket of one class book during a request's walk.
+#[derive(Clone, Copy, Debug)]
+struct Cursor {
+    key: OfferKey,
+    class: u32,
+    bucket: u8,
+    /// Stop once the weighted ask exceeds this (no later offer of the bucket can trade).
+    limit: f64,
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Pick {
     offer: OrderId,
@@ -99,6 +109,8 @@ pub struct Market {
     pub(crate) peers: Vec<PeerState>,
     pub(crate) orders: Vec<Order>,
     pub(crate) rank_keys: Vec<u64>,
+    /// Offers: the reputation bucket they rest in.
+    pub(crate) rank_buckets: Vec<u8>,
     pub(crate) assignments: Vec<TaskAssignment>,
     pub(crate) escrows: Vec<Escrow>,
     pub(crate) trail: Vec<EscrowTransition>,
@@ -111,7 +123,10 @@ pub struct Market {
     pub(crate) arbitrators: Vec<PeerId>,
     pub(crate) account_holders: BTreeMap<AccountId, u32>,
     pub(crate) counters: MarketCounters,
-    cursors: Vec<(OfferKey, usize)>,
+    cursors: Vec<Cursor>,
+    /// Per reputation bucket: `floor(b)^k` and the ceiling reputation (precomputed: k is fixed).
+    bucket_floor_k: [f64; REP_BUCKETS],
+    bucket_ceiling: [f64; REP_BUCKETS],
     auction_cursors: Vec<(AuctionKey, usize)>,
     picks: Vec<Pick>,
     changed: Vec<PeerId>,
@@ -147,6 +162,7 @@ impl Market {
     /// A market with `config` (checked), at time 0, with no peers and no task types.
     pub fn new(config: MarketConfig) -> Result<Self, ConfigError> {
         config.validate()?;
+        let config_k = config.reputation_weight;
         let mut m = Market {
             reputation: ReputationBook::new(config.reputation.clone()),
             bank: Bank::new(config.retain_ledger),
@@ -156,6 +172,7 @@ impl Market {
             peers: Vec::new(),
             orders: Vec::new(),
             rank_keys: Vec::new(),
+            rank_buckets: Vec::new(),
             assignments: Vec::new(),
             escrows: Vec::new(),
             trail: Vec::new(),
@@ -167,6 +184,10 @@ impl Market {
             account_holders: BTreeMap::new(),
             counters: MarketCounters::default(),
             cursors: Vec::new(),
+            bucket_floor_k: std::array::from_fn(|b| {
+                if config_k == 0.0 { 1.0 } else { bucket_floor(b as u8).powf(config_k) }
+            }),
+            bucket_ceiling: std::array::from_fn(|b| bucket_ceiling_reputation(b as u8)),
             auction_cursors: Vec::new(),
             picks: Vec::new(),
             changed: Vec::new(),
@@ -400,6 +421,7 @@ impl Market {
             first_fill_at: None,
         });
         self.rank_keys.push(0);
+        self.rank_buckets.push(0);
         self.counters.orders_placed += 1;
         self.events.push(MarketEvent::OrderPlaced {
             time: now,
@@ -447,12 +469,14 @@ impl Market {
                 if remaining == 0 {
                     self.orders[id.index()].status = OrderStatus::Filled;
                 } else {
-                    let bits =
-                        weighted_ask_bits(price_per_unit, self.reputation.score(trader), self.config.reputation_weight);
+                    let rep = self.reputation.score(trader);
+                    let bits = weighted_ask_bits(price_per_unit, rep, self.config.reputation_weight);
+                    let bucket = self.bucket_of(rep);
                     self.rank_keys[id.index()] = bits;
+                    self.rank_buckets[id.index()] = bucket;
                     let tb = self.book.get_mut(task_spec.task_type);
                     let class = tb.class_of(task_spec.capabilities);
-                    tb.classes[class].offers.insert(OfferKey { weighted_bits: bits, id });
+                    tb.classes[class].insert(bucket, OfferKey { weighted_bits: bits, id });
                     tb.resting_units += remaining;
                     tb.resting_offers += 1;
                     self.peers[trader.index()].open_orders.push(id);
@@ -559,6 +583,13 @@ impl Market {
         cap.saturating_sub(p.usage_sum)
     }
 
+    /// The reputation bucket an offer of a provider with reputation `rep` rests in (always 0
+    /// when reputation does not weigh).
+    #[inline]
+    pub(crate) fn bucket_of(&self, rep: f64) -> u8 {
+        if self.config.reputation_weight == 0.0 { 0 } else { rep_bucket((rep / 100.0).clamp(0.5, 2.0)) }
+    }
+
     /// True when the provider (reputation `rep`, offer capabilities `caps`) may serve a request
     /// with these needs.
     #[inline]
@@ -599,8 +630,13 @@ impl Market {
         let mut remaining = r.remaining();
         let mut slots = (r.max_providers - r.providers_used) as u64;
         let k = self.config.reputation_weight;
-        // Entries whose weighted ask exceeds this cannot have ask <= bid: ask >= weighted * 0.5^k.
-        let prune_above = bid as f64 * 2f64.powf(k);
+        // The lowest reputation that can serve: buckets whose providers all fall below it are
+        // skipped whole (buckets follow current reputation when it weighs, k > 0).
+        let rep_floor = match privacy {
+            PrivacyLevel::Public => min_rep,
+            PrivacyLevel::Private => min_rep.max(self.config.private_min_reputation),
+            PrivacyLevel::Confidential => min_rep.max(self.config.confidential_min_reputation),
+        };
         let mut cursors = std::mem::take(&mut self.cursors);
         let mut picks = std::mem::take(&mut self.picks);
         cursors.clear();
@@ -608,22 +644,33 @@ impl Market {
         {
             let tb = self.book.get(tt);
             for (ci, class) in tb.classes.iter().enumerate() {
-                if needs.is_subset_of(class.capabilities)
-                    && let Some(first) = class.offers.first()
-                {
-                    cursors.push((*first, ci));
+                if !needs.is_subset_of(class.capabilities) {
+                    continue;
+                }
+                let mut bits = class.nonempty;
+                while bits != 0 {
+                    let b = bits.trailing_zeros() as u8;
+                    bits &= bits - 1;
+                    if k != 0.0 && self.bucket_ceiling[b as usize] < rep_floor {
+                        continue;
+                    }
+                    if let Some(first) = class.buckets[b as usize].first() {
+                        // In bucket b, ask >= weighted * floor(b)^k: stop once that exceeds the bid.
+                        let limit = bid as f64 * (1.0 + 1e-9) / self.bucket_floor_k[b as usize];
+                        cursors.push(Cursor { key: *first, class: ci as u32, bucket: b, limit });
+                    }
                 }
             }
         }
         while remaining > 0 && slots > 0 && !cursors.is_empty() {
             let mut best = 0;
             for i in 1..cursors.len() {
-                if cursors[i].0 < cursors[best].0 {
+                if cursors[i].key < cursors[best].key {
                     best = i;
                 }
             }
-            let (key, ci) = cursors[best];
-            if key.weighted() > prune_above {
+            let Cursor { key, class: ci, bucket, limit } = cursors[best];
+            if key.weighted() > limit {
                 cursors.swap_remove(best);
                 continue;
             }
@@ -645,8 +692,8 @@ impl Market {
                     slots -= 1;
                 }
             }
-            match self.book.get(tt).next_in_class(ci, Some(key)) {
-                Some(next) => cursors[best].0 = next,
+            match self.book.get(tt).next_in_class(ci as usize, bucket, Some(key)) {
+                Some(next) => cursors[best].key = next,
                 None => {
                     cursors.swap_remove(best);
                 }
@@ -872,9 +919,10 @@ impl Market {
         let o = &self.orders[oid.index()];
         let (tt, caps, remaining, trader) = (o.spec.task_type, o.spec.capabilities, o.remaining(), o.trader);
         let key = OfferKey { weighted_bits: self.rank_keys[oid.index()], id: oid };
+        let bucket = self.rank_buckets[oid.index()];
         let tb = self.book.get_mut(tt);
         let class = tb.class_of(caps);
-        if tb.classes[class].offers.remove(&key) {
+        if tb.classes[class].remove(bucket, &key) {
             tb.resting_units -= remaining;
             tb.resting_offers -= 1;
         }
@@ -899,15 +947,18 @@ impl Market {
             }
             let (tt, caps, ask) = (o.spec.task_type, o.spec.capabilities, o.price_per_unit);
             let old = OfferKey { weighted_bits: self.rank_keys[oid.index()], id: oid };
+            let old_bucket = self.rank_buckets[oid.index()];
             let new_bits = weighted_ask_bits(ask, rep, k);
-            if new_bits == old.weighted_bits {
+            let new_bucket = self.bucket_of(rep);
+            if new_bits == old.weighted_bits && new_bucket == old_bucket {
                 continue;
             }
             let tb = self.book.get_mut(tt);
             let class = tb.class_of(caps);
-            tb.classes[class].offers.remove(&old);
-            tb.classes[class].offers.insert(OfferKey { weighted_bits: new_bits, id: oid });
+            tb.classes[class].remove(old_bucket, &old);
+            tb.classes[class].insert(new_bucket, OfferKey { weighted_bits: new_bits, id: oid });
             self.rank_keys[oid.index()] = new_bits;
+            self.rank_buckets[oid.index()] = new_bucket;
         }
     }
 
@@ -1149,18 +1200,20 @@ impl Market {
     /// Lowest resting ask of a task type. Walks the class books (a metrics query, not the hot path).
     pub fn best_ask(&self, task_type: TaskTypeId) -> Option<u64> {
         let tb = self.book.types.get(task_type.index())?;
-        let k = self.config.reputation_weight;
         let mut best: Option<u64> = None;
         for class in &tb.classes {
-            for key in &class.offers {
-                // ask <= weighted * 2^k; once weighted * 0.5^k exceeds the best, stop this class.
-                if let Some(b) = best
-                    && key.weighted() * 0.5f64.powf(k) > b as f64
-                {
-                    break;
+            for (b, set) in class.buckets.iter().enumerate() {
+                // In bucket b, ask >= weighted * floor(b)^k: once that exceeds the best, stop.
+                let floor = self.bucket_floor_k[b];
+                for key in set {
+                    if let Some(best) = best
+                        && key.weighted() * floor > best as f64 * (1.0 + 1e-9)
+                    {
+                        break;
+                    }
+                    let ask = self.orders[key.id.index()].price_per_unit;
+                    best = Some(best.map_or(ask, |x| x.min(ask)));
                 }
-                let ask = self.orders[key.id.index()].price_per_unit;
-                best = Some(best.map_or(ask, |b| b.min(ask)));
             }
         }
         best
