@@ -1,0 +1,498 @@
+//! Matching (§3): the walk of an incoming request over the offer book, the walk of an incoming
+//! offer over open auctions, the creation of an assignment and its funded escrow, book
+//! maintenance when reputations change, and closing orders (fill, expiry, window end, cancel).
+//!
+//! See `book.rs` for how the book is indexed (capability classes, reputation buckets, need
+//! classes) and why no walk scans offers that cannot trade.
+
+use std::cmp::Reverse;
+
+use crate::bank::{Account, EntryKind};
+use crate::book::{OfferKey, rep_bucket};
+use crate::capability::CapabilitySet;
+use crate::config::PriceRule;
+use crate::error::MarketError;
+use crate::escrow::{Escrow, EscrowState, EscrowTransition, TaskAssignment, TaskStatus, Violations};
+use crate::events::{CloseReason, MarketEvent};
+use crate::ids::{AssignmentId, EscrowId, OrderId, PeerId, SimTime};
+use crate::market::{Cursor, Market, Pick, TimerKind, weighted_ask_bits};
+use crate::order::{OrderStatus, OrderType, PrivacyLevel, QualityValues};
+
+impl Market {
+    /// Units the provider may still be assigned in the cap window ending now.
+    pub(crate) fn cap_room(&mut self, provider: PeerId, now: SimTime) -> u64 {
+        let window = self.config.usage_cap_window_ms;
+        let p = &mut self.peers[provider.index()];
+        let Some(cap) = p.usage_cap_units else {
+            return u64::MAX;
+        };
+        while let Some(&(t, u)) = p.usage.front() {
+            if t + window > now {
+                break;
+            }
+            p.usage.pop_front();
+            p.usage_sum -= u;
+        }
+        cap.saturating_sub(p.usage_sum)
+    }
+
+    /// The reputation bucket an offer of a provider with reputation `rep` rests in (always 0
+    /// when reputation does not weigh).
+    #[inline]
+    pub(crate) fn bucket_of(&self, rep: f64) -> u8 {
+        if self.config.reputation_weight == 0.0 { 0 } else { rep_bucket((rep / 100.0).clamp(0.5, 2.0)) }
+    }
+
+    /// True when the provider (reputation `rep`, offer capabilities `caps`) may serve a request
+    /// with these needs.
+    #[inline]
+    pub(crate) fn privacy_ok(&self, level: PrivacyLevel, rep: f64, caps: CapabilitySet) -> bool {
+        match level {
+            PrivacyLevel::Public => true,
+            PrivacyLevel::Private => rep >= self.config.private_min_reputation,
+            PrivacyLevel::Confidential => caps.contains(0) && rep >= self.config.confidential_min_reputation,
+        }
+    }
+
+    pub(crate) fn trade_price(&self, bid: u64, ask: u64, offer_was_resting: bool) -> u64 {
+        match self.config.pricing {
+            PriceRule::Ask => ask,
+            PriceRule::Bid => bid,
+            PriceRule::Midpoint => ask + (bid - ask) / 2,
+            PriceRule::Resting => {
+                if offer_was_resting {
+                    ask
+                } else {
+                    bid
+                }
+            }
+        }
+    }
+
+    /// An incoming request takes qualifying resting offers, best weighted ask first.
+    pub(crate) fn match_request(&mut self, rid: OrderId, now: SimTime) {
+        let r = &self.orders[rid.index()];
+        let (tt, needs, min_rep, privacy, bid, requester) = (
+            r.spec.task_type,
+            r.spec.capabilities,
+            r.spec.min_reputation,
+            r.spec.privacy_level,
+            r.price_per_unit,
+            r.trader,
+        );
+        let mut remaining = r.remaining();
+        let mut slots = (r.max_providers - r.providers_used) as u64;
+        let k = self.config.reputation_weight;
+        // The lowest reputation that can serve: buckets whose providers all fall below it are
+        // skipped whole (buckets follow current reputation when it weighs, k > 0).
+        let rep_floor = match privacy {
+            PrivacyLevel::Public => min_rep,
+            PrivacyLevel::Private => min_rep.max(self.config.private_min_reputation),
+            PrivacyLevel::Confidential => min_rep.max(self.config.confidential_min_reputation),
+        };
+        let mut cursors = std::mem::take(&mut self.cursors);
+        let mut picks = std::mem::take(&mut self.picks);
+        cursors.clear();
+        picks.clear();
+        {
+            let tb = self.book.get(tt);
+            for (ci, class) in tb.classes.iter().enumerate() {
+                if !needs.is_subset_of(class.capabilities) {
+                    continue;
+                }
+                let mut bits = class.nonempty;
+                while bits != 0 {
+                    let b = bits.trailing_zeros() as u8;
+                    bits &= bits - 1;
+                    if k != 0.0 && self.bucket_ceiling[b as usize] < rep_floor {
+                        continue;
+                    }
+                    if let Some(first) = class.buckets[b as usize].first() {
+                        // In bucket b, ask >= weighted * floor(b)^k: stop once that exceeds the bid.
+                        let limit = bid as f64 * (1.0 + 1e-9) / self.bucket_floor_k[b as usize];
+                        cursors.push(Cursor { key: *first, class: ci as u32, bucket: b, limit });
+                    }
+                }
+            }
+        }
+        while remaining > 0 && slots > 0 && !cursors.is_empty() {
+            let mut best = 0;
+            for i in 1..cursors.len() {
+                if cursors[i].key < cursors[best].key {
+                    best = i;
+                }
+            }
+            let Cursor { key, class: ci, bucket, limit } = cursors[best];
+            if key.weighted() > limit {
+                cursors.swap_remove(best);
+                continue;
+            }
+            let o = &self.orders[key.id.index()];
+            let (ask, provider, caps, offer_left) = (o.price_per_unit, o.trader, o.spec.capabilities, o.remaining());
+            let rep = self.reputation.score(provider);
+            let qualifies = ask <= bid
+                && provider != requester
+                && rep >= min_rep
+                && self.privacy_ok(privacy, rep, caps)
+                && !self.peers[provider.index()].banned;
+            if qualifies {
+                let used: u64 = picks.iter().filter(|p| p.provider == provider).map(|p| p.units).sum();
+                let room = self.cap_room(provider, now).saturating_sub(used);
+                let units = remaining.min(offer_left).min(room);
+                if units > 0 {
+                    picks.push(Pick { offer: key.id, provider, units });
+                    remaining -= units;
+                    slots -= 1;
+                }
+            }
+            match self.book.get(tt).next_in_class(ci as usize, bucket, Some(key)) {
+                Some(next) => cursors[best].key = next,
+                None => {
+                    cursors.swap_remove(best);
+                }
+            }
+        }
+        for &p in &picks {
+            self.execute_match(rid, p.offer, p.units, true, now);
+            if self.orders[p.offer.index()].remaining() == 0 {
+                self.remove_resting_offer(p.offer);
+                self.orders[p.offer.index()].status = OrderStatus::Filled;
+            }
+        }
+        self.cursors = cursors;
+        self.picks = picks;
+    }
+
+    /// An incoming offer serves open auctions of its task type: highest bid, earliest, lowest id,
+    /// merged over the need classes its capabilities cover.
+    pub(crate) fn match_offer(&mut self, oid: OrderId, now: SimTime) {
+        let o = &self.orders[oid.index()];
+        let (tt, caps, ask, provider) = (o.spec.task_type, o.spec.capabilities, o.price_per_unit, o.trader);
+        let rep = self.reputation.score(provider);
+        let mut cursors = std::mem::take(&mut self.auction_cursors);
+        cursors.clear();
+        {
+            let tb = self.book.get(tt);
+            for (ci, class) in tb.auction_classes.iter().enumerate() {
+                if class.needs.is_subset_of(caps)
+                    && let Some(first) = class.auctions.first()
+                {
+                    cursors.push((*first, ci));
+                }
+            }
+        }
+        while !cursors.is_empty() {
+            let remaining = self.orders[oid.index()].remaining();
+            if remaining == 0 {
+                break;
+            }
+            let mut best = 0;
+            for i in 1..cursors.len() {
+                if cursors[i].0 < cursors[best].0 {
+                    best = i;
+                }
+            }
+            let (key, ci) = cursors[best];
+            let (Reverse(bid), rid) = key;
+            if bid < ask {
+                break; // the highest remaining bid of every class is below the ask
+            }
+            let r = &self.orders[rid.index()];
+            let qualifies = r.trader != provider
+                && rep >= r.spec.min_reputation
+                && self.privacy_ok(r.spec.privacy_level, rep, caps)
+                && r.providers_used < r.max_providers;
+            if qualifies {
+                let request_left = r.remaining();
+                let room = self.cap_room(provider, now);
+                if room == 0 {
+                    break;
+                }
+                let units = remaining.min(request_left).min(room);
+                self.execute_match(rid, oid, units, false, now);
+                let r = &self.orders[rid.index()];
+                if r.remaining() == 0 {
+                    self.close_order(rid, OrderStatus::Filled, CloseReason::Filled, now);
+                } else if r.providers_used >= r.max_providers {
+                    self.close_order(rid, OrderStatus::Expired, CloseReason::SlotsUsed, now);
+                }
+            }
+            match self.book.get(tt).next_auction_in(ci, Some(key)) {
+                Some(next) => cursors[best].0 = next,
+                None => {
+                    cursors.swap_remove(best);
+                }
+            }
+        }
+        self.auction_cursors = cursors;
+    }
+
+    /// Creates the assignment and its funded escrow, moves the tokens and updates both orders.
+    pub(crate) fn execute_match(
+        &mut self,
+        rid: OrderId,
+        oid: OrderId,
+        units: u64,
+        offer_was_resting: bool,
+        now: SimTime,
+    ) {
+        let (r, o) = (&self.orders[rid.index()], &self.orders[oid.index()]);
+        let bid = r.price_per_unit;
+        let ask = o.price_per_unit;
+        let price = self.trade_price(bid, ask, offer_was_resting);
+        let requester = r.trader;
+        let provider = o.trader;
+        let tt = r.spec.task_type;
+        let sla = r.sla;
+        let privacy = r.spec.privacy_level;
+        let max_response_ms = sla.map(|s| s.max_response_time_ms).unwrap_or(self.config.default_max_response_ms);
+        let max_duration_ms = match sla {
+            Some(s) if s.max_duration_ms > 0 => s.max_duration_ms,
+            _ if r.spec.max_duration_ms > 0 => r.spec.max_duration_ms,
+            _ => self.config.default_max_duration_ms,
+        };
+        let aid = AssignmentId(self.assignments.len() as u64);
+        let eid = EscrowId(aid.0);
+        let amount = price * units;
+        self.bank.add_escrow();
+        // The request's lock covers bid × units ≥ price × units: these cannot fail.
+        let _ = self.bank.transfer(
+            EntryKind::EscrowFund,
+            Account::Locked(requester),
+            Account::Escrow(eid),
+            amount,
+            eid.0,
+            now,
+        );
+        let _ = self.bank.transfer(
+            EntryKind::Unlock,
+            Account::Locked(requester),
+            Account::Available(requester),
+            (bid - price) * units,
+            rid.0,
+            now,
+        );
+        self.assignments.push(TaskAssignment {
+            id: aid,
+            request: rid,
+            offer: oid,
+            requester,
+            provider,
+            task_type: tt,
+            units,
+            price_per_unit: price,
+            bid,
+            ask,
+            privacy,
+            provider_reputation: self.reputation.score(provider),
+            sla,
+            max_response_ms,
+            max_duration_ms,
+            assigned_at: now,
+            started_at: None,
+            finished_at: None,
+            status: TaskStatus::Assigned,
+            failure: None,
+            violations: Violations::default(),
+            penalty: 0,
+            quality: QualityValues::EMPTY,
+            uptime: 1.0,
+            receipt_account: None,
+            audited: false,
+            feedback: [None, None],
+        });
+        let arbitrators = match self.config.escrow {
+            crate::config::MultiSigType::Arbitrators { total, .. } => {
+                self.draw_panel(eid, requester, provider, total as usize, 0xA5B1)
+            }
+            _ => Vec::new(),
+        };
+        self.escrows.push(Escrow {
+            id: eid,
+            assignment: aid,
+            requester,
+            provider,
+            amount,
+            multisig: self.config.escrow,
+            state: EscrowState::Created,
+            funded_at: now,
+            completed_at: None,
+            settled_at: None,
+            requester_approved: false,
+            provider_approved: false,
+            arbitrators,
+            arbitrator_approvals: Vec::new(),
+            dispute: None,
+            paid_provider: 0,
+            paid_requester: 0,
+            fee: 0,
+        });
+        self.trail.push(EscrowTransition {
+            escrow: eid,
+            time: now,
+            from: EscrowState::Created,
+            to: EscrowState::Created,
+            actor: None,
+        });
+        self.transition(eid, EscrowState::Funded, None, now);
+        for (id, is_request) in [(rid, true), (oid, false)] {
+            let order = &mut self.orders[id.index()];
+            order.filled_units += units;
+            if order.first_fill_at.is_none() {
+                order.first_fill_at = Some(now);
+            }
+            if order.filled_units < order.total_units && order.status == OrderStatus::Active {
+                order.status = OrderStatus::PartiallyFilled;
+            }
+            if is_request {
+                order.providers_used += 1;
+            }
+        }
+        if offer_was_resting {
+            self.book.get_mut(tt).resting_units -= units;
+        }
+        let p = &mut self.peers[provider.index()];
+        if p.usage_cap_units.is_some() {
+            p.usage.push_back((now, units));
+            p.usage_sum += units;
+        }
+        self.prices[tt.index()].record(now, price, units);
+        self.counters.matches += 1;
+        self.schedule(now + max_response_ms + self.config.deadline_grace_ms, TimerKind::StartDeadline, aid.0);
+        self.schedule(now + self.config.escrow_timeout_ms, TimerKind::EscrowTimeout, eid.0);
+        self.events.push(MarketEvent::Matched {
+            time: now,
+            assignment: aid,
+            request: rid,
+            offer: oid,
+            requester,
+            provider,
+            task_type: tt,
+            units,
+            price_per_unit: price,
+            offer_was_resting,
+        });
+    }
+
+    /// Removes a resting offer from its class book (not from its owner's open list).
+    pub(crate) fn remove_resting_offer(&mut self, oid: OrderId) {
+        let o = &self.orders[oid.index()];
+        let (tt, caps, remaining, trader) = (o.spec.task_type, o.spec.capabilities, o.remaining(), o.trader);
+        let key = OfferKey { weighted_bits: self.rank_keys[oid.index()], id: oid };
+        let bucket = self.rank_buckets[oid.index()];
+        let tb = self.book.get_mut(tt);
+        let class = tb.class_of(caps);
+        if tb.classes[class].remove(bucket, &key) {
+            tb.resting_units -= remaining;
+            tb.resting_offers -= 1;
+        }
+        let open = &mut self.peers[trader.index()].open_orders;
+        if let Some(pos) = open.iter().position(|&x| x == oid) {
+            open.swap_remove(pos);
+        }
+    }
+
+    /// Re-sorts a provider's resting offers after its reputation changed.
+    pub(crate) fn rekey_offers(&mut self, peer: PeerId) {
+        let k = self.config.reputation_weight;
+        if k == 0.0 {
+            return;
+        }
+        let rep = self.reputation.score(peer);
+        for i in 0..self.peers[peer.index()].open_orders.len() {
+            let oid = self.peers[peer.index()].open_orders[i];
+            let o = &self.orders[oid.index()];
+            if o.order_type != OrderType::OfferCompute {
+                continue;
+            }
+            let (tt, caps, ask) = (o.spec.task_type, o.spec.capabilities, o.price_per_unit);
+            let old = OfferKey { weighted_bits: self.rank_keys[oid.index()], id: oid };
+            let old_bucket = self.rank_buckets[oid.index()];
+            let new_bits = weighted_ask_bits(ask, rep, k);
+            let new_bucket = self.bucket_of(rep);
+            if new_bits == old.weighted_bits && new_bucket == old_bucket {
+                continue;
+            }
+            let tb = self.book.get_mut(tt);
+            let class = tb.class_of(caps);
+            tb.classes[class].remove(old_bucket, &old);
+            tb.classes[class].insert(new_bucket, OfferKey { weighted_bits: new_bits, id: oid });
+            self.rank_keys[oid.index()] = new_bits;
+            self.rank_buckets[oid.index()] = new_bucket;
+        }
+    }
+
+    /// Closes an open order: withdraws its remainder from the book or auction list, unlocks a
+    /// request's unspent tokens, sets the final status and reports it.
+    pub(crate) fn close_order(&mut self, id: OrderId, status: OrderStatus, reason: CloseReason, now: SimTime) {
+        let o = &self.orders[id.index()];
+        let (order_type, trader, remaining, bid, tt, filled, needs) = (
+            o.order_type,
+            o.trader,
+            o.remaining(),
+            o.price_per_unit,
+            o.spec.task_type,
+            o.filled_units,
+            o.spec.capabilities,
+        );
+        match order_type {
+            OrderType::RequestCompute => {
+                self.book.get_mut(tt).remove_auction(needs, (Reverse(bid), id));
+                let open = &mut self.peers[trader.index()].open_orders;
+                if let Some(pos) = open.iter().position(|&x| x == id) {
+                    open.swap_remove(pos);
+                }
+                let _ = self.bank.transfer(
+                    EntryKind::Unlock,
+                    Account::Locked(trader),
+                    Account::Available(trader),
+                    remaining * bid,
+                    id.0,
+                    now,
+                );
+                self.events.push(MarketEvent::AuctionClosed { time: now, request: id, reason, filled_units: filled });
+            }
+            OrderType::OfferCompute => self.remove_resting_offer(id),
+        }
+        self.orders[id.index()].status = status;
+        if remaining > 0 {
+            match status {
+                OrderStatus::Cancelled => {
+                    self.events.push(MarketEvent::OrderCancelled { time: now, order: id, unfilled_units: remaining })
+                }
+                OrderStatus::Expired => {
+                    self.events.push(MarketEvent::OrderExpired { time: now, order: id, unfilled_units: remaining })
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Cancels the unfilled remainder of an order. Only its owner may; assigned work continues.
+    pub fn cancel_order(&mut self, id: OrderId, trader: PeerId, now: SimTime) -> Result<(), MarketError> {
+        self.advance_to(now)?;
+        let o = self.orders.get(id.index()).ok_or(MarketError::UnknownOrder(id))?;
+        if o.trader != trader {
+            return Err(self
+                .refuse(trader, MarketError::NotAuthorized { caller: trader, action: "cancel another peer's order" }));
+        }
+        if !o.status.is_open() {
+            return Err(MarketError::WrongState { action: "cancel", state: o.status.name() });
+        }
+        self.close_order(id, OrderStatus::Cancelled, CloseReason::Cancelled, now);
+        Ok(())
+    }
+
+    pub(crate) fn close_open_orders(&mut self, peer: PeerId, only: Option<OrderType>) {
+        let now = self.clock;
+        let mut i = 0;
+        while i < self.peers[peer.index()].open_orders.len() {
+            let oid = self.peers[peer.index()].open_orders[i];
+            if only.is_none_or(|t| self.orders[oid.index()].order_type == t) {
+                self.close_order(oid, OrderStatus::Cancelled, CloseReason::Cancelled, now);
+            } else {
+                i += 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! Read-only queries of the market: orders, assignments, escrows, wallets, reputations, price
+//! discovery, book depth and the ledger digest.
+
+use crate::bank::{Bank, Wallet};
+use crate::config::MarketConfig;
+use crate::error::MarketError;
+use crate::escrow::{Escrow, EscrowTransition, TaskAssignment};
+use crate::events::MarketEvent;
+use crate::ids::{AssignmentId, EscrowId, OrderId, PeerId, SimTime, TaskTypeId};
+use crate::market::{Market, MarketCounters, PeerState};
+use crate::order::Order;
+use crate::price::{PriceStats, PriceWindow};
+use crate::reputation::ReputationRecord;
+
+impl Market {
+    /// When the next timer (expiry, auction close, deadline, escrow timer) falls due, if any.
+    /// A driver that advances the clock to it sees every consequence at its exact time.
+    pub fn next_timer_time(&self) -> Option<SimTime> {
+        self.timers.peek().map(|t| t.0)
+    }
+
+    /// A peer's open orders (requests with open auctions and resting offers).
+    pub fn open_orders(&self, peer: PeerId) -> &[OrderId] {
+        self.peers.get(peer.index()).map_or(&[], |p| &p.open_orders)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &MarketConfig {
+        &self.config
+    }
+
+    /// An order.
+    pub fn order(&self, id: OrderId) -> Option<&Order> {
+        self.orders.get(id.index())
+    }
+
+    /// Every order ever placed, by id.
+    pub fn orders(&self) -> &[Order] {
+        &self.orders
+    }
+
+    /// Every assignment, by id.
+    pub fn get_assignments(&self) -> &[TaskAssignment] {
+        &self.assignments
+    }
+
+    /// One assignment.
+    pub fn assignment(&self, id: AssignmentId) -> Option<&TaskAssignment> {
+        self.assignments.get(id.index())
+    }
+
+    /// Every escrow, by id.
+    pub fn escrows(&self) -> &[Escrow] {
+        &self.escrows
+    }
+
+    /// One escrow.
+    pub fn escrow(&self, id: EscrowId) -> Option<&Escrow> {
+        self.escrows.get(id.index())
+    }
+
+    /// The audit trail of one escrow.
+    pub fn escrow_trail(&self, id: EscrowId) -> impl Iterator<Item = &EscrowTransition> {
+        self.trail.iter().filter(move |t| t.escrow == id)
+    }
+
+    /// The whole escrow audit trail, in order.
+    pub fn escrow_transitions(&self) -> &[EscrowTransition] {
+        &self.trail
+    }
+
+    /// A peer's wallet.
+    pub fn wallet(&self, peer: PeerId) -> Wallet {
+        self.bank.wallet(peer)
+    }
+
+    /// A peer's state.
+    pub fn peer_state(&self, peer: PeerId) -> Option<&PeerState> {
+        self.peers.get(peer.index())
+    }
+
+    /// Number of peers.
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// A peer's reputation score.
+    pub fn reputation(&self, peer: PeerId) -> f64 {
+        self.reputation.score(peer)
+    }
+
+    /// A peer's reputation record.
+    pub fn reputation_record(&self, peer: PeerId) -> Option<&ReputationRecord> {
+        self.reputation.record(peer)
+    }
+
+    /// Price discovery for a task type over the window ending `now` (§11).
+    pub fn get_price_discovery(
+        &mut self,
+        task_type: TaskTypeId,
+        now: SimTime,
+    ) -> Result<Option<PriceStats>, MarketError> {
+        self.advance_to(now)?;
+        let w = self.prices.get(task_type.index()).ok_or(MarketError::UnknownTaskType(task_type))?;
+        Ok(w.stats())
+    }
+
+    /// Price discovery as of the market's clock, without advancing it.
+    pub fn price_stats(&self, task_type: TaskTypeId) -> Option<PriceStats> {
+        self.prices.get(task_type.index()).and_then(PriceWindow::stats)
+    }
+
+    /// Treasury balance.
+    pub fn treasury(&self) -> u64 {
+        self.bank.treasury()
+    }
+
+    /// The bank (wallets, escrows, ledger).
+    pub fn bank(&self) -> &Bank {
+        &self.bank
+    }
+
+    /// The ledger's hash-chain digest (32 hex digits).
+    pub fn ledger_digest(&self) -> String {
+        self.bank.digest()
+    }
+
+    /// Running counters.
+    pub fn counters(&self) -> MarketCounters {
+        self.counters
+    }
+
+    /// Takes the events recorded since the last drain.
+    pub fn drain_events(&mut self) -> std::vec::Drain<'_, MarketEvent> {
+        self.events.drain(..)
+    }
+
+    /// Events recorded since the last drain.
+    pub fn pending_events(&self) -> &[MarketEvent] {
+        &self.events
+    }
+
+    /// Offer units resting in a task type's book.
+    pub fn resting_units(&self, task_type: TaskTypeId) -> u64 {
+        self.book.types.get(task_type.index()).map_or(0, |t| t.resting_units)
+    }
+
+    /// Resting offers in a task type's book.
+    pub fn resting_offers(&self, task_type: TaskTypeId) -> u64 {
+        self.book.types.get(task_type.index()).map_or(0, |t| t.resting_offers)
+    }
+
+    /// Lowest resting ask of a task type. Walks the class books (a metrics query, not the hot path).
+    pub fn best_ask(&self, task_type: TaskTypeId) -> Option<u64> {
+        let tb = self.book.types.get(task_type.index())?;
+        let mut best: Option<u64> = None;
+        for class in &tb.classes {
+            for (b, set) in class.buckets.iter().enumerate() {
+                // In bucket b, ask >= weighted * floor(b)^k: once that exceeds the best, stop.
+                let floor = self.bucket_floor_k[b];
+                for key in set {
+                    if let Some(best) = best
+                        && key.weighted() * floor > best as f64 * (1.0 + 1e-9)
+                    {
+                        break;
+                    }
+                    let ask = self.orders[key.id.index()].price_per_unit;
+                    best = Some(best.map_or(ask, |x| x.min(ask)));
+                }
+            }
+        }
+        best
+    }
+
+    /// Highest open bid of a task type.
+    pub fn best_bid(&self, task_type: TaskTypeId) -> Option<u64> {
+        self.book.types.get(task_type.index())?.best_bid()
+    }
+
+    /// Number of open auctions of a task type.
+    pub fn open_auctions(&self, task_type: TaskTypeId) -> usize {
+        self.book.types.get(task_type.index()).map_or(0, |t| t.open_auctions)
+    }
+}
