@@ -152,3 +152,24 @@ fn validate_checks_files_without_running() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("nope.toml"));
 }
+
+#[test]
+fn readme_quick_start_output_is_what_the_baseline_prints() {
+    // The README shows the baseline's output; this keeps it true (the digest pins every result).
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let line = readme.lines().find(|l| l.contains("ledger digest")).expect("README shows a ledger digest");
+    let documented = line.rsplit(' ').next().unwrap().to_string();
+    let out = tmp("readme");
+    let o = bin()
+        .current_dir(root())
+        .args(["run", "scenarios/baseline.toml", "--quiet", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(digest(&out.join("baseline/seed-42")), documented, "update the README's quick start");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let headline = stdout.lines().find(|l| l.starts_with("fill rate")).unwrap();
+    assert!(readme.contains(headline), "README lacks the headline line {headline:?}");
+    let _ = std::fs::remove_dir_all(out);
+}
