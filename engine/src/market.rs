@@ -447,12 +447,7 @@ impl Market {
                     now,
                 )?;
                 self.match_request(id, now);
-                let o = &self.orders[id.index()];
-                if o.remaining() == 0 {
-                    self.close_order(id, OrderStatus::Filled, CloseReason::Filled, now);
-                } else if o.providers_used >= o.max_providers {
-                    self.close_order(id, OrderStatus::Expired, CloseReason::SlotsUsed, now);
-                } else {
+                if !self.close_request_if_done(id, now) {
                     let closes_at = now + self.config.auction_window_ms;
                     self.book
                         .get_mut(task_spec.task_type)

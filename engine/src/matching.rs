@@ -210,12 +210,7 @@ impl Market {
                 }
                 let units = remaining.min(request_left).min(room);
                 self.execute_match(rid, oid, units, false, now);
-                let r = &self.orders[rid.index()];
-                if r.remaining() == 0 {
-                    self.close_order(rid, OrderStatus::Filled, CloseReason::Filled, now);
-                } else if r.providers_used >= r.max_providers {
-                    self.close_order(rid, OrderStatus::Expired, CloseReason::SlotsUsed, now);
-                }
+                self.close_request_if_done(rid, now);
             }
             match self.book.get(tt).next_auction_in(ci, Some(key)) {
                 Some(next) => cursors[best].0 = next,
@@ -225,6 +220,20 @@ impl Market {
             }
         }
         self.auction_cursors = cursors;
+    }
+
+    /// Closes a request whose units are all assigned (`Filled`) or whose provider slots are all
+    /// used (`Expired`, §3); returns whether it closed.
+    pub(crate) fn close_request_if_done(&mut self, rid: OrderId, now: SimTime) -> bool {
+        let r = &self.orders[rid.index()];
+        if r.remaining() == 0 {
+            self.close_order(rid, OrderStatus::Filled, CloseReason::Filled, now);
+        } else if r.providers_used >= r.max_providers {
+            self.close_order(rid, OrderStatus::Expired, CloseReason::SlotsUsed, now);
+        } else {
+            return false;
+        }
+        true
     }
 
     /// Creates the assignment and its funded escrow, moves the tokens and updates both orders.
