@@ -67,10 +67,9 @@ pub struct PeerState {
 pub(crate) use crate::timers::TimerKind;
 use crate::timers::Timers;
 
-/// A position in one reputation bucket of one class book during a request's walk.
+/// One reputation bucket of one class book in a request's walk (its position is in the heap).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Cursor {
-    pub(crate) key: OfferKey,
     pub(crate) class: u32,
     pub(crate) bucket: u8,
     /// Stop once the weighted ask exceeds this (no later offer of the bucket can trade).
@@ -123,6 +122,8 @@ pub struct Market {
     pub(crate) account_holders: BTreeMap<AccountId, u32>,
     pub(crate) counters: MarketCounters,
     pub(crate) cursors: Vec<Cursor>,
+    /// The request walk's heap of (key, cursor index), kept to reuse its allocation.
+    pub(crate) cursor_heap: Vec<Reverse<(OfferKey, u32)>>,
     /// Per reputation bucket: `floor(b)^k` and the ceiling reputation (precomputed: k is fixed).
     pub(crate) bucket_floor_k: [f64; REP_BUCKETS],
     pub(crate) bucket_ceiling: [f64; REP_BUCKETS],
@@ -183,6 +184,7 @@ impl Market {
             account_holders: BTreeMap::new(),
             counters: MarketCounters::default(),
             cursors: Vec::new(),
+            cursor_heap: Vec::new(),
             bucket_floor_k: std::array::from_fn(|b| {
                 if config_k == 0.0 { 1.0 } else { bucket_floor(b as u8).powf(config_k) }
             }),

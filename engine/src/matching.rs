@@ -6,6 +6,7 @@
 //! classes) and why no walk scans offers that cannot trade.
 
 use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 use crate::bank::{Account, EntryKind};
 use crate::book::{OfferKey, rep_bucket};
@@ -17,6 +18,9 @@ use crate::events::{CloseReason, MarketEvent};
 use crate::ids::{AssignmentId, EscrowId, OrderId, PeerId, SimTime};
 use crate::market::{Cursor, Market, Pick, TimerKind, weighted_ask_bits};
 use crate::order::{OrderStatus, OrderType, PrivacyLevel, QualityValues};
+
+/// Steps of a request's walk done by linear minimum before it switches to a heap.
+const LINEAR_STEPS: u32 = 4;
 
 impl Market {
     /// Units the provider may still be assigned in the cap window ending now.
@@ -91,8 +95,10 @@ impl Market {
             PrivacyLevel::Confidential => min_rep.max(self.config.confidential_min_reputation),
         };
         let mut cursors = std::mem::take(&mut self.cursors);
+        let mut heap = std::mem::take(&mut self.cursor_heap);
         let mut picks = std::mem::take(&mut self.picks);
         cursors.clear();
+        heap.clear();
         picks.clear();
         {
             let tb = self.book.get(tt);
@@ -110,21 +116,44 @@ impl Market {
                     if let Some(first) = class.buckets[b as usize].first() {
                         // In bucket b, ask >= weighted * floor(b)^k: stop once that exceeds the bid.
                         let limit = bid as f64 * (1.0 + 1e-9) / self.bucket_floor_k[b as usize];
-                        cursors.push(Cursor { key: *first, class: ci as u32, bucket: b, limit });
+                        heap.push(Reverse((*first, cursors.len() as u32)));
+                        cursors.push(Cursor { class: ci as u32, bucket: b, limit });
                     }
                 }
             }
         }
-        while remaining > 0 && slots > 0 && !cursors.is_empty() {
-            let mut best = 0;
-            for i in 1..cursors.len() {
-                if cursors[i].key < cursors[best].key {
-                    best = i;
+        // Merge the buckets by key. Most requests fill within a step or two, where a linear
+        // minimum over the heads is cheapest; a walk that goes on switches to a binary heap
+        // (O(log n) per step). Keys are unique, so both pick the same order.
+        let mut heads = heap;
+        let mut heap: Option<BinaryHeap<Reverse<(OfferKey, u32)>>> = None;
+        let mut steps = 0u32;
+        while remaining > 0 && slots > 0 {
+            let (key, i) = match heap.as_mut() {
+                Some(h) => match h.pop() {
+                    Some(Reverse(x)) => x,
+                    None => break,
+                },
+                None => {
+                    if heads.is_empty() {
+                        break;
+                    }
+                    if steps >= LINEAR_STEPS && heads.len() > LINEAR_STEPS as usize {
+                        heap = Some(BinaryHeap::from(std::mem::take(&mut heads)));
+                        continue;
+                    }
+                    let mut best = 0;
+                    for j in 1..heads.len() {
+                        if heads[j].0 < heads[best].0 {
+                            best = j;
+                        }
+                    }
+                    heads.swap_remove(best).0
                 }
-            }
-            let Cursor { key, class: ci, bucket, limit } = cursors[best];
+            };
+            steps += 1;
+            let Cursor { class: ci, bucket, limit, .. } = cursors[i as usize];
             if key.weighted() > limit {
-                cursors.swap_remove(best);
                 continue;
             }
             let o = &self.orders[key.id.index()];
@@ -145,13 +174,17 @@ impl Market {
                     slots -= 1;
                 }
             }
-            match self.book.get(tt).next_in_class(ci as usize, bucket, Some(key)) {
-                Some(next) => cursors[best].key = next,
-                None => {
-                    cursors.swap_remove(best);
+            if let Some(next) = self.book.get(tt).next_in_class(ci as usize, bucket, Some(key)) {
+                match heap.as_mut() {
+                    Some(h) => h.push(Reverse((next, i))),
+                    None => heads.push(Reverse((next, i))),
                 }
             }
         }
+        self.cursor_heap = match heap {
+            Some(h) => h.into_vec(),
+            None => heads,
+        };
         for &p in &picks {
             self.execute_match(rid, p.offer, p.units, true, now);
             if self.orders[p.offer.index()].remaining() == 0 {
