@@ -78,7 +78,9 @@ impl Simulation {
         };
         let verify = sim.spec.market.verify_signatures;
         let key_seed = sim.spec.market.market_seed;
-        for (pi, pop) in sim.spec.populations.clone().iter().enumerate() {
+        let populations: Vec<std::sync::Arc<crate::spec::PopulationSpec>> =
+            sim.spec.populations.iter().cloned().map(std::sync::Arc::new).collect();
+        for (pi, pop) in populations.iter().enumerate() {
             let ring = rings.iter().position(|(r, _)| pop.strategy == Strategy::Colluder && *r == pop.params.ring);
             let setup = Setup { ring_capability: ring.map(|r| rings[r].1) };
             let group = if pop.strategy == Strategy::KeySharer { pop.params.peers_per_account.max(1) } else { 1 };

@@ -121,7 +121,7 @@ pub struct Setup {
 
 /// Builds the agent for a population member.
 pub fn build_agent(
-    spec: &PopulationSpec,
+    spec: &std::sync::Arc<PopulationSpec>,
     task_types: &[TaskTypeInfo],
     setup: Setup,
     rng: &mut AgentRng,

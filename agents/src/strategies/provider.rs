@@ -26,13 +26,16 @@ use super::learning::Side;
 use super::pricing::{Pricer, View};
 use super::{Quota, Setup, account_of, approves, chance, pick_weighted, to_ms, to_units};
 use crate::agent::{Action, Agent, Observation, Profile, TaskTypeInfo, Wake};
+use std::sync::Arc;
+
 use crate::spec::{PopulationSpec, Role, Strategy};
 use crate::stream::AgentRng;
 
 /// A provider.
 #[derive(Clone, Debug)]
 pub struct ProviderAgent {
-    spec: PopulationSpec,
+    /// The population's spec, shared by all its agents (not copied per agent).
+    spec: Arc<PopulationSpec>,
     cost: f64,
     speed: f64,
     budget: u64,
@@ -47,7 +50,7 @@ pub struct ProviderAgent {
 
 impl ProviderAgent {
     /// Draws the agent's private parameters.
-    pub fn new(spec: &PopulationSpec, task_types: &[TaskTypeInfo], setup: Setup, rng: &mut AgentRng) -> Self {
+    pub fn new(spec: &Arc<PopulationSpec>, task_types: &[TaskTypeInfo], setup: Setup, rng: &mut AgentRng) -> Self {
         let cost = spec.cost_per_unit.sample(rng).max(0.0);
         let markup = spec.markup.sample(rng);
         let speed = spec.reliability.speed_factor.sample(rng).max(0.01);
@@ -72,7 +75,7 @@ impl ProviderAgent {
             .collect();
         let pricer = Pricer::new(spec, Side::Sell, cost, markup, rng);
         ProviderAgent {
-            spec: spec.clone(),
+            spec: Arc::clone(spec),
             cost,
             speed,
             budget,

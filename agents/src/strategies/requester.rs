@@ -20,13 +20,16 @@ use super::learning::Side;
 use super::pricing::{Pricer, View};
 use super::{Quota, Setup, approves, chance, pick_weighted, sample_caps, to_ms, to_units};
 use crate::agent::{Action, Agent, Observation, Profile, TaskTypeInfo, Wake};
+use std::sync::Arc;
+
 use crate::spec::{PopulationSpec, Role, Strategy};
 use crate::stream::AgentRng;
 
 /// A requester.
 #[derive(Clone, Debug)]
 pub struct RequesterAgent {
-    spec: PopulationSpec,
+    /// The population's spec, shared by all its agents (not copied per agent).
+    spec: Arc<PopulationSpec>,
     value: f64,
     budget: u64,
     open: Option<OrderId>,
@@ -37,12 +40,12 @@ pub struct RequesterAgent {
 
 impl RequesterAgent {
     /// Draws the agent's private parameters from its population.
-    pub fn new(spec: &PopulationSpec, setup: Setup, rng: &mut AgentRng) -> Self {
+    pub fn new(spec: &Arc<PopulationSpec>, setup: Setup, rng: &mut AgentRng) -> Self {
         let value = spec.value_per_unit.sample(rng).max(0.0);
         let budget = to_ms(spec.budget.sample(rng));
         let pricer = Pricer::new(spec, Side::Buy, value, 0.0, rng);
         RequesterAgent {
-            spec: spec.clone(),
+            spec: Arc::clone(spec),
             value,
             budget,
             open: None,
