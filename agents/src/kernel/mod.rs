@@ -8,10 +8,10 @@
 //! One step: advance the market, drain its events, turn them into wakes (a match wakes the
 //! provider and the requester, a completed escrow wakes whoever may approve it, a settlement wakes
 //! both parties, a dispute wakes the panel), run the wakes in FIFO order, apply each agent's
-//! actions to the market ([`apply`]), and repeat until no wake is left. Arrivals are Poisson:
+//! actions to the market (`apply.rs`), and repeat until no wake is left. Arrivals are Poisson:
 //! after each arrival the agent's next one is drawn from its own stream.
 //!
-//! Agents and peers: agent `i` registers peer `i` at time 0 ([`setup`]). A Sybil that re-enters
+//! Agents and peers: agent `i` registers peer `i` at time 0 (`setup.rs`). A Sybil that re-enters
 //! gets a new peer id appended after all others; `peer_slot` maps every peer id to its agent, so
 //! events about an abandoned identity still reach the agent that owns it.
 //!
