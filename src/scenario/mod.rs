@@ -188,6 +188,17 @@ fn load_text(text: &str, file: &str, show_location: bool, overrides: &[String]) 
         };
         ScenarioError::Invalid { file: file.to_string(), path, reason, location }
     };
+    // A sweep file handed to `run` or `validate`: say what it is rather than "unknown field".
+    if let Ok(toml::Value::Table(top)) = toml::from_str::<toml::Value>(text)
+        && top.contains_key("sweep")
+        && !top.contains_key("scenario")
+    {
+        return Err(invalid(
+            "sweep".into(),
+            "this is a sweep file, not a scenario: run it with `synmarket sweep run <FILE>`".into(),
+            at(tree.span_of(&locate::TomlPath::root().key("sweep"))),
+        ));
+    }
     let raw: raw::RawFile = toml::from_str(text).map_err(|e| {
         let span = e.span();
         let path = span.as_ref().map(|s| tree.path_at(s)).unwrap_or_default();

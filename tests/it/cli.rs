@@ -141,6 +141,7 @@ fn bad_input_gets_one_clear_error_and_no_output() {
     let body = std::fs::read_to_string(root().join("scenarios/baseline.toml")).unwrap();
     let unknown = body.replacen("[scenario]", "[scenario]\nfavourite_colour = \"blue\"", 1);
     fails(&["run", "FILE", "--quiet"], Some(&unknown), &["bad.toml", "favourite_colour"]);
+    fails(&["run", "scenarios/sweeps/fees.toml", "--quiet"], None, &["fees.toml", "sweep file", "synmarket sweep run"]);
 }
 
 #[test]
