@@ -8,7 +8,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use super::geometry::{Extent, Span, y_span};
 use super::legend::{LegendEntry, Swatch};
-use super::line::draw_title;
+use super::line::{draw_title, plot_frame};
 use super::model::BarChart;
 use super::style::{self, AXIS, GRID, NOTE, Sizes, TickFormat, drawable};
 use super::{ChartError, draw_err};
@@ -101,15 +101,7 @@ pub(crate) fn draw_bar_plot<DB: DrawingBackend>(
     let x_desc = style::fit_text(chart.x_label.trim(), plot_w, &measure_label);
     let y_desc = style::fit_text(chart.y_label.trim(), plot_h, &measure_label);
 
-    let mut ctx = ChartBuilder::on(&area)
-        .margin_top(12)
-        .margin_bottom(4)
-        .margin_left(margin_l)
-        .margin_right(margin_r)
-        .x_label_area_size(x_area)
-        .y_label_area_size(y_area)
-        .build_cartesian_2d(xs.lo..xs.hi, ys.lo..ys.hi)
-        .map_err(draw_err)?;
+    let mut ctx = plot_frame(&area, (margin_l, margin_r), (x_area, y_area), xs, ys)?;
     let y_formatter = |v: &f64| y_fmt.format(*v);
     ctx.configure_mesh()
         .disable_x_mesh()

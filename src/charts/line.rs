@@ -154,6 +154,26 @@ fn extents(chart: &LineChart) -> Option<((f64, f64), (f64, f64))> {
 }
 
 /// Title line of a plot (cut to the width), returns the remaining area below it.
+/// The plot's frame shared by line and bar charts: fixed top and bottom margins, the given side
+/// margins and label areas, and f64 coordinates over `xs` × `ys`.
+pub(crate) fn plot_frame<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    (margin_l, margin_r): (u32, u32),
+    (x_area, y_area): (u32, u32),
+    xs: Span,
+    ys: Span,
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, ChartError> {
+    ChartBuilder::on(area)
+        .margin_top(12)
+        .margin_bottom(4)
+        .margin_left(margin_l)
+        .margin_right(margin_r)
+        .x_label_area_size(x_area)
+        .y_label_area_size(y_area)
+        .build_cartesian_2d(xs.lo..xs.hi, ys.lo..ys.hi)
+        .map_err(draw_err)
+}
+
 pub(crate) fn draw_title<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     title: &str,
@@ -232,15 +252,7 @@ pub(crate) fn draw_line_plot<DB: DrawingBackend>(
     let x_desc = style::fit_text(chart.x_label.trim(), plot_w, &measure_label);
     let y_desc = style::fit_text(chart.y_label.trim(), plot_h, &measure_label);
 
-    let mut ctx = ChartBuilder::on(&area)
-        .margin_top(12)
-        .margin_bottom(4)
-        .margin_left(margin_l)
-        .margin_right(margin_r)
-        .x_label_area_size(x_area)
-        .y_label_area_size(y_area)
-        .build_cartesian_2d(xs.lo..xs.hi, ys.lo..ys.hi)
-        .map_err(draw_err)?;
+    let mut ctx = plot_frame(&area, (margin_l, margin_r), (x_area, y_area), xs, ys)?;
     let x_formatter = |v: &f64| x_fmt.format(*v);
     let y_formatter = |v: &f64| y_fmt.format(*v);
     ctx.configure_mesh()
