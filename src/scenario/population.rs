@@ -135,36 +135,23 @@ pub fn default_strategy(role: Role) -> Strategy {
     }
 }
 
-/// The values a population gets for keys it does not write (or may not write).
+/// The values a population gets for keys it does not write (or may not write): the engine-neutral
+/// [`PopulationSpec::new`], with the fields that depend on the role zeroed where the role cannot
+/// use them (so the resolved file leaves them out) and a task mix over every task type.
 pub fn defaults(name: &str, role: Role, count: u32, strategy: Strategy, task_types: usize) -> PopulationSpec {
     let trader = role != Role::Arbitrator;
+    let base = PopulationSpec::new(name, role, count, strategy);
     PopulationSpec {
-        name: name.to_string(),
-        role,
-        count,
-        strategy,
-        budget: Dist::Fixed(if role == Role::Requester { 1_000_000.0 } else { 0.0 }),
-        value_per_unit: if role == Role::Requester { Dist::Uniform(40.0, 80.0) } else { Dist::Fixed(0.0) },
-        cost_per_unit: if role == Role::Provider { Dist::Uniform(20.0, 60.0) } else { Dist::Fixed(0.0) },
-        markup: Dist::Fixed(if strategy.uses_markup() { 0.2 } else { 0.0 }),
-        min_price: if trader { 1.0 } else { 0.0 },
-        max_price: if trader { 200.0 } else { 0.0 },
-        arrival_rate_per_hour: if trader { 1.0 } else { 0.0 },
+        budget: if role == Role::Requester { base.budget } else { Dist::Fixed(0.0) },
+        value_per_unit: if role == Role::Requester { base.value_per_unit } else { Dist::Fixed(0.0) },
+        cost_per_unit: if role == Role::Provider { base.cost_per_unit } else { Dist::Fixed(0.0) },
+        markup: if strategy.uses_markup() { base.markup } else { Dist::Fixed(0.0) },
+        min_price: if trader { base.min_price } else { 0.0 },
+        max_price: if trader { base.max_price } else { 0.0 },
+        arrival_rate_per_hour: if trader { base.arrival_rate_per_hour } else { 0.0 },
         task_mix: if trader { (0..task_types).map(|i| (i, 1.0)).collect() } else { Vec::new() },
-        units: None,
-        order_ttl_ms: None,
-        first_arrival_ms: None,
-        max_orders: None,
-        min_reputation: Dist::Fixed(0.0),
-        privacy_mix: PrivacyMix::default(),
-        sla: None,
-        capability_coverage: if role == Role::Provider { 1.0 } else { 0.0 },
-        confidential_attested: false,
-        usage_cap_units_per_day: None,
-        initial_reputation: None,
-        reliability: Reliability::for_strategy(strategy),
-        units_per_period: None,
-        params: StrategyParams::default(),
+        capability_coverage: if role == Role::Provider { base.capability_coverage } else { 0.0 },
+        ..base
     }
 }
 
