@@ -52,6 +52,10 @@ pub enum IoError {
         #[source]
         source: serde_json::Error,
     },
+    /// The output folder cannot be used (a file is in the way, or nothing can be created there).
+    /// Checked before any work starts ([`check_output_dir`]).
+    #[error("cannot write output under {}: {reason}", path.display())]
+    Unusable { path: PathBuf, reason: String },
     /// Producing the file's content failed for another reason (e.g. a chart backend error).
     #[error("cannot produce {}: {reason}", path.display())]
     Content { path: PathBuf, reason: String },
@@ -135,16 +139,76 @@ pub fn write_json_atomic<T: Serialize + ?Sized>(path: impl AsRef<Path>, value: &
 /// Writes `df` to `path` as Parquet (zstd, min/max/null-count statistics) atomically.
 ///
 /// Takes `&mut` because polars may rechunk the frame before writing; the values are unchanged.
+/// Columns are encoded in parallel on polars' own thread pool; see [`write_parquet_serial_atomic`]
+/// for callers that are themselves one of many parallel workers.
 pub fn write_parquet_atomic(path: impl AsRef<Path>, df: &mut DataFrame) -> Result<(), IoError> {
-    let path = path.as_ref();
+    write_parquet(path.as_ref(), df, true)
+}
+
+/// [`write_parquet_atomic`] with every column encoded on the calling thread: the same bytes
+/// (tested below), no task handed to polars' thread pool. Sweep workers use it: they already
+/// keep every core busy with one run each, and a worker never waits on another pool.
+pub fn write_parquet_serial_atomic(path: impl AsRef<Path>, df: &mut DataFrame) -> Result<(), IoError> {
+    write_parquet(path.as_ref(), df, false)
+}
+
+fn write_parquet(path: &Path, df: &mut DataFrame, parallel: bool) -> Result<(), IoError> {
     write_atomic_with(path, |w| {
         ParquetWriter::new(w)
             .with_compression(ParquetCompression::Zstd(None))
             .with_statistics(StatisticsOptions::default())
+            .set_parallel(parallel)
             .finish(df)
             .map(|_| ())
             .map_err(|source| IoError::Parquet { path: path.to_path_buf(), source })
     })
+}
+
+/// The final file name and writer's process id of a temporary name made by `temp_sibling`
+/// (`<name>.tmp-<pid>-<seq>[.<ext>]`), or `None` for any other name.
+pub(crate) fn parse_temp_name(file_name: &str) -> Option<(&str, u32)> {
+    let at = file_name.rfind(".tmp-")?;
+    let rest = &file_name[at + 5..];
+    let (pid, rest) = rest.split_once('-')?;
+    let seq_len = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let tail = &rest[seq_len..];
+    if seq_len == 0 || !(tail.is_empty() || tail.starts_with('.')) {
+        return None;
+    }
+    Some((&file_name[..at], pid.parse().ok()?))
+}
+
+/// Whether process `pid` is alive on this host: `Some` where `/proc` tells (Linux), `None` where
+/// it cannot be known.
+pub(crate) fn process_alive(pid: u32) -> Option<bool> {
+    let proc = Path::new("/proc");
+    proc.join("self").exists().then(|| pid == std::process::id() || proc.join(pid.to_string()).exists())
+}
+
+/// Checks, before any work, that output can be written at `target` (a folder that may not exist
+/// yet): `target` and its nearest existing ancestor must be folders where a file can be created.
+/// The probe file is removed at once; nothing is left behind.
+pub fn check_output_dir(target: &Path) -> Result<(), IoError> {
+    let fail = |path: &Path, reason: String| IoError::Unusable { path: path.to_path_buf(), reason };
+    let mut existing = target;
+    loop {
+        match fs::metadata(existing) {
+            Ok(m) if m.is_dir() => break,
+            Ok(_) => return Err(fail(existing, "it is a file, not a folder".into())),
+            Err(_) => match existing.parent() {
+                Some(p) if !p.as_os_str().is_empty() => existing = p,
+                _ => {
+                    existing = Path::new(".");
+                    break;
+                }
+            },
+        }
+    }
+    let probe =
+        existing.join(format!(".synmarket-probe-{}-{}", std::process::id(), TEMP_SEQ.fetch_add(1, Ordering::Relaxed)));
+    File::create(&probe).map_err(|e| fail(existing, format!("cannot create a file there ({e})")))?;
+    let _ = fs::remove_file(&probe);
+    Ok(())
 }
 
 /// Reads a whole Parquet file into a DataFrame.
@@ -234,6 +298,39 @@ mod tests {
         let back = read_parquet(&a).expect("read back");
         assert!(back.equals_missing(&df));
         assert!(leftover_temps(&dir).is_empty());
+    }
+
+    #[test]
+    fn serial_and_parallel_encoding_write_the_same_bytes() {
+        let dir = fresh_dir("io-parquet-serial");
+        let (a, b) = (dir.join("parallel.parquet"), dir.join("serial.parquet"));
+        write_parquet_atomic(&a, &mut sample_frame(50_000)).expect("write parallel");
+        write_parquet_serial_atomic(&b, &mut sample_frame(50_000)).expect("write serial");
+        assert_eq!(fs::read(&a).expect("read a"), fs::read(&b).expect("read b"));
+    }
+
+    #[test]
+    fn temp_names_parse_back_and_other_names_do_not() {
+        let own = temp_sibling(Path::new("/x/run-abc.parquet"), None);
+        let name = own.file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(parse_temp_name(&name), Some(("run-abc.parquet", std::process::id())));
+        assert_eq!(parse_temp_name("chart.svg.tmp-12-3.png"), Some(("chart.svg", 12)));
+        for other in ["run-abc.parquet", "notes.tmp-x", "a.tmp-12", "a.tmp-12-", "a.tmp-12-3x", "a.tmp--3"] {
+            assert_eq!(parse_temp_name(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn output_dir_check_refuses_a_file_in_the_way() {
+        let dir = fresh_dir("io-check-out");
+        check_output_dir(&dir.join("new/deeper")).expect("a missing folder under a writable one is fine");
+        assert!(!dir.join("new").exists(), "the check creates nothing");
+        write_atomic(dir.join("blocker"), b"x").expect("write");
+        for target in [dir.join("blocker"), dir.join("blocker/sub")] {
+            let e = check_output_dir(&target).unwrap_err().to_string();
+            assert!(e.contains("blocker") && e.contains("is a file, not a folder"), "{e}");
+        }
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "no probe file left");
     }
 
     #[test]

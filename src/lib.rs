@@ -4,6 +4,7 @@
 //! ([`run`]), raw and metric tables ([`tables`], [`metrics`]), charts ([`charts`]), report pages
 //! ([`report`], [`report_run`]) and atomic output ([`io`]). The CLI is `src/main.rs`.
 
+pub mod build_id;
 pub mod charts;
 pub mod io;
 pub mod metrics;

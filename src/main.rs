@@ -1,10 +1,14 @@
 //! The `synmarket` command line: `run`, `validate`, `report` (and `sweep`).
 //!
-//! Errors are reported with `anyhow` context at this edge only; every failure exits non-zero with
-//! one clear message, never a panic.
+//! Errors are reported with `anyhow` context at this edge only; every failure is one line on
+//! stderr, never a panic. Exit codes: 0 success (also when stdout is closed early, as by
+//! `| head -1`: the rest of the output is dropped, the work is still done); 2 bad input, refused
+//! before any output is written (a scenario or sweep file, a flag, the shard or thread settings,
+//! an output folder that cannot be used or holds files synmarket did not write, a sweep folder of
+//! another definition or build); 1 any other failure.
 
-use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::io::{IsTerminal, Write as _};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -12,8 +16,15 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use synmarket::run::{headline, simulate, write_run};
+use synmarket::run::{headline, prepare_run_dir, simulate, write_run};
 use synmarket::scenario::Scenario;
+
+/// Writes one line to stdout; a closed stdout is an error that `main` turns into a quiet exit.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout().lock(), $($arg)*).context("writing to stdout")?
+    };
+}
 
 #[derive(Parser)]
 #[command(name = "synmarket", version, about = "Deterministic simulation of peer compute markets")]
@@ -43,6 +54,9 @@ enum Command {
         /// Print what happens, step by step (for small scenarios such as market_simulation).
         #[arg(long)]
         narrate: bool,
+        /// Replace an existing run folder even if it holds files synmarket did not write.
+        #[arg(long)]
+        force: bool,
     },
     /// Check scenario files without running them.
     Validate {
@@ -94,6 +108,10 @@ enum SweepCommand {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        /// Add runs to a sweep folder that another build of synmarket wrote (the builds are then
+        /// all listed in its _sweep.toml); without it such a folder is refused.
+        #[arg(long)]
+        allow_build_change: bool,
     },
     /// Show missing runs and the shards to resubmit.
     Status {
@@ -122,20 +140,61 @@ enum SweepCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { scenario, seed, out, set, quiet, narrate } => cmd_run(scenario, seed, out, set, quiet, narrate),
+        Command::Run { scenario, seed, out, set, quiet, narrate, force } => {
+            cmd_run(scenario, seed, out, set, quiet, narrate, force)
+        }
         Command::Validate { files } => cmd_validate(files),
-        Command::Report { run_dir } => synmarket::report_run::rebuild(&run_dir).map(|files| {
-            println!("rebuilt {} files in {}", files.len(), run_dir.display());
-        }),
+        Command::Report { run_dir } => cmd_report(&run_dir),
         Command::Sweep { command } => cmd_sweep(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            let _ = writeln!(std::io::stderr().lock(), "error: {e:#}");
+            ExitCode::from(exit_code(&e))
         }
     }
+}
+
+/// Whether the error is stdout closed by the reader (`| head -1`).
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().filter_map(|c| c.downcast_ref::<std::io::Error>()).any(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// 2 for bad input refused before any work (see the module header), else 1.
+fn exit_code(e: &anyhow::Error) -> u8 {
+    use synmarket::io::IoError;
+    use synmarket::sweep::SweepError;
+    let input = e.chain().any(|c| {
+        c.is::<synmarket::scenario::ScenarioError>()
+            || c.is::<synmarket::run::RunDirError>()
+            || c.is::<InputError>()
+            || matches!(c.downcast_ref::<IoError>(), Some(IoError::Unusable { .. }))
+            || matches!(
+                c.downcast_ref::<SweepError>(),
+                Some(
+                    SweepError::Spec { .. }
+                        | SweepError::Point { .. }
+                        | SweepError::Shard(_)
+                        | SweepError::Fingerprint { .. }
+                        | SweepError::Build { .. }
+                        | SweepError::Io(IoError::Unusable { .. })
+                )
+            )
+    });
+    if input { 2 } else { 1 }
+}
+
+/// Bad input found by the CLI itself.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct InputError(String);
+
+fn cmd_report(run_dir: &Path) -> Result<()> {
+    let files = synmarket::report_run::rebuild(run_dir)?;
+    say!("rebuilt {} files in {}", files.len(), run_dir.display());
+    Ok(())
 }
 
 fn cmd_run(
@@ -145,11 +204,13 @@ fn cmd_run(
     mut set: Vec<String>,
     quiet: bool,
     narrate: bool,
+    force: bool,
 ) -> Result<()> {
     if let Some(seed) = seed {
         set.push(format!("scenario.seed={seed}"));
     }
     let scenario = Scenario::load_with_overrides(&path, &set)?;
+    prepare_run_dir(&out, &scenario, force)?;
     let bar = if quiet || narrate || !std::io::stderr().is_terminal() {
         ProgressBar::hidden()
     } else {
@@ -163,17 +224,18 @@ fn cmd_run(
     };
     let started = Instant::now();
     let result = if narrate {
-        synmarket::narrate::narrate(&scenario, Box::new(|line| println!("{line}")))
+        // A closed stdout drops the narration; the run and its folder are still completed.
+        synmarket::narrate::narrate(&scenario, Box::new(|line| drop(writeln!(std::io::stdout().lock(), "{line}"))))
     } else {
         simulate(&scenario, &mut |t| bar.set_position(t))
     }
     .with_context(|| format!("running {}", path.display()))?;
     let simulate_seconds = started.elapsed().as_secs_f64();
     bar.finish_and_clear();
-    let (dir, manifest) = write_run(&out, &scenario, &result, simulate_seconds)?;
+    let (dir, manifest) = write_run(&out, &scenario, &result, simulate_seconds, force)?;
     let h = headline(&result);
-    println!("wrote {}", dir.display());
-    println!(
+    say!("wrote {}", dir.display());
+    say!(
         "{} agents, {} orders, {} trades in {:.2} s ({:.0} events/s); ledger digest {}",
         manifest.agents,
         manifest.orders,
@@ -182,7 +244,7 @@ fn cmd_run(
         manifest.timing.events_per_second,
         manifest.ledger_digest
     );
-    println!(
+    say!(
         "fill rate {:.1} %, VWAP {:.2} tokens/unit, SLA compliance {:.1} %",
         h.fill_rate * 100.0,
         h.vwap,
@@ -195,17 +257,55 @@ fn cmd_validate(files: Vec<PathBuf>) -> Result<()> {
     let mut failed = 0;
     for f in &files {
         match Scenario::load(f) {
-            Ok(s) => println!("{}: ok ({} agents, {} task types)", f.display(), s.total_agents(), s.task_types.len()),
+            Ok(s) => say!("{}: ok ({} agents, {} task types)", f.display(), s.total_agents(), s.task_types.len()),
             Err(e) => {
-                eprintln!("error: {e}");
+                let _ = writeln!(std::io::stderr().lock(), "error: {e}");
                 failed += 1;
             }
         }
     }
     if failed > 0 {
-        anyhow::bail!("{failed} of {} files are invalid", files.len());
+        return Err(InputError(format!("{failed} of {} files are invalid", files.len())).into());
     }
     Ok(())
+}
+
+/// `s` quoted for a POSIX shell when it needs quoting.
+fn sh_quote(s: &str) -> String {
+    let plain = !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "_-./,:=+@%".contains(c));
+    if plain { s.to_string() } else { format!("'{}'", s.replace('\'', "'\\''")) }
+}
+
+/// The command that runs this synmarket on a fresh machine of the cluster: the absolute path of
+/// the running binary (a shared file system is assumed, as for the sweep folder), then `args`;
+/// each word quoted for the shell. Paths among `args` are made absolute by the caller.
+fn self_command(args: &[String]) -> String {
+    let exe = std::env::current_exe().ok().and_then(|p| std::fs::canonicalize(p).ok());
+    let mut words: Vec<String> = match exe {
+        Some(p) => vec![p.display().to_string()],
+        None => ["cargo", "run", "--release", "--"].map(String::from).to_vec(),
+    };
+    words.extend(args.iter().cloned());
+    words.iter().map(|w| sh_quote(w)).collect::<Vec<_>>().join(" ")
+}
+
+fn absolute(p: &Path) -> String {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string()
+}
+
+/// Shard indices as a Slurm array spec: ascending runs compressed, `0-3,7,9-12`.
+fn array_spec(ids: &[usize]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < ids.len() {
+        let mut j = i;
+        while j + 1 < ids.len() && ids[j + 1] == ids[j] + 1 {
+            j += 1;
+        }
+        parts.push(if j == i { ids[i].to_string() } else { format!("{}-{}", ids[i], ids[j]) });
+        i = j + 1;
+    }
+    parts.join(",")
 }
 
 fn cmd_sweep(command: SweepCommand) -> Result<()> {
@@ -215,40 +315,59 @@ fn cmd_sweep(command: SweepCommand) -> Result<()> {
         SweepCommand::Plan { sweep: path, shards, out } => {
             let sw = Sweep::load(&path)?;
             let runs = Plan::new(&sw).runs.len();
-            let n = shards.unwrap_or(runs.min(1000)).clamp(1, runs.max(1));
-            println!("sweep {}: {} points x {} replications = {runs} runs", sw.name, sw.points.len(), sw.replications);
-            for p in &sw.points {
-                println!("  point {}  {}", p.id(), p.label());
+            if shards == Some(0) {
+                return Err(InputError("--shards must be at least 1".into()).into());
             }
-            let file = path.display();
-            let out = out.display();
-            println!(
-                "\nsbatch --array=0-{} --cpus-per-task=1 --parsable --wrap \"synmarket sweep run {file} --out {out} --quiet\"",
-                n - 1
-            );
-            println!("sbatch --dependency=afterok:<jobid> --wrap \"synmarket sweep merge {file} --out {out}\"");
+            let n = shards.unwrap_or(runs.min(1000)).clamp(1, runs.max(1));
+            say!("sweep {}: {} points x {} replications = {runs} runs", sw.name, sw.points.len(), sw.replications);
+            for p in &sw.points {
+                say!("  point {}  {}", p.id(), p.label());
+            }
+            let (file, out) = (absolute(&path), absolute(&out));
+            let run = self_command(&[
+                "sweep".into(),
+                "run".into(),
+                file.clone(),
+                "--out".into(),
+                out.clone(),
+                "--shards".into(),
+                n.to_string(),
+                "--quiet".into(),
+            ]);
+            let merge = self_command(&["sweep".into(), "merge".into(), file, "--out".into(), out]);
+            say!("\nsbatch --array=0-{} --cpus-per-task=1 --parsable --wrap {}", n - 1, sh_quote(&run));
+            say!("sbatch --dependency=afterok:<jobid> --wrap {}", sh_quote(&merge));
             Ok(())
         }
-        SweepCommand::Run { sweep: path, out, shard, shards, threads, quiet } => {
+        SweepCommand::Run { sweep: path, out, shard, shards, threads, quiet, allow_build_change } => {
             let sw = Sweep::load(&path)?;
             let flag = shard.as_deref().map(Shard::parse).transpose()?;
             let (shard, source) = sweep::detect_shard(flag, shards, &env)?;
             let threads = sweep::default_threads(threads, &env)?;
-            let o = sweep::run_shard(&sw, &RunOptions { out, shard, threads, progress: !quiet })?;
-            println!(
-                "{}: shard {shard} ({source:?}) on {threads} threads: ran {} runs, skipped {} done, in {:.2} s ({} runs in the sweep)",
+            let opts = RunOptions { out, shard, threads, progress: !quiet, allow_build_change };
+            let o = sweep::run_shard(&sw, &opts)?;
+            say!(
+                "{}: shard {shard} ({source:?}) on {threads} threads: ran {} runs, skipped {} done, in {:.2} s ({} runs in the sweep{})",
                 o.dir.display(),
                 o.ran,
                 o.skipped,
                 o.seconds,
-                o.total_runs
+                o.total_runs,
+                if o.stale_removed > 0 {
+                    format!("; removed {} temporary files of an interrupted run", o.stale_removed)
+                } else {
+                    String::new()
+                }
             );
             Ok(())
         }
         SweepCommand::Status { sweep: path, out, shards } => {
             let sw = Sweep::load(&path)?;
+            if shards == Some(0) {
+                return Err(InputError("--shards must be at least 1".into()).into());
+            }
             let st = sweep::status(&sw, &out);
-            println!(
+            say!(
                 "{}: {} of {} runs done, {} missing",
                 st.dir.display(),
                 st.done(),
@@ -256,32 +375,66 @@ fn cmd_sweep(command: SweepCommand) -> Result<()> {
                 st.missing.len()
             );
             for r in st.missing_runs().take(20) {
-                println!("  missing {}", r.summary_file());
+                say!("  missing {}", r.summary_file());
             }
             if st.missing.len() > 20 {
-                println!("  ... and {} more", st.missing.len() - 20);
+                say!("  ... and {} more", st.missing.len() - 20);
             }
+            if st.missing.is_empty() {
+                return Ok(());
+            }
+            let (file, out_abs) = (absolute(&path), absolute(&out));
+            let mut run: Vec<String> = vec!["sweep".into(), "run".into(), file, "--out".into(), out_abs];
             match shards {
-                Some(n) if n > 0 && !st.missing.is_empty() => {
-                    let list: Vec<String> = st.shards_to_resubmit(n).iter().map(|k| k.to_string()).collect();
-                    println!("shards to resubmit (of {n}): {}", list.join(","));
-                    println!("sbatch --array={} ... (with --shards {n} on the sweep run line)", list.join(","));
+                Some(n) => {
+                    let ids = st.shards_to_resubmit(n);
+                    let list: Vec<String> = ids.iter().map(|k| k.to_string()).collect();
+                    say!("shards to resubmit (of {n}): {}", list.join(","));
+                    run.extend(["--shards".into(), n.to_string(), "--quiet".into()]);
+                    say!("resubmit exactly those shards (each array task id is its shard index):");
+                    say!(
+                        "sbatch --array={} --cpus-per-task=1 --wrap {}",
+                        array_spec(&ids),
+                        sh_quote(&self_command(&run))
+                    );
                 }
-                Some(_) => {}
-                None if !st.missing.is_empty() => println!("pass --shards N to list the shard indices to resubmit"),
-                None => {}
+                None => {
+                    say!("finish the missing runs in this process (finished runs are skipped):");
+                    say!("{}", self_command(&run));
+                    say!("or pass --shards N (the shard count of the submission) to list the shards to resubmit");
+                }
             }
             Ok(())
         }
         SweepCommand::Merge { sweep: path, out, baseline } => {
             let sw = Sweep::load(&path)?;
             let o = sweep::merge(&sw, &out, baseline.as_deref())?;
-            println!("{}: merged {} metrics; wrote {} files", o.dir.display(), o.metrics.len(), o.files.len());
+            say!("{}: merged {} metrics; wrote {} files", o.dir.display(), o.metrics.len(), o.files.len());
             if let Some(b) = o.baseline {
-                println!("paired differences against point {b}");
+                say!("paired differences against point {b}");
             }
-            println!("report: {}", o.dir.join("report.html").display());
+            say!("report: {}", o.dir.join("report.html").display());
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_quoting_survives_spaces_and_quotes() {
+        assert_eq!(sh_quote("/a/b.toml"), "/a/b.toml");
+        assert_eq!(sh_quote("my dir"), "'my dir'");
+        assert_eq!(sh_quote("it's"), "'it'\\''s'");
+        assert_eq!(sh_quote(""), "''");
+    }
+
+    #[test]
+    fn array_specs_compress_runs() {
+        assert_eq!(array_spec(&[17, 42]), "17,42");
+        assert_eq!(array_spec(&[0, 1, 2, 3, 7, 9, 10]), "0-3,7,9-10");
+        assert_eq!(array_spec(&[5]), "5");
     }
 }

@@ -2,9 +2,20 @@
 //!
 //! [`simulate`] is pure (no I/O): a function of the scenario and its seed. [`write_run`] lays out
 //! `<out>/<scenario>/seed-<seed>/` with the resolved `scenario.toml`, `manifest.json` and the
-//! tables. The folder is assembled under a temporary name beside its final place and renamed into
-//! place at the end, so a failed or killed run never leaves a partial folder (a previous folder of
-//! the same run is replaced only once the new one is complete).
+//! tables. The folder is assembled under a temporary name beside its final place
+//! (`.seed-<seed>.tmp-<pid>`) and renamed into place at the end, so a failed or killed run never
+//! leaves a partial folder (a previous folder of the same run is replaced only once the new one is
+//! complete).
+//!
+//! Decisions (never lose what the user put somewhere, ARCHITECTURE.md "Outputs"):
+//! - A previous run folder is replaced only when it holds nothing but what synmarket wrote there:
+//!   the files its `manifest.json` lists (and the folders holding them). Anything else (a note, a
+//!   notebook, a folder without a manifest) makes the run refuse with [`RunDirError::Foreign`],
+//!   naming the entries, unless the caller passes `force` (`synmarket run --force`).
+//! - [`prepare_run_dir`] does these checks before the simulation, so a refusal costs nothing; it
+//!   also removes the temporary folders (`.seed-<seed>.tmp-<pid>`, `.seed-<seed>.old-<pid>`) of
+//!   runs of the same seed whose process is gone (a `kill -9` during the final write). Where the
+//!   system cannot tell whether a process is alive (no `/proc`), they are left alone.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -18,6 +29,96 @@ use synmarket_engine::SimTime;
 use crate::io::{write_atomic, write_json_atomic, write_parquet_atomic};
 use crate::scenario::Scenario;
 use crate::tables;
+
+/// Why a run folder cannot be written.
+#[derive(Debug, thiserror::Error)]
+pub enum RunDirError {
+    /// The folder holds entries that synmarket did not write.
+    #[error(
+        "{} already exists and holds files that synmarket did not write ({entries}); nothing was replaced: move them, choose another --out, or pass --force to replace the folder with them",
+        dir.display()
+    )]
+    Foreign {
+        /// The run folder.
+        dir: PathBuf,
+        /// Some of the foreign entries, relative to it.
+        entries: String,
+    },
+    /// A file (not a folder) is where the run folder goes.
+    #[error("{} is a file, not a run folder; nothing was replaced: choose another --out", dir.display())]
+    NotAFolder {
+        /// The path.
+        dir: PathBuf,
+    },
+}
+
+/// Entries of run folder `dir` that its `manifest.json` does not list (relative paths, sorted).
+/// A folder without a readable manifest lists nothing, so all its entries are foreign.
+pub fn foreign_entries(dir: &Path) -> Vec<String> {
+    let listed: std::collections::BTreeSet<String> = std::fs::read(dir.join("manifest.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|m| m.get("files")?.as_array().cloned())
+        .map(|files| files.iter().filter_map(|f| f.as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    let mut foreign = Vec::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(dir.join(&rel)) else { continue };
+        for e in entries.flatten() {
+            let path = rel.join(e.file_name());
+            let name = path.to_string_lossy().replace('\\', "/");
+            let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+            if is_dir && listed.iter().any(|f| f.starts_with(&format!("{name}/"))) {
+                stack.push(path);
+            } else if is_dir || !listed.contains(&name) {
+                foreign.push(if is_dir { format!("{name}/") } else { name });
+            }
+        }
+    }
+    foreign.sort();
+    foreign
+}
+
+/// Checks, before a run, that its folder under `out` can be written (see the module header),
+/// removes temporary folders of killed runs of the same seed, and returns the folder.
+pub fn prepare_run_dir(out: &Path, s: &Scenario, force: bool) -> Result<PathBuf> {
+    let dir = run_dir(out, s);
+    crate::io::check_output_dir(dir.parent().unwrap_or(out))?;
+    if let Ok(meta) = std::fs::symlink_metadata(&dir) {
+        if !meta.is_dir() {
+            return Err(RunDirError::NotAFolder { dir }.into());
+        }
+        let foreign = foreign_entries(&dir);
+        if !force && !foreign.is_empty() {
+            let mut entries: Vec<String> = foreign.iter().take(5).cloned().collect();
+            if foreign.len() > 5 {
+                entries.push(format!("and {} more", foreign.len() - 5));
+            }
+            return Err(RunDirError::Foreign { dir, entries: entries.join(", ") }.into());
+        }
+    }
+    remove_stale_temp_dirs(&dir, s.seed);
+    Ok(dir)
+}
+
+/// Removes `.seed-<seed>.tmp-<pid>` and `.seed-<seed>.old-<pid>` beside `dir` whose process is
+/// gone on this host.
+fn remove_stale_temp_dirs(dir: &Path, seed: u64) {
+    let Some(parent) = dir.parent() else { return };
+    let Ok(entries) = std::fs::read_dir(parent) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let pid = [".tmp-", ".old-"]
+            .iter()
+            .find_map(|kind| name.strip_prefix(&format!(".seed-{seed}{kind}")).and_then(|p| p.parse::<u32>().ok()));
+        if let Some(pid) = pid
+            && crate::io::process_alive(pid) == Some(false)
+        {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
 
 /// The simulation a scenario describes.
 pub fn simulation_spec(s: &Scenario) -> SimulationSpec {
@@ -48,6 +149,8 @@ pub fn run_dir(out: &Path, s: &Scenario) -> PathBuf {
 pub struct Manifest {
     /// Crate version.
     pub synmarket_version: &'static str,
+    /// The build that wrote the run (`crate::build_id`): its id, source hash and commit.
+    pub build: crate::build_id::BuildId,
     /// Scenario name.
     pub scenario: String,
     /// Root seed.
@@ -142,9 +245,19 @@ pub fn write_tables(dir: &Path, s: &Scenario, r: &SimResult) -> Result<Vec<Strin
 }
 
 /// Writes the run folder for `r` under `out`, atomically; returns the folder and manifest.
-pub fn write_run(out: &Path, s: &Scenario, r: &SimResult, simulate_seconds: f64) -> Result<(PathBuf, Manifest)> {
+///
+/// Errors: the checks of [`prepare_run_dir`] (an existing folder with files synmarket did not
+/// write is replaced only with `force`), and any failure to write (the previous folder is then
+/// left as it was).
+pub fn write_run(
+    out: &Path,
+    s: &Scenario,
+    r: &SimResult,
+    simulate_seconds: f64,
+    force: bool,
+) -> Result<(PathBuf, Manifest)> {
     let started = Instant::now();
-    let final_dir = run_dir(out, s);
+    let final_dir = prepare_run_dir(out, s, force)?;
     let parent = final_dir.parent().context("run folder has no parent")?;
     std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
     let tmp = parent.join(format!(".seed-{}.tmp-{}", s.seed, std::process::id()));
@@ -161,6 +274,7 @@ pub fn write_run(out: &Path, s: &Scenario, r: &SimResult, simulate_seconds: f64)
         let events = r.stats.kernel_events + r.stats.market_events;
         let manifest = Manifest {
             synmarket_version: env!("CARGO_PKG_VERSION"),
+            build: crate::build_id::BUILD,
             scenario: s.name.clone(),
             seed: s.seed,
             ledger_digest: r.market.ledger_digest(),

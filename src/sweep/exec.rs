@@ -1,5 +1,6 @@
-//! Running a shard of a sweep: a local rayon pool of N threads, one simulation per thread,
-//! resumable, every file written atomically.
+//! Running a shard of a sweep: a fixed set of worker threads, each taking the next missing run,
+//! simulating it and committing its files before it takes another; resumable; every file
+//! written atomically.
 //!
 //! A run writes `point=<id>/run-<id>.timeseries.parquet` and then `point=<id>/run-<id>.parquet`
 //! (its one-row summary); the summary file is the "done" marker, so a run killed between the two
@@ -8,21 +9,38 @@
 //! metrics tables whose names collide with these are dropped: `seed` is the same value). A run's
 //! files depend only on the sweep's fingerprint, its point and its replication: never on other
 //! points, the shard layout or the thread count.
+//!
+//! Decisions (threads and memory):
+//! - The workers are plain scoped threads (`sweep-0`, `sweep-1`, …) pulling run positions from
+//!   one atomic counter, not a rayon pool. A rayon worker that waits on another pool (polars
+//!   encodes on its own rayon pool) steals queued work of its own pool meanwhile, so every run
+//!   used to start inside the previous run's unfinished write: the stack grew with each run
+//!   until it overflowed, no file was committed before the shard unwound, and memory grew by a
+//!   run's worth of data per run. A plain thread that waits simply blocks.
+//! - Parquet files are encoded on the worker's own thread (`io::write_parquet_serial_atomic`,
+//!   the same bytes): the workers already keep every core busy, and no worker waits on polars'
+//!   pool to write. Polars may still use its pool inside a run's table building; a worker that
+//!   calls it blocks until it returns, so no run ever starts inside another.
+//! - So at most `threads` runs are in memory at once, each committed before its thread takes the
+//!   next: a shard's peak memory is threads × one run, whatever its length (BENCHMARKS.md,
+//!   "Sweep scale"). The progress bar counts committed runs.
 
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use polars::prelude::{Column, DataFrame};
-use rayon::prelude::*;
 
 use super::SweepError;
-use super::plan::{IDENTITY_COLUMNS, Plan, RunSpec, identity_columns, param_columns, plan_frame};
+use super::folder::{check, remove_stale_temps, write_plan_files};
+use super::plan::{IDENTITY_COLUMNS, Plan, RunSpec, identity_columns, param_columns};
 use super::point::Point;
 use super::shard::Shard;
 use super::spec::Sweep;
-use crate::io::{write_atomic, write_parquet_atomic};
+use crate::io::{check_output_dir, write_parquet_serial_atomic};
 
 /// How to run a shard.
 #[derive(Debug, Clone)]
@@ -31,10 +49,20 @@ pub struct RunOptions {
     pub out: PathBuf,
     /// This process's shard.
     pub shard: Shard,
-    /// Threads of the local pool.
+    /// Worker threads (at least 1).
     pub threads: usize,
     /// Show a progress bar (only drawn when stderr is a terminal).
     pub progress: bool,
+    /// Add runs to a folder that another build wrote (`--allow-build-change`); the builds are
+    /// then all listed in `_sweep.toml`.
+    pub allow_build_change: bool,
+}
+
+impl RunOptions {
+    /// Options for `out`, `shard` and `threads`, without a progress bar or a build change.
+    pub fn new(out: impl Into<PathBuf>, shard: Shard, threads: usize) -> RunOptions {
+        RunOptions { out: out.into(), shard, threads, progress: false, allow_build_change: false }
+    }
 }
 
 /// What a shard did.
@@ -50,6 +78,8 @@ pub struct RunOutcome {
     pub skipped: usize,
     /// Runs simulated now.
     pub ran: usize,
+    /// Temporary files of killed processes removed at the start.
+    pub stale_removed: usize,
     /// Wall-clock seconds.
     pub seconds: f64,
 }
@@ -59,109 +89,85 @@ pub fn sweep_dir(out: &Path, sweep: &Sweep) -> PathBuf {
     out.join(&sweep.name)
 }
 
-/// The resolved sweep as TOML (`_sweep.toml`).
-pub fn resolved_toml(sweep: &Sweep, runs: usize) -> String {
-    let mut head = toml::Table::new();
-    head.insert("name".into(), sweep.name.clone().into());
-    head.insert("scenario".into(), sweep.scenario_ref.clone().into());
-    head.insert("replications".into(), toml::Value::Integer(sweep.replications as i64));
-    head.insert("base_seed".into(), sweep.base_seed.to_string().into());
-    head.insert("seed_mode".into(), sweep.seed_mode.name().into());
-    head.insert("fingerprint".into(), sweep.fingerprint.clone().into());
-    head.insert("synmarket_version".into(), env!("CARGO_PKG_VERSION").into());
-    head.insert("points".into(), toml::Value::Integer(sweep.points.len() as i64));
-    head.insert("runs".into(), toml::Value::Integer(runs as i64));
-    let mut fixed = toml::Table::new();
-    for (k, v) in &sweep.fixed {
-        fixed.insert(k.clone(), v.clone());
+fn progress_bar(len: usize, message: String, enabled: bool) -> ProgressBar {
+    if !enabled || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
     }
-    let points: Vec<toml::Value> = sweep
-        .points
-        .iter()
-        .map(|p| {
-            let mut t = toml::Table::new();
-            t.insert("id".into(), p.id().into());
-            t.insert("canonical".into(), p.canonical().into());
-            t.insert(
-                "params".into(),
-                toml::Value::Table(p.params.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
-            );
-            toml::Value::Table(t)
-        })
-        .collect();
-    let mut doc = toml::Table::new();
-    doc.insert("sweep".into(), toml::Value::Table(head));
-    doc.insert("fixed".into(), toml::Value::Table(fixed));
-    doc.insert("point".into(), toml::Value::Array(points));
-    let body = toml::to_string(&doc).unwrap_or_default();
-    format!("# Resolved sweep written by `synmarket sweep run` (seeds and ids: src/sweep/plan.rs).\n{body}")
-}
-
-/// Refuses a folder written for another fingerprint.
-fn check_fingerprint(dir: &Path, sweep: &Sweep) -> Result<(), SweepError> {
-    let path = dir.join("_sweep.toml");
-    let Ok(text) = std::fs::read_to_string(&path) else { return Ok(()) };
-    let existing = toml::from_str::<toml::Table>(&text)
-        .ok()
-        .and_then(|t| t.get("sweep")?.get("fingerprint")?.as_str().map(str::to_string));
-    match existing {
-        Some(f) if f == sweep.fingerprint => Ok(()),
-        Some(f) => Err(SweepError::Fingerprint {
-            dir: dir.to_path_buf(),
-            reason: format!(
-                "fingerprint {f} there, {} here: base scenario, [fixed], base_seed, seed_mode or version differ",
-                sweep.fingerprint
-            ),
-        }),
-        None => Err(SweepError::Fingerprint { dir: dir.to_path_buf(), reason: "its _sweep.toml is unreadable".into() }),
-    }
-}
-
-/// Writes `_sweep.toml` and `_plan.parquet` (identical bytes from every shard).
-pub(crate) fn write_plan_files(dir: &Path, sweep: &Sweep, plan: &Plan) -> Result<(), SweepError> {
-    write_atomic(dir.join("_sweep.toml"), resolved_toml(sweep, plan.runs.len()).as_bytes())?;
-    write_parquet_atomic(dir.join("_plan.parquet"), &mut plan_frame(sweep, plan)?)?;
-    Ok(())
+    let bar = ProgressBar::new(len as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} {msg} [{bar:40}] {pos}/{len} runs committed, {per_sec}, {elapsed} elapsed, eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message(message);
+    bar.enable_steady_tick(Duration::from_millis(500));
+    bar
 }
 
 /// Runs this shard's missing runs (see the module header).
+///
+/// Errors: a bad thread count, an output folder that cannot be written, a folder of another
+/// definition or (unless allowed) another build, and runs that failed (the others are committed).
 pub fn run_shard(sweep: &Sweep, opts: &RunOptions) -> Result<RunOutcome, SweepError> {
     let started = Instant::now();
+    if opts.threads == 0 {
+        return Err(SweepError::Shard("--threads must be at least 1".into()));
+    }
     let dir = sweep_dir(&opts.out, sweep);
-    check_fingerprint(&dir, sweep)?;
+    check_output_dir(&dir)?;
+    let builds = check(&dir, sweep, opts.allow_build_change, true)?;
     let plan = Plan::new(sweep);
-    write_plan_files(&dir, sweep, &plan)?;
+    write_plan_files(&dir, sweep, &plan, &builds)?;
     let mine = plan.shard(opts.shard);
+    let stale_removed = remove_stale_temps(&dir, &mine, opts.shard.count == 1);
     let todo: Vec<&RunSpec> = mine.iter().copied().filter(|r| !dir.join(r.summary_file()).is_file()).collect();
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads)
-        .thread_name(|i| format!("sweep-{i}"))
-        .build()
-        .map_err(|e| SweepError::Shard(format!("cannot start {} threads: {e}", opts.threads)))?;
-    let bar = if opts.progress && std::io::stderr().is_terminal() {
-        let bar = ProgressBar::new(todo.len() as u64);
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg} [{bar:40}] {pos}/{len} runs, {elapsed} elapsed, eta {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar.set_message(format!("{} shard {}", sweep.name, opts.shard));
-        bar
-    } else {
-        ProgressBar::hidden()
+    let bar = progress_bar(todo.len(), format!("{} shard {}", sweep.name, opts.shard), opts.progress);
+    let next = AtomicUsize::new(0);
+    let failed: Mutex<Vec<(usize, String, String)>> = Mutex::new(Vec::new());
+    let worker = || {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(run) = todo.get(i) else { break };
+            match run_one(sweep, &dir, run) {
+                Ok(()) => bar.inc(1),
+                Err(e) => {
+                    if let Ok(mut f) = failed.lock() {
+                        f.push((i, run.run_id.clone(), e.to_string()));
+                    }
+                }
+            }
+        }
     };
-    let failed: Vec<(String, String)> = pool.install(|| {
-        todo.par_iter()
-            .with_max_len(1)
-            .filter_map(|run| {
-                let result = run_one(sweep, &dir, run);
-                bar.inc(1);
-                result.err().map(|e| (run.run_id.clone(), e.to_string()))
-            })
-            .collect()
-    });
+    let workers = opts.threads.min(todo.len()).max(1);
+    std::thread::scope(|scope| -> Result<(), SweepError> {
+        let mut handles = Vec::with_capacity(workers);
+        for k in 0..workers {
+            let spawned = std::thread::Builder::new().name(format!("sweep-{k}")).spawn_scoped(scope, worker);
+            match spawned {
+                Ok(h) => handles.push(h),
+                // Stop handing out runs; the workers already started finish theirs.
+                Err(e) => {
+                    next.store(todo.len(), Ordering::Relaxed);
+                    return Err(SweepError::Shard(format!("cannot start {} threads: {e}", opts.threads)));
+                }
+            }
+        }
+        for h in handles {
+            if h.join().is_err() {
+                return Err(SweepError::Shard("internal: a sweep worker panicked".into()));
+            }
+        }
+        Ok(())
+    })?;
     bar.finish_and_clear();
+    let mut failed = failed.into_inner().unwrap_or_default();
     if !failed.is_empty() {
-        return Err(SweepError::Runs { total: todo.len(), failed });
+        failed.sort();
+        return Err(SweepError::Runs {
+            total: todo.len(),
+            failed: failed.into_iter().map(|(_, id, e)| (id, e)).collect(),
+        });
     }
     Ok(RunOutcome {
         dir,
@@ -169,6 +175,7 @@ pub fn run_shard(sweep: &Sweep, opts: &RunOptions) -> Result<RunOutcome, SweepEr
         shard_runs: mine.len(),
         skipped: mine.len() - todo.len(),
         ran: todo.len(),
+        stale_removed,
         seconds: started.elapsed().as_secs_f64(),
     })
 }
@@ -204,12 +211,12 @@ fn run_one(sweep: &Sweep, dir: &Path, run: &RunSpec) -> Result<(), SweepError> {
     let metrics = crate::metrics::compute(&scenario, &result).map_err(|e| fail(format!("metrics: {e:#}")))?;
     let ts = &metrics.timeseries;
     let mut timeseries = with_keys(key_columns(run, point, ts.height()), ts, "timeseries")?;
-    write_parquet_atomic(dir.join(run.timeseries_file()), &mut timeseries)?;
+    write_parquet_serial_atomic(dir.join(run.timeseries_file()), &mut timeseries)?;
     let mut summary = with_keys(key_columns(run, point, 1), &metrics.summary, "summary")?;
     if summary.height() != 1 {
         return Err(fail(format!("metrics summary has {} rows, expected 1", summary.height())));
     }
-    write_parquet_atomic(dir.join(run.summary_file()), &mut summary)?;
+    write_parquet_serial_atomic(dir.join(run.summary_file()), &mut summary)?;
     Ok(())
 }
 

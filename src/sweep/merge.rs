@@ -21,7 +21,8 @@ use std::path::{Path, PathBuf};
 use polars::prelude::{Column, DataFrame, DataType, NamedFrom, Series};
 
 use super::SweepError;
-use super::exec::{is_key_column, sweep_dir, write_plan_files};
+use super::exec::{is_key_column, sweep_dir};
+use super::folder::{check, remove_stale_shared_temps, write_plan_files};
 use super::plan::{Plan, RunSpec, identity_columns, param_columns};
 use super::point::{Point, display_order};
 use super::spec::{SeedMode, Sweep};
@@ -209,6 +210,33 @@ fn runs_frame(merged: &Merged) -> Result<DataFrame, SweepError> {
     DataFrame::new_infer_height(cols).map_err(|e| SweepError::table("runs", e))
 }
 
+/// `_merge.toml`: the files the last merge wrote. The next merge removes those of them it does
+/// not write again (charts of a parameter that is gone, `paired.parquet` after the seed mode
+/// changed), and nothing else: files that people put in the sweep folder are never touched.
+const MERGE_RECORD: &str = "_merge.toml";
+
+fn remove_files_of_last_merge(dir: &Path, written: &[String]) -> Result<(), SweepError> {
+    let record = dir.join(MERGE_RECORD);
+    let previous: Vec<String> = std::fs::read_to_string(&record)
+        .ok()
+        .and_then(|t| toml::from_str::<toml::Table>(&t).ok())
+        .and_then(|t| t.get("files")?.as_array().cloned())
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    for old in previous.iter().filter(|f| !written.contains(f)) {
+        // Only names a merge writes: a hand-edited record cannot point outside the folder.
+        if !old.contains("..") && !Path::new(old).is_absolute() {
+            let _ = std::fs::remove_file(dir.join(old));
+        }
+    }
+    let mut t = toml::Table::new();
+    t.insert("files".into(), toml::Value::Array(written.iter().map(|f| toml::Value::from(f.as_str())).collect()));
+    let text =
+        format!("# Files written by the last `synmarket sweep merge`.\n{}", toml::to_string(&t).unwrap_or_default());
+    crate::io::write_atomic(record, text.as_bytes())?;
+    Ok(())
+}
+
 /// Merges a complete sweep (see the module header). `baseline`: a point id for the paired
 /// differences (default: the first point in parameter order, `point::parameter_order`).
 pub fn merge(sweep: &Sweep, out: &Path, baseline: Option<&str>) -> Result<MergeOutcome, SweepError> {
@@ -241,7 +269,9 @@ pub fn merge(sweep: &Sweep, out: &Path, baseline: Option<&str>) -> Result<MergeO
         None => None,
     };
     let dir = st.dir.clone();
-    write_plan_files(&dir, sweep, &st.plan)?;
+    let builds = check(&dir, sweep, false, false)?;
+    remove_stale_shared_temps(&dir);
+    write_plan_files(&dir, sweep, &st.plan, &builds)?;
     let mut merged = read_runs(sweep, &dir, st.plan)?;
     if let Some(b) = baseline_index {
         pair_up(&mut merged, b);
@@ -251,17 +281,12 @@ pub fn merge(sweep: &Sweep, out: &Path, baseline: Option<&str>) -> Result<MergeO
     if let Some(mut df) = summary_frame(&merged, false)? {
         write_parquet_atomic(dir.join("summary.parquet"), &mut df)?;
     }
-    match summary_frame(&merged, true)? {
-        Some(mut df) => {
-            write_parquet_atomic(dir.join("paired.parquet"), &mut df)?;
-            files.push("paired.parquet".into());
-        }
-        None => {
-            let _ = std::fs::remove_file(dir.join("paired.parquet"));
-        }
+    if let Some(mut df) = summary_frame(&merged, true)? {
+        write_parquet_atomic(dir.join("paired.parquet"), &mut df)?;
+        files.push("paired.parquet".into());
     }
-    let _ = std::fs::remove_dir_all(dir.join("charts"));
     files.extend(super::report::write_report(&dir, &merged)?);
+    remove_files_of_last_merge(&dir, &files)?;
     let baseline = merged.paired.as_ref().and_then(|(b, _)| sweep.points.get(*b)).map(|p| p.id());
     Ok(MergeOutcome { dir, files, metrics: merged.metrics, baseline })
 }

@@ -5,7 +5,8 @@
 //! - `point.rs`:  a parameter point, its canonical form and id; grid, explicit and random points.
 //! - `plan.rs`:   the canonical run list (seeds, run ids), shards, the `_plan.parquet` table.
 //! - `shard.rs`:  which shard this process is (flags, Slurm, Kubernetes, MPI) and its threads.
-//! - `exec.rs`:   running a shard's runs on a local thread pool, resumable, atomic files.
+//! - `exec.rs`:   running a shard's runs on worker threads, each run committed before the next.
+//! - `folder.rs`: `_sweep.toml`, `_plan.parquet`, fingerprint and build checks, stale temp files.
 //! - `stats.rs`:  mean, sd, Student-t intervals, paired differences.
 //! - `merge.rs`:  completeness check, `runs.parquet`, `summary.parquet`, `paired.parquet`.
 //! - `report.rs`: charts (metric vs parameter with 95 % CI, paired differences) and the report.
@@ -17,14 +18,16 @@
 //!   leaves every existing seed, id and file unchanged.
 //! - Output layout: `<out>/<sweep>/point=<point id>/run-<run id>.parquet` (the run's one-row
 //!   summary) and `run-<run id>.timeseries.parquet`; the summary file is written last and marks
-//!   the run as done (resume skips it). `_sweep.toml` records the resolved sweep and a fingerprint
+//!   the run as done (resume skips it). `_sweep.toml` records the resolved sweep, a fingerprint
 //!   of everything that changes results without changing ids (base scenario, fixed overrides,
-//!   base seed, seed mode, code version); a folder holding another fingerprint is refused.
+//!   base seed, seed mode) and the builds that wrote runs (`crate::build_id`); a folder holding
+//!   another fingerprint is refused, one written by another build is refused unless allowed.
 //! - Parallelism is across runs: one simulation per thread, never one across threads, so the
 //!   files do not depend on the thread count or the shard layout.
 //! - Errors are [`SweepError`] (thiserror); nothing here panics on input.
 
 mod exec;
+mod folder;
 mod merge;
 mod plan;
 mod point;
@@ -41,6 +44,7 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 pub use exec::{RunOptions, RunOutcome, run_shard, sweep_dir};
+pub use folder::BuildRecord;
 pub use merge::{MergeOutcome, Status, merge, status};
 pub use plan::{Plan, RunSpec, plan_frame};
 pub use point::{Point, sample_random_points};
@@ -84,6 +88,19 @@ pub enum SweepError {
         dir: PathBuf,
         /// What differs.
         reason: String,
+    },
+    /// The output folder was written by another build (see `crate::build_id`).
+    #[error(
+        "{dir} holds runs of build {theirs}; this is build {ours}. Mixing the results of two builds is refused: use another --out, or pass --allow-build-change to add this build's runs (every build is then listed in _sweep.toml)",
+        dir = dir.display()
+    )]
+    Build {
+        /// The sweep folder.
+        dir: PathBuf,
+        /// The builds recorded there.
+        theirs: String,
+        /// This build.
+        ours: String,
     },
     /// Some runs failed (the others were written).
     #[error("{} of {total} runs failed; first: {}", failed.len(), failed.first().map(|(id, e)| format!("run {id}: {e}")).unwrap_or_default())]

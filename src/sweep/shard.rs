@@ -2,9 +2,14 @@
 //!
 //! Shard K of N (0 ≤ K < N) comes from, in order:
 //! 1. `--shard K/N`;
-//! 2. a Slurm job array: `SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN` of `SLURM_ARRAY_TASK_COUNT`
-//!    (an array may start at 1, e.g. `--array=1-8`; a stepped array such as `0-10:2` is refused
-//!    because its ids are not contiguous);
+//! 2. a Slurm job array. When the array is the whole sweep (its task count is the shard count:
+//!    `--shards N` absent or equal to `SLURM_ARRAY_TASK_COUNT`), shard
+//!    `SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN` of `SLURM_ARRAY_TASK_COUNT`, so an array may
+//!    start at 1 (`--array=1-8`); its ids must then be contiguous (a stepped array such as
+//!    `0-10:2`, or a list with gaps such as `3,5`, is refused). When `--shards N` names more
+//!    shards than the array has tasks, the array resubmits some shards of N and each task id *is*
+//!    the shard index: `--array=17,42 … --shards 80` runs shards 17 and 42 of 80, as
+//!    `sweep status --shards 80` prints it;
 //! 3. a Kubernetes indexed Job: `JOB_COMPLETION_INDEX` of `--shards N` (Kubernetes does not
 //!    export the count);
 //! 4. Slurm tasks of one step (`srun -n N`): `SLURM_PROCID` of `SLURM_NTASKS`;
@@ -118,6 +123,18 @@ pub fn detect_shard(
         return Ok((s, ShardSource::Flag));
     }
     if let Some(id) = num(env, "SLURM_ARRAY_TASK_ID")? {
+        let count = num(env, "SLURM_ARRAY_TASK_COUNT")?;
+        if let Some(n) = shards
+            && count.is_some_and(|c| c != n)
+        {
+            // A resubmission of some shards of n: the task id is the shard index.
+            let s = Shard::new(id, n).map_err(|_| {
+                SweepError::Shard(format!(
+                    "Slurm array task id {id} is not a shard of --shards {n}: resubmit with ids from `sweep status --shards {n}`"
+                ))
+            })?;
+            return Ok((s, ShardSource::SlurmArray));
+        }
         let min = num(env, "SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
         if let Some(step) = num(env, "SLURM_ARRAY_TASK_STEP")?
             && step != 1
@@ -127,12 +144,20 @@ pub fn detect_shard(
         let k = id.checked_sub(min).ok_or_else(|| {
             SweepError::Shard(format!("SLURM_ARRAY_TASK_ID {id} is below SLURM_ARRAY_TASK_MIN {min}"))
         })?;
-        let n = match shards {
-            Some(n) => n,
-            None => num(env, "SLURM_ARRAY_TASK_COUNT")?.ok_or_else(|| {
-                SweepError::Shard("SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not".into())
-            })?,
+        let n = match (shards, count) {
+            (Some(n), _) => n,
+            (None, Some(c)) => c,
+            (None, None) => {
+                return Err(SweepError::Shard("SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not".into()));
+            }
         };
+        if let (Some(max), Some(c)) = (num(env, "SLURM_ARRAY_TASK_MAX")?, count)
+            && max.checked_sub(min).and_then(|d| d.checked_add(1)) != Some(c)
+        {
+            return Err(SweepError::Shard(format!(
+                "the Slurm array's ids {min}..={max} have gaps ({c} tasks): to resubmit some shards of a sweep of N shards, pass --shards N (the ids are then the shard indices)"
+            )));
+        }
         let s = Shard::new(k, n).map_err(|e| SweepError::Shard(format!("from the Slurm array variables: {e}")))?;
         return Ok((s, ShardSource::SlurmArray));
     }

@@ -102,6 +102,57 @@ fn shards_come_from_flags_and_schedulers() {
     assert!(super::default_threads(Some(0), &none).is_err());
 }
 
+/// `sbatch --array=17,42 … --shards 80` (what `sweep status --shards 80` prints) must run shards
+/// 17 and 42 of 80, not 17 − 17 and 42 − 17.
+#[test]
+fn a_partial_slurm_array_runs_the_shards_its_ids_name() {
+    for (id, want) in [("17", 17), ("42", 42)] {
+        let task: &'static [(&'static str, &'static str)] = match id {
+            "17" => &[
+                ("SLURM_ARRAY_TASK_ID", "17"),
+                ("SLURM_ARRAY_TASK_MIN", "17"),
+                ("SLURM_ARRAY_TASK_MAX", "42"),
+                ("SLURM_ARRAY_TASK_COUNT", "2"),
+            ],
+            _ => &[
+                ("SLURM_ARRAY_TASK_ID", "42"),
+                ("SLURM_ARRAY_TASK_MIN", "17"),
+                ("SLURM_ARRAY_TASK_MAX", "42"),
+                ("SLURM_ARRAY_TASK_COUNT", "2"),
+            ],
+        };
+        let e = env(task);
+        assert_eq!(
+            detect_shard(None, Some(80), &e).unwrap(),
+            (Shard { index: want, count: 80 }, ShardSource::SlurmArray)
+        );
+        // Without --shards the ids have gaps: refused, with the way out named.
+        let err = detect_shard(None, None, &e).unwrap_err().to_string();
+        assert!(err.contains("gaps") && err.contains("--shards N"), "{err}");
+    }
+    // A contiguous partial array (`--array=4-5 --shards 8`) also uses its ids as shard indices.
+    let part = env(&[
+        ("SLURM_ARRAY_TASK_ID", "5"),
+        ("SLURM_ARRAY_TASK_MIN", "4"),
+        ("SLURM_ARRAY_TASK_MAX", "5"),
+        ("SLURM_ARRAY_TASK_COUNT", "2"),
+    ]);
+    assert_eq!(detect_shard(None, Some(8), &part).unwrap().0, Shard { index: 5, count: 8 });
+    // The whole sweep as `--array=1-8 --shards 8`: ids from 1, index = id - min.
+    let whole = env(&[
+        ("SLURM_ARRAY_TASK_ID", "8"),
+        ("SLURM_ARRAY_TASK_MIN", "1"),
+        ("SLURM_ARRAY_TASK_MAX", "8"),
+        ("SLURM_ARRAY_TASK_COUNT", "8"),
+    ]);
+    assert_eq!(detect_shard(None, Some(8), &whole).unwrap().0, Shard { index: 7, count: 8 });
+    assert_eq!(detect_shard(None, None, &whole).unwrap().0, Shard { index: 7, count: 8 });
+    // An id outside the named shard count is refused, never wrapped.
+    let high = env(&[("SLURM_ARRAY_TASK_ID", "80"), ("SLURM_ARRAY_TASK_COUNT", "1")]);
+    let err = detect_shard(None, Some(80), &high).unwrap_err().to_string();
+    assert!(err.contains("not a shard of --shards 80"), "{err}");
+}
+
 #[test]
 fn round_robin_shards_partition_the_plan() {
     let shards: Vec<Shard> = (0..3).map(|k| Shard::new(k, 3).unwrap()).collect();

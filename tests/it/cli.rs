@@ -174,3 +174,104 @@ fn readme_quick_start_output_is_what_the_baseline_prints() {
     assert!(readme.contains(headline), "README lacks the headline line {headline:?}");
     let _ = std::fs::remove_dir_all(out);
 }
+
+fn run_cmd(out: &Path, extra: &[&str]) -> Output {
+    bin()
+        .current_dir(root())
+        .args(["run", "scenarios/baseline.toml", "--quiet", "--set", "scenario.duration=\"1h\"", "--out"])
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// A rerun replaces a folder that holds only what synmarket wrote; a folder with anything else
+/// in it is refused (exit 2, nothing touched) unless `--force`; a temporary folder that a killed
+/// run left behind is removed by the next run.
+#[test]
+fn a_rerun_never_deletes_files_it_did_not_write() {
+    let out = tmp("rerun-foreign");
+    let dir = out.join("baseline/seed-42");
+    assert!(run_cmd(&out, &[]).status.success());
+    assert!(run_cmd(&out, &[]).status.success(), "a folder of its own is replaced");
+
+    std::fs::write(dir.join("notes.md"), b"my notes").unwrap();
+    std::fs::create_dir_all(dir.join("analysis")).unwrap();
+    let before = std::fs::read(dir.join("orders.parquet")).unwrap();
+    let o = run_cmd(&out, &[]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("notes.md") && stderr.contains("analysis/") && stderr.contains("--force"), "{stderr}");
+    assert_eq!(std::fs::read(dir.join("notes.md")).unwrap(), b"my notes");
+    assert_eq!(std::fs::read(dir.join("orders.parquet")).unwrap(), before);
+
+    // A hand-made folder without a manifest is the user's too.
+    let mine = out.join("baseline/seed-7");
+    std::fs::create_dir_all(&mine).unwrap();
+    std::fs::write(mine.join("orders.parquet"), b"mine").unwrap();
+    let o = run_cmd(&out, &["--seed", "7"]);
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read(mine.join("orders.parquet")).unwrap(), b"mine");
+
+    // --force replaces it.
+    let o = run_cmd(&out, &["--force"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!dir.join("notes.md").exists());
+
+    // A killed run's temporary folder (a process id that is not running) is removed.
+    let stale = out.join("baseline/.seed-42.tmp-999999999");
+    std::fs::create_dir_all(&stale).unwrap();
+    std::fs::write(stale.join("orders.parquet"), b"half").unwrap();
+    assert!(run_cmd(&out, &[]).status.success());
+    assert!(!stale.exists(), "the stale temporary folder is still there");
+    let _ = std::fs::remove_dir_all(out);
+}
+
+/// Closing stdout early (`| head -1`) neither panics nor loses the run folder.
+#[test]
+fn a_closed_stdout_does_not_panic() {
+    let out = tmp("closed-pipe");
+    for extra in [&[][..], &["--narrate"][..]] {
+        let mut child = bin()
+            .current_dir(root())
+            .args(["run", "scenarios/market_simulation.toml", "--quiet", "--out"])
+            .arg(&out)
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success() && !stderr.contains("panicked"), "{extra:?}: {stderr}");
+    }
+    assert!(out.join("market_simulation").read_dir().unwrap().count() >= 1);
+    let o = bin()
+        .current_dir(root())
+        .args(["validate", "scenarios/baseline.toml"])
+        .stdout(std::process::Stdio::piped())
+        .spawn();
+    let mut child = o.unwrap();
+    drop(child.stdout.take());
+    assert!(child.wait().unwrap().success());
+    let _ = std::fs::remove_dir_all(out);
+}
+
+/// Bad input exits 2; an output folder that is a file is refused before the run.
+#[test]
+fn bad_input_exits_2() {
+    let dir = tmp("exit2");
+    let blocker = dir.join("blocker");
+    std::fs::write(&blocker, b"x").unwrap();
+    let o = run_cmd(&blocker, &[]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("blocker") && stderr.contains("is a file, not a folder"), "{stderr}");
+    let o = run_cmd(&dir.join("out"), &["--set", "market.no_such_key=1"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = bin().current_dir(root()).args(["validate", "nope.toml"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!dir.join("out").exists());
+    let _ = std::fs::remove_dir_all(dir);
+}

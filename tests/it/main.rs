@@ -4,4 +4,5 @@ mod cli;
 mod narrate;
 mod outputs;
 mod sweep;
+mod sweep_scale;
 mod validation;

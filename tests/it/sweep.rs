@@ -39,7 +39,7 @@ fn sweep_file(dir: &Path, grid: &str, replications: u32) -> PathBuf {
 const GRID: &str = "\"market.reputation_weight\" = [0.0, 1.0]\n\"market.fee_bps\" = [0, 300]";
 
 fn run(sweep: &Sweep, out: &Path, shard: Shard, threads: usize) -> sweep::RunOutcome {
-    sweep::run_shard(sweep, &RunOptions { out: out.to_path_buf(), shard, threads, progress: false }).unwrap()
+    sweep::run_shard(sweep, &RunOptions::new(out, shard, threads)).unwrap()
 }
 
 /// Every file under `dir` (relative path → bytes).
@@ -153,7 +153,7 @@ fn changed_definitions_are_refused_in_the_same_folder() {
     let text = std::fs::read_to_string(dir.join("tiny.toml")).unwrap().replace("\"6h\"", "\"7h\"");
     std::fs::write(dir.join("tiny.toml"), text).unwrap();
     let changed = Sweep::load(dir.join("tiny.toml")).unwrap();
-    let e = sweep::run_shard(&changed, &RunOptions { out, shard: Shard::WHOLE, threads: 1, progress: false });
+    let e = sweep::run_shard(&changed, &RunOptions::new(out, Shard::WHOLE, 1));
     assert!(e.unwrap_err().to_string().contains("different sweep definition"));
 }
 
@@ -183,29 +183,53 @@ fn sh(cmd: &str, args: &[&str]) -> Option<String> {
     o.status.success().then(|| String::from_utf8_lossy(&o.stdout).into_owned())
 }
 
-/// A real single-node Slurm cluster: `sbatch --array=0-3`, poll `squeue`, merge, compare with a
-/// one-process run. Skips (with a message) where Slurm cannot be installed or started.
+/// Skips the Slurm test with a reason, or fails it when `SYNMARKET_REQUIRE_SLURM` is set (as
+/// `.ci/run` sets it after starting the local cluster), so CI cannot skip it silently.
+fn skip_slurm(reason: &str) {
+    assert!(std::env::var_os("SYNMARKET_REQUIRE_SLURM").is_none(), "Slurm is required here, but: {reason}");
+    eprintln!("SKIPPED slurm test: {reason}");
+}
+
+/// Waits until Slurm job `job` has left the queue.
+fn wait_for_job(job: &str) {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    loop {
+        let q = sh("squeue", &["-h", "-j", job]).unwrap_or_default();
+        if q.trim().is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "Slurm job {job} still queued after 180 s:\n{q}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn job_logs(dir: &Path) -> String {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("slurm-"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect()
+}
+
+/// A real single-node Slurm cluster: `sbatch --array=0-3`, poll `squeue`; then two shards' runs
+/// are lost, `sweep status --shards 4` prints a resubmission, which is run exactly as printed
+/// and must run those shards and nothing else; merge, and compare with a one-process run. Skips
+/// (with a message) where Slurm cannot be installed or started, unless `SYNMARKET_REQUIRE_SLURM`.
 #[test]
 fn slurm_array_matches_one_process() {
     if std::env::var_os("SYNMARKET_SKIP_SLURM").is_some() {
-        eprintln!("SKIPPED slurm test: SYNMARKET_SKIP_SLURM is set");
-        return;
+        return skip_slurm("SYNMARKET_SKIP_SLURM is set");
     }
     let script = root().join("scripts/slurm-local.sh");
     let started = Command::new("bash").arg(&script).arg("start").output();
     match started {
         Ok(o) if o.status.success() => {}
         Ok(o) => {
-            eprintln!(
-                "SKIPPED slurm test: scripts/slurm-local.sh start failed: {}",
-                String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("")
-            );
-            return;
+            let why = String::from_utf8_lossy(&o.stderr).lines().last().unwrap_or("").to_string();
+            return skip_slurm(&format!("scripts/slurm-local.sh start failed: {why}"));
         }
-        Err(e) => {
-            eprintln!("SKIPPED slurm test: cannot run scripts/slurm-local.sh: {e}");
-            return;
-        }
+        Err(e) => return skip_slurm(&format!("cannot run scripts/slurm-local.sh: {e}")),
     }
     let dir = tmp("slurm");
     let file = sweep_file(&dir, "\"market.reputation_weight\" = [0.0, 1.0]", 2);
@@ -224,30 +248,58 @@ fn slurm_array_matches_one_process() {
             &wrap,
         ],
     ) else {
-        eprintln!("SKIPPED slurm test: sbatch refused the job");
-        return;
+        return skip_slurm("sbatch refused the job");
     };
     let job = job.trim().split(';').next().unwrap_or("").to_string();
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        let q = sh("squeue", &["-h", "-j", &job]).unwrap_or_default();
-        if q.trim().is_empty() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "Slurm job {job} still queued after 180 s:\n{q}");
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    wait_for_job(&job);
     let sw = Sweep::load(&file).unwrap();
-    let logs: String = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with("slurm-"))
-        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
-        .collect();
+    let logs = job_logs(&dir);
     assert!(logs.contains("Slurm"), "array tasks did not detect their shard from Slurm:\n{logs}");
     sweep::merge(&sw, &out, None).unwrap_or_else(|e| panic!("{e}\njob logs:\n{logs}"));
     let local = dir.join("local");
     run(&sw, &local, Shard::WHOLE, 2);
     sweep::merge(&sw, &local, None).unwrap();
+    assert_same_tree(&local.join("tiny"), &out.join("tiny"));
+
+    // Lose the runs of shards 1 and 3 (positions 1 and 3 of 4), resubmit as `sweep status` says.
+    let plan = sweep::Plan::new(&sw);
+    let lost: Vec<String> = [1, 3].iter().map(|&i| plan.runs[i].summary_file()).collect();
+    for f in &lost {
+        std::fs::remove_file(out.join("tiny").join(f)).unwrap();
+    }
+    let kept: Vec<(String, u64)> = [0, 2]
+        .iter()
+        .map(|&i| {
+            let f = plan.runs[i].summary_file();
+            let ino = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(out.join("tiny").join(&f)).unwrap());
+            (f, ino)
+        })
+        .collect();
+    let status = Command::new(bin)
+        .args(["sweep", "status"])
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .args(["--shards", "4"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(text.contains("shards to resubmit (of 4): 1,3"), "{text}");
+    let line = text.lines().find(|l| l.starts_with("sbatch ")).unwrap_or_else(|| panic!("no sbatch line:\n{text}"));
+    let resubmit = dir.join("resubmit");
+    std::fs::create_dir_all(&resubmit).unwrap();
+    let o = Command::new("bash").arg("-c").arg(line).current_dir(&resubmit).output().unwrap();
+    let said = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{line}\n{said}{}", String::from_utf8_lossy(&o.stderr));
+    let job = said.split_whitespace().last().unwrap_or("").split(';').next().unwrap_or("").to_string();
+    wait_for_job(&job);
+    let logs = job_logs(&resubmit);
+    assert!(logs.contains("shard 1/4") && logs.contains("shard 3/4"), "the resubmission ran other shards:\n{logs}");
+    assert!(logs.contains("ran 1 runs, skipped 0 done"), "{logs}");
+    for (f, ino) in kept {
+        let now = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(out.join("tiny").join(&f)).unwrap());
+        assert_eq!(now, ino, "{f} of a shard that was not resubmitted was rewritten");
+    }
+    sweep::merge(&sw, &out, None).unwrap_or_else(|e| panic!("{e}\njob logs:\n{logs}"));
     assert_same_tree(&local.join("tiny"), &out.join("tiny"));
 }
