@@ -354,7 +354,8 @@ fn cmd_sweep(command: SweepCommand) -> Result<()> {
                 o.seconds,
                 o.total_runs,
                 if o.stale_removed > 0 {
-                    format!("; removed {} temporary files of an interrupted run", o.stale_removed)
+                    let s = if o.stale_removed == 1 { "" } else { "s" };
+                    format!("; removed {} temporary file{s} of an interrupted run", o.stale_removed)
                 } else {
                     String::new()
                 }
@@ -366,7 +367,7 @@ fn cmd_sweep(command: SweepCommand) -> Result<()> {
             if shards == Some(0) {
                 return Err(InputError("--shards must be at least 1".into()).into());
             }
-            let st = sweep::status(&sw, &out);
+            let st = sweep::status(&sw, &out)?;
             say!(
                 "{}: {} of {} runs done, {} missing",
                 st.dir.display(),

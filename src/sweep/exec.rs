@@ -96,7 +96,7 @@ fn progress_bar(len: usize, message: String, enabled: bool) -> ProgressBar {
     let bar = ProgressBar::new(len as u64);
     bar.set_style(
         ProgressStyle::with_template(
-            "{spinner} {msg} [{bar:40}] {pos}/{len} runs committed, {per_sec}, {elapsed} elapsed, eta {eta}",
+            "{spinner} {msg} [{bar:40}] {pos}/{len} runs committed, {elapsed} elapsed, eta {eta}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );

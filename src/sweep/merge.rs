@@ -58,13 +58,15 @@ impl Status {
     }
 }
 
-/// The status of `sweep` under `out`.
-pub fn status(sweep: &Sweep, out: &Path) -> Status {
+/// The status of `sweep` under `out`. Errors: the folder holds runs of another definition
+/// (their files would be counted as this sweep's).
+pub fn status(sweep: &Sweep, out: &Path) -> Result<Status, SweepError> {
     let dir = sweep_dir(out, sweep);
+    check(&dir, sweep, false, false)?;
     let plan = Plan::new(sweep);
     let missing =
         plan.runs.iter().enumerate().filter(|(_, r)| !dir.join(r.summary_file()).is_file()).map(|(i, _)| i).collect();
-    Status { dir, plan, missing }
+    Ok(Status { dir, plan, missing })
 }
 
 /// What merge wrote.
@@ -240,7 +242,7 @@ fn remove_files_of_last_merge(dir: &Path, written: &[String]) -> Result<(), Swee
 /// Merges a complete sweep (see the module header). `baseline`: a point id for the paired
 /// differences (default: the first point in parameter order, `point::parameter_order`).
 pub fn merge(sweep: &Sweep, out: &Path, baseline: Option<&str>) -> Result<MergeOutcome, SweepError> {
-    let st = status(sweep, out);
+    let st = status(sweep, out)?;
     if !st.missing.is_empty() {
         let examples: Vec<String> = st.missing_runs().take(3).map(|r| r.summary_file()).collect();
         return Err(SweepError::Incomplete {

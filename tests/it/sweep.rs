@@ -85,12 +85,12 @@ fn shards_threads_and_resume_give_identical_files() {
     // A killed sweep: delete some run files (and leave a half-written temporary), run again.
     let resumed = dir.join("resumed");
     run(&sw, &resumed, Shard::WHOLE, 2);
-    let st = sweep::status(&sw, &resumed);
+    let st = sweep::status(&sw, &resumed).unwrap();
     let victims: Vec<String> = st.plan.runs.iter().step_by(3).map(|r| r.summary_file()).collect();
     for v in &victims {
         std::fs::remove_file(resumed.join("tiny").join(v)).unwrap();
     }
-    let st = sweep::status(&sw, &resumed);
+    let st = sweep::status(&sw, &resumed).unwrap();
     assert_eq!(st.missing.len(), victims.len());
     assert_eq!(st.shards_to_resubmit(4), vec![0, 2, 3]); // positions 0, 3, 6
     let again = run(&sw, &resumed, Shard::WHOLE, 2);
@@ -153,8 +153,13 @@ fn changed_definitions_are_refused_in_the_same_folder() {
     let text = std::fs::read_to_string(dir.join("tiny.toml")).unwrap().replace("\"6h\"", "\"7h\"");
     std::fs::write(dir.join("tiny.toml"), text).unwrap();
     let changed = Sweep::load(dir.join("tiny.toml")).unwrap();
-    let e = sweep::run_shard(&changed, &RunOptions::new(out, Shard::WHOLE, 1));
+    let e = sweep::run_shard(&changed, &RunOptions::new(&out, Shard::WHOLE, 1));
     assert!(e.unwrap_err().to_string().contains("different sweep definition"));
+    // status and merge refuse it too: the other definition's files would count as done.
+    let e = sweep::status(&changed, &out).unwrap_err().to_string();
+    assert!(e.contains("different sweep definition"), "{e}");
+    let e = sweep::merge(&changed, &out, None).unwrap_err().to_string();
+    assert!(e.contains("different sweep definition"), "{e}");
 }
 
 #[test]

@@ -147,11 +147,9 @@ fn a_killed_sweep_keeps_its_committed_runs() {
         .path();
     let plan = sweep::Plan::new(&Sweep::load(&file).unwrap());
     let pending = plan.runs.iter().find(|r| !before.contains_key(&r.summary_file())).unwrap();
-    std::fs::write(
-        sweep_dir.join(format!("point={}/run-{}.parquet.tmp-999999-0", pending.point_id, pending.run_id)),
-        b"PAR1 half",
-    )
-    .unwrap();
+    let pending_dir = sweep_dir.join(format!("point={}", pending.point_id));
+    std::fs::create_dir_all(&pending_dir).unwrap(); // a kill can come before its first file
+    std::fs::write(pending_dir.join(format!("run-{}.parquet.tmp-999999-0", pending.run_id)), b"PAR1 half").unwrap();
     std::fs::write(sweep_dir.join("_plan.parquet.tmp-999999-1"), b"half").unwrap();
     std::fs::write(victim.join("notes.txt"), b"a file of the user's").unwrap();
 
