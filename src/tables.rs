@@ -178,36 +178,47 @@ pub fn role_name(r: Role) -> &'static str {
     }
 }
 
-/// One row per agent: identity, private parameters and end state.
+/// One row per peer identity: the agent that acts under it, its private parameters and the
+/// identity's end state. An agent has one identity, except a Sybil that re-entered under new
+/// peers: each of them is a row (`identity` 1, 2, … with `since_ms`), so every peer that appears
+/// in `orders`, `assignments` or `ledger` has a row, and Σ(final_available + final_locked) over
+/// the rows is every token held in wallets (the conservation check of the integration tests).
 pub fn agents(r: &SimResult, population_names: &[String]) -> PolarsResult<DataFrame> {
     let m = &r.market;
-    let ag = &r.agents;
+    let rows: Vec<(&synmarket_agents::AgentRecord, usize, &synmarket_agents::Identity)> =
+        r.agents.iter().flat_map(|a| a.identities.iter().enumerate().map(move |(k, id)| (a, k, id))).collect();
     let rec = |p: PeerId| m.reputation_record(p).copied();
     TableBuilder::new()
-        .col("peer", ag.iter().map(|x| x.peer.0).collect::<Vec<u32>>())
+        .col("peer", rows.iter().map(|(_, _, id)| id.peer.0).collect::<Vec<u32>>())
+        .col("agent", rows.iter().map(|(a, _, _)| a.peer.0).collect::<Vec<u32>>())
+        .col("identity", rows.iter().map(|(_, k, _)| *k as u32).collect::<Vec<u32>>())
+        .col("since_ms", rows.iter().map(|(_, _, id)| id.since).collect::<Vec<u64>>())
         .col(
             "population",
-            ag.iter()
-                .map(|x| population_names.get(x.population as usize).cloned().unwrap_or_default())
+            rows.iter()
+                .map(|(a, _, _)| population_names.get(a.population as usize).cloned().unwrap_or_default())
                 .collect::<Vec<String>>(),
         )
-        .col("index", ag.iter().map(|x| x.index).collect::<Vec<u32>>())
-        .col("role", ag.iter().map(|x| role_name(x.role)).collect::<Vec<&str>>())
-        .col("strategy", ag.iter().map(|x| x.strategy.name()).collect::<Vec<&str>>())
-        .col("value_per_unit", ag.iter().map(|x| x.profile.value_per_unit).collect::<Vec<Option<f64>>>())
-        .col("cost_per_unit", ag.iter().map(|x| x.profile.cost_per_unit).collect::<Vec<Option<f64>>>())
-        .col("budget", ag.iter().map(|x| x.profile.budget).collect::<Vec<u64>>())
-        .col("account", ag.iter().map(|x| x.account.map(|a| a.0)).collect::<Vec<Option<u64>>>())
-        .col("usage_cap_units", ag.iter().map(|x| x.usage_cap_units).collect::<Vec<Option<u64>>>())
-        .col("initial_reputation", ag.iter().map(|x| x.initial_reputation).collect::<Vec<f64>>())
-        .col("final_reputation", ag.iter().map(|x| m.reputation(x.peer)).collect::<Vec<f64>>())
-        .col("final_available", ag.iter().map(|x| m.wallet(x.peer).available).collect::<Vec<u64>>())
-        .col("final_locked", ag.iter().map(|x| m.wallet(x.peer).locked).collect::<Vec<u64>>())
-        .col("trades", ag.iter().map(|x| rec(x.peer).map_or(0, |r| r.trades)).collect::<Vec<u64>>())
-        .col("successes", ag.iter().map(|x| rec(x.peer).map_or(0, |r| r.successes)).collect::<Vec<u64>>())
-        .col("failures", ag.iter().map(|x| rec(x.peer).map_or(0, |r| r.failures)).collect::<Vec<u64>>())
-        .col("disputes", ag.iter().map(|x| rec(x.peer).map_or(0, |r| r.disputes)).collect::<Vec<u64>>())
-        .col("banned", ag.iter().map(|x| m.peer_state(x.peer).is_some_and(|p| p.banned)).collect::<Vec<bool>>())
-        .col("stream_seed", ag.iter().map(|x| x.stream_seed).collect::<Vec<u64>>())
+        .col("index", rows.iter().map(|(a, _, _)| a.index).collect::<Vec<u32>>())
+        .col("role", rows.iter().map(|(a, _, _)| role_name(a.role)).collect::<Vec<&str>>())
+        .col("strategy", rows.iter().map(|(a, _, _)| a.strategy.name()).collect::<Vec<&str>>())
+        .col("value_per_unit", rows.iter().map(|(a, _, _)| a.profile.value_per_unit).collect::<Vec<Option<f64>>>())
+        .col("cost_per_unit", rows.iter().map(|(a, _, _)| a.profile.cost_per_unit).collect::<Vec<Option<f64>>>())
+        .col("budget", rows.iter().map(|(a, _, _)| a.profile.budget).collect::<Vec<u64>>())
+        .col("account", rows.iter().map(|(_, _, id)| id.account.map(|a| a.0)).collect::<Vec<Option<u64>>>())
+        .col("usage_cap_units", rows.iter().map(|(a, _, _)| a.usage_cap_units).collect::<Vec<Option<u64>>>())
+        .col("initial_reputation", rows.iter().map(|(_, _, id)| id.initial_reputation).collect::<Vec<f64>>())
+        .col("final_reputation", rows.iter().map(|(_, _, id)| m.reputation(id.peer)).collect::<Vec<f64>>())
+        .col("final_available", rows.iter().map(|(_, _, id)| m.wallet(id.peer).available).collect::<Vec<u64>>())
+        .col("final_locked", rows.iter().map(|(_, _, id)| m.wallet(id.peer).locked).collect::<Vec<u64>>())
+        .col("trades", rows.iter().map(|(_, _, id)| rec(id.peer).map_or(0, |r| r.trades)).collect::<Vec<u64>>())
+        .col("successes", rows.iter().map(|(_, _, id)| rec(id.peer).map_or(0, |r| r.successes)).collect::<Vec<u64>>())
+        .col("failures", rows.iter().map(|(_, _, id)| rec(id.peer).map_or(0, |r| r.failures)).collect::<Vec<u64>>())
+        .col("disputes", rows.iter().map(|(_, _, id)| rec(id.peer).map_or(0, |r| r.disputes)).collect::<Vec<u64>>())
+        .col(
+            "banned",
+            rows.iter().map(|(_, _, id)| m.peer_state(id.peer).is_some_and(|p| p.banned)).collect::<Vec<bool>>(),
+        )
+        .col("stream_seed", rows.iter().map(|(a, _, _)| a.stream_seed).collect::<Vec<u64>>())
         .build()
 }

@@ -1,6 +1,7 @@
 //! Integration tests, built as one binary.
 
 mod cli;
+mod conservation;
 mod narrate;
 mod outputs;
 mod sweep;

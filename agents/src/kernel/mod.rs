@@ -1,9 +1,15 @@
 //! The discrete-event kernel: lets seeded agents act on the engine over simulated time.
 //!
-//! The queue orders kernel events by `(time, class, sequence)`: period starts, then task starts,
-//! task completions, agent arrivals, and samples last, each class in insertion order. Between
-//! kernel events the kernel also stops at every engine timer ([`Market::next_timer_time`]), so
-//! agents react to expiries, deadlines and releases at the exact time they happen.
+//! The queue orders kernel events by `(time, class, sequence)`: samples first, then period
+//! starts, task starts, task completions and agent arrivals, each class in insertion order.
+//! Between kernel events the kernel also stops at every engine timer
+//! ([`Market::next_timer_time`]), so agents react to expiries, deadlines and releases at the
+//! exact time they happen.
+//!
+//! Samples: the sample at time `t` (the end of a sampling interval) records the market at `t`
+//! after the engine's timers due at `t` and before any kernel event at `t`: before a period
+//! start cancels the book, before tasks start or complete and agents arrive at that instant. So a
+//! sample is the state the interval ended in, never the state a reset leaves for the next one.
 //!
 //! One step: advance the market, drain its events, turn them into wakes (a match wakes the
 //! provider and the requester, a completed escrow wakes whoever may approve it, a settlement wakes
@@ -93,11 +99,12 @@ enum KEvent {
 impl KEvent {
     fn class(self) -> u8 {
         match self {
-            KEvent::PeriodStart(_) => 0,
-            KEvent::Start(_) => 1,
-            KEvent::Complete(_) => 2,
-            KEvent::Arrival(_) => 3,
-            KEvent::Sample => 4,
+            // Read-only, so first: the state at the end of the interval (module header).
+            KEvent::Sample => 0,
+            KEvent::PeriodStart(_) => 1,
+            KEvent::Start(_) => 2,
+            KEvent::Complete(_) => 3,
+            KEvent::Arrival(_) => 4,
         }
     }
 }
