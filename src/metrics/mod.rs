@@ -51,7 +51,7 @@ use crate::io::write_parquet_atomic;
 use crate::scenario::Scenario;
 
 pub use equilibrium::{Equilibrium, equilibrium};
-pub use timeseries::{CONVERGENCE_THRESHOLD, time_to_converge};
+pub use timeseries::{CONVERGENCE_THRESHOLD, MIN_CONVERGED_INTERVALS, MIN_CONVERGED_SHARE, time_to_converge};
 
 /// Name of the aggregate row in tables that are otherwise per task type.
 pub const ALL: &str = "all";

@@ -3,8 +3,10 @@
 //! these rows, so names are stable. Run-level definitions that are not a sum of table rows:
 //!
 //! * `time_to_converge_ms`: the latest per-task-type time to converge (the market has converged
-//!   when every task type that traded has); null if one never does. `converged_task_types`
-//!   counts the task types that did.
+//!   when every task type that traded has; rule: `timeseries::time_to_converge`); null if one
+//!   never does. `converged` is 1 when it is defined, else 0, so a sweep's mean of `converged` is
+//!   the share of runs that converged, and the mean of `time_to_converge_ms` is over those runs
+//!   only (its `n` says how many). `converged_task_types` counts the task types that did.
 //! * `relative_deviation_mean`, `price_cv_mean`, `smith_alpha_mean`, `spread_mean`: means over
 //!   the per-type intervals (or periods) where the value is defined.
 //! * `allocative_efficiency`: Σ realised surplus / Σ maximum surplus over all periods and types.
@@ -166,6 +168,7 @@ pub(crate) fn build(
         ("vwap", V::F(ratio(turnover as f64, volume as f64))),
         ("price_cv_mean", V::F(mean(per_type().filter_map(|x| super::stats::cv(&x.prices))))),
         ("relative_deviation_mean", V::F(mean(per_type().filter_map(|x| x.deviation())))),
+        ("converged", V::U(u64::from(time_to_converge_ms.is_some()))),
         ("time_to_converge_ms", V::F(time_to_converge_ms.map(|t| *t as f64))),
         ("converged_task_types", V::U(converge.iter().flatten().count() as u64)),
         ("smith_alpha_mean", V::F(mean(cells().filter_map(|c| c.smith_alpha())))),

@@ -22,22 +22,41 @@ use synmarket_engine::{OrderStatus, OrderType, TaskStatus};
 /// Default threshold of the relative deviation for "converged" (5 %).
 pub const CONVERGENCE_THRESHOLD: f64 = 0.05;
 
-/// Time to converge from `(interval end ms, relative deviation)` in time order: the end of the
-/// first interval from which every defined deviation stays below `threshold` until the end of
-/// the run. Intervals without trades (deviation `None`) neither break nor start convergence.
-/// `None` when the last defined deviation is at or above the threshold, or none is defined.
+/// A converged stretch holds at least this many intervals with trades.
+pub const MIN_CONVERGED_INTERVALS: usize = 5;
+
+/// A converged stretch holds at least this share of the run's intervals with trades.
+pub const MIN_CONVERGED_SHARE: f64 = 0.25;
+
+/// Time to converge from `(interval end ms, relative deviation)` in time order (METRICS.md
+/// "Price convergence"; rule in reports/README.md).
+///
+/// The market has converged at the end of the first interval from which every defined deviation
+/// stays below `threshold` until the end of the run, **provided** that stretch holds at least
+/// [`MIN_CONVERGED_INTERVALS`] intervals with trades and at least [`MIN_CONVERGED_SHARE`] of all
+/// the run's intervals with trades. Intervals without trades (deviation `None`) neither break nor
+/// start convergence, and do not count. The minimum stretch keeps noise from being called
+/// convergence: prices that wander around P* (zero-intelligence traders without a budget
+/// constraint) often end with two or three lucky intervals. `None` when there is no such stretch.
 pub fn time_to_converge(series: &[(u64, Option<f64>)], threshold: f64) -> Option<u64> {
+    let with_trades = series.iter().filter(|(_, d)| d.is_some()).count();
+    let needed = MIN_CONVERGED_INTERVALS.max((MIN_CONVERGED_SHARE * with_trades as f64).ceil() as usize);
     let mut since = None;
+    let mut stretch = 0;
     for &(end, dev) in series {
         match dev {
             Some(d) if d.is_finite() && d < threshold => {
                 since.get_or_insert(end);
+                stretch += 1;
             }
-            Some(_) => since = None,
+            Some(_) => {
+                since = None;
+                stretch = 0;
+            }
             None => {}
         }
     }
-    since
+    since.filter(|_| stretch >= needed)
 }
 
 /// One interval × task type (or `all`).
@@ -256,13 +275,35 @@ impl Timeseries {
 mod tests {
     use super::*;
 
+    fn series(devs: &[Option<f64>]) -> Vec<(u64, Option<f64>)> {
+        devs.iter().enumerate().map(|(i, d)| (i as u64 + 1, *d)).collect()
+    }
+
     #[test]
     fn convergence_rule() {
-        let s = [(1, Some(0.2)), (2, Some(0.04)), (3, None), (4, Some(0.01))];
-        assert_eq!(time_to_converge(&s, 0.05), Some(2));
-        let s = [(1, Some(0.01)), (2, Some(0.06)), (3, Some(0.01))];
-        assert_eq!(time_to_converge(&s, 0.05), Some(3));
-        assert_eq!(time_to_converge(&[(1, Some(0.01)), (2, Some(0.5))], 0.05), None);
-        assert_eq!(time_to_converge(&[(1, None)], 0.05), None);
+        let ok = Some(0.01);
+        let s = series(&[Some(0.2), Some(0.04), None, ok, ok, ok, ok]);
+        assert_eq!(time_to_converge(&s, 0.05), Some(2), "five intervals with trades, gaps do not count");
+        let s = series(&[ok, ok, ok, Some(0.06), ok, ok, ok, ok, ok]);
+        assert_eq!(time_to_converge(&s, 0.05), Some(5));
+        assert_eq!(time_to_converge(&series(&[ok, ok, ok, ok, ok, Some(0.5)]), 0.05), None);
+        assert_eq!(time_to_converge(&series(&[None]), 0.05), None);
+    }
+
+    /// The defect: the last interval(s) alone used to be called convergence.
+    #[test]
+    fn the_last_intervals_alone_are_not_convergence() {
+        let noisy = [Some(0.3), Some(0.2), Some(0.4), Some(0.1), Some(0.3), Some(0.2)];
+        for tail in 1..MIN_CONVERGED_INTERVALS {
+            let mut devs = noisy.to_vec();
+            devs.extend(std::iter::repeat_n(Some(0.01), tail));
+            assert_eq!(time_to_converge(&series(&devs), 0.05), None, "{tail} final interval(s)");
+        }
+        // In a long run the stretch must also be a quarter of the intervals with trades.
+        let mut devs = vec![Some(0.3); 40];
+        devs.extend(std::iter::repeat_n(Some(0.01), 13));
+        assert_eq!(time_to_converge(&series(&devs), 0.05), None, "13 of 53 < 25 %");
+        devs.push(Some(0.01));
+        assert_eq!(time_to_converge(&series(&devs), 0.05), Some(41), "14 of 54 ≥ 25 %");
     }
 }

@@ -2,7 +2,7 @@
 //! generated from the tables' numbers, next to the charts. Every claim is computed here from the
 //! tables; where a number is undefined (no trades, no disputes) the sentence says so instead.
 
-use crate::metrics::{ALL, CONVERGENCE_THRESHOLD, time_to_converge};
+use crate::metrics::{ALL, CONVERGENCE_THRESHOLD, MIN_CONVERGED_INTERVALS, time_to_converge};
 use crate::report::{ChartRef, Report, Section, Table};
 use crate::scenario::Scenario;
 
@@ -180,19 +180,26 @@ fn convergence_section(t: &Tables) -> Section {
             continue;
         };
         let mean = defined.iter().sum::<f64>() / defined.len() as f64;
+        let with_trades = series.iter().filter(|x| x.1.is_some()).count();
         let after = |ms: u64| series.iter().filter(|x| x.0 >= ms && x.1.is_some()).count();
+        let tail = series.iter().rev().filter_map(|x| x.1).take_while(|d| *d < CONVERGENCE_THRESHOLD).count();
         let when = match time_to_converge(&series, CONVERGENCE_THRESHOLD) {
-            Some(ms) if after(ms) < 3 => format!(
-                "stayed within {} of P* only in its last {} interval(s) with trades, too short to call it converged",
-                pct(CONVERGENCE_THRESHOLD),
-                after(ms)
-            ),
             Some(ms) => format!(
-                "converged: from {} on, the VWAP stayed within {} of P*",
+                "converged: from {} on ({} of its {with_trades} intervals with trades), the VWAP stayed within {} of P*",
                 dur(ms as f64),
+                after(ms),
                 pct(CONVERGENCE_THRESHOLD)
             ),
-            None => format!("did not converge: the VWAP did not stay within {} of P*", pct(CONVERGENCE_THRESHOLD)),
+            None if tail > 0 => format!(
+                "did not converge: the VWAP was within {} of P* only in its last {tail} of {with_trades} intervals with \
+                 trades, short of the {} (and a quarter of them) that convergence needs",
+                pct(CONVERGENCE_THRESHOLD),
+                MIN_CONVERGED_INTERVALS
+            ),
+            None => format!(
+                "did not converge: the VWAP did not stay within {} of P* to the end",
+                pct(CONVERGENCE_THRESHOLD)
+            ),
         };
         s = s.with_paragraph(format!(
             "{name} {when}; the relative deviation averaged {} over the intervals with trades and was {} in the last \

@@ -74,11 +74,15 @@ fn fmt(v: Option<f64>) -> String {
     }
 }
 
-fn cell(iv: &Interval) -> String {
-    match (iv.mean, iv.low, iv.high) {
+/// `mean [low, high]`; when the metric is undefined in some of the point's `runs` (e.g. a time
+/// to converge in runs that never converged), the mean is over fewer runs and the cell says so:
+/// `… (n of N runs)`.
+fn cell(iv: &Interval, runs: u64) -> String {
+    let value = match (iv.mean, iv.low, iv.high) {
         (Some(m), Some(lo), Some(hi)) => format!("{} [{}, {}]", fmt(Some(m)), fmt(Some(lo)), fmt(Some(hi))),
         (m, _, _) => fmt(m),
-    }
+    };
+    if iv.n < runs && iv.n > 0 { format!("{value} ({} of {runs} runs)", iv.n) } else { value }
 }
 
 fn file_stem(key: &str) -> String {
@@ -242,8 +246,10 @@ pub(crate) fn write_report(dir: &Path, merged: &Merged) -> Result<Vec<String>, S
 
     let mut results = Section::new("Results").with_paragraph(
         "Mean of each metric over the replications with its 95 % Student-t confidence interval \
-         [low, high]; undefined values (e.g. no trades) are left out of the mean. \
-         Full table: summary.parquet; every run: runs.parquet.",
+         [low, high]; undefined values (e.g. no trades, a time to converge in a run that never \
+         converged) are left out of the mean, and such a cell says over how many runs it is. \
+         `converged` is 1 for a run that converged, so its mean is the share of runs that did. \
+         Full table: summary.parquet (`n` = runs in each mean); every run: runs.parquet.",
     );
     let constant: Vec<String> = (0..merged.metrics.len())
         .filter(|&m| !varies(merged, m))
@@ -259,7 +265,7 @@ pub(crate) fn write_report(dir: &Path, merged: &Merged) -> Result<Vec<String>, S
             .filter(|&m| varies(merged, m))
             .map(|m| {
                 let mut row = vec![merged.metrics[m].clone()];
-                row.extend(order.iter().map(|&p| cell(&merged.summary[p][m])));
+                row.extend(order.iter().map(|&p| cell(&merged.summary[p][m], sweep.replications)));
                 row
             })
             .collect();

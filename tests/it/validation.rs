@@ -11,7 +11,13 @@ fn summary_value(df: &DataFrame, col: &str) -> f64 {
     df.column(col).unwrap().cast(&DataType::Float64).unwrap().f64().unwrap().get(0).unwrap_or(f64::NAN)
 }
 
+/// (allocative efficiency, mean relative deviation, converged 0/1) of one Gode–Sunder run.
 fn efficiency(strategy: &str, seed: u64) -> (f64, f64) {
+    let (e, d, _) = run(strategy, seed);
+    (e, d)
+}
+
+fn run(strategy: &str, seed: u64) -> (f64, f64, f64) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let sets = vec![
         format!("scenario.seed={seed}"),
@@ -21,7 +27,25 @@ fn efficiency(strategy: &str, seed: u64) -> (f64, f64) {
     let s = Scenario::load_with_overrides(root.join("scenarios/studies/gode_sunder.toml"), &sets).unwrap();
     let r = synmarket::run::simulate(&s, &mut |_| {}).unwrap();
     let m = synmarket::metrics::compute(&s, &r).unwrap();
-    (summary_value(&m.summary, "allocative_efficiency"), summary_value(&m.summary, "relative_deviation_mean"))
+    (
+        summary_value(&m.summary, "allocative_efficiency"),
+        summary_value(&m.summary, "relative_deviation_mean"),
+        summary_value(&m.summary, "converged"),
+    )
+}
+
+/// ZI-U prices wander around P* and never settle: no run of the 20 seeds of the shipped sweep may
+/// be called converged (the old rule called 8 of 20 converged from their last intervals alone).
+#[test]
+fn unconstrained_zi_traders_never_converge_over_20_seeds() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sweep = synmarket::sweep::Sweep::load(root.join("scenarios/sweeps/gode_sunder.toml")).unwrap();
+    let plan = synmarket::sweep::Plan::new(&sweep);
+    let ziu = |r: &&synmarket::sweep::RunSpec| sweep.points[r.point_index].canonical().contains("\"zi_unconstrained\"");
+    let seeds: Vec<u64> = plan.runs.iter().filter(ziu).map(|r| r.seed).collect();
+    assert_eq!(seeds.len(), 20);
+    let converged: Vec<u64> = seeds.into_iter().filter(|&s| run("zi_unconstrained", s).2 > 0.0).collect();
+    assert!(converged.is_empty(), "ZI-U runs called converged, seeds {converged:?}");
 }
 
 #[test]
