@@ -15,6 +15,7 @@ pub mod run;
 pub mod scenario;
 pub mod sweep;
 pub mod tables;
+pub mod versus;
 
 pub use synmarket_agents as agents;
 pub use synmarket_engine as engine;

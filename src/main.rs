@@ -57,6 +57,16 @@ enum Command {
         /// Replace an existing run folder even if it holds files synmarket did not write.
         #[arg(long)]
         force: bool,
+        /// A counterfactual pair study: also run the scenario with KEY=VALUE changed (repeatable),
+        /// over --seeds common-random-number pairs, and report the paired differences.
+        #[arg(long, value_name = "KEY=VALUE")]
+        versus: Vec<String>,
+        /// Pairs of a --versus study (at least 2).
+        #[arg(long, value_name = "N", default_value_t = synmarket::versus::DEFAULT_SEEDS, requires = "versus")]
+        seeds: u64,
+        /// Threads of a --versus study; default: all cores.
+        #[arg(long, requires = "versus")]
+        threads: Option<usize>,
     },
     /// Check scenario files without running them.
     Validate {
@@ -140,8 +150,12 @@ enum SweepCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { scenario, seed, out, set, quiet, narrate, force } => {
-            cmd_run(scenario, seed, out, set, quiet, narrate, force)
+        Command::Run { scenario, seed, out, set, quiet, narrate, force, versus, seeds, threads } => {
+            if versus.is_empty() {
+                cmd_run(scenario, seed, out, set, quiet, narrate, force)
+            } else {
+                cmd_versus(&scenario, seed, &out, &set, &versus, seeds, threads, quiet)
+            }
         }
         Command::Validate { files } => cmd_validate(files),
         Command::Report { run_dir } => cmd_report(&run_dir),
@@ -249,6 +263,81 @@ fn cmd_run(
         h.fill_rate * 100.0,
         h.vwap,
         h.sla_compliance * 100.0
+    );
+    Ok(())
+}
+
+/// `run --versus`: a counterfactual pair study (src/versus.rs).
+#[allow(clippy::too_many_arguments)]
+fn cmd_versus(
+    path: &Path,
+    seed: Option<u64>,
+    out: &Path,
+    sets: &[String],
+    versus: &[String],
+    seeds: u64,
+    threads: Option<usize>,
+    quiet: bool,
+) -> Result<()> {
+    use synmarket::sweep::{self, RunOptions, Shard};
+    let mut sets = sets.to_vec();
+    if let Some(seed) = seed {
+        sets.push(format!("scenario.seed={seed}"));
+    }
+    // Validate the scenario and both points before anything runs.
+    let base = Scenario::load_with_overrides(path, &sets)?;
+    let mut other = sets.clone();
+    other.extend(versus.iter().cloned());
+    Scenario::load_with_overrides(path, &other)?;
+    let fixed: Vec<String> = sets.iter().filter(|s| !s.trim_start().starts_with("scenario.seed")).cloned().collect();
+    let spec = synmarket::versus::PairSpec {
+        scenario: path,
+        scenario_name: &base.name,
+        seed: base.seed,
+        sets: &fixed,
+        versus,
+        seeds,
+    };
+    let (sw, baseline, file) = synmarket::versus::prepare(&spec, out)?;
+    let env = |name: &str| std::env::var(name).ok();
+    let threads = sweep::default_threads(threads, &env)?;
+    let opts = RunOptions {
+        out: out.to_path_buf(),
+        shard: Shard::WHOLE,
+        threads,
+        progress: !quiet,
+        allow_build_change: false,
+    };
+    let ran = sweep::run_shard(&sw, &opts)?;
+    let merged = sweep::merge(&sw, out, Some(&baseline))?;
+    say!("wrote {} ({} pairs; study file {})", merged.dir.display(), seeds, file.display());
+    say!("ran {} runs, skipped {} done, in {:.2} s", ran.ran, ran.skipped, ran.seconds);
+    say!("effect of {} (counterfactual − scenario, mean over {seeds} paired seeds, 95 % interval):", versus.join(", "));
+    let paired = synmarket::io::read_parquet(merged.dir.join("paired.parquet"))?;
+    let col = |name: &str| -> Result<Vec<Option<f64>>> {
+        let c = paired.column(name).with_context(|| format!("paired.parquet has no column {name}"))?;
+        let c = c.cast(&polars::prelude::DataType::Float64)?;
+        Ok(c.f64()?.iter().collect())
+    };
+    let metrics: Vec<String> =
+        paired.column("metric")?.str()?.iter().map(|m| m.unwrap_or_default().to_string()).collect();
+    let (mean, low, high) = (col("mean_diff")?, col("ci_low")?, col("ci_high")?);
+    for name in synmarket::versus::HEADLINE_METRICS {
+        let Some(i) = metrics.iter().position(|m| m == name) else { continue };
+        let text = match (mean[i], low[i], high[i]) {
+            (Some(m), Some(lo), Some(hi)) => {
+                let verdict = if lo > 0.0 || hi < 0.0 { "resolved" } else { "not resolved: the interval holds 0" };
+                format!("{m:+.4} [{lo:+.4}, {hi:+.4}]  {verdict}")
+            }
+            (Some(m), _, _) => format!("{m:+.4} (too few defined pairs for an interval)"),
+            _ => "undefined (no defined pairs)".to_string(),
+        };
+        say!("  {name:<30} {text}");
+    }
+    say!(
+        "every metric: {}; report: {}",
+        merged.dir.join("paired.parquet").display(),
+        merged.dir.join("report.html").display()
     );
     Ok(())
 }

@@ -302,6 +302,37 @@ pub(crate) fn write_report(dir: &Path, merged: &Merged) -> Result<Vec<String>, S
                 section = section.with_chart(r);
             }
         }
+        let others: Vec<usize> = order.iter().copied().filter(|p| p != b).collect();
+        if !others.is_empty() && others.len() <= 12 {
+            let mut header = vec!["Metric".to_string()];
+            header.extend(
+                others.iter().filter_map(|&i| sweep.points.get(i)).map(|p| format!("{} − baseline", p.label())),
+            );
+            let rows = (0..merged.metrics.len())
+                .filter(|&m| varies(merged, m))
+                .filter(|&m| {
+                    others.iter().any(|&p| paired.get(p).and_then(|x| x.as_ref()?.get(m)).is_some_and(|iv| iv.n > 0))
+                })
+                .map(|m| {
+                    let mut row = vec![merged.metrics[m].clone()];
+                    row.extend(others.iter().map(|&p| {
+                        paired
+                            .get(p)
+                            .and_then(|x| x.as_ref()?.get(m))
+                            .map(|iv| {
+                                let resolved =
+                                    matches!((iv.low, iv.high), (Some(lo), Some(hi)) if lo > 0.0 || hi < 0.0);
+                                format!("{}{}", cell(iv, sweep.replications), if resolved { " *" } else { "" })
+                            })
+                            .unwrap_or_else(|| "–".into())
+                    }));
+                    row
+                })
+                .collect();
+            section = section.with_table(
+                Table::new(header, rows).with_caption("mean paired difference [95 % CI]; * = the interval excludes 0"),
+            );
+        }
         report = report.with_section(section);
     }
     write_html(&report, dir.join("report.html"))?;

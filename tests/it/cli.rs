@@ -275,3 +275,43 @@ fn bad_input_exits_2() {
     assert!(!dir.join("out").exists());
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `run --versus`: a counterfactual pair study with common random numbers; effects as paired
+/// differences with intervals; a rerun skips the pairs already run.
+#[test]
+fn versus_states_the_effect_of_a_change_as_paired_differences() {
+    let out = tmp("versus");
+    let args =
+        ["run", "scenarios/economic_simulation.toml", "--versus", "market.reputation_weight=0.0", "--seeds", "4"];
+    let o = bin().current_dir(root()).args(args).arg("--out").arg(&out).arg("--quiet").output().unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("counterfactual − scenario") && stdout.contains("sla_compliance_rate"), "{stdout}");
+    let dir = std::fs::read_dir(&out).unwrap().flatten().next().unwrap().path();
+    assert!(dir.file_name().unwrap().to_string_lossy().starts_with("economic_simulation-versus-reputation_weight-"));
+    for f in ["versus.toml", "paired.parquet", "report.html", "report.md"] {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.contains("mean paired difference"), "the report states paired differences");
+    let again = bin().current_dir(root()).args(args).arg("--out").arg(&out).arg("--quiet").output().unwrap();
+    assert!(String::from_utf8_lossy(&again.stdout).contains("ran 0 runs, skipped 8 done"));
+    for (bad, expect) in [
+        (vec!["--versus", "scenario.seed=3"], "shares its seeds"),
+        (vec!["--versus", "market.fee_bps=0", "--seeds", "1"], "at least 2 seeds"),
+        (vec!["--versus", "market.no_such_key=1"], "no_such_key"),
+    ] {
+        let o = bin()
+            .current_dir(root())
+            .args(["run", "scenarios/economic_simulation.toml", "--quiet", "--out"])
+            .arg(out.join("bad"))
+            .args(&bad)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {stderr}");
+        assert!(stderr.contains(expect), "{bad:?}: {stderr}");
+        assert!(!out.join("bad").exists(), "{bad:?} wrote output");
+    }
+    let _ = std::fs::remove_dir_all(out);
+}
