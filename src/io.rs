@@ -190,25 +190,34 @@ pub(crate) fn process_alive(pid: u32) -> Option<bool> {
 /// The probe file is removed at once; nothing is left behind.
 pub fn check_output_dir(target: &Path) -> Result<(), IoError> {
     let fail = |path: &Path, reason: String| IoError::Unusable { path: path.to_path_buf(), reason };
-    let mut existing = target;
-    loop {
-        match fs::metadata(existing) {
-            Ok(m) if m.is_dir() => break,
-            Ok(_) => return Err(fail(existing, "it is a file, not a folder".into())),
-            Err(_) => match existing.parent() {
-                Some(p) if !p.as_os_str().is_empty() => existing = p,
-                _ => {
-                    existing = Path::new(".");
-                    break;
-                }
-            },
-        }
-    }
+    let existing = existing_folder(target)?;
+    let existing = existing.as_path();
     let probe =
         existing.join(format!(".synmarket-probe-{}-{}", std::process::id(), TEMP_SEQ.fetch_add(1, Ordering::Relaxed)));
     File::create(&probe).map_err(|e| fail(existing, format!("cannot create a file there ({e})")))?;
     let _ = fs::remove_file(&probe);
     Ok(())
+}
+
+/// The nearest existing ancestor of `target` (or `target` itself), which must be a folder: a
+/// file in the way is [`IoError::Unusable`]. Creates and writes nothing (for read-only commands).
+pub fn existing_folder(target: &Path) -> Result<PathBuf, IoError> {
+    let mut existing = target;
+    loop {
+        match fs::metadata(existing) {
+            Ok(m) if m.is_dir() => return Ok(existing.to_path_buf()),
+            Ok(_) => {
+                return Err(IoError::Unusable {
+                    path: existing.to_path_buf(),
+                    reason: "it is a file, not a folder".into(),
+                });
+            }
+            Err(_) => match existing.parent() {
+                Some(p) if !p.as_os_str().is_empty() => existing = p,
+                _ => return Ok(PathBuf::from(".")),
+            },
+        }
+    }
 }
 
 /// Reads a whole Parquet file into a DataFrame.

@@ -98,6 +98,9 @@ enum SweepCommand {
         /// Output folder used in the printed commands.
         #[arg(long, default_value = "reports")]
         out: PathBuf,
+        /// Threads per array task (the printed --cpus-per-task).
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        threads: usize,
     },
     /// Run the sweep's runs (this shard's), skipping runs whose files exist.
     Run {
@@ -115,7 +118,7 @@ enum SweepCommand {
         /// Threads of the local pool; default: SLURM_CPUS_PER_TASK, else all cores.
         #[arg(long)]
         threads: Option<usize>,
-        /// No progress bar.
+        /// No progress bar (the summary line is still printed).
         #[arg(long)]
         quiet: bool,
         /// Add runs to a sweep folder that another build of synmarket wrote (the builds are then
@@ -133,6 +136,10 @@ enum SweepCommand {
         /// Shard count N of the submission, to list the shard indices to resubmit.
         #[arg(long, value_name = "N")]
         shards: Option<usize>,
+        /// Threads per array task of the resubmission (the printed --cpus-per-task; use the
+        /// submission's).
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        threads: usize,
     },
     /// Check completeness and write summary.parquet, paired.parquet, charts and report.
     Merge {
@@ -359,6 +366,16 @@ fn cmd_validate(files: Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
+/// Slurm's default `MaxArraySize` is 1001: array task ids above 1000 are refused.
+const SLURM_MAX_ARRAY_ID: usize = 1000;
+
+fn max_array_note(highest: usize) -> String {
+    format!(
+        "note: array id {highest} is above 1000, which Slurm refuses under its default MaxArraySize (1001): \
+         ask for a larger MaxArraySize, or plan with --shards 1000 or fewer"
+    )
+}
+
 /// `s` quoted for a POSIX shell when it needs quoting.
 fn sh_quote(s: &str) -> String {
     let plain = !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "_-./,:=+@%".contains(c));
@@ -401,16 +418,24 @@ fn cmd_sweep(command: SweepCommand) -> Result<()> {
     use synmarket::sweep::{self, Plan, RunOptions, Shard, Sweep};
     let env = |name: &str| std::env::var(name).ok();
     match command {
-        SweepCommand::Plan { sweep: path, shards, out } => {
+        SweepCommand::Plan { sweep: path, shards, out, threads } => {
             let sw = Sweep::load(&path)?;
             let runs = Plan::new(&sw).runs.len();
             if shards == Some(0) {
                 return Err(InputError("--shards must be at least 1".into()).into());
             }
-            let n = shards.unwrap_or(runs.min(1000)).clamp(1, runs.max(1));
+            sweep::default_threads(Some(threads), &env)?;
+            synmarket::io::existing_folder(&out)?;
+            let n = shards.unwrap_or(runs.min(SLURM_MAX_ARRAY_ID + 1)).clamp(1, runs.max(1));
             say!("sweep {}: {} points x {} replications = {runs} runs", sw.name, sw.points.len(), sw.replications);
             for p in &sw.points {
                 say!("  point {}  {}", p.id(), p.label());
+            }
+            if shards.is_some_and(|s| s > n) {
+                say!(
+                    "note: --shards {} is more than the {runs} runs: using {n} shards (one run each)",
+                    shards.unwrap_or(n)
+                );
             }
             let (file, out) = (absolute(&path), absolute(&out));
             let run = self_command(&[
@@ -424,8 +449,12 @@ fn cmd_sweep(command: SweepCommand) -> Result<()> {
                 "--quiet".into(),
             ]);
             let merge = self_command(&["sweep".into(), "merge".into(), file, "--out".into(), out]);
-            say!("\nsbatch --array=0-{} --cpus-per-task=1 --parsable --wrap {}", n - 1, sh_quote(&run));
-            say!("sbatch --dependency=afterok:<jobid> --wrap {}", sh_quote(&merge));
+            say!("\nsubmit the array, then the merge once every task succeeded (paste both lines):");
+            say!("jobid=$(sbatch --array=0-{} --cpus-per-task={threads} --parsable --wrap {})", n - 1, sh_quote(&run));
+            say!("sbatch --dependency=afterok:${{jobid%%;*}} --wrap {}", sh_quote(&merge));
+            if n - 1 > SLURM_MAX_ARRAY_ID {
+                say!("{}", max_array_note(n - 1));
+            }
             Ok(())
         }
         SweepCommand::Run { sweep: path, out, shard, shards, threads, quiet, allow_build_change } => {
@@ -451,11 +480,12 @@ fn cmd_sweep(command: SweepCommand) -> Result<()> {
             );
             Ok(())
         }
-        SweepCommand::Status { sweep: path, out, shards } => {
+        SweepCommand::Status { sweep: path, out, shards, threads } => {
             let sw = Sweep::load(&path)?;
             if shards == Some(0) {
                 return Err(InputError("--shards must be at least 1".into()).into());
             }
+            sweep::default_threads(Some(threads), &env)?;
             let st = sweep::status(&sw, &out)?;
             say!(
                 "{}: {} of {} runs done, {} missing",
@@ -473,20 +503,38 @@ fn cmd_sweep(command: SweepCommand) -> Result<()> {
             if st.missing.is_empty() {
                 return Ok(());
             }
+            if st.written_by_another_build() {
+                let theirs: Vec<&str> = st.builds.iter().map(|b| b.id.as_str()).collect();
+                say!(
+                    "warning: runs there were written by build {}; this is build {}. The commands below use this \
+                     binary and are refused: run them with a binary of that build, or add --allow-build-change to \
+                     mix builds (recorded in _sweep.toml and the report)",
+                    theirs.join(", "),
+                    synmarket::build_id::BUILD.id
+                );
+            }
             let (file, out_abs) = (absolute(&path), absolute(&out));
-            let mut run: Vec<String> = vec!["sweep".into(), "run".into(), file, "--out".into(), out_abs];
+            let mut run: Vec<String> =
+                vec!["sweep".into(), "run".into(), file.clone(), "--out".into(), out_abs.clone()];
             match shards {
                 Some(n) => {
                     let ids = st.shards_to_resubmit(n);
                     let list: Vec<String> = ids.iter().map(|k| k.to_string()).collect();
                     say!("shards to resubmit (of {n}): {}", list.join(","));
                     run.extend(["--shards".into(), n.to_string(), "--quiet".into()]);
-                    say!("resubmit exactly those shards (each array task id is its shard index):");
+                    let merge = self_command(&["sweep".into(), "merge".into(), file, "--out".into(), out_abs]);
+                    say!("resubmit exactly those shards (each array task id is its shard index), then the merge:");
                     say!(
-                        "sbatch --array={} --cpus-per-task=1 --wrap {}",
+                        "jobid=$(sbatch --array={} --cpus-per-task={threads} --parsable --wrap {})",
                         array_spec(&ids),
                         sh_quote(&self_command(&run))
                     );
+                    say!("sbatch --dependency=afterok:${{jobid%%;*}} --wrap {}", sh_quote(&merge));
+                    if let Some(&last) = ids.last()
+                        && last > SLURM_MAX_ARRAY_ID
+                    {
+                        say!("{}", max_array_note(last));
+                    }
                 }
                 None => {
                     say!("finish the missing runs in this process (finished runs are skipped):");

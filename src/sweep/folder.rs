@@ -14,11 +14,14 @@
 //!   shards of one sweep, starting together, rarely write them at all.
 //! - Temporary files (`<name>.tmp-<pid>-<seq>`, `io.rs`) are removed only where they belong to
 //!   this sweep's layout and cannot be another process's write in progress: those of the runs
-//!   this shard owns (no other shard writes them), and those of the shared files (`_sweep.toml`,
+//!   this shard owns (no other shard writes them) unless their writer is a live process on this
+//!   host (the same shard started twice), and those of the shared files (`_sweep.toml`,
 //!   `_plan.parquet`, the merge outputs, `charts/`) only by a process that owns the whole sweep
 //!   (`sweep run` without shards, or `sweep merge` of a complete sweep). A shard on a cluster never
 //!   removes a shared temporary file: its writer may be alive on another node, where no process
-//!   id can be checked. Nothing else in the folder is ever deleted.
+//!   id can be checked. Limitation: the same shard started twice on two nodes at once can still
+//!   remove each other's run temporaries (the run then fails with its file named, and a rerun
+//!   completes it); run each shard once. Nothing else in the folder is ever deleted.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -27,7 +30,7 @@ use super::SweepError;
 use super::plan::{Plan, RunSpec, plan_frame};
 use super::spec::Sweep;
 use crate::build_id::{BUILD, BuildId};
-use crate::io::{parse_temp_name, write_atomic, write_parquet_atomic};
+use crate::io::{parse_temp_name, process_alive, write_atomic, write_parquet_atomic};
 
 /// One build that wrote runs into a sweep folder, as recorded in `_sweep.toml`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,17 +153,22 @@ fn read_recorded(dir: &Path, sweep: &Sweep) -> Result<Option<Recorded>, SweepErr
         }
         None => return Err(bad("its _sweep.toml has no fingerprint")),
     }
+    Ok(Some(Recorded { builds: recorded_builds(dir) }))
+}
+
+/// The builds recorded in `dir`'s `_sweep.toml` (empty when there is none or it is unreadable).
+pub(crate) fn recorded_builds(dir: &Path) -> Vec<BuildRecord> {
+    let Ok(text) = std::fs::read_to_string(dir.join("_sweep.toml")) else { return Vec::new() };
+    let Ok(doc) = toml::from_str::<toml::Table>(&text) else { return Vec::new() };
     let field = |t: &toml::Value, k: &str| t.get(k).and_then(|v| v.as_str()).unwrap_or("unknown").to_string();
-    let builds = doc
-        .get("build")
+    doc.get("build")
         .and_then(|b| b.as_array())
         .map(|a| {
             a.iter()
                 .map(|t| BuildRecord { id: field(t, "id"), commit: field(t, "commit"), dirty: field(t, "dirty") })
                 .collect()
         })
-        .unwrap_or_default();
-    Ok(Some(Recorded { builds }))
+        .unwrap_or_default()
 }
 
 /// Writes `bytes` to `path` atomically unless the file already holds exactly these bytes.
@@ -206,9 +214,10 @@ pub(crate) fn remove_stale_temps(dir: &Path, mine: &[&RunSpec], whole_sweep: boo
         let Ok(entries) = std::fs::read_dir(dir.join(format!("point={point}"))) else { continue };
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            let Some((target, _)) = parse_temp_name(&name) else { continue };
+            let Some((target, pid)) = parse_temp_name(&name) else { continue };
             let run = target.strip_prefix("run-").and_then(|t| t.split('.').next());
-            if run.is_some_and(|id| owned.contains(id)) && e.path().is_file() {
+            // A writer alive on this host (the same shard started twice) keeps its file.
+            if run.is_some_and(|id| owned.contains(id)) && process_alive(pid) != Some(true) && e.path().is_file() {
                 remove(e.path());
             }
         }

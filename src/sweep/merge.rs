@@ -22,7 +22,7 @@ use polars::prelude::{Column, DataFrame, DataType, NamedFrom, Series};
 
 use super::SweepError;
 use super::exec::{is_key_column, sweep_dir};
-use super::folder::{check, remove_stale_shared_temps, write_plan_files};
+use super::folder::{BuildRecord, check, remove_stale_shared_temps, write_plan_files};
 use super::plan::{Plan, RunSpec, identity_columns, param_columns};
 use super::point::{Point, display_order};
 use super::spec::{SeedMode, Sweep};
@@ -38,9 +38,17 @@ pub struct Status {
     pub plan: Plan,
     /// Positions (in the canonical list) of the runs whose summary file is missing.
     pub missing: Vec<usize>,
+    /// The builds that wrote runs there (`_sweep.toml`), in order.
+    pub builds: Vec<BuildRecord>,
 }
 
 impl Status {
+    /// Whether runs there were written by a build other than this one: resuming with this
+    /// binary is then refused unless `--allow-build-change`.
+    pub fn written_by_another_build(&self) -> bool {
+        self.builds.iter().any(|b| b.id != crate::build_id::BUILD.id)
+    }
+
     /// Runs done.
     pub fn done(&self) -> usize {
         self.plan.runs.len() - self.missing.len()
@@ -62,11 +70,12 @@ impl Status {
 /// (their files would be counted as this sweep's).
 pub fn status(sweep: &Sweep, out: &Path) -> Result<Status, SweepError> {
     let dir = sweep_dir(out, sweep);
-    check(&dir, sweep, false, false)?;
+    crate::io::existing_folder(&dir)?;
+    let builds = check(&dir, sweep, false, false)?;
     let plan = Plan::new(sweep);
     let missing =
         plan.runs.iter().enumerate().filter(|(_, r)| !dir.join(r.summary_file()).is_file()).map(|(i, _)| i).collect();
-    Ok(Status { dir, plan, missing })
+    Ok(Status { dir, plan, missing, builds })
 }
 
 /// What merge wrote.
@@ -93,6 +102,8 @@ pub(crate) struct Merged<'a> {
     pub summary: Vec<Vec<Interval>>,
     /// (baseline point index, paired[point index][metric]; `None` for the baseline itself).
     pub paired: Option<(usize, Vec<Option<Vec<Interval>>>)>,
+    /// The builds that wrote the runs.
+    pub builds: Vec<BuildRecord>,
 }
 
 fn f64_values(df: &DataFrame, name: &str, path: &Path) -> Result<Vec<Option<f64>>, SweepError> {
@@ -139,7 +150,7 @@ fn read_runs<'a>(sweep: &'a Sweep, dir: &Path, plan: Plan) -> Result<Merged<'a>,
             (0..metrics.len()).map(|m| t_interval(&by_point(m, p).into_iter().flatten().collect::<Vec<_>>())).collect()
         })
         .collect();
-    Ok(Merged { sweep, plan, metrics, values, summary, paired: None })
+    Ok(Merged { sweep, plan, metrics, values, summary, paired: None, builds: Vec::new() })
 }
 
 fn pair_up(merged: &mut Merged, baseline: usize) {
@@ -275,6 +286,7 @@ pub fn merge(sweep: &Sweep, out: &Path, baseline: Option<&str>) -> Result<MergeO
     remove_stale_shared_temps(&dir);
     write_plan_files(&dir, sweep, &st.plan, &builds)?;
     let mut merged = read_runs(sweep, &dir, st.plan)?;
+    merged.builds = builds.clone();
     if let Some(b) = baseline_index {
         pair_up(&mut merged, b);
     }

@@ -242,6 +242,24 @@ pub(crate) fn write_report(dir: &Path, merged: &Merged) -> Result<Vec<String>, S
     if !fixed.is_empty() {
         points = points.with_paragraph(format!("Every point also sets: {}.", fixed.join(", ")));
     }
+    let builds: Vec<String> = merged
+        .builds
+        .iter()
+        .map(|b| {
+            let dirty = if b.dirty == "true" { ", uncommitted changes" } else { "" };
+            format!("{} (commit {}{dirty})", b.id, b.commit.get(..12).unwrap_or(&b.commit))
+        })
+        .collect();
+    points = points.with_paragraph(match builds.len() {
+        0 => "The builds that wrote the runs are not recorded.".to_string(),
+        1 => format!("Every run was written by build {}.", builds[0]),
+        _ => format!(
+            "Warning: the runs were written by {} different builds ({}), added with --allow-build-change; results \
+             of different code are mixed in these statistics.",
+            builds.len(),
+            builds.join("; ")
+        ),
+    });
     report = report.with_section(points);
 
     let mut results = Section::new("Results").with_paragraph(

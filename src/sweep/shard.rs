@@ -175,6 +175,7 @@ pub fn detect_shard(
         return Ok((s, ShardSource::Mpi));
     }
     match shards {
+        Some(0) => Err(SweepError::Shard("--shards must be at least 1".into())),
         Some(n) if n != 1 => Err(SweepError::Shard(format!(
             "--shards {n} without a shard index: pass --shard K/{n} or run under Slurm, Kubernetes or MPI"
         ))),
@@ -182,18 +183,28 @@ pub fn detect_shard(
     }
 }
 
-/// Threads for the local pool: the flag, else `SLURM_CPUS_PER_TASK`, else all cores.
+/// The most worker threads one shard runs (a run each in memory); more cores are better used by
+/// more shards.
+pub const MAX_THREADS: usize = 1024;
+
+/// Threads for the local pool: the flag (1..=[`MAX_THREADS`]), else `SLURM_CPUS_PER_TASK`, else
+/// all cores.
 pub fn default_threads(flag: Option<usize>, env: &dyn Fn(&str) -> Option<String>) -> Result<usize, SweepError> {
     if let Some(n) = flag {
         if n == 0 {
             return Err(SweepError::Shard("--threads must be at least 1".into()));
+        }
+        if n > MAX_THREADS {
+            return Err(SweepError::Shard(format!(
+                "--threads {n}: at most {MAX_THREADS} (each thread holds a run in memory; use more shards instead)"
+            )));
         }
         return Ok(n);
     }
     if let Some(n) = num(env, "SLURM_CPUS_PER_TASK")?
         && n > 0
     {
-        return Ok(n);
+        return Ok(n.min(MAX_THREADS));
     }
     Ok(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
 }

@@ -290,17 +290,22 @@ fn slurm_array_matches_one_process() {
         .unwrap();
     let text = String::from_utf8_lossy(&status.stdout);
     assert!(text.contains("shards to resubmit (of 4): 1,3"), "{text}");
-    let line = text.lines().find(|l| l.starts_with("sbatch ")).unwrap_or_else(|| panic!("no sbatch line:\n{text}"));
+    // The two printed lines (the array, then the merge that depends on it), pasted as they are.
+    let start = text.lines().position(|l| l.starts_with("jobid=$(sbatch ")).unwrap_or_else(|| panic!("{text}"));
+    let lines: Vec<&str> = text.lines().skip(start).take(2).collect();
+    assert!(lines[1].starts_with("sbatch --dependency=afterok:"), "{text}");
     let resubmit = dir.join("resubmit");
     std::fs::create_dir_all(&resubmit).unwrap();
-    let o = Command::new("bash").arg("-c").arg(line).current_dir(&resubmit).output().unwrap();
+    let o = Command::new("bash").arg("-c").arg(lines.join("\n")).current_dir(&resubmit).output().unwrap();
     let said = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{line}\n{said}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "{}\n{said}{}", lines.join("\n"), String::from_utf8_lossy(&o.stderr));
+    // "Submitted batch job N": the merge job, which runs after the array.
     let job = said.split_whitespace().last().unwrap_or("").split(';').next().unwrap_or("").to_string();
     wait_for_job(&job);
     let logs = job_logs(&resubmit);
     assert!(logs.contains("shard 1/4") && logs.contains("shard 3/4"), "the resubmission ran other shards:\n{logs}");
     assert!(logs.contains("ran 1 runs, skipped 0 done"), "{logs}");
+    assert!(logs.contains("merged"), "the dependent merge job did not run:\n{logs}");
     for (f, ino) in kept {
         let now = std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(out.join("tiny").join(&f)).unwrap());
         assert_eq!(now, ino, "{f} of a shard that was not resubmitted was rewritten");

@@ -223,16 +223,29 @@ fn plan_and_status_print_runnable_commands_and_survive_a_closed_pipe() {
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success());
     let bin = std::fs::canonicalize(env!("CARGO_BIN_EXE_synmarket")).unwrap();
-    let line = stdout.lines().find(|l| l.starts_with("sbatch --array=0-3")).unwrap_or_else(|| panic!("{stdout}"));
+    let line =
+        stdout.lines().find(|l| l.starts_with("jobid=$(sbatch --array=0-3")).unwrap_or_else(|| panic!("{stdout}"));
     assert!(line.contains(&bin.display().to_string()) && line.contains("--shards 4"), "{line}");
+    let merge =
+        stdout.lines().find(|l| l.starts_with("sbatch --dependency=afterok:")).unwrap_or_else(|| panic!("{stdout}"));
+    assert!(merge.contains("${jobid%%;*}") && merge.contains("sweep merge"), "{merge}");
+    assert!(!stdout.contains("<jobid>"), "a placeholder cannot be pasted: {stdout}");
     assert!(!stdout.contains("\"synmarket sweep"), "a bare `synmarket` is not on PATH: {stdout}");
 
     sweep::run_shard(&Sweep::load(&file).unwrap(), &RunOptions::new(&out, Shard::parse("1/4").unwrap(), 1)).unwrap();
     let o = sweep_cmd(&["status"]).arg(&file).arg("--out").arg(&out).args(["--shards", "4"]).output().unwrap();
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("shards to resubmit (of 4): 0,2,3"), "{stdout}");
-    let line = stdout.lines().find(|l| l.starts_with("sbatch --array=0,2-3 ")).unwrap_or_else(|| panic!("{stdout}"));
-    assert!(line.contains("--shards 4"), "{line}");
+    let line =
+        stdout.lines().find(|l| l.starts_with("jobid=$(sbatch --array=0,2-3 ")).unwrap_or_else(|| panic!("{stdout}"));
+    assert!(line.contains("--shards 4") && line.contains("--cpus-per-task=1"), "{line}");
+    // The submission's threads carry over to the resubmission.
+    let o = sweep_cmd(&["status"]).arg(&file).arg("--out").arg(&out).args(["--shards", "4", "--threads", "8"]).output();
+    assert!(String::from_utf8_lossy(&o.unwrap().stdout).contains("--cpus-per-task=8"));
+    // Slurm refuses array ids above 1000 by default: said, not left to fail at submission.
+    let o = sweep_cmd(&["plan"]).arg(&file).arg("--out").arg(&out).args(["--shards", "2000"]).output().unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("using 4 shards"), "{text}");
 
     // Closed pipes: every printing command exits 0 without a panic message.
     for args in [vec!["plan"], vec!["status"]] {
@@ -244,6 +257,29 @@ fn plan_and_status_print_runnable_commands_and_survive_a_closed_pipe() {
         let stderr = String::from_utf8_lossy(&o.stderr);
         assert!(o.status.success() && !stderr.contains("panicked"), "{args:?}: {stderr}");
     }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The same shard started twice on one host: the second must not delete the first's temporary
+/// files (their writer is alive), only those of dead processes.
+#[test]
+fn a_live_writers_temporary_files_are_kept() {
+    let dir = tmp("live");
+    let file = tiny_sweep(&dir, "live", 2);
+    let sw = Sweep::load(&file).unwrap();
+    let plan = sweep::Plan::new(&sw);
+    let out = dir.join("out");
+    let r = &plan.runs[0];
+    let point = out.join("live").join(format!("point={}", r.point_id));
+    std::fs::create_dir_all(&point).unwrap();
+    let live = point.join(format!("run-{}.parquet.tmp-{}-77", r.run_id, std::process::id()));
+    let dead = point.join(format!("run-{}.parquet.tmp-999999999-78", r.run_id));
+    std::fs::write(&live, b"being written").unwrap();
+    std::fs::write(&dead, b"left by a kill").unwrap();
+    let o = sweep::run_shard(&sw, &RunOptions::new(&out, Shard::WHOLE, 1)).unwrap();
+    assert_eq!((o.ran, o.stale_removed), (4, 1));
+    assert!(live.exists(), "a live process's temporary file was removed");
+    assert!(!dead.exists());
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -261,6 +297,8 @@ fn bad_sweep_settings_exit_2_and_write_nothing() {
         (vec!["--shard".into(), "0/0".into()], "0/0"),
         (vec!["--threads".into(), "0".into()], "--threads must be at least 1"),
         (vec!["--shards".into(), "3".into()], "--shards 3 without a shard index"),
+        (vec!["--shards".into(), "0".into()], "--shards must be at least 1"),
+        (vec!["--threads".into(), "100000".into()], "at most 1024"),
     ];
     for (args, expect) in cases {
         let o = sweep_cmd(&["run"]).arg(&file).arg("--out").arg(&out).args(&args).output().unwrap();
@@ -269,11 +307,13 @@ fn bad_sweep_settings_exit_2_and_write_nothing() {
         assert!(stderr.contains(expect) && stderr.lines().count() == 1, "{args:?}: {stderr}");
         assert!(!out.exists(), "{args:?} wrote output");
     }
-    for target in [blocker.clone(), blocker.join("sub")] {
-        let o = sweep_cmd(&["run"]).arg(&file).arg("--out").arg(&target).output().unwrap();
-        let stderr = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(2), "{stderr}");
-        assert!(stderr.contains("blocker") && stderr.contains("is a file, not a folder"), "{stderr}");
+    for cmd in ["run", "status", "merge", "plan"] {
+        for target in [blocker.clone(), blocker.join("sub")] {
+            let o = sweep_cmd(&[cmd]).arg(&file).arg("--out").arg(&target).output().unwrap();
+            let stderr = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{cmd}: {stderr}");
+            assert!(stderr.contains("blocker") && stderr.contains("is a file, not a folder"), "{cmd}: {stderr}");
+        }
     }
     assert_eq!(std::fs::read(&blocker).unwrap(), b"x");
     let _ = std::fs::remove_dir_all(dir);
