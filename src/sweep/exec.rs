@@ -3,8 +3,9 @@
 //! written atomically.
 //!
 //! A run writes `point=<id>/run-<id>.timeseries.parquet` and then `point=<id>/run-<id>.parquet`
-//! (its one-row summary); the summary file is the "done" marker, so a run killed between the two
-//! is simply redone. Each row carries `run_id`, `point_id`, `replication`, `seed` and the point's
+//! (its one-row summary), each by rename; a run is done when both are there as whole Parquet
+//! files (`RunSpec::is_done`), so a run killed between the two, or a file damaged later, is
+//! simply redone. Each row carries `run_id`, `point_id`, `replication`, `seed` and the point's
 //! own parameters (numbers as f64), then the metric columns of `metrics::compute` (columns of the
 //! metrics tables whose names collide with these are dropped: `seed` is the same value). A run's
 //! files depend only on the sweep's fingerprint, its point and its replication: never on other
@@ -121,7 +122,7 @@ pub fn run_shard(sweep: &Sweep, opts: &RunOptions) -> Result<RunOutcome, SweepEr
     write_plan_files(&dir, sweep, &plan, &builds)?;
     let mine = plan.shard(opts.shard);
     let stale_removed = remove_stale_temps(&dir, &mine, opts.shard.count == 1);
-    let todo: Vec<&RunSpec> = mine.iter().copied().filter(|r| !dir.join(r.summary_file()).is_file()).collect();
+    let todo: Vec<&RunSpec> = mine.iter().copied().filter(|r| !r.is_done(&dir)).collect();
     let bar = progress_bar(todo.len(), format!("{} shard {}", sweep.name, opts.shard), opts.progress);
     let next = AtomicUsize::new(0);
     let failed: Mutex<Vec<(usize, String, String)>> = Mutex::new(Vec::new());

@@ -73,8 +73,7 @@ pub fn status(sweep: &Sweep, out: &Path) -> Result<Status, SweepError> {
     crate::io::existing_folder(&dir)?;
     let builds = check(&dir, sweep, false, false)?;
     let plan = Plan::new(sweep);
-    let missing =
-        plan.runs.iter().enumerate().filter(|(_, r)| !dir.join(r.summary_file()).is_file()).map(|(i, _)| i).collect();
+    let missing = plan.runs.iter().enumerate().filter(|(_, r)| !r.is_done(&dir)).map(|(i, _)| i).collect();
     Ok(Status { dir, plan, missing, builds })
 }
 

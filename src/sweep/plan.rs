@@ -43,6 +43,30 @@ impl RunSpec {
     pub fn timeseries_file(&self) -> String {
         format!("point={}/run-{}.timeseries.parquet", self.point_id, self.run_id)
     }
+
+    /// Whether the run is done in sweep folder `dir`: both of its files are there and look like
+    /// whole Parquet files (the `PAR1` magic at both ends). Runs are committed by rename, so a
+    /// file that fails this was damaged outside synmarket (a full disk on a network file system,
+    /// a hand edit); such a run is redone instead of being counted, and merged, as done.
+    pub fn is_done(&self, dir: &std::path::Path) -> bool {
+        looks_like_parquet(&dir.join(self.summary_file())) && looks_like_parquet(&dir.join(self.timeseries_file()))
+    }
+}
+
+/// `PAR1` at the start and the end of a file of at least 12 bytes (the Parquet framing).
+fn looks_like_parquet(path: &std::path::Path) -> bool {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let Ok(mut f) = std::fs::File::open(path) else { return false };
+    let Ok(len) = f.metadata().map(|m| m.len()) else { return false };
+    if len < 12 {
+        return false;
+    }
+    let (mut head, mut tail) = ([0u8; 4], [0u8; 4]);
+    f.read_exact(&mut head).is_ok()
+        && f.seek(SeekFrom::End(-4)).is_ok()
+        && f.read_exact(&mut tail).is_ok()
+        && &head == b"PAR1"
+        && &tail == b"PAR1"
 }
 
 /// The seed of replication `r` of `point`.

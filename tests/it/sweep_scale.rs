@@ -283,6 +283,28 @@ fn a_live_writers_temporary_files_are_kept() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// A run file damaged outside synmarket (emptied, truncated) or a lost timeseries file makes the
+/// run count as missing: status lists it and a rerun redoes it, instead of merge failing later.
+#[test]
+fn damaged_run_files_count_as_missing() {
+    let dir = tmp("damaged");
+    let file = tiny_sweep(&dir, "damaged", 2);
+    let sw = Sweep::load(&file).unwrap();
+    let out = dir.join("out");
+    sweep::run_shard(&sw, &RunOptions::new(&out, Shard::WHOLE, 1)).unwrap();
+    let plan = sweep::Plan::new(&sw);
+    let root = out.join("damaged");
+    std::fs::write(root.join(plan.runs[0].summary_file()), b"").unwrap();
+    let bytes = std::fs::read(root.join(plan.runs[1].summary_file())).unwrap();
+    std::fs::write(root.join(plan.runs[1].summary_file()), &bytes[..bytes.len() / 2]).unwrap();
+    std::fs::remove_file(root.join(plan.runs[2].timeseries_file())).unwrap();
+    assert_eq!(sweep::status(&sw, &out).unwrap().missing, vec![0, 1, 2]);
+    let o = sweep::run_shard(&sw, &RunOptions::new(&out, Shard::WHOLE, 1)).unwrap();
+    assert_eq!((o.ran, o.skipped), (3, 1));
+    sweep::merge(&sw, &out, None).unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// Bad shard and thread settings and an output folder that is a file: one line, exit 2, nothing
 /// written.
 #[test]
