@@ -105,7 +105,8 @@ fn bytes_per_resting_order() -> (f64, usize) {
         .collect();
     let place = |m: &mut Market, i: u64| {
         let p = peers[(i % 1_000) as usize];
-        let spec = ComputeTaskSpec::new(tt, synmarket_engine::CapabilitySet::single(1 + (i % 50) as u8));
+        let caps = synmarket_engine::CapabilitySet::single(1 + (i % 50) as u8).expect("capability below 128");
+        let spec = ComputeTaskSpec::new(tt, caps);
         (m.place_order(OrderType::OfferCompute, p, 100 + i % 100, 100, spec, None, None, None, 0).expect("offer"), p)
     };
     let warm: Vec<_> = (0..150_000).map(|i| place(&mut m, i)).collect();

@@ -1,6 +1,6 @@
 //! Wallets, escrow balances, the treasury and the hash-chained ledger (§5, §12).
 //!
-//! Every token movement goes through [`Bank::transfer`], which checks the source balance, moves
+//! Every token movement goes through `Bank::transfer`, which checks the source balance, moves
 //! the amount and appends a [`LedgerEntry`] whose fields are folded into a running 128-bit hash
 //! chain. The chain is a fingerprint for determinism checks, not a cryptographic commitment: it
 //! uses a fast 64-bit mixer in two lanes, so that the hot path pays nanoseconds, not a SHA-256.
@@ -156,7 +156,7 @@ fn mix(mut z: u64) -> u64 {
 
 impl Bank {
     /// An empty bank. With `retain` false the entries are not kept (the chain still is).
-    pub fn new(retain: bool) -> Self {
+    pub(crate) fn new(retain: bool) -> Self {
         Bank {
             wallets: Vec::new(),
             escrows: Vec::new(),
@@ -171,12 +171,12 @@ impl Bank {
     }
 
     /// Opens a wallet for the next peer id.
-    pub fn add_wallet(&mut self) {
+    pub(crate) fn add_wallet(&mut self) {
         self.wallets.push(Wallet::default());
     }
 
     /// Opens an empty escrow account for the next escrow id.
-    pub fn add_escrow(&mut self) {
+    pub(crate) fn add_escrow(&mut self) {
         self.escrows.push(0);
     }
 
@@ -243,7 +243,7 @@ impl Bank {
 
     /// Moves `amount` from `from` to `to`, or refuses and changes nothing. A zero amount is a
     /// no-op that writes no entry.
-    pub fn transfer(
+    pub(crate) fn transfer(
         &mut self,
         kind: EntryKind,
         from: Account,

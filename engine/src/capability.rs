@@ -4,6 +4,11 @@
 //! capabilities" is one AND. Names are interned once by a [`Vocabulary`]; the engine itself works
 //! on indices only. Capability 0 is always `confidential`, the attestation that §8 of the rules
 //! requires for confidential tasks.
+//!
+//! An index outside `0..128` is refused with [`MarketError::CapabilityOutOfRange`] by
+//! [`CapabilitySet::single`] and [`CapabilitySet::with`] (it was once taken modulo 128 in release
+//! builds, turning capability 200 into capability 72); [`CapabilitySet::contains`] answers `false`
+//! for it.
 
 use serde::{Deserialize, Serialize};
 
@@ -23,17 +28,20 @@ impl CapabilitySet {
     /// The empty set.
     pub const EMPTY: CapabilitySet = CapabilitySet(0);
 
-    /// A set holding the single capability `index`.
+    /// A set holding the single capability `index`, or an error for an index outside `0..128`.
     #[inline]
-    pub fn single(index: u8) -> Self {
-        debug_assert!((index as usize) < MAX_CAPABILITIES);
-        CapabilitySet(1u128 << index)
+    pub fn single(index: u8) -> Result<Self, MarketError> {
+        CapabilitySet::EMPTY.with(index)
     }
 
-    /// Adds capability `index`.
+    /// The set with capability `index` added, or an error for an index outside `0..128`.
     #[inline]
-    pub fn with(self, index: u8) -> Self {
-        CapabilitySet(self.0 | (1u128 << index))
+    pub fn with(self, index: u8) -> Result<Self, MarketError> {
+        if (index as usize) < MAX_CAPABILITIES {
+            Ok(CapabilitySet(self.0 | (1u128 << index)))
+        } else {
+            Err(MarketError::CapabilityOutOfRange(index))
+        }
     }
 
     /// True when every capability of `self` is also in `other`.
@@ -42,10 +50,10 @@ impl CapabilitySet {
         self.0 & !other.0 == 0
     }
 
-    /// True when the set holds capability `index`.
+    /// True when the set holds capability `index` (always false outside `0..128`).
     #[inline]
     pub fn contains(self, index: u8) -> bool {
-        self.0 & (1u128 << index) != 0
+        (index as usize) < MAX_CAPABILITIES && self.0 & (1u128 << index) != 0
     }
 
     /// Union of two sets.
@@ -120,7 +128,7 @@ impl Vocabulary {
     ) -> Result<CapabilitySet, MarketError> {
         let mut set = CapabilitySet::EMPTY;
         for name in names {
-            set = set.with(self.capability(name)?);
+            set = set.with(self.capability(name)?)?;
         }
         Ok(set)
     }
@@ -162,13 +170,17 @@ mod tests {
 
     #[test]
     fn subset_is_one_and() {
-        let a = CapabilitySet::single(3).with(7);
-        let b = a.with(100);
+        let a = CapabilitySet::single(3).unwrap().with(7).unwrap();
+        let b = a.with(100).unwrap();
         assert!(a.is_subset_of(b));
         assert!(!b.is_subset_of(a));
         assert!(CapabilitySet::EMPTY.is_subset_of(a));
         assert_eq!(b.len(), 3);
         assert_eq!(b.indices().collect::<Vec<_>>(), vec![3, 7, 100]);
+        assert_eq!(a.with(127).unwrap().len(), 3);
+        assert_eq!(a.with(128), Err(MarketError::CapabilityOutOfRange(128)));
+        assert_eq!(CapabilitySet::single(200), Err(MarketError::CapabilityOutOfRange(200)));
+        assert!(!b.contains(200) && !b.contains(255));
     }
 
     #[test]

@@ -3,6 +3,18 @@
 //! The engine takes a [`MarketConfig`] by value in [`crate::Market::new`] and checks it with
 //! [`MarketConfig::validate`]. Scenario files map their `[market]` table onto this struct
 //! field by field (see `scenarios/README.md`), so the names here are the names users type.
+//!
+//! **Limits** (what `validate` accepts; scenario validation states the same):
+//! - every duration (windows, timeouts, deadlines, the time lock, the decay half-life and step) is
+//!   at most [`MAX_DURATION_MS`] (10 years); the same limit applies to SLA durations and task-spec
+//!   durations at placement. Deadlines are computed with saturating arithmetic, so even the clock
+//!   near `u64::MAX` never wraps a deadline into the past: a deadline beyond `u64::MAX` falls due
+//!   at `u64::MAX`.
+//! - every reputation value (initial, bounds, event deltas) is finite and within
+//!   ±[`MAX_REPUTATION_MAGNITUDE`], so scores, their differences and decay stay finite.
+//! - `Arbitrators { required, total }` needs `1 <= required <= total`, and so do the dispute panel
+//!   values. The threshold `required` is never lowered at run time: a panel that cannot be staffed
+//!   does not decide on fewer votes (see [`crate::lifecycle`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -212,14 +224,21 @@ impl Default for MarketConfig {
     }
 }
 
-/// Refuse configuration values beyond these (they would be typos, not experiments).
+/// The longest duration accepted anywhere (configuration, SLA, task spec): 10 years. Longer values
+/// would be typos, not experiments.
 pub const MAX_DURATION_MS: DurationMs = 10 * 365 * DAY;
+
+/// The largest magnitude of any reputation value (initial, bounds, deltas) the configuration
+/// accepts: `1e12`, far beyond any meaningful score, and small enough that differences of bounds
+/// and every decay step stay finite.
+pub const MAX_REPUTATION_MAGNITUDE: f64 = 1e12;
 
 impl MarketConfig {
     /// Checks every value; the error names the field (as in the scenario's `[market]` table).
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |field: &'static str, reason: String| Err(ConfigError { field, reason });
-        let durations: [(&'static str, DurationMs); 9] = [
+        let r = &self.reputation;
+        let durations: [(&'static str, DurationMs); 11] = [
             ("auction_window_ms", self.auction_window_ms),
             ("review_window_ms", self.review_window_ms),
             ("escrow_timeout_ms", self.escrow_timeout_ms),
@@ -229,6 +248,8 @@ impl MarketConfig {
             ("deadline_grace_ms", self.deadline_grace_ms),
             ("usage_cap_window_ms", self.usage_cap_window_ms),
             ("price_window_ms", self.price_window_ms),
+            ("reputation.decay_half_life_ms", r.decay_half_life_ms),
+            ("reputation.decay_step_ms", r.decay_step_ms),
         ];
         for (field, v) in durations {
             if v > MAX_DURATION_MS {
@@ -289,7 +310,6 @@ impl MarketConfig {
                 ),
             );
         }
-        let r = &self.reputation;
         let rep_values = [
             ("reputation.initial", r.initial),
             ("reputation.min", r.min),
@@ -306,8 +326,8 @@ impl MarketConfig {
             ("reputation.negative_feedback", r.negative_feedback),
         ];
         for (field, v) in rep_values {
-            if !v.is_finite() {
-                return bad(field, "must be a finite number".into());
+            if !v.is_finite() || v.abs() > MAX_REPUTATION_MAGNITUDE {
+                return bad(field, format!("{v} is not a finite number within ±{MAX_REPUTATION_MAGNITUDE:e}"));
             }
         }
         if r.min > r.max {
@@ -357,5 +377,13 @@ mod tests {
         c.audit_rate = 0.5;
         c.escrow = MultiSigType::Arbitrators { required: 3, total: 2 };
         assert_eq!(c.validate().unwrap_err().field, "escrow");
+        c.escrow = MultiSigType::Single;
+        c.reputation.max = 1e308;
+        assert_eq!(c.validate().unwrap_err().field, "reputation.max");
+        c.reputation.max = 1e12;
+        c.reputation.min = -1e12;
+        c.validate().unwrap();
+        c.reputation.decay_half_life_ms = MAX_DURATION_MS + 1;
+        assert_eq!(c.validate().unwrap_err().field, "reputation.decay_half_life_ms");
     }
 }

@@ -3,7 +3,7 @@
 
 use thiserror::Error;
 
-use crate::ids::{AssignmentId, EscrowId, OrderId, PeerId, SimTime, TaskTypeId};
+use crate::ids::{AssignmentId, DurationMs, EscrowId, OrderId, PeerId, SimTime, TaskTypeId};
 
 /// An invalid [`crate::MarketConfig`] value; `field` is its name in the `[market]` table.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -38,6 +38,10 @@ pub enum MarketError {
     /// `min_reputation` is NaN, infinite or negative.
     #[error("min_reputation {0} must be a finite number >= 0")]
     InvalidMinReputation(f64),
+    /// A reputation score (a peer's starting value, or a score to classify) that is not a finite
+    /// number.
+    #[error("reputation {0} must be a finite number")]
+    InvalidReputation(f64),
     /// A quality score or uptime outside [0, 1] or NaN.
     #[error("{what} {value} must lie in [0, 1]")]
     InvalidFraction {
@@ -104,6 +108,15 @@ pub enum MarketError {
     /// A signature is missing, malformed or does not verify against the registered key.
     #[error("signature of peer {0} is missing or does not verify")]
     BadSignature(PeerId),
+    /// A correctly signed message whose sequence number is not above the last one the market
+    /// accepted from this peer: a replay (or a message overtaken by a later one).
+    #[error("peer {peer}'s signed message {seq} was already used (sequence numbers must increase)")]
+    Replayed {
+        /// The signer.
+        peer: PeerId,
+        /// The sequence number it carried.
+        seq: u64,
+    },
     /// A call with a time earlier than the market's clock.
     #[error("time {now} is before the market clock {clock}")]
     TimeWentBackwards {
@@ -127,9 +140,31 @@ pub enum MarketError {
     /// Too many quality scores or minimums.
     #[error("at most {0} named quality values are supported")]
     TooManyQualityValues(usize),
-    /// A dispute needs arbitrators but no panel can be drawn.
-    #[error("no arbitrators are registered")]
-    NoArbitrators,
+    /// The same quality metric listed twice.
+    #[error("quality metric {0} is listed twice")]
+    DuplicateQualityMetric(u8),
+    /// A capability index beyond the capability set's range.
+    #[error("capability {0} is outside 0..128")]
+    CapabilityOutOfRange(u8),
+    /// A duration longer than the engine accepts.
+    #[error("{what} of {value_ms} ms is longer than the limit of {max_ms} ms")]
+    DurationTooLong {
+        /// Which duration.
+        what: &'static str,
+        /// The value given.
+        value_ms: DurationMs,
+        /// The largest value accepted ([`crate::config::MAX_DURATION_MS`]).
+        max_ms: DurationMs,
+    },
+    /// A dispute whose panel cannot be staffed: fewer eligible arbitrators (registered, not
+    /// banned, not a party) than the votes it needs. The threshold is never lowered (§5, §6).
+    #[error("the dispute needs {required} matching votes but only {available} arbitrators can sit on its panel")]
+    PanelUnstaffed {
+        /// Arbitrators that could be drawn.
+        available: usize,
+        /// Matching votes needed.
+        required: u8,
+    },
     /// Invalid endowment (overflow of the token supply).
     #[error("endowment overflows the token supply")]
     SupplyOverflow,
@@ -144,6 +179,7 @@ impl MarketError {
             MarketError::Overflow { .. } => "overflow",
             MarketError::UnknownTaskType(_) => "unknown_task_type",
             MarketError::InvalidMinReputation(_) => "invalid_min_reputation",
+            MarketError::InvalidReputation(_) => "invalid_reputation",
             MarketError::InvalidFraction { .. } => "invalid_fraction",
             MarketError::UnknownPeer(_) => "unknown_peer",
             MarketError::Banned(_) => "banned",
@@ -157,13 +193,17 @@ impl MarketError {
             MarketError::ExceedsUsageCap { .. } => "exceeds_usage_cap",
             MarketError::NoAccount(_) => "no_account",
             MarketError::BadSignature(_) => "bad_signature",
+            MarketError::Replayed { .. } => "replayed",
             MarketError::TimeWentBackwards { .. } => "time_went_backwards",
             MarketError::Duplicate(_) => "duplicate",
             MarketError::InvalidSplit(_) => "invalid_split",
             MarketError::InvalidRating(_) => "invalid_rating",
             MarketError::VocabularyFull => "vocabulary_full",
             MarketError::TooManyQualityValues(_) => "too_many_quality_values",
-            MarketError::NoArbitrators => "no_arbitrators",
+            MarketError::DuplicateQualityMetric(_) => "duplicate_quality_metric",
+            MarketError::CapabilityOutOfRange(_) => "capability_out_of_range",
+            MarketError::DurationTooLong { .. } => "duration_too_long",
+            MarketError::PanelUnstaffed { .. } => "panel_unstaffed",
             MarketError::SupplyOverflow => "supply_overflow",
         }
     }

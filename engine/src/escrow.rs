@@ -8,8 +8,12 @@
 //! review-window silence, or the time lock), `Funded → Refunded` when the task fails,
 //! `Completed → Refunded` when an audit voids the payment, `Funded → Expired` when the task has not
 //! completed by the escrow timeout, `Funded | Completed → Disputed` when a party disputes, and
-//! `Disputed → Resolved` by a panel majority or the dispute timeout. Every change is appended to
-//! the market's escrow audit trail; [`EscrowState::can_become`] is the only table of legal moves.
+//! `Disputed → Resolved` by a panel majority or the dispute timeout once the task has completed.
+//! The facts outrank a dispute: `Disputed → Refunded` when the task fails or the audit voids the
+//! payment, `Disputed → Expired` when the task has not completed by the escrow timeout (a disputed
+//! escrow still holds the task's tokens; the task keeps running while it is disputed). Every change
+//! is appended to the market's escrow audit trail; [`EscrowState::can_become`] is the only table
+//! of legal moves.
 
 use serde::{Deserialize, Serialize};
 
@@ -181,6 +185,8 @@ impl EscrowState {
                 | (Completed, Refunded)
                 | (Completed, Disputed)
                 | (Disputed, Resolved)
+                | (Disputed, Refunded)
+                | (Disputed, Expired)
         )
     }
 
@@ -314,6 +320,7 @@ mod tests {
         assert!(!Released.can_become(Refunded));
         assert!(!Funded.can_become(Released));
         assert!(!Disputed.can_become(Released));
+        assert!(Disputed.can_become(Refunded) && Disputed.can_become(Expired));
         for s in [Released, Refunded, Resolved, Expired] {
             assert!(s.is_settled());
             for t in [Created, Funded, Completed, Released, Refunded, Disputed, Resolved, Expired] {

@@ -117,7 +117,7 @@ impl Market {
         let Some(cap) = p.usage_cap_units else { return u64::MAX };
         let window = self.config().usage_cap_window_ms;
         let now = self.now();
-        let used: u64 = p.usage.iter().filter(|&&(t, _)| t + window > now).map(|&(_, u)| u).sum();
+        let used: u64 = p.usage.iter().filter(|&&(t, _)| now.saturating_sub(t) < window).map(|&(_, u)| u).sum();
         cap.saturating_sub(used)
     }
 }

@@ -100,7 +100,7 @@ impl Market {
             let mut sum = 0u64;
             for hi in 0..list.len() {
                 sum += list[hi].1;
-                while list[lo].0 + window <= list[hi].0 {
+                while list[hi].0 - list[lo].0 >= window {
                     sum -= list[lo].1;
                     lo += 1;
                 }

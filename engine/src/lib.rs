@@ -12,12 +12,25 @@
 //!   its remainder opens a first-accept auction that closes on fill, on the last provider slot,
 //!   at the window's end, at expiry or on cancel; what it did not spend is unlocked ([`market`]).
 //! - **Task**: `Assigned → InProgress → Completed | SlaViolated`, or `→ Failed` when a deadline
-//!   plus grace passes ([`escrow`], [`lifecycle`]).
+//!   plus grace (or the escrow timeout) passes ([`escrow`], [`lifecycle`]).
 //! - **Escrow**: `Created → Funded → Completed → Released`, `Funded → Refunded | Expired`,
-//!   `Completed → Refunded` (voided by an audit), `Funded | Completed → Disputed → Resolved`
+//!   `Completed → Refunded` (voided by an audit), `Funded | Completed → Disputed → Resolved`,
+//!   `Disputed → Refunded | Expired` (the task failed or the audit voided it)
 //!   ([`escrow::EscrowState::can_become`]).
-//! - **Dispute**: a deterministic panel votes; `required` matching votes decide; the dispute
-//!   timeout applies the configured default.
+//! - **Dispute**: a deterministic panel votes; `required` matching votes decide (never fewer);
+//!   the dispute timeout applies the configured default; neither decides before the task has
+//!   completed or a time lock has ended.
+//!
+//! ## Rules that hold against adversaries
+//! Where each is written: thresholds never lowered, facts before disputes, time locks, failure
+//! bookkeeping ([`lifecycle`]); signatures over every field with per-peer sequence numbers
+//! ([`signing`]); no time arithmetic wraps, durations limited ([`config`], [`market`]); closed-form
+//! reputation decay and finite bounds ([`reputation`], [`config`]); validated small inputs
+//! ([`order::QualityValues`], [`capability::CapabilitySet`], [`reputation::Tier::of`]). Every
+//! public call answers `Ok` or a typed [`MarketError`] (or [`ConfigError`]) and never panics; the
+//! property tests in `tests/hostile.rs` feed it arbitrary values, and `tests/differential.rs`
+//! compares the engine step by step with a naive reference model written from these rules
+//! (`tests/reference/`).
 //!
 //! ## Quick start
 //! ```
@@ -37,7 +50,7 @@
 //! ```
 
 pub mod bank;
-pub mod book;
+mod book;
 pub mod capability;
 pub mod config;
 pub mod error;
@@ -59,7 +72,9 @@ pub mod workload;
 
 pub use bank::{Account, EntryKind, LedgerEntry, Wallet};
 pub use capability::{CapabilitySet, Vocabulary};
-pub use config::{DisputeDefault, MarketConfig, MultiSigType, PriceRule, ReputationConfig};
+pub use config::{
+    DisputeDefault, MAX_DURATION_MS, MAX_REPUTATION_MAGNITUDE, MarketConfig, MultiSigType, PriceRule, ReputationConfig,
+};
 pub use error::{ConfigError, MarketError};
 pub use escrow::{
     Dispute, Escrow, EscrowState, EscrowTransition, FailureKind, TaskAssignment, TaskStatus, Violations, Vote,
@@ -74,3 +89,4 @@ pub use market::{Market, MarketCounters, PeerSpec, PeerState};
 pub use order::{ComputeTaskSpec, Order, OrderStatus, OrderType, PrivacyLevel, QualityValues, SignatureBytes, SlaSpec};
 pub use price::PriceStats;
 pub use reputation::{ReputationEvent, ReputationRecord, Tier};
+pub use signing::Signed;

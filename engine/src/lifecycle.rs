@@ -6,6 +6,65 @@
 //! A refund returns `A` to the requester. A dispute split of `s` basis points gives the provider
 //! `G = (A − P) × s / 10000` minus the fee on `G`, and the requester `A − G`. Every split rounds
 //! down on the provider's side, so the remainder stays with the payer and tokens are conserved.
+//!
+//! # Rules that hold against adversaries
+//!
+//! **Thresholds are never lowered.** An `Arbitrators { required, total }` escrow draws a panel of
+//! up to `total` arbitrators at the match (registered, not banned, not a party; rendezvous hashing
+//! on the escrow id). Its release needs `required` distinct approvals from that panel, whatever
+//! the panel's size: a panel smaller than `required` can never approve, and such an escrow
+//! settles by the other rules only (review-window silence releases it, a failure refunds it, a
+//! dispute decides it if a dispute panel can be staffed). A dispute's panel is the escrow's own
+//! panel with its `required` for arbitrated escrows, otherwise `dispute_panel_total` arbitrators
+//! drawn when the dispute is raised, needing `dispute_panel_required` matching votes. A dispute
+//! whose panel has fewer members than the votes it needs is refused
+//! ([`MarketError::PanelUnstaffed`]) and nothing changes. Scenario validation should refuse
+//! worlds with fewer arbitrators than `total`.
+//!
+//! **The facts outrank a dispute.** Either party may dispute a `Funded` or `Completed` escrow.
+//! - A task that fails (not started by its response deadline plus grace: `NoShow`; not completed
+//!   by its duration deadline plus grace: `Abandoned`; or not completed by the escrow timeout) is
+//!   refunded in full whatever dispute is open: `Disputed → Refunded` (`→ Expired` at the escrow
+//!   timeout), and the dispute closes without an outcome.
+//! - A violation found by the completion audit voids the payment in every state that still holds
+//!   tokens: `Completed → Refunded` and `Disputed → Refunded` (a forfeit), the provider is banned.
+//! - A dispute is decided only once the task has completed (`Completed` or `SlaViolated`): by the
+//!   first outcome to gather `required` matching votes (in the order the votes were cast), or,
+//!   once the dispute timeout has passed, by `dispute_default`. Votes cast while the task is still
+//!   running are recorded and count when it completes; a dispute whose timeout passes while the
+//!   task runs is decided (by its votes, else the default) at the completion.
+//!
+//! **Time locks.** Nothing pays out a `TimeLocked { release_after_ms }` escrow before
+//! `completed_at + release_after_ms`: its lock alone releases it (the review-window timer does not;
+//! no party can approve it), and a dispute on it is decided no earlier than the lock's end. A
+//! refund (failure, audit) is not a payment to the provider and happens at once.
+//!
+//! **Failures** are booked one way whatever detects them: the task becomes `Failed`, its
+//! `violations` record the missed deadline (`response` for a no-show, `duration` for an abandoned
+//! task), the provider takes `TradeFailed` (which counts a trade and a failure), and the escrow
+//! is refunded. Events, in order: `TaskFailed`, `ReputationChanged`, `EscrowChanged`.
+//!
+//! **Deterministic draws.** With `mix(z)` the splitmix64 finaliser of `z + 0x9e3779b97f4a7c15`
+//! (all arithmetic wrapping), a panel for escrow `e` from stream `s` takes the `n` eligible
+//! arbitrators `p` with the smallest `(mix(seed ^ mix(s ^ mix(e ^ (p << 40)))), p)`, where `seed`
+//! is `market_seed`; escrow panels use stream `0xA5B1`, dispute panels `0xD15B`. A receipt is
+//! audited when `audit_rate >= 1` or when `u < audit_rate` for
+//! `u = (mix(seed ^ mix(0xA0D1 · 0x9e3779b97f4a7c15 ^ mix(assignment))) >> 11) / 2^53`.
+//!
+//! **Checks** run in the order listed, the first failure being the answer:
+//! - `start_task`: assignment known; caller is its provider; task `Assigned`.
+//! - `complete_task`: assignment known; caller is its provider; task `InProgress`; uptime in [0, 1].
+//! - `approve_release`: escrow known; approver known; (with signatures) signature, then sequence
+//!   number; approver allowed by the multisig type; escrow `Completed`; not a repeated approval.
+//! - `dispute`: escrow known; caller a party; escrow `Funded` or `Completed`; panel staffed.
+//! - `vote`: escrow known; a split within 0..=10000; a dispute exists; caller on its panel;
+//!   escrow `Disputed`; no earlier vote by the caller.
+//! - `leave_feedback`: assignment known; caller a party; rating in 1..=5; escrow settled; no
+//!   earlier feedback from that side.
+//!
+//! **SLA at completion.** Each quality minimum is met only by a reported value `>=` the minimum
+//! (a missing value, or one that does not compare, is a violation); each metric is listed at most
+//! once in minimums and in reports ([`QualityValues`]), so it is penalised at most once.
 
 use crate::bank::{Account, EntryKind};
 use crate::config::{DisputeDefault, MultiSigType};
@@ -14,9 +73,9 @@ use crate::escrow::{Dispute, EscrowState, EscrowTransition, FailureKind, TaskSta
 use crate::events::{MarketEvent, ViolationKind};
 use crate::ids::{AccountId, AssignmentId, EscrowId, PeerId, SimTime};
 use crate::market::{Market, TimerKind, unit_sample};
-use crate::order::{OrderType, QualityValues, SignatureBytes};
+use crate::order::{OrderType, QualityValues};
 use crate::reputation::ReputationEvent;
-use crate::signing;
+use crate::signing::{self, Signed};
 
 /// What a provider reports when it completes a task.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -62,62 +121,98 @@ impl Market {
         match kind {
             TimerKind::StartDeadline => {
                 if self.assignments[id as usize].status == TaskStatus::Assigned {
-                    self.fail_task(AssignmentId(id), FailureKind::NoShow, t);
+                    self.fail_task(AssignmentId(id), FailureKind::NoShow, EscrowState::Refunded, t);
                 }
             }
             TimerKind::FinishDeadline => {
                 if self.assignments[id as usize].status == TaskStatus::InProgress {
-                    self.fail_task(AssignmentId(id), FailureKind::Abandoned, t);
+                    self.fail_task(AssignmentId(id), FailureKind::Abandoned, EscrowState::Refunded, t);
                 }
             }
-            TimerKind::ReviewEnd | TimerKind::TimeLock => {
-                if self.escrows[id as usize].state == EscrowState::Completed {
+            TimerKind::ReviewEnd => {
+                let e = &self.escrows[id as usize];
+                if e.state == EscrowState::Completed && !matches!(e.multisig, MultiSigType::TimeLocked { .. }) {
                     self.release(EscrowId(id), None, t);
                 }
             }
+            TimerKind::TimeLock => match self.escrows[id as usize].state {
+                EscrowState::Completed => self.release(EscrowId(id), None, t),
+                EscrowState::Disputed => self.try_decide(EscrowId(id), t),
+                _ => {}
+            },
             TimerKind::EscrowTimeout => {
-                let eid = EscrowId(id);
-                if self.escrows[eid.index()].state == EscrowState::Funded {
-                    let a = &mut self.assignments[eid.index()];
-                    if matches!(a.status, TaskStatus::Assigned | TaskStatus::InProgress) {
-                        a.status = TaskStatus::Failed;
-                        a.failure = Some(FailureKind::Abandoned);
-                        a.finished_at = Some(t);
-                        self.events.push(MarketEvent::TaskFailed {
-                            time: t,
-                            assignment: AssignmentId(id),
-                            kind: FailureKind::Abandoned,
-                        });
-                    }
-                    self.refund(eid, EscrowState::Expired, EntryKind::Refund, None, t);
+                // The task never completed: it fails, and the escrow (funded or disputed) expires.
+                let kind = match self.assignments[id as usize].status {
+                    TaskStatus::Assigned => Some(FailureKind::NoShow),
+                    TaskStatus::InProgress => Some(FailureKind::Abandoned),
+                    _ => None,
+                };
+                if let Some(kind) = kind {
+                    self.fail_task(AssignmentId(id), kind, EscrowState::Expired, t);
                 }
             }
             TimerKind::DisputeTimeout => {
-                let eid = EscrowId(id);
-                if self.escrows[eid.index()].state == EscrowState::Disputed {
-                    let outcome = match self.config.dispute_default {
-                        DisputeDefault::ReleaseToProvider => Vote::ReleaseToProvider,
-                        DisputeDefault::RefundToRequester => Vote::RefundToRequester,
-                        DisputeDefault::SplitEvenly => Vote::Split { provider_bps: 5000 },
-                    };
-                    self.resolve(eid, outcome, true, t);
+                if self.escrows[id as usize].state == EscrowState::Disputed {
+                    self.try_decide(EscrowId(id), t);
                 }
             }
             TimerKind::OrderExpiry | TimerKind::AuctionClose | TimerKind::Decay => {}
         }
     }
 
-    fn fail_task(&mut self, aid: AssignmentId, kind: FailureKind, t: SimTime) {
+    /// A task that missed a deadline fails: violation recorded, `TradeFailed`, full refund of the
+    /// escrow into state `escrow_to` whatever dispute is open.
+    fn fail_task(&mut self, aid: AssignmentId, kind: FailureKind, escrow_to: EscrowState, t: SimTime) {
         let a = &mut self.assignments[aid.index()];
         a.status = TaskStatus::Failed;
         a.failure = Some(kind);
         a.finished_at = Some(t);
+        match kind {
+            FailureKind::NoShow => a.violations.response = true,
+            FailureKind::Abandoned => a.violations.duration = true,
+        }
         let provider = a.provider;
         self.events.push(MarketEvent::TaskFailed { time: t, assignment: aid, kind });
         self.rep(provider, ReputationEvent::TradeFailed, 1, t);
         let eid = EscrowId(aid.0);
-        if self.escrows[eid.index()].state == EscrowState::Funded {
-            self.refund(eid, EscrowState::Refunded, EntryKind::Refund, None, t);
+        if self.escrows[eid.index()].state.holds_funds() {
+            self.refund(eid, escrow_to, EntryKind::Refund, None, t);
+        }
+    }
+
+    /// Decides a disputed escrow if the facts allow it now: the task has completed, a time lock
+    /// (if any) has ended, and either `required` votes match or the dispute timeout has passed.
+    fn try_decide(&mut self, eid: EscrowId, t: SimTime) {
+        let e = &self.escrows[eid.index()];
+        if e.state != EscrowState::Disputed {
+            return;
+        }
+        if !matches!(self.assignments[eid.index()].status, TaskStatus::Completed | TaskStatus::SlaViolated) {
+            return;
+        }
+        if let MultiSigType::TimeLocked { release_after_ms } = e.multisig {
+            let lock_end = e.completed_at.unwrap_or(t).saturating_add(release_after_ms);
+            if t < lock_end {
+                return;
+            }
+        }
+        let Some(d) = e.dispute.as_ref() else { return };
+        let required = d.required as usize;
+        let decided = d
+            .votes
+            .iter()
+            .enumerate()
+            .find(|&(i, &(_, v))| d.votes[..=i].iter().filter(|(_, w)| *w == v).count() >= required)
+            .map(|(_, &(_, v))| v);
+        if let Some(outcome) = decided {
+            self.resolve(eid, outcome, false, t);
+        } else if t >= d.raised_at.saturating_add(self.config.dispute_timeout_ms) {
+            let outcome = match self.config.dispute_default {
+                DisputeDefault::ReleaseToProvider => Vote::ReleaseToProvider,
+                DisputeDefault::RefundToRequester => Vote::RefundToRequester,
+                DisputeDefault::SplitEvenly => Vote::Split { provider_bps: 5000 },
+            };
+            self.resolve(eid, outcome, true, t);
         }
     }
 
@@ -217,10 +312,6 @@ impl Market {
                 self.rep(loser, ReputationEvent::DisputeLost, 1, t);
             }
         }
-        let a = &self.assignments[eid.index()];
-        if a.status == TaskStatus::Completed || a.status == TaskStatus::SlaViolated {
-            // Reputation for the work itself was given at completion; nothing more here.
-        }
     }
 
     fn assignment_checked(&self, aid: AssignmentId) -> Result<&crate::escrow::TaskAssignment, MarketError> {
@@ -240,7 +331,7 @@ impl Market {
         if a.status != TaskStatus::Assigned {
             return Err(MarketError::WrongState { action: "start", state: a.status.name() });
         }
-        let response = now - a.assigned_at;
+        let response = now.saturating_sub(a.assigned_at);
         let max_duration = a.max_duration_ms;
         let a = &mut self.assignments[aid.index()];
         a.status = TaskStatus::InProgress;
@@ -253,7 +344,8 @@ impl Market {
         } else if response > rc.slow_response_ms {
             self.rep(provider, ReputationEvent::SlowResponse, 1, now);
         }
-        self.schedule(now + max_duration + self.config.deadline_grace_ms, TimerKind::FinishDeadline, aid.0);
+        let deadline = now.saturating_add(max_duration).saturating_add(self.config.deadline_grace_ms);
+        self.schedule(deadline, TimerKind::FinishDeadline, aid.0);
         Ok(())
     }
 
@@ -285,11 +377,11 @@ impl Market {
         let mut v = Violations::default();
         let mut penalty: u64 = 0;
         if let Some(sla) = a.sla {
-            v.response = started - a.assigned_at > sla.max_response_time_ms;
-            v.duration = now - started > a.max_duration_ms;
+            v.response = started.saturating_sub(a.assigned_at) > sla.max_response_time_ms;
+            v.duration = now.saturating_sub(started) > a.max_duration_ms;
             v.uptime = completion.uptime < sla.uptime_requirement;
             for (metric, min) in sla.quality_minimums.iter() {
-                if completion.quality.get(metric).is_none_or(|q| q < min) {
+                if !completion.quality.get(metric).is_some_and(|q| q >= min) {
                     v.quality += 1;
                 }
             }
@@ -312,8 +404,10 @@ impl Market {
 
         let eid = EscrowId(aid.0);
         let state = self.escrows[eid.index()].state;
-        if state == EscrowState::Funded {
+        if state.holds_funds() {
             self.escrows[eid.index()].completed_at = Some(now);
+        }
+        if state == EscrowState::Funded {
             self.transition(eid, EscrowState::Completed, Some(provider), now);
         }
         // Compliance audit (§9).
@@ -331,17 +425,24 @@ impl Market {
         }
         self.events.push(MarketEvent::ComplianceChecked { time: now, assignment: aid, provider, audited, violation });
         if let Some(kind) = violation {
-            if self.escrows[eid.index()].state == EscrowState::Completed {
+            // A detected violation voids the payment in every state that still holds tokens.
+            if self.escrows[eid.index()].state.holds_funds() {
                 self.refund(eid, EscrowState::Refunded, EntryKind::Forfeit, None, now);
             }
             self.ban(provider, kind, now);
             return Ok(());
         }
-        if self.escrows[eid.index()].state == EscrowState::Completed {
-            self.schedule(now + self.config.review_window_ms, TimerKind::ReviewEnd, eid.0);
-            if let MultiSigType::TimeLocked { release_after_ms } = self.escrows[eid.index()].multisig {
-                self.schedule(now + release_after_ms, TimerKind::TimeLock, eid.0);
+        let e = &self.escrows[eid.index()];
+        let (state, multisig) = (e.state, e.multisig);
+        if let MultiSigType::TimeLocked { release_after_ms } = multisig {
+            if state.holds_funds() {
+                self.schedule(now.saturating_add(release_after_ms), TimerKind::TimeLock, eid.0);
             }
+        } else if state == EscrowState::Completed {
+            self.schedule(now.saturating_add(self.config.review_window_ms), TimerKind::ReviewEnd, eid.0);
+        }
+        if state == EscrowState::Disputed {
+            self.try_decide(eid, now);
         }
         Ok(())
     }
@@ -361,24 +462,31 @@ impl Market {
         &mut self,
         eid: EscrowId,
         approver: PeerId,
-        signature: Option<SignatureBytes>,
+        signature: Option<Signed>,
         now: SimTime,
     ) -> Result<(), MarketError> {
         self.advance_to(now)?;
-        let e = self.escrows.get(eid.index()).ok_or(MarketError::UnknownEscrow(eid))?;
+        self.escrows.get(eid.index()).ok_or(MarketError::UnknownEscrow(eid))?;
         if self.peers.get(approver.index()).is_none() {
             return Err(MarketError::UnknownPeer(approver));
         }
         if self.config.verify_signatures {
-            let msg = signing::approval_message(eid, approver);
             let ok = match (self.peers[approver.index()].key.as_ref(), signature.as_ref()) {
-                (Some(k), Some(sig)) => signing::verify(k, &msg, sig),
+                (Some(k), Some(sig)) => {
+                    signing::verify(k, &signing::approval_message(eid, approver, sig.seq), &sig.bytes)
+                }
                 _ => false,
             };
             if !ok {
                 return Err(self.refuse(approver, MarketError::BadSignature(approver)));
             }
+            if let Some(sig) = signature
+                && let Err(e) = self.check_fresh(approver, sig.seq)
+            {
+                return Err(self.refuse(approver, e));
+            }
         }
+        let e = &self.escrows[eid.index()];
         let not_allowed = MarketError::NotAuthorized { caller: approver, action: "approve this escrow's release" };
         let authorized = match e.multisig {
             MultiSigType::Single => approver == e.requester,
@@ -402,6 +510,11 @@ impl Market {
         if duplicate {
             return Err(MarketError::Duplicate(approver));
         }
+        if self.config.verify_signatures
+            && let Some(sig) = signature
+        {
+            self.peers[approver.index()].last_seq = Some(sig.seq);
+        }
         let e = &mut self.escrows[eid.index()];
         let release = match e.multisig {
             MultiSigType::Single => {
@@ -417,8 +530,9 @@ impl Market {
                 e.requester_approved && e.provider_approved
             }
             MultiSigType::Arbitrators { required, .. } => {
+                // Never lowered: a panel smaller than `required` cannot release by approvals.
                 e.arbitrator_approvals.push(approver);
-                e.arbitrator_approvals.len() >= (required as usize).min(e.arbitrators.len().max(1))
+                e.arbitrator_approvals.len() >= required as usize
             }
             MultiSigType::TimeLocked { .. } => false,
         };
@@ -443,18 +557,15 @@ impl Market {
         }
         let (requester, provider, from) = (e.requester, e.provider, e.state);
         let (panel, required) = match e.multisig {
-            MultiSigType::Arbitrators { required, .. } if !e.arbitrators.is_empty() => {
-                (e.arbitrators.clone(), required)
-            }
+            MultiSigType::Arbitrators { required, .. } => (e.arbitrators.clone(), required),
             _ => (
                 self.draw_panel(eid, requester, provider, self.config.dispute_panel_total as usize, PANEL_STREAM),
                 self.config.dispute_panel_required,
             ),
         };
-        if panel.is_empty() {
-            return Err(MarketError::NoArbitrators);
+        if panel.len() < required as usize {
+            return Err(MarketError::PanelUnstaffed { available: panel.len(), required });
         }
-        let required = required.min(panel.len() as u8);
         self.escrows[eid.index()].dispute = Some(Dispute {
             raised_by: by,
             raised_at: now,
@@ -470,7 +581,7 @@ impl Market {
         let accused = if by == requester { provider } else { requester };
         self.reputation.count_dispute(by);
         self.rep(accused, ReputationEvent::TradeDisputed, 1, now);
-        self.schedule(now + self.config.dispute_timeout_ms, TimerKind::DisputeTimeout, eid.0);
+        self.schedule(now.saturating_add(self.config.dispute_timeout_ms), TimerKind::DisputeTimeout, eid.0);
         Ok(())
     }
 
@@ -498,14 +609,11 @@ impl Market {
         if d.votes.iter().any(|(p, _)| *p == arbitrator) {
             return Err(MarketError::Duplicate(arbitrator));
         }
-        let required = d.required as usize;
-        let d = self.escrows[eid.index()].dispute.as_mut().expect("checked above");
-        d.votes.push((arbitrator, vote));
-        let matching = d.votes.iter().filter(|(_, v)| *v == vote).count();
-        self.events.push(MarketEvent::VoteCast { time: now, escrow: eid, arbitrator, vote });
-        if matching >= required {
-            self.resolve(eid, vote, false, now);
+        if let Some(d) = self.escrows[eid.index()].dispute.as_mut() {
+            d.votes.push((arbitrator, vote));
         }
+        self.events.push(MarketEvent::VoteCast { time: now, escrow: eid, arbitrator, vote });
+        self.try_decide(eid, now);
         Ok(())
     }
 

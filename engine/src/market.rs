@@ -9,6 +9,34 @@
 //! Placement and the clock are in this file; matching in `matching.rs`; queries in `queries.rs`;
 //! the task lifecycle, escrow, disputes, compliance and feedback in `lifecycle.rs`; the invariant
 //! checker in `invariants.rs`.
+//!
+//! **Placement checks**, in order (the first failure is the error): units, price, `price × units`
+//! overflow, task type, `min_reputation`, the task spec's `max_duration_ms` and the SLA
+//! ([`SlaSpec::validate`]: uptime in [0, 1], durations at most [`MAX_DURATION_MS`]), expiry not in
+//! the past, trader known and not banned, then (with `verify_signatures`) the signature and its
+//! sequence number ([`crate::signing`]), then the side's own checks (funds for a request; pause,
+//! account and usage cap for an offer).
+//!
+//! **Time** is never wrapped: every deadline is `now + delay` computed with saturating arithmetic.
+//!
+//! **Timers** fall due in `(time, class, id)` order, classes in this order: order expiry (order
+//! id), auction close (request id, at `placed_at + auction_window_ms`), start deadline and finish
+//! deadline (assignment id), review end, time lock, escrow timeout, dispute timeout (escrow id),
+//! then reputation decay (see [`crate::reputation`]). A timer whose condition no longer holds when
+//! it falls due does nothing.
+//!
+//! **Events** are appended in the order things happen, with these conventions:
+//! - a placement: `OrderPlaced`, then per match `EscrowChanged(Created → Funded)` and `Matched`
+//!   (a request's picks in priority order; an offer's auctions by highest bid, then earliest),
+//!   with `AuctionClosed` for each request that closes (filled or out of slots, the latter
+//!   followed by `OrderExpired`); a request left open ends with `AuctionOpened`. A refused
+//!   placement appends only `OrderRejected`.
+//! - closing a request appends `AuctionClosed` then, if units were left, `OrderCancelled` or
+//!   `OrderExpired`; closing an offer appends only the latter. A filled offer appends nothing.
+//! - a ban or a pause closes the peer's open orders in placement order, then (ban) `PeerBanned`.
+//! - a call refused because of who called (wrong peer, bad or replayed signature) appends
+//!   `CallRefused`; a call refused for its arguments or the state appends nothing.
+//! - reputation changes append `ReputationChanged` right after the event that caused them.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, VecDeque};
@@ -18,15 +46,15 @@ use ed25519_dalek::VerifyingKey;
 use crate::bank::{Account, Bank, EntryKind};
 use crate::book::{AuctionKey, OfferBook, OfferKey, REP_BUCKETS, bucket_ceiling_reputation, bucket_floor};
 use crate::capability::{CapabilitySet, Vocabulary};
-use crate::config::MarketConfig;
+use crate::config::{MAX_DURATION_MS, MarketConfig};
 use crate::error::{ConfigError, MarketError};
 use crate::escrow::{Escrow, EscrowTransition, TaskAssignment};
 use crate::events::{CloseReason, MarketEvent};
 use crate::ids::{AccountId, EscrowId, OrderId, PeerId, SimTime, TaskTypeId};
-use crate::order::{ComputeTaskSpec, Order, OrderStatus, OrderType, SignatureBytes, SlaSpec};
+use crate::order::{ComputeTaskSpec, Order, OrderStatus, OrderType, SlaSpec};
 use crate::price::PriceWindow;
 use crate::reputation::ReputationBook;
-use crate::signing;
+use crate::signing::{self, Signed};
 
 /// How a peer joins the market.
 #[derive(Clone, Debug, Default)]
@@ -59,6 +87,8 @@ pub struct PeerState {
     /// Paused: no new offers.
     pub paused: bool,
     pub(crate) key: Option<VerifyingKey>,
+    /// The last signature sequence number accepted from this peer.
+    pub(crate) last_seq: Option<u64>,
     pub(crate) open_orders: Vec<OrderId>,
     pub(crate) usage: VecDeque<(SimTime, u64)>,
     pub(crate) usage_sum: u64,
@@ -94,6 +124,8 @@ pub struct MarketCounters {
     pub calls_refused: u64,
     /// Refusals for a bad signature.
     pub bad_signatures: u64,
+    /// Refusals of a replayed signed message (a valid signature whose sequence number was used).
+    pub replayed_signatures: u64,
     /// Assignments made.
     pub matches: u64,
 }
@@ -232,7 +264,7 @@ impl Market {
         if let Some(r) = spec.initial_reputation
             && !r.is_finite()
         {
-            return Err(MarketError::InvalidMinReputation(r));
+            return Err(MarketError::InvalidReputation(r));
         }
         if self.bank.supply().checked_add(spec.endowment).is_none() {
             return Err(MarketError::SupplyOverflow);
@@ -250,6 +282,7 @@ impl Market {
             banned: false,
             paused: false,
             key,
+            last_seq: None,
             open_orders: Vec::new(),
             usage: VecDeque::new(),
             usage_sum: 0,
@@ -320,7 +353,7 @@ impl Market {
         }
         while let Some((t, kind, id)) = self.timers.pop_due(now) {
             self.clock = t;
-            self.fire(kind, id, t);
+            self.fire(kind, id, t, now);
         }
         self.clock = now;
         for w in &mut self.prices {
@@ -333,7 +366,8 @@ impl Market {
         self.timers.push(time, kind, id);
     }
 
-    fn fire(&mut self, kind: TimerKind, id: u64, t: SimTime) {
+    /// Runs one timer due at `t`, within an advance to `target`.
+    fn fire(&mut self, kind: TimerKind, id: u64, t: SimTime, target: SimTime) {
         match kind {
             TimerKind::OrderExpiry => {
                 let oid = OrderId(id);
@@ -348,15 +382,25 @@ impl Market {
                 }
             }
             TimerKind::Decay => {
+                // Every boundary before the next other timer (and not after the target) is applied
+                // in one pass: the closed form does not depend on how boundaries are grouped.
+                let step = self.config.reputation.decay_step_ms;
+                let limit = match self.timers.peek() {
+                    Some((next, _, _)) => next.saturating_sub(1).min(target),
+                    None => target,
+                }
+                .max(t);
+                let boundary = limit / step;
                 let mut changed = std::mem::take(&mut self.changed);
                 changed.clear();
-                self.reputation.decay_step(&mut changed);
+                self.reputation.decay_to(boundary, &mut changed);
                 for &p in &changed {
                     self.rekey_offers(p);
                 }
                 self.changed = changed;
-                let next = t + self.config.reputation.decay_step_ms;
-                self.schedule(next, TimerKind::Decay, 0);
+                if let Some(next) = boundary.checked_add(1).and_then(|b| b.checked_mul(step)) {
+                    self.schedule(next, TimerKind::Decay, 0);
+                }
             }
             other => self.fire_lifecycle(other, id, t),
         }
@@ -376,7 +420,7 @@ impl Market {
         task_spec: ComputeTaskSpec,
         sla_spec: Option<SlaSpec>,
         expires_at: Option<SimTime>,
-        signature: Option<SignatureBytes>,
+        signature: Option<Signed>,
         now: SimTime,
     ) -> Result<OrderId, MarketError> {
         self.advance_to(now)?;
@@ -393,14 +437,17 @@ impl Market {
             Ok(()) => {}
             Err(e) => {
                 self.counters.orders_rejected += 1;
-                if matches!(e, MarketError::BadSignature(_)) {
-                    self.counters.bad_signatures += 1;
-                }
+                self.count_signature_refusal(&e);
                 self.events.push(MarketEvent::OrderRejected { time: now, trader, order_type, reason: e.code() });
                 return Err(e);
             }
         }
         let id = OrderId(self.orders.len() as u64);
+        if self.config.verify_signatures
+            && let Some(sig) = signature
+        {
+            self.peers[trader.index()].last_seq = Some(sig.seq);
+        }
         let max_providers = match order_type {
             OrderType::RequestCompute => self.config.max_providers(total_units) as u32,
             OrderType::OfferCompute => 0,
@@ -450,7 +497,7 @@ impl Market {
                 )?;
                 self.match_request(id, now);
                 if !self.close_request_if_done(id, now) {
-                    let closes_at = now + self.config.auction_window_ms;
+                    let closes_at = now.saturating_add(self.config.auction_window_ms);
                     self.book
                         .get_mut(task_spec.task_type)
                         .insert_auction(task_spec.capabilities, (Reverse(price_per_unit), id));
@@ -492,7 +539,7 @@ impl Market {
         spec: &ComputeTaskSpec,
         sla: Option<&SlaSpec>,
         expires_at: Option<SimTime>,
-        signature: Option<&SignatureBytes>,
+        signature: Option<&Signed>,
     ) -> Result<(), MarketError> {
         if total_units == 0 {
             return Err(MarketError::ZeroUnits);
@@ -509,10 +556,15 @@ impl Market {
         if !spec.min_reputation.is_finite() || spec.min_reputation < 0.0 {
             return Err(MarketError::InvalidMinReputation(spec.min_reputation));
         }
-        if let Some(s) = sla
-            && !(0.0..=1.0).contains(&s.uptime_requirement)
-        {
-            return Err(MarketError::InvalidFraction { what: "uptime_requirement", value: s.uptime_requirement });
+        if spec.max_duration_ms > MAX_DURATION_MS {
+            return Err(MarketError::DurationTooLong {
+                what: "task_spec.max_duration_ms",
+                value_ms: spec.max_duration_ms,
+                max_ms: MAX_DURATION_MS,
+            });
+        }
+        if let Some(s) = sla {
+            s.validate()?;
         }
         if let Some(exp) = expires_at
             && exp <= self.clock
@@ -527,13 +579,27 @@ impl Market {
             return Err(MarketError::Banned(trader));
         }
         if self.config.verify_signatures {
-            let msg = signing::order_message(order_type, trader, price_per_unit, total_units, spec, expires_at);
             let ok = match (peer.key.as_ref(), signature) {
-                (Some(k), Some(sig)) => signing::verify(k, &msg, sig),
+                (Some(k), Some(sig)) => {
+                    let msg = signing::order_message(
+                        order_type,
+                        trader,
+                        price_per_unit,
+                        total_units,
+                        spec,
+                        sla,
+                        expires_at,
+                        sig.seq,
+                    );
+                    signing::verify(k, &msg, &sig.bytes)
+                }
                 _ => false,
             };
             if !ok {
                 return Err(MarketError::BadSignature(trader));
+            }
+            if let Some(sig) = signature {
+                self.check_fresh(trader, sig.seq)?;
             }
         }
         match order_type {
@@ -560,12 +626,33 @@ impl Market {
         Ok(())
     }
 
+    /// Refuses a sequence number that is not above the last one accepted from `peer`.
+    pub(crate) fn check_fresh(&self, peer: PeerId, seq: u64) -> Result<(), MarketError> {
+        match self.peers[peer.index()].last_seq {
+            Some(last) if seq <= last => Err(MarketError::Replayed { peer, seq }),
+            _ => Ok(()),
+        }
+    }
+
+    /// The smallest signature sequence number the market accepts next from `peer` (0 for a peer
+    /// that never signed, or an unknown peer; `u64::MAX` once `u64::MAX` itself was used, which
+    /// then is refused as a replay).
+    pub fn next_signature_seq(&self, peer: PeerId) -> u64 {
+        self.peers.get(peer.index()).and_then(|p| p.last_seq).map_or(0, |s| s.saturating_add(1))
+    }
+
+    fn count_signature_refusal(&mut self, e: &MarketError) {
+        match e {
+            MarketError::BadSignature(_) => self.counters.bad_signatures += 1,
+            MarketError::Replayed { .. } => self.counters.replayed_signatures += 1,
+            _ => {}
+        }
+    }
+
     /// Counts and reports a refused call, and hands the error back.
     pub(crate) fn refuse(&mut self, caller: PeerId, e: MarketError) -> MarketError {
         self.counters.calls_refused += 1;
-        if matches!(e, MarketError::BadSignature(_)) {
-            self.counters.bad_signatures += 1;
-        }
+        self.count_signature_refusal(&e);
         self.events.push(MarketEvent::CallRefused { time: self.clock, caller, reason: e.code() });
         e
     }

@@ -31,7 +31,8 @@ impl Market {
             return u64::MAX;
         };
         while let Some(&(t, u)) = p.usage.front() {
-            if t + window > now {
+            // In the window while `now − t < window` (no sum that could wrap at the end of time).
+            if now - t < window {
                 break;
             }
             p.usage.pop_front();
@@ -400,8 +401,9 @@ impl Market {
         }
         self.prices[tt.index()].record(now, price, units);
         self.counters.matches += 1;
-        self.schedule(now + max_response_ms + self.config.deadline_grace_ms, TimerKind::StartDeadline, aid.0);
-        self.schedule(now + self.config.escrow_timeout_ms, TimerKind::EscrowTimeout, eid.0);
+        let start_deadline = now.saturating_add(max_response_ms).saturating_add(self.config.deadline_grace_ms);
+        self.schedule(start_deadline, TimerKind::StartDeadline, aid.0);
+        self.schedule(now.saturating_add(self.config.escrow_timeout_ms), TimerKind::EscrowTimeout, eid.0);
         self.events.push(MarketEvent::Matched {
             time: now,
             assignment: aid,
@@ -430,7 +432,7 @@ impl Market {
         }
         let open = &mut self.peers[trader.index()].open_orders;
         if let Some(pos) = open.iter().position(|&x| x == oid) {
-            open.swap_remove(pos);
+            open.remove(pos);
         }
     }
 
@@ -482,7 +484,7 @@ impl Market {
                 self.book.get_mut(tt).remove_auction(needs, (Reverse(bid), id));
                 let open = &mut self.peers[trader.index()].open_orders;
                 if let Some(pos) = open.iter().position(|&x| x == id) {
-                    open.swap_remove(pos);
+                    open.remove(pos);
                 }
                 let _ = self.bank.transfer(
                     EntryKind::Unlock,

@@ -4,10 +4,18 @@
 //! Status machine: `Active → PartiallyFilled → Filled`, or `Active | PartiallyFilled → Cancelled |
 //! Expired`. `filled_units` never exceeds `total_units`. Quality minimums are kept inline (no heap
 //! allocation per order).
+//!
+//! **Validated values.** [`QualityValues`] can only hold what [`QualityValues::new`] accepts: at
+//! most [`MAX_QUALITY_VALUES`] pairs, each metric at most once, each value a number in [0, 1]
+//! (deserialization goes through the same check, so a hand-written `len = 9` or a NaN is refused
+//! there and never reaches a read). [`SlaSpec::validate`] refuses an uptime requirement outside
+//! [0, 1] and durations above [`crate::config::MAX_DURATION_MS`]; the market calls it at
+//! placement.
 
 use serde::{Deserialize, Serialize};
 
 use crate::capability::CapabilitySet;
+use crate::config::MAX_DURATION_MS;
 use crate::error::MarketError;
 use crate::ids::{DurationMs, OrderId, PeerId, SimTime, TaskTypeId};
 
@@ -47,18 +55,44 @@ impl PrivacyLevel {
     }
 }
 
-/// Named values in [0, 1] (quality metric index → value), stored inline.
+/// Named values in [0, 1] (quality metric index → value), stored inline. Each metric appears at
+/// most once; values are numbers in [0, 1] (never NaN).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawQualityValues")]
 pub struct QualityValues {
     len: u8,
     entries: [(u8, f32); MAX_QUALITY_VALUES],
+}
+
+/// The serialized form of [`QualityValues`], checked by `TryFrom` on the way in.
+#[derive(Deserialize)]
+struct RawQualityValues {
+    len: u8,
+    entries: [(u8, f32); MAX_QUALITY_VALUES],
+}
+
+impl TryFrom<RawQualityValues> for QualityValues {
+    type Error = MarketError;
+
+    fn try_from(raw: RawQualityValues) -> Result<Self, MarketError> {
+        let n = raw.len as usize;
+        if n > MAX_QUALITY_VALUES {
+            return Err(MarketError::TooManyQualityValues(MAX_QUALITY_VALUES));
+        }
+        let mut pairs = [(0u8, 0.0f64); MAX_QUALITY_VALUES];
+        for (slot, &(m, v)) in pairs.iter_mut().zip(&raw.entries[..n]) {
+            *slot = (m, v as f64);
+        }
+        QualityValues::new(&pairs[..n])
+    }
 }
 
 impl QualityValues {
     /// No values.
     pub const EMPTY: QualityValues = QualityValues { len: 0, entries: [(0, 0.0); MAX_QUALITY_VALUES] };
 
-    /// Builds from `(metric, value)` pairs; values must be finite and in [0, 1].
+    /// Builds from `(metric, value)` pairs: at most [`MAX_QUALITY_VALUES`], each metric once,
+    /// each value a number in [0, 1].
     pub fn new(values: &[(u8, f64)]) -> Result<Self, MarketError> {
         if values.len() > MAX_QUALITY_VALUES {
             return Err(MarketError::TooManyQualityValues(MAX_QUALITY_VALUES));
@@ -67,6 +101,9 @@ impl QualityValues {
         for &(metric, value) in values {
             if !(0.0..=1.0).contains(&value) {
                 return Err(MarketError::InvalidFraction { what: "quality value", value });
+            }
+            if q.get(metric).is_some() {
+                return Err(MarketError::DuplicateQualityMetric(metric));
             }
             q.entries[q.len as usize] = (metric, value as f32);
             q.len += 1;
@@ -81,12 +118,12 @@ impl QualityValues {
 
     /// The pairs.
     pub fn iter(&self) -> impl Iterator<Item = (u8, f64)> + '_ {
-        self.entries[..self.len as usize].iter().map(|&(m, v)| (m, v as f64))
+        self.entries[..self.len()].iter().map(|&(m, v)| (m, v as f64))
     }
 
     /// Number of values.
     pub fn len(&self) -> usize {
-        self.len as usize
+        (self.len as usize).min(MAX_QUALITY_VALUES)
     }
 
     /// True when empty.
@@ -142,6 +179,24 @@ pub struct SlaSpec {
     pub quality_minimums: QualityValues,
     /// Tokens per violation (capped at the escrow amount in total).
     pub violation_penalty: u64,
+}
+
+impl SlaSpec {
+    /// Refuses an uptime requirement outside [0, 1] (or NaN) and durations above
+    /// [`MAX_DURATION_MS`]. Quality minimums are valid by construction.
+    pub fn validate(&self) -> Result<(), MarketError> {
+        if !(0.0..=1.0).contains(&self.uptime_requirement) {
+            return Err(MarketError::InvalidFraction { what: "uptime_requirement", value: self.uptime_requirement });
+        }
+        for (what, value_ms) in
+            [("sla.max_response_time_ms", self.max_response_time_ms), ("sla.max_duration_ms", self.max_duration_ms)]
+        {
+            if value_ms > MAX_DURATION_MS {
+                return Err(MarketError::DurationTooLong { what, value_ms, max_ms: MAX_DURATION_MS });
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Lifecycle of an order.

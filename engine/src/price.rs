@@ -39,7 +39,7 @@ struct Trade {
 
 /// The sliding window of one task type.
 #[derive(Clone, Debug)]
-pub struct PriceWindow {
+pub(crate) struct PriceWindow {
     window_ms: DurationMs,
     trades: VecDeque<Trade>,
     mins: VecDeque<Trade>,

@@ -1,12 +1,28 @@
 //! Reputation (§7): a score per peer in `[min, max]`, moved by a fixed table of events, with
 //! counters, a response-time EMA, tiers and optional decay toward the initial score.
 //!
-//! Decay is a step function of simulated time: every `decay_step_ms` the market pulls each score
-//! toward `initial` by the factor `0.5^(step / half_life)`. Scores are `f64`; they never touch money.
+//! Scores are `f64`; they never touch money. Every event moves a score by its configured delta
+//! (times the number of occurrences) and clamps it to `[min, max]`.
+//!
+//! **Decay** (optional, `decay_half_life_ms > 0`) pulls scores toward `initial` at the step
+//! boundaries `k · decay_step_ms` (k ≥ 1) of simulated time, in closed form: a peer whose last
+//! event left it at score `s` when `n₀` boundaries had passed has, once `n` boundaries have passed,
+//!
+//! ```text
+//! score = clamp(initial + (s − initial) · 0.5^((n − n₀) · decay_step_ms / decay_half_life_ms), min, max)
+//! ```
+//!
+//! (exactly `s` while `n = n₀`), computed as `0.5f64.powf((n − n₀) as f64 * step as f64 /
+//! half_life as f64)`. The result does not depend on how boundaries are grouped, so a jump over
+//! 2^62 ms costs one pass over the peers, not one per step, and is finite for every accepted
+//! configuration ([`crate::MarketConfig::validate`] keeps every reputation value within
+//! ±[`crate::config::MAX_REPUTATION_MAGNITUDE`]). A boundary that falls at the same time as other
+//! timers is applied after them (the decay timer's class is last, §`timers`).
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::ReputationConfig;
+use crate::error::MarketError;
 use crate::ids::{DurationMs, PeerId};
 
 /// What moved a score.
@@ -73,9 +89,13 @@ pub enum Tier {
 }
 
 impl Tier {
-    /// The tier of a score.
-    pub fn of(score: f64) -> Tier {
-        if score < 0.0 {
+    /// The tier of a score; a score that is not a number has no tier
+    /// ([`MarketError::InvalidReputation`]).
+    pub fn of(score: f64) -> Result<Tier, MarketError> {
+        if score.is_nan() {
+            return Err(MarketError::InvalidReputation(score));
+        }
+        Ok(if score < 0.0 {
             Tier::Risky
         } else if score < 50.0 {
             Tier::New
@@ -89,7 +109,7 @@ impl Tier {
             Tier::Expert
         } else {
             Tier::Legendary
-        }
+        })
     }
 
     /// Lower-case name.
@@ -129,18 +149,23 @@ pub struct ReputationRecord {
 
 /// The reputation of every peer.
 #[derive(Clone, Debug)]
-pub struct ReputationBook {
+pub(crate) struct ReputationBook {
     config: ReputationConfig,
     records: Vec<ReputationRecord>,
+    /// Per peer: the score its last event left and the boundaries passed then (decay's base).
+    base: Vec<(f64, u64)>,
+    /// Decay boundaries applied so far.
+    applied: u64,
 }
 
 impl ReputationBook {
     /// An empty book.
     pub fn new(config: ReputationConfig) -> Self {
-        ReputationBook { config, records: Vec::new() }
+        ReputationBook { config, records: Vec::new(), base: Vec::new(), applied: 0 }
     }
 
-    /// Adds the next peer with `initial` or the configured start value (clamped to bounds).
+    /// Adds the next peer with `initial` or the configured start value (clamped to bounds; the
+    /// caller has checked that it is finite).
     pub fn add_peer(&mut self, initial: Option<f64>) {
         let score = initial.unwrap_or(self.config.initial).clamp(self.config.min, self.config.max);
         self.records.push(ReputationRecord {
@@ -151,6 +176,7 @@ impl ReputationBook {
             disputes: 0,
             response_ema_ms: None,
         });
+        self.base.push((score, self.applied));
     }
 
     /// The score of a peer (the configured start value for an unknown peer).
@@ -172,6 +198,7 @@ impl ReputationBook {
             return self.config.initial;
         };
         r.score = (r.score + delta).clamp(min, max);
+        self.base[peer.index()] = (r.score, self.applied);
         match event {
             ReputationEvent::TradeCompleted => {
                 r.trades += 1;
@@ -205,17 +232,18 @@ impl ReputationBook {
         }
     }
 
-    /// One decay step: every score moves toward `initial` by `1 − 0.5^(step/half_life)`.
-    /// Pushes each peer whose score changed into `changed`.
-    pub fn decay_step(&mut self, changed: &mut Vec<PeerId>) {
+    /// Applies decay up to (and including) boundary `boundary` (a no-op when decay is off or the
+    /// boundary was already applied), in closed form from each peer's base. Pushes each peer whose
+    /// score changed into `changed`.
+    pub fn decay_to(&mut self, boundary: u64, changed: &mut Vec<PeerId>) {
         let c = &self.config;
-        if c.decay_half_life_ms == 0 {
+        if c.decay_half_life_ms == 0 || boundary <= self.applied {
             return;
         }
-        let keep = 0.5f64.powf(c.decay_step_ms as f64 / c.decay_half_life_ms as f64);
-        for (i, r) in self.records.iter_mut().enumerate() {
-            let new = c.initial + (r.score - c.initial) * keep;
-            if new != r.score {
+        self.applied = boundary;
+        for (i, (r, &(base, from))) in self.records.iter_mut().zip(&self.base).enumerate() {
+            let new = decayed(c, base, boundary - from);
+            if new.to_bits() != r.score.to_bits() {
                 r.score = new;
                 changed.push(PeerId(i as u32));
             }
@@ -227,15 +255,19 @@ impl ReputationBook {
         self.records.len()
     }
 
-    /// True when no peer is registered.
-    pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
-    }
-
     /// The configuration.
     pub fn config(&self) -> &ReputationConfig {
         &self.config
     }
+}
+
+/// The closed form: `base` decayed over `steps` boundaries (exactly `base` for 0 steps).
+pub(crate) fn decayed(c: &ReputationConfig, base: f64, steps: u64) -> f64 {
+    if steps == 0 || c.decay_half_life_ms == 0 {
+        return base;
+    }
+    let keep = 0.5f64.powf(steps as f64 * c.decay_step_ms as f64 / c.decay_half_life_ms as f64);
+    (c.initial + (base - c.initial) * keep).clamp(c.min, c.max)
 }
 
 #[cfg(test)]
@@ -244,13 +276,16 @@ mod tests {
 
     #[test]
     fn tiers_follow_the_table() {
-        assert_eq!(Tier::of(-1.0), Tier::Risky);
-        assert_eq!(Tier::of(0.0), Tier::New);
-        assert_eq!(Tier::of(50.0), Tier::Standard);
-        assert_eq!(Tier::of(120.0), Tier::Reliable);
-        assert_eq!(Tier::of(250.0), Tier::Trusted);
-        assert_eq!(Tier::of(999.9), Tier::Expert);
-        assert_eq!(Tier::of(1000.0), Tier::Legendary);
+        assert_eq!(Tier::of(-1.0), Ok(Tier::Risky));
+        assert_eq!(Tier::of(0.0), Ok(Tier::New));
+        assert_eq!(Tier::of(50.0), Ok(Tier::Standard));
+        assert_eq!(Tier::of(120.0), Ok(Tier::Reliable));
+        assert_eq!(Tier::of(250.0), Ok(Tier::Trusted));
+        assert_eq!(Tier::of(999.9), Ok(Tier::Expert));
+        assert_eq!(Tier::of(1000.0), Ok(Tier::Legendary));
+        assert_eq!(Tier::of(f64::INFINITY), Ok(Tier::Legendary));
+        assert_eq!(Tier::of(f64::NEG_INFINITY), Ok(Tier::Risky));
+        assert!(matches!(Tier::of(f64::NAN), Err(MarketError::InvalidReputation(_))));
     }
 
     #[test]
@@ -284,8 +319,18 @@ mod tests {
         b.add_peer(Some(150.0));
         b.add_peer(None);
         let mut changed = Vec::new();
-        b.decay_step(&mut changed);
+        b.decay_to(1, &mut changed);
         assert_eq!(b.score(PeerId(0)), 100.0);
         assert_eq!(changed, vec![PeerId(0)]);
+        // Closed form: two boundaries from the base, not one step applied to the decayed score.
+        changed.clear();
+        b.decay_to(3, &mut changed);
+        assert_eq!(b.score(PeerId(0)), 50.0 + 100.0 * 0.125);
+        b.apply(PeerId(0), ReputationEvent::TradeCompleted, 1);
+        assert_eq!(b.score(PeerId(0)), 72.5);
+        b.decay_to(4, &mut changed);
+        assert_eq!(b.score(PeerId(0)), 61.25);
+        b.decay_to(u64::MAX, &mut changed);
+        assert_eq!(b.score(PeerId(0)), 50.0);
     }
 }

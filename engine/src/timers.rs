@@ -58,13 +58,16 @@ pub(crate) struct Timers {
 }
 
 impl Timers {
-    /// Schedules a timer. Constant-delay kinds must be scheduled in non-decreasing time order
-    /// (they are, because the clock is monotonic); a violation falls back to the heap.
+    /// Schedules a timer. Constant-delay kinds arrive in non-decreasing time order (the clock is
+    /// monotonic) and go to their FIFO when they also keep `(time, id)` order there; anything
+    /// else (an earlier time, or the same time with a smaller id, e.g. two escrows completed at
+    /// the same millisecond in the opposite order of their ids) falls back to the heap, so pops
+    /// stay in exact `(time, class, id)` order.
     #[inline]
     pub fn push(&mut self, time: SimTime, kind: TimerKind, id: u64) {
         if let Some(slot) = fifo_slot(kind) {
             let q = &mut self.fifos[slot];
-            if q.back().is_none_or(|&(t, _)| t <= time) {
+            if q.back().is_none_or(|&(t, i)| (t, i) <= (time, id)) {
                 q.push_back((time, id));
                 return;
             }
@@ -135,6 +138,25 @@ mod tests {
             ]
         );
         assert_eq!(t.peek(), None);
+    }
+
+    #[test]
+    fn same_time_pops_by_id_whatever_the_push_order() {
+        let mut t = Timers::default();
+        t.push(10, TimerKind::ReviewEnd, 2);
+        t.push(10, TimerKind::ReviewEnd, 1);
+        t.push(10, TimerKind::ReviewEnd, 3);
+        t.push(10, TimerKind::TimeLock, 0);
+        let got: Vec<Timer> = std::iter::from_fn(|| t.pop_due(10)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (10, TimerKind::ReviewEnd, 1),
+                (10, TimerKind::ReviewEnd, 2),
+                (10, TimerKind::ReviewEnd, 3),
+                (10, TimerKind::TimeLock, 0),
+            ]
+        );
     }
 
     #[test]

@@ -7,8 +7,8 @@
 //! beyond the stream's horizon: these workloads measure matching, not settlement.
 
 use crate::{
-    AccountId, CapabilitySet, ComputeTaskSpec, DAY, Market, MarketConfig, OrderId, OrderType, PeerId, PeerSpec,
-    SignatureBytes, SimTime, signing,
+    AccountId, CapabilitySet, ComputeTaskSpec, DAY, Market, MarketConfig, OrderId, OrderType, PeerId, PeerSpec, Signed,
+    SimTime, signing,
 };
 
 /// A small deterministic generator (splitmix64): the engine has no `rand` dependency, and a
@@ -32,8 +32,11 @@ impl SplitMix {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    /// Uniform in `lo..hi` (hi > lo).
+    /// Uniform in `lo..hi` (`lo` when the range is empty).
     pub fn below(&mut self, lo: u64, hi: u64) -> u64 {
+        if hi <= lo {
+            return lo;
+        }
         lo + self.next_u64() % (hi - lo)
     }
 }
@@ -103,7 +106,7 @@ pub enum Cmd {
         /// Spec.
         spec: ComputeTaskSpec,
         /// Signature, when signatures are on.
-        signature: Option<SignatureBytes>,
+        signature: Option<Signed>,
     },
     /// Cancel an order (may already be closed: then the market refuses, as in real traffic).
     Cancel {
@@ -127,10 +130,12 @@ pub struct Workload {
 const PROVIDERS: u32 = 1_000;
 const REQUESTERS: u32 = 1_000;
 
-/// The market configuration the workloads use.
+/// The market configuration the workloads use (a reputation weight outside [0, 10], or NaN, is
+/// clamped into the valid range, so the configuration always validates).
 pub fn config(spec: &WorkloadSpec) -> MarketConfig {
+    let k = spec.reputation_weight;
     MarketConfig {
-        reputation_weight: spec.reputation_weight,
+        reputation_weight: if k.is_finite() { k.clamp(0.0, 10.0) } else { 0.0 },
         auction_window_ms: 1_000,
         default_max_response_ms: 3_000 * DAY,
         escrow_timeout_ms: 3_000 * DAY,
@@ -141,25 +146,28 @@ pub fn config(spec: &WorkloadSpec) -> MarketConfig {
     }
 }
 
-/// Builds the market and the stream.
+/// Builds the market and the stream. Every value of `spec` is accepted (the configuration is
+/// valid by construction and every generated order is placeable, so the `expect`s below cannot
+/// fire); `resting` and `ops` are the sizes asked for, so a huge value only costs time and memory.
 pub fn build(spec: &WorkloadSpec) -> Workload {
     let mut rng = SplitMix::seed_from_u64(spec.seed);
     let mut m = Market::new(config(spec)).expect("workload config is valid");
     let tt = m.register_task_type("bench").expect("one task type");
     // Class c holds capabilities {c} plus, for the first `selectivity` share of classes, the
     // common capability 127 that selective requests need.
+    let common = CapabilitySet(1 << 127);
     let classes: Vec<CapabilitySet> = (0..spec.classes.max(1))
         .map(|c| {
-            let mut s = CapabilitySet::single(1 + (c % 120) as u8);
+            let mut s = CapabilitySet(1 << (1 + c % 120));
             if spec.eligible_share.is_none() && (c as f64) < spec.selectivity * spec.classes.max(1) as f64 {
-                s = s.with(127);
+                s = s.union(common);
             }
             s
         })
         .collect();
     let needs = match spec.eligible_share {
-        Some(_) => CapabilitySet::single(127),
-        None if spec.selectivity < 1.0 => CapabilitySet::single(127),
+        Some(_) => common,
+        None if spec.selectivity < 1.0 => common,
         None => CapabilitySet::EMPTY,
     };
     let mut keys = Vec::new();
@@ -176,10 +184,14 @@ pub fn build(spec: &WorkloadSpec) -> Workload {
             .expect("register");
         keys.push(spec.verify_signatures.then(|| signing::derive_signing_key(spec.seed, p)));
     }
-    let sign = |t: OrderType, trader: PeerId, price: u64, units: u64, s: &ComputeTaskSpec| {
-        keys[trader.index()]
-            .as_ref()
-            .map(|k| signing::sign(k, &signing::order_message(t, trader, price, units, s, None)))
+    // Each trader signs with increasing sequence numbers, in the order the stream applies them.
+    let mut seqs = vec![0u64; keys.len()];
+    let mut sign = |t: OrderType, trader: PeerId, price: u64, units: u64, s: &ComputeTaskSpec| {
+        keys[trader.index()].as_ref().map(|k| {
+            let seq = seqs[trader.index()];
+            seqs[trader.index()] += 1;
+            signing::sign_seq(k, seq, &signing::order_message(t, trader, price, units, s, None, None, seq))
+        })
     };
     let offer = |rng: &mut SplitMix| {
         let trader = PeerId(rng.below(0, PROVIDERS as u64) as u32);
@@ -187,7 +199,7 @@ pub fn build(spec: &WorkloadSpec) -> Workload {
         if let Some(share) = spec.eligible_share
             && rng.unit() < share
         {
-            class = class.with(127);
+            class = class.union(common);
         }
         let price = rng.below(100, 200);
         let units = rng.below(1, 5) * 100;
@@ -200,7 +212,7 @@ pub fn build(spec: &WorkloadSpec) -> Workload {
         m.place_order(OrderType::OfferCompute, trader, price, units, s, None, None, sig, 0).expect("resting offer");
     }
     m.drain_events().for_each(drop);
-    let mut cmds = Vec::with_capacity(spec.ops);
+    let mut cmds = Vec::with_capacity(spec.ops.min(1 << 20));
     let mut next_id = m.orders().len() as u64;
     let mut offers_placed: Vec<(OrderId, PeerId)> = Vec::new();
     for _ in 0..spec.ops {

@@ -129,7 +129,7 @@ fn capabilities_must_cover_needs() {
     f.m.place_order(OrderType::RequestCompute, r, 50, 10, spec, None, None, None, 0).unwrap();
     assert!(f.m.get_assignments().is_empty());
     let p2 = f.provider(50.0);
-    let spec = ComputeTaskSpec::new(f.tt, cuda.union(f.rust).with(9));
+    let spec = ComputeTaskSpec::new(f.tt, cuda.union(f.rust).with(9).unwrap());
     f.m.place_order(OrderType::OfferCompute, p2, 40, 100, spec, None, None, None, 0).unwrap();
     assert_eq!(f.m.get_assignments()[0].provider, p2);
     f.ok();

@@ -97,15 +97,16 @@ fn set(w: &World, bits: u8) -> CapabilitySet {
     let mut s = CapabilitySet::EMPTY;
     for i in 0..3 {
         if bits & (1 << i) != 0 {
-            s = s.with(w.caps[i]);
+            s = s.with(w.caps[i]).unwrap();
         }
     }
     if bits & 8 != 0 {
-        s = s.with(0); // confidential attestation
+        s = s.with(0).unwrap(); // confidential attestation
     }
     s
 }
 
+#[allow(clippy::too_many_arguments)]
 fn sig(
     m: &Market,
     who: PeerId,
@@ -113,19 +114,23 @@ fn sig(
     price: u64,
     units: u64,
     spec: &ComputeTaskSpec,
-) -> Option<SignatureBytes> {
+    expires_at: Option<SimTime>,
+) -> Option<Signed> {
     if !m.config().verify_signatures {
         return None;
     }
-    let msg = signing::order_message(t, who, price, units, spec, None);
-    Some(signing::sign(&signing::derive_signing_key(m.config().market_seed, who), &msg))
+    let seq = m.next_signature_seq(who);
+    let msg = signing::order_message(t, who, price, units, spec, None, expires_at, seq);
+    Some(signing::sign_seq(&signing::derive_signing_key(m.config().market_seed, who), seq, &msg))
 }
 
-fn approval_sig(m: &Market, e: EscrowId, who: PeerId) -> Option<SignatureBytes> {
+fn approval_sig(m: &Market, e: EscrowId, who: PeerId) -> Option<Signed> {
     if !m.config().verify_signatures {
         return None;
     }
-    Some(signing::sign(&signing::derive_signing_key(m.config().market_seed, who), &signing::approval_message(e, who)))
+    let seq = m.next_signature_seq(who);
+    let key = signing::derive_signing_key(m.config().market_seed, who);
+    Some(signing::sign_seq(&key, seq, &signing::approval_message(e, who, seq)))
 }
 
 /// Applies one op; returns Err(reason) if a property failed.
@@ -141,19 +146,19 @@ fn apply(w: &mut World, op: &Op) -> Result<(), String> {
             spec.min_reputation = [0.0, 50.0, 100.0, 280.0][min_rep as usize];
             spec.privacy_level =
                 [PrivacyLevel::Public, PrivacyLevel::Private, PrivacyLevel::Confidential][privacy as usize];
-            let s = sig(&w.m, PeerId(who), OrderType::RequestCompute, bid, units, &spec);
+            let s = sig(&w.m, PeerId(who), OrderType::RequestCompute, bid, units, &spec, None);
             w.m.place_order(OrderType::RequestCompute, PeerId(who), bid, units, spec, None, None, s, now).map(|_| ())
         }
         Op::Offer { who, ask, units, caps } => {
             let spec = ComputeTaskSpec::new(w.tt, set(w, caps | 7 & caps | if caps % 3 == 0 { 8 } else { 0 }));
-            let s = sig(&w.m, PeerId(who), OrderType::OfferCompute, ask, units, &spec);
-            w.m.place_order(OrderType::OfferCompute, PeerId(who), ask, units, spec, None, Some(now + 2 * HOUR), s, now)
-                .map(|_| ())
+            let exp = Some(now + 2 * HOUR);
+            let s = sig(&w.m, PeerId(who), OrderType::OfferCompute, ask, units, &spec, exp);
+            w.m.place_order(OrderType::OfferCompute, PeerId(who), ask, units, spec, None, exp, s, now).map(|_| ())
         }
         Op::Forged { who } => {
             let spec = ComputeTaskSpec::new(w.tt, set(w, 7));
-            let msg = signing::order_message(OrderType::OfferCompute, PeerId(who), 10, 10, &spec, None);
-            let forged = signing::sign(&signing::derive_signing_key(12345, PeerId(who)), &msg);
+            let msg = signing::order_message(OrderType::OfferCompute, PeerId(who), 10, 10, &spec, None, None, 1 << 40);
+            let forged = signing::sign_seq(&signing::derive_signing_key(12345, PeerId(who)), 1 << 40, &msg);
             let r = w.m.place_order(OrderType::OfferCompute, PeerId(who), 10, 10, spec, None, None, Some(forged), now);
             if w.m.config().verify_signatures {
                 if r != Err(MarketError::BadSignature(PeerId(who))) {

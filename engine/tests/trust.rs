@@ -284,7 +284,10 @@ fn dispute_split_and_timeout_default() {
 fn dispute_without_arbitrators_is_refused() {
     let mut f = Fx::new(MarketConfig::default());
     let (r, _, a) = f.trade(50, 45, 100);
-    assert_eq!(f.m.dispute(EscrowId(a.0), r, f.m.now()), Err(MarketError::NoArbitrators));
+    assert_eq!(
+        f.m.dispute(EscrowId(a.0), r, f.m.now()),
+        Err(MarketError::PanelUnstaffed { available: 0, required: 2 })
+    );
 }
 
 #[test]
@@ -304,7 +307,7 @@ fn privacy_levels_filter_providers() {
     let rid = f.m.place_order(OrderType::RequestCompute, r, 50, 10, spec, None, None, None, 0).unwrap();
     assert_eq!(f.m.get_assignments().len(), 1, "no attested provider with 250");
     let attested_low = f.provider(200.0);
-    let caps = f.rust.with(conf);
+    let caps = f.rust.with(conf).unwrap();
     let s = ComputeTaskSpec::new(f.tt, caps);
     f.m.place_order(OrderType::OfferCompute, attested_low, 30, 100, s, None, None, None, 0).unwrap();
     assert_eq!(f.m.get_assignments().len(), 1, "attested but reputation 200 < 250");
@@ -395,9 +398,9 @@ fn signatures_are_checked_when_on() {
     let r = f.requester(100_000);
     let p = f.provider(50.0);
     let spec = ComputeTaskSpec::new(f.tt, f.rust);
-    let msg = signing::order_message(OrderType::OfferCompute, p, 40, 10, &spec, None);
-    let good = signing::sign(&signing::derive_signing_key(42, p), &msg);
-    let forged = signing::sign(&signing::derive_signing_key(42, r), &msg);
+    let msg = signing::order_message(OrderType::OfferCompute, p, 40, 10, &spec, None, None, 0);
+    let good = signing::sign_seq(&signing::derive_signing_key(42, p), 0, &msg);
+    let forged = signing::sign_seq(&signing::derive_signing_key(42, r), 0, &msg);
     let before = f.m.state_digest();
     assert_eq!(
         f.m.place_order(OrderType::OfferCompute, p, 40, 10, spec, None, None, Some(forged), 0),
@@ -409,14 +412,14 @@ fn signatures_are_checked_when_on() {
     );
     assert_eq!(f.m.state_digest(), before);
     f.m.place_order(OrderType::OfferCompute, p, 40, 10, spec, None, None, Some(good), 0).unwrap();
-    let rmsg = signing::order_message(OrderType::RequestCompute, r, 50, 10, &spec, None);
-    let rsig = signing::sign(&signing::derive_signing_key(42, r), &rmsg);
+    let rmsg = signing::order_message(OrderType::RequestCompute, r, 50, 10, &spec, None, None, 0);
+    let rsig = signing::sign_seq(&signing::derive_signing_key(42, r), 0, &rmsg);
     f.m.place_order(OrderType::RequestCompute, r, 50, 10, spec, None, None, Some(rsig), 0).unwrap();
     f.m.start_task(AssignmentId(0), p, 1).unwrap();
     f.m.complete_task(AssignmentId(0), p, Completion::on(f.account(p)), 2).unwrap();
-    let bad = signing::sign(&signing::derive_signing_key(42, p), &signing::approval_message(EscrowId(0), r));
+    let bad = signing::sign_seq(&signing::derive_signing_key(42, p), 1, &signing::approval_message(EscrowId(0), r, 1));
     assert_eq!(f.m.approve_release(EscrowId(0), r, Some(bad), 3), Err(MarketError::BadSignature(r)));
-    let ok = signing::sign(&signing::derive_signing_key(42, r), &signing::approval_message(EscrowId(0), r));
+    let ok = signing::sign_seq(&signing::derive_signing_key(42, r), 1, &signing::approval_message(EscrowId(0), r, 1));
     f.m.approve_release(EscrowId(0), r, Some(ok), 3).unwrap();
     assert_eq!(f.m.counters().bad_signatures, 3);
     f.ok();
@@ -439,7 +442,7 @@ fn reputation_events_and_feedback_rules() {
     let rec = f.m.reputation_record(p).unwrap();
     assert_eq!((rec.trades, rec.successes), (1, 1));
     assert_eq!(rec.response_ema_ms, Some(10_000.0));
-    assert_eq!(Tier::of(f.m.reputation(p)), Tier::Reliable);
+    assert_eq!(Tier::of(f.m.reputation(p)), Ok(Tier::Reliable));
 }
 
 #[test]

@@ -80,7 +80,10 @@ pub(crate) fn sla_by_tier(ctx: &Ctx) -> SlaTable {
         .collect();
     let mut all = SlaRow { tier: ALL.into(), ..SlaRow::default() };
     for a in ctx.r.market.get_assignments() {
-        let ti = Tier::ALL.iter().position(|&t| t == Tier::of(a.provider_reputation)).unwrap_or(0);
+        // Reputations in the market are always finite (the engine refuses others), so `Tier::of`
+        // answers; a non-finite one would count in the lowest tier.
+        let tier = Tier::of(a.provider_reputation).ok();
+        let ti = Tier::ALL.iter().position(|&t| Some(t) == tier).unwrap_or(0);
         for r in [&mut rows[ti], &mut all] {
             r.assignments += 1;
             r.providers.push(a.provider.0);

@@ -504,6 +504,23 @@ fn rejects_bad_durations() {
     assert_err(with(&["market.reputation.decay_step=1hh"]), "market.reputation.decay_step", "not a duration");
 }
 
+/// A dispute panel that cannot be staffed is refused when the scenario is read, not discovered as
+/// refused disputes during the run (a threshold is never lowered: engine, `lifecycle.rs`).
+#[test]
+fn a_dispute_panel_the_arbitrators_cannot_staff_is_refused() {
+    let mut v = parse_document(MIN, FILE).unwrap();
+    v["population"]
+        .as_array_mut()
+        .unwrap()
+        .push(parse_override_value("{ name = \"arb\", role = \"arbitrator\", count = 1 }"));
+    let s = Scenario::from_value(&v, FILE);
+    assert_err(s, "market.dispute_panel_required", "only 1 arbitrator agents");
+    apply_override(&mut v, "market.dispute_panel_required=1").unwrap();
+    Scenario::from_value(&v, FILE).unwrap();
+    // Without arbitrators there is no arbitration: disputes are refused by design, not a mistake.
+    with(&[]).unwrap();
+}
+
 #[test]
 fn maps_market_config_errors_to_market_keys() {
     assert_err(with(&["market.fee_bps=10001"]), "market.fee_bps", "above 10000");

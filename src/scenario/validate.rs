@@ -45,21 +45,35 @@ pub fn scenario(raw: &RawFile) -> Check<Scenario> {
     market.market_seed = market_seed(seed);
     let task_types = task_types(&root.key("task_type"), &raw.task_type, raw.scenario.capabilities.as_deref(), &header)?;
     let populations = populations(&root.key("population"), &raw.population, &task_types, &market, duration_ms)?;
-    if let MultiSigType::Arbitrators { total, .. } = market.escrow {
-        let arbitrators: u64 = populations
-            .iter()
-            .filter(|p| p.role == synmarket_agents::spec::Role::Arbitrator)
-            .map(|p| u64::from(p.count))
-            .sum();
-        if arbitrators < u64::from(total) {
-            return bad(
-                &root.key("market").key("escrow"),
-                format!(
-                    "arbitrated escrows draw {total} arbitrators each, but the scenario has only \
-                     {arbitrators} arbitrator agents"
-                ),
-            );
-        }
+    let arbitrators: u64 = populations
+        .iter()
+        .filter(|p| p.role == synmarket_agents::spec::Role::Arbitrator)
+        .map(|p| u64::from(p.count))
+        .sum();
+    // A threshold is never lowered (engine, `lifecycle.rs`): a dispute needs
+    // `dispute_panel_required` matching votes from distinct arbitrators, so a scenario with some
+    // arbitrators but fewer than that would have every dispute refused (`PanelUnstaffed`). With
+    // none at all, disputes are refused by design (no arbitration in that market).
+    let required = u64::from(market.dispute_panel_required);
+    if arbitrators > 0 && arbitrators < required {
+        return bad(
+            &root.key("market").key("dispute_panel_required"),
+            format!(
+                "a dispute needs {required} matching votes from distinct arbitrators, but the scenario has only \
+                 {arbitrators} arbitrator agents: add arbitrators or lower dispute_panel_required"
+            ),
+        );
+    }
+    if let MultiSigType::Arbitrators { total, .. } = market.escrow
+        && arbitrators < u64::from(total)
+    {
+        return bad(
+            &root.key("market").key("escrow"),
+            format!(
+                "arbitrated escrows draw {total} arbitrators each, but the scenario has only \
+                 {arbitrators} arbitrator agents"
+            ),
+        );
     }
     Ok(Scenario {
         name: scenario_name,

@@ -60,9 +60,19 @@ impl Simulation {
                 }
                 slot.orders_placed += 1;
                 let expires_at = ttl_ms.map(|t| now + t.max(1));
+                let seq = self.market.next_signature_seq(me);
                 let signature = slot.key.as_ref().map(|k| {
-                    let msg = signing::order_message(order_type, me, price_per_unit, units, &spec, expires_at);
-                    signing::sign(k, &msg)
+                    let msg = signing::order_message(
+                        order_type,
+                        me,
+                        price_per_unit,
+                        units,
+                        &spec,
+                        sla.as_ref(),
+                        expires_at,
+                        seq,
+                    );
+                    signing::sign_seq(k, seq, &msg)
                 });
                 let _ = self.market.place_order(
                     order_type,
@@ -97,7 +107,10 @@ impl Simulation {
                 } else {
                     self.party(agent, AssignmentId(e.0))
                 };
-                let signature = self.key_of(agent, who).map(|k| signing::sign(&k, &signing::approval_message(e, who)));
+                let seq = self.market.next_signature_seq(who);
+                let signature = self
+                    .key_of(agent, who)
+                    .map(|k| signing::sign_seq(&k, seq, &signing::approval_message(e, who, seq)));
                 let _ = self.market.approve_release(e, who, signature, now);
             }
             Action::Dispute(e) => {
@@ -176,8 +189,9 @@ impl Simulation {
         let me = self.slots[agent as usize].peer;
         // Signed with the forger's own key (or, without signatures, an unsigned claim).
         let key = signing::derive_signing_key(self.spec.market.market_seed, me);
-        let msg = signing::order_message(order_type, victim, price_per_unit, units, &spec, None);
-        let signature = Some(signing::sign(&key, &msg));
+        let seq = self.market.next_signature_seq(victim);
+        let msg = signing::order_message(order_type, victim, price_per_unit, units, &spec, None, None, seq);
+        let signature = Some(signing::sign_seq(&key, seq, &msg));
         self.record(now, me, GroundTruthKind::Forgery, None, victim.0 as u64);
         let _ = self.market.place_order(order_type, victim, price_per_unit, units, spec, None, None, signature, now);
     }

@@ -70,7 +70,7 @@ pub(crate) fn sample_caps(vocab: &[u8], k: usize, rng: &mut AgentRng) -> Capabil
     while chosen < k {
         let c = vocab[rng.random_range(0..vocab.len())];
         if !set.contains(c) {
-            set = set.with(c);
+            set = set.with(c).unwrap_or(set);
             chosen += 1;
         }
     }

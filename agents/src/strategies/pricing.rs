@@ -145,7 +145,7 @@ impl Pricer {
             }
             Pricer::Builder { intro, target } => {
                 // A new peer starts at 50, the bottom of Standard: that is "new" here.
-                let progress = match Tier::of(view.reputation) {
+                let progress = match Tier::of(view.reputation).unwrap_or(Tier::Risky) {
                     Tier::Risky | Tier::New | Tier::Standard => 0.0,
                     Tier::Reliable => 1.0 / 3.0,
                     Tier::Trusted => 2.0 / 3.0,

@@ -61,14 +61,14 @@ impl ProviderAgent {
                 let mut set = CapabilitySet::EMPTY;
                 for &c in &tt.capabilities {
                     if rng.random::<f64>() < spec.capability_coverage {
-                        set = set.with(c);
+                        set = set.with(c).unwrap_or(set);
                     }
                 }
                 if spec.confidential_attested {
-                    set = set.with(0);
+                    set = set.with(0).unwrap_or(set);
                 }
                 if let Some(c) = setup.ring_capability {
-                    set = set.with(c);
+                    set = set.with(c).unwrap_or(set);
                 }
                 set
             })

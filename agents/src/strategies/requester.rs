@@ -13,7 +13,8 @@
 use rand::RngExt;
 
 use synmarket_engine::{
-    ComputeTaskSpec, EscrowId, EscrowState, OrderId, OrderType, PeerId, QualityValues, SlaSpec, TaskStatus,
+    ComputeTaskSpec, EscrowId, EscrowState, MAX_DURATION_MS, OrderId, OrderType, PeerId, QualityValues, SlaSpec,
+    TaskStatus,
 };
 
 use super::learning::Side;
@@ -71,8 +72,9 @@ impl RequesterAgent {
             *m = (obs.quality_metrics[i], t.quality_minimums[i].1);
         }
         Some(SlaSpec {
-            max_response_time_ms: to_ms(t.max_response_ms.sample(rng)),
-            max_duration_ms: to_ms(nominal * t.max_duration_factor.sample(rng).max(0.0)).max(1),
+            // The engine refuses durations above MAX_DURATION_MS (10 years): an SLA asks at most that.
+            max_response_time_ms: to_ms(t.max_response_ms.sample(rng)).min(MAX_DURATION_MS),
+            max_duration_ms: to_ms(nominal * t.max_duration_factor.sample(rng).max(0.0)).clamp(1, MAX_DURATION_MS),
             uptime_requirement: t.uptime_requirement,
             quality_minimums: QualityValues::new(&minimums[..n]).unwrap_or(QualityValues::EMPTY),
             violation_penalty: (t.penalty_fraction * bid.saturating_mul(units) as f64) as u64,
@@ -101,7 +103,7 @@ impl RequesterAgent {
         let needs = to_units(tt.spec.capabilities_needed.sample(rng).max(0.0)) as usize;
         let mut caps = sample_caps(&tt.capabilities, needs, rng);
         if let Some(c) = self.ring_capability {
-            caps = caps.with(c);
+            caps = caps.with(c).unwrap_or(caps);
         }
         let min_rep = s.min_reputation.sample(rng).max(0.0);
         let privacy = s.privacy_mix.sample(rng);
@@ -124,7 +126,7 @@ impl RequesterAgent {
         spec.compute_units = units;
         spec.min_reputation = min_rep;
         spec.privacy_level = privacy;
-        spec.max_duration_ms = to_ms(nominal * 3.0);
+        spec.max_duration_ms = to_ms(nominal * 3.0).min(MAX_DURATION_MS);
         if forge {
             let peers = obs.market.peer_count() as u32;
             let victim = PeerId((obs.me.0 + rng.random_range(1..peers.max(2))) % peers.max(1));
