@@ -111,10 +111,43 @@ fn roth_erev_learns_the_best_markup_that_fills() {
     let r = run(spec(5, 48, MarketConfig::default(), vec![buyers, sellers]));
     let asks: Vec<u64> = quotes(&r, 1, OrderType::OfferCompute).iter().map(|x| x.1).collect();
     assert!(asks.len() > 300, "{} asks", asks.len());
-    let share = |xs: &[u64]| xs.iter().filter(|&&a| a == 60).count() as f64 / xs.len() as f64;
+    // The best markup that still fills is 0.2 on the fee-inclusive limit (50 / 0.99 = 50.5): 61;
+    // 0.4 asks 71, above the buyers' value of 65.
+    let fee = MarketConfig::default().fee_bps;
+    let best = (synmarket_agents::strategies::provider_limit(50.0, fee) * 1.2).ceil() as u64;
+    assert_eq!(best, 61);
+    let share = |xs: &[u64]| xs.iter().filter(|&&a| a == best).count() as f64 / xs.len() as f64;
     let third = asks.len() / 3;
     let (early, late) = (share(&asks[..third]), share(&asks[2 * third..]));
-    assert!(late > 0.5 && late > early, "share of ask 60: early {early}, late {late}");
+    assert!(late > 0.5 && late > early, "share of ask {best}: early {early}, late {late}");
+}
+
+/// The fee comes out of the provider's gross: a provider's asks cover its cost after the fee, so
+/// raising the fee raises asks and trades fewer units (the fees sweep used to be flat: every
+/// behavioural metric was the same at every fee).
+#[test]
+fn providers_quote_above_cost_after_the_fee() {
+    let run_at = |fee_bps: u64| {
+        let mut buyers = pop("buyers", Role::Requester, 20, Strategy::ZiConstrained);
+        buyers.value_per_unit = Dist::Uniform(40.0, 80.0);
+        buyers.arrival_rate_per_hour = 6.0;
+        let mut sellers = pop("sellers", Role::Provider, 20, Strategy::ZiConstrained);
+        sellers.cost_per_unit = Dist::Uniform(30.0, 70.0);
+        sellers.arrival_rate_per_hour = 6.0;
+        let config = MarketConfig { fee_bps, ..MarketConfig::default() };
+        run(spec(9, 24, config, vec![buyers, sellers]))
+    };
+    let (low, high) = (run_at(0), run_at(2_000));
+    for (r, fee) in [(&low, 0u64), (&high, 2_000)] {
+        let keep = 1.0 - fee as f64 / 10_000.0;
+        for (_, ask, cost) in quotes(r, 1, OrderType::OfferCompute) {
+            assert!(ask as f64 * keep >= cost - 1e-9, "fee {fee}: ask {ask} after the fee is below cost {cost}");
+        }
+    }
+    let units = |r: &synmarket_agents::SimResult| r.market.get_assignments().iter().map(|a| a.units).sum::<u64>();
+    assert!(units(&high) < units(&low), "a 20 % fee must trade less: {} vs {}", units(&high), units(&low));
+    assert_eq!(synmarket_agents::strategies::provider_limit(50.0, 10_000), f64::INFINITY);
+    assert_eq!(synmarket_agents::strategies::provider_limit(0.0, 10_000), 0.0);
 }
 
 #[test]

@@ -82,7 +82,7 @@ impl Simulation {
             sim.spec.populations.iter().cloned().map(std::sync::Arc::new).collect();
         for (pi, pop) in populations.iter().enumerate() {
             let ring = rings.iter().position(|(r, _)| pop.strategy == Strategy::Colluder && *r == pop.params.ring);
-            let setup = Setup { ring_capability: ring.map(|r| rings[r].1) };
+            let setup = Setup { ring_capability: ring.map(|r| rings[r].1), fee_bps: sim.spec.market.fee_bps };
             let group = if pop.strategy == Strategy::KeySharer { pop.params.peers_per_account.max(1) } else { 1 };
             for i in 0..pop.count {
                 let peer = PeerId(sim.slots.len() as u32);

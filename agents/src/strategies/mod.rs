@@ -117,6 +117,24 @@ impl Quota {
 pub struct Setup {
     /// Ring capability of a colluder (interned by the kernel), if any.
     pub ring_capability: Option<u8>,
+    /// The market's fee on the provider's gross, in basis points (`MarketConfig::fee_bps`).
+    pub fee_bps: u64,
+}
+
+/// A provider's limit price: its cost per unit grossed up for the market fee,
+/// `cost / (1 − fee_bps / 10,000)`, so that a trade at or above it never pays the provider less
+/// than its cost after the fee (MECHANISMS.md: the fee is taken from the provider's gross). A fee
+/// of 100 % leaves no price that covers a positive cost: the limit is then infinite and the
+/// provider does not quote. Requesters pay no fee: their limit is their value.
+pub fn provider_limit(cost: f64, fee_bps: u64) -> f64 {
+    let keep = 1.0 - fee_bps.min(10_000) as f64 / 10_000.0;
+    if cost <= 0.0 {
+        0.0
+    } else if keep <= 0.0 {
+        f64::INFINITY
+    } else {
+        cost / keep
+    }
 }
 
 /// Builds the agent for a population member.

@@ -37,6 +37,8 @@ pub struct ProviderAgent {
     /// The population's spec, shared by all its agents (not copied per agent).
     spec: Arc<PopulationSpec>,
     cost: f64,
+    /// The lowest price that covers `cost` after the market fee (`provider_limit`).
+    limit: f64,
     speed: f64,
     budget: u64,
     /// Capabilities held, per task type index of the scenario.
@@ -73,10 +75,13 @@ impl ProviderAgent {
                 set
             })
             .collect();
-        let pricer = Pricer::new(spec, Side::Sell, cost, markup, rng);
+        // The fee comes out of the provider's gross: quote above cost after the fee.
+        let limit = super::provider_limit(cost, setup.fee_bps);
+        let pricer = Pricer::new(spec, Side::Sell, limit.min(f64::MAX), markup, rng);
         ProviderAgent {
             spec: Arc::clone(spec),
             cost,
+            limit,
             speed,
             budget,
             caps,
@@ -137,7 +142,10 @@ impl ProviderAgent {
             best_bid: obs.market.best_bid(tt.id),
             reputation: obs.market.reputation(obs.me),
         };
-        let Some(ask) = self.pricer.quote(&self.spec, Side::Sell, self.cost, &view, rng) else { return };
+        if !self.limit.is_finite() {
+            return; // a 100 % fee: no price covers the cost
+        }
+        let Some(ask) = self.pricer.quote(&self.spec, Side::Sell, self.limit, &view, rng) else { return };
         let mut spec = ComputeTaskSpec::new(tt.id, self.caps.get(ti).copied().unwrap_or(CapabilitySet::EMPTY));
         spec.compute_units = units;
         out.push(Action::PlaceOrder {
@@ -227,7 +235,7 @@ impl Agent for ProviderAgent {
             Wake::Assigned(a) => {
                 let Some(asg) = obs.market.assignment(a) else { return };
                 self.quota.traded += asg.units;
-                self.pricer.on_fill(Side::Sell, self.cost, asg.price_per_unit, asg.units, rng);
+                self.pricer.on_fill(Side::Sell, self.limit, asg.price_per_unit, asg.units, rng);
                 let r = &self.spec.reliability;
                 if rng.random::<f64>() < r.no_show_probability {
                     return;
