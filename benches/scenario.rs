@@ -70,8 +70,8 @@ fn bench(g: &mut BenchmarkGroup<'_, WallTime>, name: &str, s: &Scenario, pinned:
 fn scenarios(c: &mut Criterion) {
     let mut g = c.benchmark_group("scenario");
     g.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(10));
-    bench(&mut g, "baseline", &load("baseline.toml", &[]), 0x9496_0da8_308a_c63b);
-    bench(&mut g, "large", &load("large.toml", &[]), 0x46a8_1db1_2542_092b);
+    bench(&mut g, "baseline", &load("baseline.toml", &[]), 0x033d_07ce_1a7c_fe71);
+    bench(&mut g, "large", &load("large.toml", &[]), 0x9c3e_4c12_7053_478b);
     g.finish();
 }
 
@@ -79,7 +79,7 @@ fn scaling(c: &mut Criterion) {
     let mut g = c.benchmark_group("scaling");
     g.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(5));
     for (agents, pinned) in
-        [(1_000, 0xc06e_410e_1432_6488), (10_000, 0x8278_0a1c_56f9_1f37), (100_000, 0xb03a_1c76_ddab_9433)]
+        [(1_000, 0x506c_b83c_550c_e67d), (10_000, 0x2fc3_0253_d9de_fcd4), (100_000, 0xbe81_cb09_5a56_5799)]
     {
         let s = load("large.toml", &large_overrides(agents, "2h"));
         bench(&mut g, &format!("agents/{agents}"), &s, pinned);

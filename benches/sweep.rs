@@ -18,7 +18,7 @@ use synmarket::run::simulate;
 use synmarket::scenario::Scenario;
 
 const RUNS: u64 = 8;
-const PINNED: u64 = 0x989d_d3c3_87f9_0907;
+const PINNED: u64 = 0x8730_0aeb_9849_9631;
 
 fn runs() -> Vec<Scenario> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/baseline.toml");
