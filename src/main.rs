@@ -52,7 +52,7 @@ enum Command {
         #[arg(long)]
         quiet: bool,
         /// Print what happens, step by step (for small scenarios such as market_simulation).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "versus")]
         narrate: bool,
         /// Replace an existing run folder even if it holds files synmarket did not write.
         #[arg(long)]
@@ -198,6 +198,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
                     SweepError::Spec { .. }
                         | SweepError::Point { .. }
                         | SweepError::Shard(_)
+                        | SweepError::Flag(_)
                         | SweepError::Fingerprint { .. }
                         | SweepError::Build { .. }
                         | SweepError::Io(IoError::Unusable { .. })
@@ -296,15 +297,7 @@ fn cmd_versus(
     let mut other = sets.clone();
     other.extend(versus.iter().cloned());
     Scenario::load_with_overrides(path, &other)?;
-    let fixed: Vec<String> = sets.iter().filter(|s| !s.trim_start().starts_with("scenario.seed")).cloned().collect();
-    let spec = synmarket::versus::PairSpec {
-        scenario: path,
-        scenario_name: &base.name,
-        seed: base.seed,
-        sets: &fixed,
-        versus,
-        seeds,
-    };
+    let spec = synmarket::versus::PairSpec { scenario: path, base: &base, sets: &sets, versus, seeds };
     let (sw, baseline, file) = synmarket::versus::prepare(&spec, out)?;
     let env = |name: &str| std::env::var(name).ok();
     let threads = sweep::default_threads(threads, &env)?;
@@ -328,15 +321,28 @@ fn cmd_versus(
     };
     let metrics: Vec<String> =
         paired.column("metric")?.str()?.iter().map(|m| m.unwrap_or_default().to_string()).collect();
-    let (mean, low, high) = (col("mean_diff")?, col("ci_low")?, col("ci_high")?);
+    let (mean, sd, low, high, n) = (col("mean_diff")?, col("sd_diff")?, col("ci_low")?, col("ci_high")?, col("n")?);
     for name in synmarket::versus::HEADLINE_METRICS {
         let Some(i) = metrics.iter().position(|m| m == name) else { continue };
-        let text = match (mean[i], low[i], high[i]) {
-            (Some(m), Some(lo), Some(hi)) => {
-                let verdict = if lo > 0.0 || hi < 0.0 { "resolved" } else { "not resolved: the interval holds 0" };
-                format!("{m:+.4} [{lo:+.4}, {hi:+.4}]  {verdict}")
+        let pairs = n[i].unwrap_or(0.0) as u64;
+        let of = if pairs < seeds {
+            format!(", over the {pairs} of {seeds} pairs where it is defined")
+        } else {
+            String::new()
+        };
+        let text = match (mean[i], sd[i], low[i], high[i]) {
+            (Some(m), Some(s), _, _) if m == 0.0 && s == 0.0 => format!("0 in every pair: no difference{of}"),
+            (Some(m), _, Some(lo), Some(hi)) => {
+                let verdict = if pairs < seeds {
+                    "conditional on both runs defining it: not an effect estimate"
+                } else if lo > 0.0 || hi < 0.0 {
+                    "the interval excludes 0"
+                } else {
+                    "the interval holds 0: not resolved with these seeds"
+                };
+                format!("{m:+.4} [{lo:+.4}, {hi:+.4}]  {verdict}{of}")
             }
-            (Some(m), _, _) => format!("{m:+.4} (too few defined pairs for an interval)"),
+            (Some(m), _, _, _) => format!("{m:+.4} (too few defined pairs for an interval{of})"),
             _ => "undefined (no defined pairs)".to_string(),
         };
         say!("  {name:<30} {text}");

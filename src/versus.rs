@@ -12,16 +12,22 @@
 //!   (`seed_mode = "common"`, base seed = the scenario's seed), so every agent draws the same
 //!   values, costs and arrival times in both worlds: the difference of a pair is the effect of the
 //!   change for that draw, and the interval over pairs is much narrower than for independent runs.
-//! - **Baseline** is the scenario as given (with `--set` overrides, which apply to both points);
-//!   the paired differences are counterfactual − baseline.
-//! - **Seeds**: at least 2 (an interval needs two pairs); 10 by default. The folder's name is the
-//!   scenario's name, `versus`, the last segment of the first changed key and a hash of every
-//!   override and the seed count, so different studies never share a folder.
+//! - **Both points name their values.** The baseline point sets each changed key to its value in
+//!   the scenario as given (after `--set`; defaults included), the counterfactual to the new
+//!   value, so the report's points table shows what was compared. `--set` keys that are not
+//!   changed apply to both points (`[fixed]`).
+//! - **Refused before anything is written** (exit 2): no `--versus`, fewer than 2 seeds, a key
+//!   given twice, `scenario.seed`/`scenario.name`, a value the scenario refuses, and a
+//!   counterfactual equal to the scenario (every changed key already has that value).
+//! - The folder's name is the scenario's name, `versus`, the last segment of the first changed key
+//!   and a hash of every override and the seed count, so different studies never share a folder.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::scenario::Scenario;
 use crate::sweep::{Sweep, SweepError};
 
 /// Default replications of a pair study.
@@ -44,11 +50,9 @@ pub const HEADLINE_METRICS: [&str; 8] = [
 pub struct PairSpec<'a> {
     /// The scenario file.
     pub scenario: &'a Path,
-    /// The scenario's name (for the folder).
-    pub scenario_name: &'a str,
-    /// The scenario's seed: the base of the replications' seeds.
-    pub seed: u64,
-    /// `KEY=VALUE` overrides of both points (`--set`).
+    /// The scenario as given, with `sets` applied (its seed is the base of the pairs' seeds).
+    pub base: &'a Scenario,
+    /// `KEY=VALUE` overrides of both points (`--set`; `scenario.seed` is taken from `base`).
     pub sets: &'a [String],
     /// `KEY=VALUE` overrides of the counterfactual (`--versus`).
     pub versus: &'a [String],
@@ -56,52 +60,84 @@ pub struct PairSpec<'a> {
     pub seeds: u64,
 }
 
-fn err(file: &str, key: &str, reason: impl Into<String>) -> SweepError {
-    SweepError::Spec { file: file.to_string(), key: key.to_string(), reason: reason.into() }
+/// A pair study's sweep file, folder name and the baseline point's parameters.
+#[derive(Debug, Clone)]
+pub struct PairFile {
+    /// The sweep file's text.
+    pub text: String,
+    /// The sweep's (and folder's) name.
+    pub name: String,
+    /// The baseline point: each changed key at its value in the scenario as given.
+    pub baseline: BTreeMap<String, toml::Value>,
 }
 
-/// `(key, value text)` of a `KEY=VALUE` override, checked by the scenario's override parser.
-fn split(flag: &str, text: &str) -> Result<(String, String), SweepError> {
-    crate::scenario::parse_override(text).map_err(|e| err(flag, text, e.to_string()))?;
-    let (k, v) = text.split_once('=').ok_or_else(|| err(flag, text, "expected KEY=VALUE"))?;
-    Ok((k.trim().to_string(), v.trim().to_string()))
+fn flag(reason: impl Into<String>) -> SweepError {
+    SweepError::Flag(reason.into())
 }
 
-/// A TOML basic string.
+fn parse(flag_name: &str, text: &str) -> Result<(String, toml::Value), SweepError> {
+    crate::scenario::parse_override(text).map_err(|e| flag(format!("{flag_name} {text}: {e}")))
+}
+
+/// A TOML key, quoted.
 fn quoted(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
-/// The sweep file of a pair study and its folder name.
-pub fn sweep_text(p: &PairSpec) -> Result<(String, String), SweepError> {
+/// The sweep file of a pair study (see the module header for what is refused).
+pub fn sweep_text(p: &PairSpec) -> Result<PairFile, SweepError> {
     if p.versus.is_empty() {
-        return Err(err("--versus", "--versus", "give at least one KEY=VALUE to change"));
+        return Err(flag("--versus: give at least one KEY=VALUE to change"));
     }
     if p.seeds < 2 {
-        return Err(err("--seeds", "--seeds", format!("{}: a paired interval needs at least 2 seeds", p.seeds)));
+        return Err(flag(format!("--seeds {}: a paired interval needs at least 2 seeds", p.seeds)));
     }
-    let sets: Vec<(String, String)> = p.sets.iter().map(|s| split("--set", s)).collect::<Result<_, _>>()?;
-    let versus: Vec<(String, String)> = p.versus.iter().map(|s| split("--versus", s)).collect::<Result<_, _>>()?;
-    for (k, _) in &versus {
+    let mut changes: BTreeMap<String, toml::Value> = BTreeMap::new();
+    for text in p.versus {
+        let (k, v) = parse("--versus", text)?;
         if k == "scenario.seed" || k == "scenario.name" {
-            return Err(err("--versus", k, "the pair shares its seeds and name: change another key"));
+            return Err(flag(format!("--versus {k}: the pair shares its seeds and name: change another key")));
+        }
+        if changes.insert(k.clone(), v).is_some() {
+            return Err(flag(format!("--versus {k} is given twice: give each changed key once")));
         }
     }
+    let mut fixed: BTreeMap<String, toml::Value> = BTreeMap::new();
+    for text in p.sets {
+        let (k, v) = parse("--set", text)?;
+        if k != "scenario.seed" && !changes.contains_key(&k) {
+            fixed.insert(k, v);
+        }
+    }
+    // Each changed key's value in the scenario as given (defaults included, via the resolved file).
+    let resolved: toml::Value =
+        toml::from_str(&p.base.to_toml_string()).map_err(|e| flag(format!("internal: resolved scenario: {e}")))?;
+    let baseline: BTreeMap<String, toml::Value> = changes
+        .keys()
+        .filter_map(|k| crate::scenario::get_value(&resolved, k).map(|v| (k.clone(), v.clone())))
+        .collect();
+    if baseline.len() == changes.len() && baseline == changes {
+        let same: Vec<String> = changes.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+        return Err(flag(format!(
+            "--versus: the scenario already has {}: the counterfactual would be the scenario itself",
+            same.join(", ")
+        )));
+    }
     let mut h = Sha256::new();
-    for (k, v) in sets.iter().chain(&versus) {
+    for (k, v) in fixed.iter().chain(&changes) {
         h.update(format!("{k}={v}\n"));
     }
-    h.update(format!("seeds={}\nseed={}\n", p.seeds, p.seed));
+    h.update(format!("seeds={}\nseed={}\n", p.seeds, p.base.seed));
     let hash: String = h.finalize().iter().take(4).map(|b| format!("{b:02x}")).collect();
-    let last: String = versus[0]
-        .0
+    let first = changes.keys().next().map(String::as_str).unwrap_or("change");
+    let last: String = first
         .rsplit('.')
         .next()
         .unwrap_or("change")
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
         .collect();
-    let stem: String = format!("{}-versus-{last}", p.scenario_name).chars().take(54).collect();
+    let stem: String = format!("{}-versus-{last}", p.base.name).chars().take(54).collect();
     let name = format!("{stem}-{hash}");
     let scenario = std::path::absolute(p.scenario).unwrap_or_else(|_| p.scenario.to_path_buf());
     let mut text = format!(
@@ -111,36 +147,47 @@ pub fn sweep_text(p: &PairSpec) -> Result<(String, String), SweepError> {
         quoted(&name),
         quoted(&scenario.display().to_string()),
         p.seeds,
-        quoted(&p.seed.to_string()),
+        quoted(&p.base.seed.to_string()),
     );
     text.push_str("\n[fixed]\n");
-    for (k, v) in &sets {
+    for (k, v) in &fixed {
         text.push_str(&format!("{} = {v}\n", quoted(k)));
     }
-    text.push_str("\n# the scenario as given\n[[points]]\n\n# the counterfactual\n[[points]]\n");
-    for (k, v) in &versus {
+    text.push_str("\n# the scenario as given\n[[points]]\n");
+    for (k, v) in &baseline {
         text.push_str(&format!("{} = {v}\n", quoted(k)));
     }
-    Ok((text, name))
+    text.push_str("\n# the counterfactual\n[[points]]\n");
+    for (k, v) in &changes {
+        text.push_str(&format!("{} = {v}\n", quoted(k)));
+    }
+    Ok(PairFile { text, name, baseline })
 }
 
-/// Writes the pair study's sweep file into `<out>/<name>/versus.toml` and loads it. Returns the
-/// sweep and the id of the baseline point (the scenario as given).
+/// Checks the pair study, then writes its sweep file into `<out>/<name>/versus.toml` and loads
+/// it. Returns the sweep, the id of the baseline point and the file. Nothing is written when the
+/// study is refused.
 pub fn prepare(p: &PairSpec, out: &Path) -> Result<(Sweep, String, PathBuf), SweepError> {
-    let (text, name) = sweep_text(p)?;
-    let dir = out.join(&name);
+    let pair = sweep_text(p)?;
+    let dir = out.join(&pair.name);
     crate::io::check_output_dir(&dir)?;
+    // Load from a temporary file first: a study the sweep loader refuses leaves no folder behind.
+    let probe = std::env::temp_dir().join(format!("synmarket-versus-{}-{}.toml", std::process::id(), pair.name));
+    crate::io::write_atomic(&probe, pair.text.as_bytes())?;
+    let checked = Sweep::load(&probe);
+    let _ = std::fs::remove_file(&probe);
+    checked?;
     let file = dir.join("versus.toml");
-    if std::fs::read_to_string(&file).ok().as_deref() != Some(text.as_str()) {
-        crate::io::write_atomic(&file, text.as_bytes())?;
+    if std::fs::read_to_string(&file).ok().as_deref() != Some(pair.text.as_str()) {
+        crate::io::write_atomic(&file, pair.text.as_bytes())?;
     }
     let sweep = Sweep::load(&file)?;
     let base = sweep
         .points
         .iter()
-        .find(|pt| pt.params.is_empty())
+        .find(|pt| pt.params == pair.baseline)
         .map(|pt| pt.id())
-        .ok_or_else(|| err(&file.display().to_string(), "points", "internal: no baseline point"))?;
+        .ok_or_else(|| flag("internal: the pair study has no baseline point"))?;
     Ok((sweep, base, file))
 }
 
@@ -148,32 +195,54 @@ pub fn prepare(p: &PairSpec, out: &Path) -> Result<(Sweep, String, PathBuf), Swe
 mod tests {
     use super::*;
 
-    fn spec<'a>(sets: &'a [String], versus: &'a [String], seeds: u64) -> PairSpec<'a> {
-        PairSpec { scenario: Path::new("/x/s.toml"), scenario_name: "s", seed: 42, sets, versus, seeds }
+    fn base() -> Scenario {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        Scenario::load(root.join("scenarios/economic_simulation.toml")).unwrap()
+    }
+
+    fn text(sets: &[&str], versus: &[&str], seeds: u64) -> Result<PairFile, SweepError> {
+        let b = base();
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        let versus: Vec<String> = versus.iter().map(|s| s.to_string()).collect();
+        sweep_text(&PairSpec { scenario: Path::new("/x/s.toml"), base: &b, sets: &sets, versus: &versus, seeds })
     }
 
     #[test]
-    fn the_sweep_has_the_scenario_and_the_counterfactual() {
-        let sets = vec!["scenario.duration=\"1d\"".to_string()];
+    fn the_sweep_names_the_scenarios_value_and_the_counterfactual() {
+        let p =
+            text(&["scenario.duration=1d"], &["market.reputation_weight=0.0", "market.pricing=midpoint"], 10).unwrap();
+        assert!(p.name.starts_with("economic_simulation-versus-pricing-"), "{}", p.name);
+        assert!(p.text.contains("\"scenario.duration\" = \"1d\""), "unquoted values are quoted: {}", p.text);
+        assert!(p.text.contains("\"market.pricing\" = \"midpoint\""), "{}", p.text);
+        assert!(p.baseline.contains_key("market.reputation_weight"), "the baseline names its value");
+        assert!(p.text.contains("seed_mode = \"common\""), "{}", p.text);
+        assert_ne!(p.name, text(&["scenario.duration=1d"], &["market.reputation_weight=0.0"], 11).unwrap().name);
+    }
+
+    #[test]
+    fn a_set_key_that_is_also_changed_is_the_baselines_value_not_fixed() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let sets = vec!["market.reputation_weight=0.5".to_string()];
+        let with_set = Scenario::load_with_overrides(root.join("scenarios/economic_simulation.toml"), &sets).unwrap();
         let versus = vec!["market.reputation_weight=0.0".to_string()];
-        let (text, name) = sweep_text(&spec(&sets, &versus, 10)).unwrap();
-        assert!(name.starts_with("s-versus-reputation_weight-"), "{name}");
-        assert!(text.contains("\"scenario.duration\" = \"1d\""), "{text}");
-        assert!(text.contains("\"market.reputation_weight\" = 0.0"), "{text}");
-        assert!(text.contains("seed_mode = \"common\"") && text.contains("base_seed = \"42\""), "{text}");
-        let (_, other) = sweep_text(&spec(&sets, &versus, 11)).unwrap();
-        assert_ne!(name, other, "another study, another folder");
+        let spec =
+            PairSpec { scenario: Path::new("/x/s.toml"), base: &with_set, sets: &sets, versus: &versus, seeds: 4 };
+        let p = sweep_text(&spec).unwrap();
+        assert_eq!(p.baseline.get("market.reputation_weight"), Some(&toml::Value::Float(0.5)));
+        let fixed = p.text.split("[fixed]").nth(1).unwrap().split("[[points]]").next().unwrap();
+        assert!(!fixed.contains("reputation_weight"), "{}", p.text);
     }
 
     #[test]
     fn bad_pairs_are_refused() {
-        let none: Vec<String> = Vec::new();
-        let v = vec!["market.fee_bps=0".to_string()];
-        assert!(sweep_text(&spec(&none, &none, 10)).unwrap_err().to_string().contains("at least one"));
-        assert!(sweep_text(&spec(&none, &v, 1)).unwrap_err().to_string().contains("at least 2 seeds"));
-        let seed = vec!["scenario.seed=3".to_string()];
-        assert!(sweep_text(&spec(&none, &seed, 10)).unwrap_err().to_string().contains("shares its seeds"));
-        let bad = vec!["market.fee_bps".to_string()];
-        assert!(sweep_text(&spec(&none, &bad, 10)).is_err());
+        let e = |r: Result<PairFile, SweepError>| r.unwrap_err().to_string();
+        assert!(e(text(&[], &[], 10)).contains("at least one"));
+        assert_eq!(e(text(&[], &["market.fee_bps=0"], 1)), "--seeds 1: a paired interval needs at least 2 seeds");
+        assert!(e(text(&[], &["scenario.seed=3"], 10)).contains("shares its seeds"));
+        assert!(e(text(&[], &["market.fee_bps=0", "market.fee_bps=5"], 10)).contains("given twice"));
+        assert!(text(&[], &["market.fee_bps"], 10).is_err());
+        let weight = base().market.reputation_weight;
+        let same = e(text(&[], &[&format!("market.reputation_weight={weight:?}")], 10));
+        assert!(same.contains("would be the scenario itself"), "{same}");
     }
 }

@@ -344,11 +344,12 @@ fn reputation_section(t: &Tables) -> Section {
             num(h("reputation_gini_final"), 3)
         ))
         .with_paragraph(
-            "These figures describe this run; they are not effects of the reputation rules. Reliable providers \
-             accumulate reputation, so they would win more units and settle more tasks cleanly even if matching \
-             ignored reputation. The effect of reputation-weighted matching is what changes when only that rule \
-             changes, on the same seeds: `synmarket run <this scenario> --versus market.reputation_weight=0.0` \
-             reports it as paired differences with 95 % intervals.",
+            "These figures describe this run; they do not measure what the reputation rules do. Providers who \
+             deliver also gain reputation, so a high share or premium here can come from who the providers are \
+             as much as from how matching weighs them; one run cannot tell the two apart. The effect of \
+             reputation-weighted matching is what changes when only that rule changes, on the same seeds: \
+             `synmarket run <this scenario> --versus market.reputation_weight=0.0` reports it as paired \
+             differences with 95 % intervals.",
         )
 }
 

@@ -32,7 +32,8 @@ use thiserror::Error;
 
 pub use locate::line_col;
 pub use overrides::{
-    OverrideError, apply_override, apply_overrides, parse_override, parse_value as parse_override_value,
+    OverrideError, apply_override, apply_overrides, get as get_value, parse_override,
+    parse_value as parse_override_value,
 };
 pub use population::{
     MAX_BUDGET, MAX_COUNT, MAX_EXPECTED_ORDERS, MAX_FACTOR, MAX_POPULATIONS, MAX_PRICE, MAX_RATE_PER_HOUR,

@@ -113,6 +113,18 @@ fn describe(steps: &[Step]) -> String {
     s
 }
 
+/// The value at `key` (a dotted path) in `root`, if the tree holds one there.
+pub fn get<'a>(root: &'a toml::Value, key: &str) -> Option<&'a toml::Value> {
+    let mut node = root;
+    for step in parse_path(key).ok()? {
+        node = match step {
+            Step::Key(k) => node.as_table()?.get(&k)?,
+            Step::Index(n) => node.as_array()?.get(n)?,
+        };
+    }
+    Some(node)
+}
+
 /// Sets `key` (a dotted path) to `value` in `root`.
 pub fn set(root: &mut toml::Value, key: &str, value: toml::Value) -> Result<(), OverrideError> {
     let steps = parse_path(key)?;

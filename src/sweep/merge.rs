@@ -26,7 +26,7 @@ use super::folder::{BuildRecord, check, remove_stale_shared_temps, write_plan_fi
 use super::plan::{Plan, RunSpec, identity_columns, param_columns};
 use super::point::{Point, display_order};
 use super::spec::{SeedMode, Sweep};
-use super::stats::{Interval, paired_differences, t_interval};
+use super::stats::{Interval, bounded_t_interval, is_binary, paired_differences, summary_interval, t_interval};
 use crate::io::{read_parquet, write_parquet_atomic};
 
 /// Which runs of a sweep are done.
@@ -146,7 +146,9 @@ fn read_runs<'a>(sweep: &'a Sweep, dir: &Path, plan: Plan) -> Result<Merged<'a>,
     };
     let summary = (0..sweep.points.len())
         .map(|p| {
-            (0..metrics.len()).map(|m| t_interval(&by_point(m, p).into_iter().flatten().collect::<Vec<_>>())).collect()
+            (0..metrics.len())
+                .map(|m| summary_interval(&by_point(m, p).into_iter().flatten().collect::<Vec<_>>()))
+                .collect()
         })
         .collect();
     Ok(Merged { sweep, plan, metrics, values, summary, paired: None, builds: Vec::new() })
@@ -162,7 +164,11 @@ fn pair_up(merged: &mut Merged, baseline: usize) {
         .map(|p| {
             (p != baseline).then(|| {
                 (0..merged.metrics.len())
-                    .map(|m| t_interval(&paired_differences(&per_point(m, p), &per_point(m, baseline))))
+                    .map(|m| {
+                        let diffs = paired_differences(&per_point(m, p), &per_point(m, baseline));
+                        let all: Vec<f64> = merged.values[m].iter().flatten().copied().collect();
+                        if is_binary(&all) { bounded_t_interval(&diffs, -1.0, 1.0) } else { t_interval(&diffs) }
+                    })
                     .collect()
             })
         })

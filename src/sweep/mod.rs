@@ -81,6 +81,9 @@ pub enum SweepError {
     /// Bad shard or thread settings (flags or environment).
     #[error("{0}")]
     Shard(String),
+    /// A bad command-line flag of a sweep or pair study (the message names the flag).
+    #[error("{0}")]
+    Flag(String),
     /// The output folder belongs to a sweep with a different fingerprint.
     #[error("{dir} holds results of a different sweep definition ({reason}); use another --out or remove it", dir = dir.display())]
     Fingerprint {

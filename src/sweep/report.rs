@@ -306,7 +306,11 @@ pub(crate) fn write_report(dir: &Path, merged: &Merged) -> Result<Vec<String>, S
             "Common random numbers: replication r uses the same seed at every point, so each point is \
              compared with the baseline {label} replication by replication. Shown: the mean \
              difference (point − baseline) with its 95 % t interval; an interval that excludes 0 \
-             is a difference the sweep resolves. Table: paired.parquet."
+             is a difference the sweep resolves. With many metrics, about 1 in 20 intervals \
+             excludes 0 by chance alone: a star on a metric not chosen in advance is a lead to \
+             test on new seeds, not a finding. A difference over fewer pairs than replications \
+             (\"n of N runs\") compares only the pairs where both runs define the metric, which \
+             the change itself may select: it is not starred. Table: paired.parquet."
         ));
         for key in chart_params(merged) {
             let get = |p: usize, m: usize| -> Option<Interval> {
@@ -338,8 +342,10 @@ pub(crate) fn write_report(dir: &Path, merged: &Merged) -> Result<Vec<String>, S
                             .get(p)
                             .and_then(|x| x.as_ref()?.get(m))
                             .map(|iv| {
-                                let resolved =
-                                    matches!((iv.low, iv.high), (Some(lo), Some(hi)) if lo > 0.0 || hi < 0.0);
+                                // Over fewer pairs than replications the difference is conditional on both
+                                // runs defining the metric (an outcome of the change): never starred.
+                                let resolved = iv.n == sweep.replications
+                                    && matches!((iv.low, iv.high), (Some(lo), Some(hi)) if lo > 0.0 || hi < 0.0);
                                 format!("{}{}", cell(iv, sweep.replications), if resolved { " *" } else { "" })
                             })
                             .unwrap_or_else(|| "–".into())

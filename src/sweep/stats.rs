@@ -5,6 +5,11 @@
 //! (no values; sd and interval with fewer than two) are `None`, written as null. The t quantile
 //! comes from statrs up to 10,000 degrees of freedom and is the normal quantile 1.959964 above
 //! (statrs' inverse CDF is wrong for very large degrees of freedom; DEPENDENCIES.md pitfall 4).
+//!
+//! A metric whose every value is 0 or 1 (a share of runs, such as `converged`) gets the Wilson
+//! score interval instead (Wilson 1927; Agresti & Coull 1998): it stays within [0, 1] and does
+//! not collapse to [1, 1] when every run is 1. Paired differences of such a metric lie in
+//! [−1, 1]; their t interval is clipped to that range ([`bounded_t_interval`]).
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
@@ -73,6 +78,48 @@ pub fn t_interval(values: &[f64]) -> Interval {
     Interval { n, mean, sd, low, high }
 }
 
+/// Whether every finite value is 0 or 1 (and there is at least one).
+pub fn is_binary(values: &[f64]) -> bool {
+    let mut any = false;
+    for &x in values.iter().filter(|x| x.is_finite()) {
+        if x != 0.0 && x != 1.0 {
+            return false;
+        }
+        any = true;
+    }
+    any
+}
+
+/// Mean, sd and the 95 % Wilson score interval of 0/1 values:
+/// `(p + z²/2n ± z·√(p(1−p)/n + z²/4n²)) / (1 + z²/n)` with z = 1.959964.
+pub fn wilson_interval(values: &[f64]) -> Interval {
+    let (n, mean, sd) = mean_sd(values);
+    let (low, high) = match mean {
+        Some(p) if n > 0 => {
+            let (nf, z2) = (n as f64, Z_975 * Z_975);
+            let denom = 1.0 + z2 / nf;
+            let center = (p + z2 / (2.0 * nf)) / denom;
+            let half = Z_975 * (p * (1.0 - p) / nf + z2 / (4.0 * nf * nf)).sqrt() / denom;
+            (Some((center - half).max(0.0)), Some((center + half).min(1.0)))
+        }
+        _ => (None, None),
+    };
+    Interval { n, mean, sd, low, high }
+}
+
+/// The interval of a metric's values at one point: Wilson for 0/1 values, else Student-t.
+pub fn summary_interval(values: &[f64]) -> Interval {
+    if is_binary(values) { wilson_interval(values) } else { t_interval(values) }
+}
+
+/// A t interval clipped to `[lo, hi]` (for differences of bounded values).
+pub fn bounded_t_interval(values: &[f64], lo: f64, hi: f64) -> Interval {
+    let mut iv = t_interval(values);
+    iv.low = iv.low.map(|x| x.max(lo));
+    iv.high = iv.high.map(|x| x.min(hi));
+    iv
+}
+
 /// Paired differences `a[i] − b[i]` where both are finite (replications that pair up).
 pub fn paired_differences(a: &[Option<f64>], b: &[Option<f64>]) -> Vec<f64> {
     a.iter()
@@ -87,6 +134,23 @@ pub fn paired_differences(a: &[Option<f64>], b: &[Option<f64>]) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Shares used to get t intervals outside [0, 1] (0.15 [−0.02, 0.32]) and [1, 1] for 20 of 20.
+    #[test]
+    fn shares_get_wilson_intervals_inside_0_1() {
+        let mut v = vec![1.0; 3];
+        v.extend(vec![0.0; 17]);
+        let iv = summary_interval(&v);
+        assert_eq!(iv.mean, Some(0.15));
+        let (lo, hi) = (iv.low.unwrap(), iv.high.unwrap());
+        // Wilson 95 % for 3 of 20: [0.0524, 0.3604].
+        assert!((lo - 0.0524).abs() < 1e-3 && (hi - 0.3604).abs() < 1e-3, "{iv:?}");
+        let all = summary_interval(&[1.0; 20]);
+        assert!(all.low.unwrap() < 0.85 && all.high == Some(1.0), "{all:?}");
+        assert!(!is_binary(&[0.0, 0.5]) && !is_binary(&[]));
+        let d = bounded_t_interval(&[1.0, 1.0, 1.0, 0.0, 1.0], -1.0, 1.0);
+        assert!(d.high.unwrap() <= 1.0 && d.low.unwrap() >= -1.0);
+    }
 
     #[test]
     fn mean_sd_and_interval_match_hand_values() {

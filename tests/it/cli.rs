@@ -300,6 +300,10 @@ fn versus_states_the_effect_of_a_change_as_paired_differences() {
         (vec!["--versus", "scenario.seed=3"], "shares its seeds"),
         (vec!["--versus", "market.fee_bps=0", "--seeds", "1"], "at least 2 seeds"),
         (vec!["--versus", "market.no_such_key=1"], "no_such_key"),
+        (vec!["--versus", "market.fee_bps=0", "--versus", "market.fee_bps=5"], "given twice"),
+        (vec!["--versus", "market.reputation_weight=1.0"], "would be the scenario itself"),
+        (vec!["--set", "market.fee_bps=7", "--versus", "market.fee_bps=7"], "would be the scenario itself"),
+        (vec!["--versus", "market.fee_bps=0", "--narrate"], "cannot be used with"),
     ] {
         let o = bin()
             .current_dir(root())
@@ -313,5 +317,21 @@ fn versus_states_the_effect_of_a_change_as_paired_differences() {
         assert!(stderr.contains(expect), "{bad:?}: {stderr}");
         assert!(!out.join("bad").exists(), "{bad:?} wrote output");
     }
+    // Values need no quotes, as with --set; the points table names the scenario's own value.
+    let o = bin()
+        .current_dir(root())
+        .args(["run", "scenarios/economic_simulation.toml", "--versus", "market.pricing=midpoint", "--seeds", "2"])
+        .arg("--out")
+        .arg(out.join("unquoted"))
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let dir = std::fs::read_dir(out.join("unquoted")).unwrap().flatten().next().unwrap().path();
+    let file = std::fs::read_to_string(dir.join("versus.toml")).unwrap();
+    assert!(
+        file.contains("\"market.pricing\" = \"midpoint\"") && file.contains("\"market.pricing\" = \"ask\""),
+        "{file}"
+    );
     let _ = std::fs::remove_dir_all(out);
 }

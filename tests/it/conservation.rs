@@ -87,6 +87,18 @@ fn every_shipped_scenario_conserves_tokens_and_lists_every_peer() {
             minted as i128 - (wallets + escrow + treasury) as i128
         );
 
+        // The escrow peak is the most ever held (ledger, after each instant), not a sampled maximum.
+        let (from, to, times) = (strs(&ledger, "from_account"), strs(&ledger, "to_account"), u64s(&ledger, "time_ms"));
+        let (mut balance, mut peak) = (0i128, 0i128);
+        for i in 0..amounts.len() {
+            balance += if to[i] == "escrow" { amounts[i] as i128 } else { 0 };
+            balance -= if from[i] == "escrow" { amounts[i] as i128 } else { 0 };
+            if times.get(i + 1) != Some(&times[i]) {
+                peak = peak.max(balance);
+            }
+        }
+        assert_eq!(peak, u64s(&summary, "escrow_balance_peak")[0] as i128, "{name}: escrow_balance_peak");
+
         // Every peer of every table has a row in agents.parquet.
         let listed: BTreeSet<u64> = u64s(&agents, "peer").into_iter().collect();
         assert_eq!(listed.len(), agents.height(), "{name}: a peer is listed twice");
