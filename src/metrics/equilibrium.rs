@@ -17,10 +17,16 @@
 
 use polars::prelude::{DataFrame, PolarsResult};
 
+use super::constrained::{Constrained, Step, constrained};
 use super::stats::{mean, ratio};
 use super::{Ctx, delivered};
 use crate::tables::TableBuilder;
-use synmarket_engine::OrderType;
+use synmarket_engine::{CapabilitySet, OrderType, PrivacyLevel};
+
+/// The capabilities in both sets.
+fn intersection(a: CapabilitySet, b: CapabilitySet) -> CapabilitySet {
+    a.indices().filter(|&i| b.contains(i)).fold(CapabilitySet::EMPTY, |s, i| s.with(i).unwrap_or(s))
+}
 
 /// The competitive equilibrium of one pair of step curves.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -81,6 +87,8 @@ pub(crate) struct PeriodRow {
     pub requesters: u64,
     pub providers: u64,
     pub eq: Option<Equilibrium>,
+    /// The optimum under the market's eligibility constraints (`constrained.rs`).
+    pub constrained: Option<Constrained>,
     pub trades: u64,
     pub volume_units: u64,
     pub turnover: u128,
@@ -106,6 +114,12 @@ impl PeriodRow {
         let max = self.eq?.max_surplus;
         if max > 0.0 { ratio(self.realised_surplus, max) } else { None }
     }
+
+    /// Realised surplus / the maximum under the eligibility constraints.
+    pub fn efficiency_constrained(&self) -> Option<f64> {
+        let max = self.constrained?.max_surplus;
+        if max > 0.0 { ratio(self.realised_surplus, max) } else { None }
+    }
 }
 
 /// Rows indexed `[period][task type]`.
@@ -122,17 +136,52 @@ pub(crate) fn per_period(ctx: &Ctx) -> PeriodTable {
     let mut prov_peers: Vec<Vec<u32>> = vec![Vec::new(); ctx.periods * n];
     let mut rows: PeriodTable = vec![vec![PeriodRow::default(); n]; ctx.periods];
     let mut trades: PeriodTable = vec![vec![PeriodRow::default(); n]; ctx.periods];
-    let mut add = |k: usize, t: usize, side: OrderType, trader: u32, price: Option<f64>, units: u64| {
+    let mut cdemand: Vec<Vec<Step>> = vec![Vec::new(); ctx.periods * n];
+    let mut csupply: Vec<Vec<Step>> = vec![Vec::new(); ctx.periods * n];
+    // Eligibility of each order (constrained.rs): a request's needs and reputation floor, an
+    // offer's capabilities and provider reputation (at placement, raised to any match's).
+    let config = m.config();
+    let mut offer_rep: Vec<f64> = ctx.r.order_reputation.clone();
+    offer_rep.resize(m.orders().len(), f64::NAN);
+    for a in m.get_assignments() {
+        if let Some(r) = offer_rep.get_mut(a.offer.index()) {
+            *r = if r.is_nan() { a.provider_reputation } else { r.max(a.provider_reputation) };
+        }
+    }
+    let eligibility = |o: &synmarket_engine::Order| -> (CapabilitySet, f64) {
+        if o.order_type == OrderType::RequestCompute {
+            let (floor, attested) = match o.spec.privacy_level {
+                PrivacyLevel::Public => (o.spec.min_reputation, false),
+                PrivacyLevel::Private => (o.spec.min_reputation.max(config.private_min_reputation), false),
+                PrivacyLevel::Confidential => (o.spec.min_reputation.max(config.confidential_min_reputation), true),
+            };
+            let needs =
+                if attested { o.spec.capabilities.with(0).unwrap_or(o.spec.capabilities) } else { o.spec.capabilities };
+            (needs, floor)
+        } else {
+            (o.spec.capabilities, offer_rep.get(o.id.index()).copied().unwrap_or(f64::NAN))
+        }
+    };
+    let mut add = |k: usize,
+                   t: usize,
+                   side: OrderType,
+                   trader: u32,
+                   price: Option<f64>,
+                   units: u64,
+                   (caps, reputation): (CapabilitySet, f64)| {
         let Some(price) = price else { return };
         let c = cell(k, t);
         let row = &mut rows[k][t];
+        let step = Step { price, units, caps, reputation };
         if side == OrderType::RequestCompute {
             demand[c].push((price, units));
+            cdemand[c].push(step);
             req_peers[c].push(trader);
             row.demand_orders += 1;
             row.demand_units += units;
         } else {
             supply[c].push((price, units));
+            csupply[c].push(step);
             prov_peers[c].push(trader);
             row.supply_orders += 1;
             row.supply_units += units;
@@ -141,8 +190,10 @@ pub(crate) fn per_period(ctx: &Ctx) -> PeriodTable {
     let quota = |p: synmarket_engine::PeerId| {
         ctx.agent(p).and_then(|a| ctx.s.populations.get(a.population as usize)).and_then(|pop| pop.units_per_period)
     };
-    // (period, task type, side, trader) of quota traders present in the period, each once.
-    let mut quota_present: std::collections::BTreeSet<(usize, usize, bool, u32)> = Default::default();
+    // (period, task type, side, trader) of quota traders present in the period, each once, with
+    // the least demanding eligibility of their requests / the widest of their offers.
+    let mut quota_present: std::collections::BTreeMap<(usize, usize, bool, u32), (CapabilitySet, f64)> =
+        Default::default();
     for o in m.orders() {
         let t = o.spec.task_type.index();
         if t >= n {
@@ -150,20 +201,33 @@ pub(crate) fn per_period(ctx: &Ctx) -> PeriodTable {
         }
         let k = ctx.period_of(o.placed_at);
         if quota(o.trader).is_some() {
-            quota_present.insert((k, t, o.order_type == OrderType::RequestCompute, o.trader.0));
+            let is_request = o.order_type == OrderType::RequestCompute;
+            let (caps, rep) = eligibility(o);
+            quota_present
+                .entry((k, t, is_request, o.trader.0))
+                .and_modify(|(c, r)| {
+                    if is_request {
+                        *c = intersection(*c, caps);
+                        *r = r.min(rep);
+                    } else {
+                        *c = c.union(caps);
+                        *r = r.max(rep);
+                    }
+                })
+                .or_insert((caps, rep));
             continue;
         }
         let price = match o.order_type {
             OrderType::RequestCompute => ctx.value(o.trader),
             OrderType::OfferCompute => ctx.cost(o.trader),
         };
-        add(k, t, o.order_type, o.trader.0, price, o.total_units);
+        add(k, t, o.order_type, o.trader.0, price, o.total_units, eligibility(o));
     }
-    for &(k, t, is_request, trader) in &quota_present {
+    for (&(k, t, is_request, trader), &elig) in &quota_present {
         let p = synmarket_engine::PeerId(trader);
         let (side, price) =
             if is_request { (OrderType::RequestCompute, ctx.value(p)) } else { (OrderType::OfferCompute, ctx.cost(p)) };
-        add(k, t, side, trader, price, quota(p).unwrap_or(1));
+        add(k, t, side, trader, price, quota(p).unwrap_or(1), elig);
     }
     // Older orders that traded in a later period count there with the units they traded.
     for a in m.get_assignments() {
@@ -175,9 +239,11 @@ pub(crate) fn per_period(ctx: &Ctx) -> PeriodTable {
         for (id, side, trader) in
             [(a.request, OrderType::RequestCompute, a.requester), (a.offer, OrderType::OfferCompute, a.provider)]
         {
-            if quota(trader).is_none() && m.order(id).is_some_and(|o| ctx.period_of(o.placed_at) < k) {
+            if quota(trader).is_none()
+                && let Some(o) = m.order(id).filter(|o| ctx.period_of(o.placed_at) < k)
+            {
                 let price = if side == OrderType::RequestCompute { ctx.value(trader) } else { ctx.cost(trader) };
-                add(k, t, side, trader.0, price, a.units);
+                add(k, t, side, trader.0, price, a.units, eligibility(o));
             }
         }
         let row = &mut trades[k][t];
@@ -200,6 +266,7 @@ pub(crate) fn per_period(ctx: &Ctx) -> PeriodTable {
                 (tr.trades, tr.volume_units, tr.turnover, tr.prices);
             (row.realised_surplus, row.delivered_units) = (tr.realised_surplus, tr.delivered_units);
             row.eq = equilibrium(&mut demand[c], &mut supply[c]);
+            row.constrained = constrained(&cdemand[c], &csupply[c]);
             for peers in [&mut req_peers[c], &mut prov_peers[c]] {
                 peers.sort_unstable();
                 peers.dedup();
@@ -240,6 +307,12 @@ pub(crate) fn frame(ctx: &Ctx, rows: &PeriodTable) -> PolarsResult<DataFrame> {
         .col("realised_surplus", f(&|r| Some(r.realised_surplus)))
         .col("delivered_units", u(&|r| r.delivered_units))
         .col("allocative_efficiency", f(&|r| r.efficiency()))
+        .col(
+            "q_star_constrained_units",
+            flat.iter().map(|x| x.2.constrained.map(|c| c.q_units)).collect::<Vec<Option<u64>>>(),
+        )
+        .col("max_surplus_constrained", f(&|r| r.constrained.map(|c| c.max_surplus)))
+        .col("allocative_efficiency_constrained", f(&|r| r.efficiency_constrained()))
         .build()
 }
 

@@ -7,6 +7,7 @@
 //! Files:
 //! * `stats.rs` – quantiles, CV, Gini, Pearson (NaN- and empty-safe).
 //! * `equilibrium.rs` – supply/demand step curves, `P*`, `Q*`, max surplus; table `price_discovery`.
+//! * `constrained.rs` – the maximum surplus and `Q*` under the market's eligibility constraints.
 //! * `timeseries.rs` – one row per sampling interval × task type (plus `all`); convergence.
 //! * `quality.rs` – SLA by reputation tier (`sla`) and escrow/dispute time series (`escrows`).
 //! * `compliance.rs` – violations by kind from the kernel's ground truth: attempted, detected,
@@ -32,6 +33,7 @@
 //!   own key; reruns give byte-identical files.
 
 mod compliance;
+mod constrained;
 mod equilibrium;
 mod quality;
 pub mod stats;
@@ -50,6 +52,7 @@ use synmarket_engine::{PeerId, TaskStatus};
 use crate::io::write_parquet_atomic;
 use crate::scenario::Scenario;
 
+pub use constrained::{Constrained, MAX_PAIRS as CONSTRAINED_MAX_PAIRS, Step as ConstrainedStep, constrained};
 pub use equilibrium::{Equilibrium, equilibrium};
 pub use timeseries::{CONVERGENCE_THRESHOLD, MIN_CONVERGED_INTERVALS, MIN_CONVERGED_SHARE, time_to_converge};
 

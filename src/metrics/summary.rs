@@ -12,6 +12,8 @@
 //! * `relative_deviation_mean`, `price_cv_mean`, `smith_alpha_mean`, `spread_mean`: means over
 //!   the per-type intervals (or periods) where the value is defined.
 //! * `allocative_efficiency`: Σ realised surplus / Σ maximum surplus over all periods and types.
+//!   `allocative_efficiency_constrained`: the same against the maximum under the market's
+//!   eligibility constraints (`constrained.rs`), over the cells where it was solved.
 //! * `high_reputation_*`: "high" is a provider reputation at match time of at least
 //!   [`HIGH_REPUTATION`] (tier Reliable and above). The price premium is VWAP(high) / VWAP(rest)
 //!   − 1 per task type, averaged with the high tier's units as weights (so the task-type mix does
@@ -134,6 +136,10 @@ pub(crate) fn build(
         .filter(|c| c.eq.is_some_and(|e| e.max_surplus > 0.0))
         .map(|c| (c.realised_surplus, c.eq.map_or(0.0, |e| e.max_surplus)))
         .fold((0.0, 0.0), |acc, x| (acc.0 + x.0, acc.1 + x.1));
+    let (realised_c, max_c): (f64, f64) = cells()
+        .filter(|c| c.constrained.is_some_and(|e| e.max_surplus > 0.0))
+        .map(|c| (c.realised_surplus, c.constrained.map_or(0.0, |e| e.max_surplus)))
+        .fold((0.0, 0.0), |acc, x| (acc.0 + x.0, acc.1 + x.1));
     let all_rows = || ts.rows.iter().filter_map(|row| row.get(n));
     let samples = &r.market_samples;
     let last = samples.last();
@@ -196,6 +202,7 @@ pub(crate) fn build(
         ("smith_alpha_mean", V::F(mean(cells().filter_map(|c| c.smith_alpha())))),
         ("allocative_efficiency", V::F(if max > 0.0 { ratio(realised, max) } else { None })),
         ("allocative_efficiency_mean", V::F(mean(cells().filter_map(|c| c.efficiency())))),
+        ("allocative_efficiency_constrained", V::F(if max_c > 0.0 { ratio(realised_c, max_c) } else { None })),
         ("resting_units_mean", V::F(mean(all_rows().map(|x| x.resting_units as f64)))),
         ("spread_mean", V::F(mean(per_type().filter_map(|x| x.spread().map(|s| s as f64))))),
         ("active_providers_mean", V::F(mean(samples.iter().map(|s| s.active_providers as f64)))),

@@ -148,6 +148,7 @@ fn headline_section(t: &Tables) -> Section {
         ),
         ("Smith's alpha (mean)", num(h("smith_alpha_mean"), 1)),
         ("allocative efficiency", pct(h("allocative_efficiency"))),
+        ("allocative efficiency, eligibility-constrained", pct(h("allocative_efficiency_constrained"))),
         ("SLA compliance rate", pct(h("sla_compliance_rate"))),
         ("SLA violations / no-shows", format!("{} / {}", num(h("sla_violations"), 0), num(h("no_shows"), 0))),
         ("penalties paid (tokens)", num(h("penalties"), 0)),
@@ -209,10 +210,23 @@ fn convergence_section(t: &Tables) -> Section {
         ));
     }
     let h = |k: &str| t.headline(k);
+    let constrained = h("allocative_efficiency_constrained");
+    let against = if constrained.is_finite() {
+        format!(
+            ", and {} of the maximum the market's eligibility rules allow (capabilities, reputation floors and privacy \
+             levels decide who can trade with whom; reports/README.md, \"Equilibrium\")",
+            pct(constrained)
+        )
+    } else {
+        " (the maximum under the eligibility rules was not solved: the periods hold too many eligible pairs)"
+            .to_string()
+    };
     s.with_paragraph(format!(
-        "Across periods and task types, Smith's alpha averaged {} (% of P*) and trade prices varied with a mean \
-         coefficient of variation of {} per interval; allocative efficiency was {} of the maximum surplus (periods of \
-         {}).",
+        "Across periods and task types, Smith's alpha averaged {} (% of the unconstrained P*) and trade prices varied \
+         with a mean coefficient of variation of {} per interval; allocative efficiency was {} of the unconstrained \
+         maximum surplus{against} (periods of {}). Price deviations and alpha are measured against the unconstrained \
+         P*: under eligibility constraints each segment of the market can clear at its own price, so there is no \
+         single constrained P*.",
         num(h("smith_alpha_mean"), 1),
         num(h("price_cv_mean"), 3),
         pct(h("allocative_efficiency")),

@@ -99,6 +99,23 @@ fn every_shipped_scenario_conserves_tokens_and_lists_every_peer() {
         }
         assert_eq!(peak, u64s(&summary, "escrow_balance_peak")[0] as i128, "{name}: escrow_balance_peak");
 
+        // Every trade is feasible under the eligibility constraints, so realised surplus never
+        // exceeds the constrained maximum, which never exceeds the unconstrained one.
+        let pd = table(&dir, "price_discovery");
+        let opt = |col: &str| -> Vec<Option<f64>> {
+            pd.column(col).unwrap().cast(&DataType::Float64).unwrap().f64().unwrap().iter().collect()
+        };
+        let (real, maxc, maxu) = (opt("realised_surplus"), opt("max_surplus_constrained"), opt("max_surplus"));
+        for i in 0..pd.height() {
+            if let (Some(r), Some(c), Some(u)) = (real[i], maxc[i], maxu[i]) {
+                let tol = 1e-6 * u.abs().max(1.0);
+                assert!(
+                    c <= u + tol && r <= c + tol,
+                    "{name}: cell {i}: realised {r}, constrained {c}, unconstrained {u}"
+                );
+            }
+        }
+
         // Every peer of every table has a row in agents.parquet.
         let listed: BTreeSet<u64> = u64s(&agents, "peer").into_iter().collect();
         assert_eq!(listed.len(), agents.height(), "{name}: a peer is listed twice");

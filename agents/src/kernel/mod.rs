@@ -147,6 +147,7 @@ pub struct Simulation {
     events: Vec<MarketEvent>,
     type_samples: Vec<TypeSample>,
     market_samples: Vec<MarketSample>,
+    order_reputation: Vec<f64>,
     ground_truth: Vec<GroundTruth>,
     stats: KernelStats,
     period_ms: DurationMs,
@@ -228,6 +229,7 @@ impl Simulation {
             task_types: self.task_types,
             ground_truth: self.ground_truth,
             peer_agent: self.peer_slot,
+            order_reputation: self.order_reputation,
         })
     }
 
@@ -344,6 +346,15 @@ impl Simulation {
         }
         for ev in &events {
             match *ev {
+                MarketEvent::OrderPlaced { order, trader, .. } => {
+                    // Reputation changes only on settlement and feedback, never on placement or a
+                    // match, so this is the trader's reputation when the order was placed.
+                    let i = order.index();
+                    if self.order_reputation.len() <= i {
+                        self.order_reputation.resize(i + 1, f64::NAN);
+                    }
+                    self.order_reputation[i] = self.market.reputation(trader);
+                }
                 MarketEvent::Matched { assignment, provider, requester, .. } => {
                     self.wake(provider, Wake::Assigned(assignment));
                     self.wake(requester, Wake::Matched(assignment));

@@ -199,6 +199,9 @@ pub struct SimResult {
     pub ground_truth: Vec<GroundTruth>,
     /// The agent index behind every peer id (Sybils own several peers).
     pub peer_agent: Vec<u32>,
+    /// The trader's reputation when each order was placed, indexed by order id (eligibility of
+    /// a resting offer depends on it: the constrained equilibrium of the metrics reads it).
+    pub order_reputation: Vec<f64>,
 }
 
 impl SimResult {

@@ -70,6 +70,7 @@ impl Simulation {
             events: Vec::new(),
             type_samples: Vec::new(),
             market_samples: Vec::new(),
+            order_reputation: Vec::new(),
             ground_truth: Vec::new(),
             stats: KernelStats::default(),
             period_ms,

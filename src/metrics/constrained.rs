@@ -1,0 +1,275 @@
+//! The competitive equilibrium under the market's eligibility constraints (issue: "P* ignores who
+//! can trade with whom").
+//!
+//! The unconstrained equilibrium (`equilibrium.rs`) lets any demand unit trade with any supply
+//! unit. The market does not: a request is served only by an offer whose capabilities cover its
+//! needs and whose provider's reputation reaches the request's floor (its `min_reputation`, and
+//! the market's `private_min_reputation` / `confidential_min_reputation` for private and
+//! confidential requests, which also need the attested capability 0; MECHANISMS.md §3, engine
+//! `matching.rs`). The constrained maximum surplus is the largest Σ (value − cost) over a
+//! feasible assignment of demand units to eligible supply units: a transportation problem, solved
+//! exactly here as a min-cost flow (successive shortest paths with Dijkstra and potentials;
+//! Ahuja, Magnanti & Orlin 1993, §9.7). `Q*` is the units it assigns.
+//!
+//! Decisions:
+//! - An offer's provider reputation is its reputation when the offer was placed, raised to the
+//!   highest reputation at which the offer actually traded (reputation moves while an offer
+//!   rests). A quota trader's steps (counted once per period) take the least demanding needs and
+//!   floor of its requests, and the union of capabilities and highest reputation of its offers.
+//!   So every trade that happened is feasible here, and realised surplus ≤ the constrained
+//!   maximum: constrained efficiency is at most 1.
+//! - Usage caps and `max_providers` are not constraints of this problem (they bind rarely and
+//!   would make it an integer program).
+//! - With segmented eligibility there is in general no single clearing price (each segment can
+//!   clear at its own), so no constrained `P*` is given: price deviation and Smith's alpha stay
+//!   measured against the unconstrained `P*` (their tables say so).
+//! - Cost is bounded: a cell with more than [`MAX_PAIRS`] eligible (demand, supply) pairs is not
+//!   solved (null), rather than slowing a large run down.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use synmarket_engine::CapabilitySet;
+
+/// The most eligible pairs of one period × task type that are solved.
+pub const MAX_PAIRS: usize = 200_000;
+
+/// One demand or supply step with what decides eligibility.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Step {
+    /// Value (demand) or cost (supply) per unit.
+    pub price: f64,
+    /// Units.
+    pub units: u64,
+    /// Demand: capabilities needed; supply: capabilities held.
+    pub caps: CapabilitySet,
+    /// Demand: the lowest provider reputation it accepts; supply: the provider's reputation.
+    pub reputation: f64,
+}
+
+/// The constrained optimum of one period × task type.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Constrained {
+    /// Units assigned.
+    pub q_units: u64,
+    /// Σ (value − cost) over them.
+    pub max_surplus: f64,
+}
+
+/// Whether supply step `s` may serve demand step `d`.
+pub fn eligible(d: &Step, s: &Step) -> bool {
+    d.caps.is_subset_of(s.caps) && s.reputation >= d.reputation
+}
+
+struct Edge {
+    to: usize,
+    cap: u64,
+    cost: f64,
+}
+
+#[derive(PartialEq)]
+struct Item(f64, usize);
+impl Eq for Item {}
+impl PartialOrd for Item {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Item {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.0.total_cmp(&self.0).then(other.1.cmp(&self.1))
+    }
+}
+
+/// The constrained maximum surplus (see the module header); `None` when either side is empty
+/// or the cell has more than [`MAX_PAIRS`] eligible pairs.
+pub fn constrained(demand: &[Step], supply: &[Step]) -> Option<Constrained> {
+    let demand: Vec<&Step> = demand.iter().filter(|d| d.units > 0 && d.price.is_finite()).collect();
+    let supply: Vec<&Step> = supply.iter().filter(|s| s.units > 0 && s.price.is_finite()).collect();
+    if demand.is_empty() || supply.is_empty() {
+        return None;
+    }
+    let (nd, ns) = (demand.len(), supply.len());
+    let (source, sink) = (0, nd + ns + 1);
+    let mut graph: Vec<Vec<usize>> = vec![Vec::new(); nd + ns + 2];
+    let mut edges: Vec<Edge> = Vec::new();
+    let mut add = |graph: &mut Vec<Vec<usize>>, from: usize, to: usize, cap: u64, cost: f64| {
+        graph[from].push(edges.len());
+        edges.push(Edge { to, cap, cost });
+        graph[to].push(edges.len());
+        edges.push(Edge { to: from, cap: 0, cost: -cost });
+    };
+    let mut pairs = 0usize;
+    for (i, d) in demand.iter().enumerate() {
+        add(&mut graph, source, 1 + i, d.units, 0.0);
+        for (j, s) in supply.iter().enumerate() {
+            if d.price > s.price && eligible(d, s) {
+                pairs += 1;
+                if pairs > MAX_PAIRS {
+                    return None;
+                }
+                add(&mut graph, 1 + i, 1 + nd + j, u64::MAX, -(d.price - s.price));
+            }
+        }
+    }
+    for (j, s) in supply.iter().enumerate() {
+        add(&mut graph, 1 + nd + j, sink, s.units, 0.0);
+    }
+    // Initial potentials: shortest distances in the DAG source → demand → supply → sink.
+    let n = graph.len();
+    let mut potential = vec![0.0f64; n];
+    for j in 0..ns {
+        let node = 1 + nd + j;
+        potential[node] = graph[node]
+            .iter()
+            .filter(|&&e| edges[e].cap == 0 && edges[e].to != sink)
+            .map(|&e| -edges[e].cost)
+            .fold(0.0, f64::min);
+    }
+    potential[sink] = (0..ns).map(|j| potential[1 + nd + j]).fold(0.0, f64::min);
+    let (mut flow, mut surplus) = (0u64, 0.0f64);
+    let mut dist = vec![f64::INFINITY; n];
+    let mut prev: Vec<Option<usize>> = vec![None; n];
+    loop {
+        dist.iter_mut().for_each(|d| *d = f64::INFINITY);
+        prev.iter_mut().for_each(|p| *p = None);
+        dist[source] = 0.0;
+        let mut heap = BinaryHeap::new();
+        heap.push(Item(0.0, source));
+        while let Some(Item(d, u)) = heap.pop() {
+            if d > dist[u] {
+                continue;
+            }
+            for &e in &graph[u] {
+                let edge = &edges[e];
+                if edge.cap == 0 {
+                    continue;
+                }
+                // Reduced costs are ≥ 0 up to rounding.
+                let reduced = (edge.cost + potential[u] - potential[edge.to]).max(0.0);
+                let nd = d + reduced;
+                if nd < dist[edge.to] {
+                    dist[edge.to] = nd;
+                    prev[edge.to] = Some(e);
+                    heap.push(Item(nd, edge.to));
+                }
+            }
+        }
+        if !dist[sink].is_finite() {
+            break;
+        }
+        for v in 0..n {
+            if dist[v].is_finite() {
+                potential[v] += dist[v];
+            }
+        }
+        // The path's cost in the original costs: stop once it no longer gains surplus.
+        let path_cost = potential[sink] - potential[source];
+        if path_cost >= -1e-9 {
+            break;
+        }
+        let mut push = u64::MAX;
+        let mut v = sink;
+        while let Some(e) = prev[v] {
+            push = push.min(edges[e].cap);
+            v = edges[e ^ 1].to;
+        }
+        let mut v = sink;
+        while let Some(e) = prev[v] {
+            edges[e].cap -= push;
+            edges[e ^ 1].cap = edges[e ^ 1].cap.saturating_add(push);
+            v = edges[e ^ 1].to;
+        }
+        flow += push;
+        surplus += -path_cost * push as f64;
+    }
+    Some(Constrained { q_units: flow, max_surplus: surplus })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::equilibrium;
+
+    fn step(price: f64, units: u64, caps: &[u8], reputation: f64) -> Step {
+        let mut c = CapabilitySet::EMPTY;
+        for &i in caps {
+            c = c.with(i).unwrap();
+        }
+        Step { price, units, caps: c, reputation }
+    }
+
+    /// Without constraints the optimum is the unconstrained equilibrium's.
+    #[test]
+    fn unconstrained_cells_agree_with_the_step_curves() {
+        let d = [step(10.0, 1, &[], 0.0), step(8.0, 3, &[], 0.0), step(6.0, 2, &[], 0.0), step(4.0, 5, &[], 0.0)];
+        let s = [step(3.0, 2, &[], 0.0), step(5.0, 1, &[], 0.0), step(7.0, 4, &[], 0.0), step(9.0, 1, &[], 0.0)];
+        let c = constrained(&d, &s).unwrap();
+        let mut dd: Vec<(f64, u64)> = d.iter().map(|x| (x.price, x.units)).collect();
+        let mut ss: Vec<(f64, u64)> = s.iter().map(|x| (x.price, x.units)).collect();
+        let e = equilibrium(&mut dd, &mut ss).unwrap();
+        assert_eq!(c.q_units, e.q_star);
+        assert!((c.max_surplus - e.max_surplus).abs() < 1e-9, "{c:?} {e:?}");
+    }
+
+    /// The cheapest seller cannot serve the richest buyer: the optimum routes around it.
+    #[test]
+    fn eligibility_changes_the_optimum() {
+        // Buyer A (value 10) needs capability 1, which only seller Y (cost 6) has; buyer B (value 9)
+        // can use either. Unconstrained: A–X (7), B–Y (3) = 10 with X at cost 3. Constrained:
+        // A–Y (4) + B–X (6) = 10 as well; with a reputation floor on A that Y misses, only B–X.
+        let d = [step(10.0, 1, &[1], 0.0), step(9.0, 1, &[], 0.0)];
+        let s = [step(3.0, 1, &[], 50.0), step(6.0, 1, &[1], 50.0)];
+        assert_eq!(constrained(&d, &s).unwrap(), Constrained { q_units: 2, max_surplus: 10.0 });
+        let d = [step(10.0, 1, &[1], 100.0), step(9.0, 1, &[], 0.0)];
+        assert_eq!(constrained(&d, &s).unwrap(), Constrained { q_units: 1, max_surplus: 6.0 });
+        // A greedy walk by value would give the only capable seller to the first buyer: here the
+        // optimum needs it for the second. Buyer A (value 10, no needs), B (value 9, needs 1);
+        // sellers X (cost 1, capability 1) and Y (cost 8, none). Greedy A–X (9) leaves B unserved
+        // (Y lacks 1): 9. Optimum A–Y (2) + B–X (8) = 10.
+        let d = [step(10.0, 1, &[], 0.0), step(9.0, 1, &[1], 0.0)];
+        let s = [step(1.0, 1, &[1], 0.0), step(8.0, 1, &[], 0.0)];
+        assert_eq!(constrained(&d, &s).unwrap(), Constrained { q_units: 2, max_surplus: 10.0 });
+        assert!(constrained(&[], &s).is_none());
+    }
+
+    /// A brute-force check over every assignment of small random cells.
+    #[test]
+    fn matches_brute_force_on_small_unit_cells() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        for _ in 0..300 {
+            let nd = 1 + next(4) as usize;
+            let ns = 1 + next(4) as usize;
+            let d: Vec<Step> = (0..nd)
+                .map(|_| step(next(20) as f64, 1, if next(2) == 0 { &[] } else { &[1] }, next(3) as f64))
+                .collect();
+            let s: Vec<Step> = (0..ns)
+                .map(|_| step(next(20) as f64, 1, if next(2) == 0 { &[] } else { &[1] }, next(3) as f64))
+                .collect();
+            // Brute force: every injective partial map demand → supply.
+            fn best(i: usize, d: &[Step], s: &[Step], used: &mut Vec<bool>) -> f64 {
+                if i == d.len() {
+                    return 0.0;
+                }
+                let mut b = best(i + 1, d, s, used);
+                for j in 0..s.len() {
+                    if !used[j] && d[i].price > s[j].price && eligible(&d[i], &s[j]) {
+                        used[j] = true;
+                        b = b.max(d[i].price - s[j].price + best(i + 1, d, s, used));
+                        used[j] = false;
+                    }
+                }
+                b
+            }
+            let want = best(0, &d, &s, &mut vec![false; ns]);
+            let got = constrained(&d, &s).unwrap().max_surplus;
+            assert!((got - want).abs() < 1e-9, "{d:?} {s:?}: {got} vs {want}");
+        }
+    }
+}
