@@ -16,7 +16,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use synmarket::run::{headline, prepare_run_dir, simulate, write_run};
+use synmarket::run::{headline, prepare_run_dir, simulate, write_run_with};
 use synmarket::scenario::Scenario;
 
 /// Writes one line to stdout; a closed stdout is an error that `main` turns into a quiet exit.
@@ -57,6 +57,9 @@ enum Command {
         /// Replace an existing run folder even if it holds files synmarket did not write.
         #[arg(long)]
         force: bool,
+        /// Do not run the scenario's [[effect]] pair studies (the report then states no effects).
+        #[arg(long)]
+        no_effects: bool,
         /// A counterfactual pair study: also run the scenario with KEY=VALUE changed (repeatable),
         /// over --seeds common-random-number pairs, and report the paired differences.
         #[arg(long, value_name = "KEY=VALUE")]
@@ -157,9 +160,9 @@ enum SweepCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { scenario, seed, out, set, quiet, narrate, force, versus, seeds, threads } => {
+        Command::Run { scenario, seed, out, set, quiet, narrate, force, no_effects, versus, seeds, threads } => {
             if versus.is_empty() {
-                cmd_run(scenario, seed, out, set, quiet, narrate, force)
+                cmd_run(scenario, seed, out, set, quiet, narrate, force, no_effects)
             } else {
                 cmd_versus(&scenario, seed, &out, &set, &versus, seeds, threads, quiet)
             }
@@ -219,6 +222,7 @@ fn cmd_report(run_dir: &Path) -> Result<()> {
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn cmd_run(
     path: PathBuf,
     seed: Option<u64>,
@@ -227,6 +231,7 @@ fn cmd_run(
     quiet: bool,
     narrate: bool,
     force: bool,
+    no_effects: bool,
 ) -> Result<()> {
     if let Some(seed) = seed {
         set.push(format!("scenario.seed={seed}"));
@@ -254,7 +259,22 @@ fn cmd_run(
     .with_context(|| format!("running {}", path.display()))?;
     let simulate_seconds = started.elapsed().as_secs_f64();
     bar.finish_and_clear();
-    let (dir, manifest) = write_run(&out, &scenario, &result, simulate_seconds, force)?;
+    let effects = if no_effects || scenario.effects.is_empty() {
+        None
+    } else {
+        let env = |name: &str| std::env::var(name).ok();
+        let threads = synmarket::sweep::default_threads(None, &env)?;
+        let pairs: u64 = scenario.effects.iter().map(|e| 2 * e.seeds).sum();
+        if !quiet {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "measuring {} effects ({pairs} runs; --no-effects skips them)",
+                scenario.effects.len()
+            );
+        }
+        synmarket::versus::measure_effects(&path, &scenario, &set, &out, threads)?
+    };
+    let (dir, manifest) = write_run_with(&out, &scenario, &result, simulate_seconds, force, effects)?;
     let h = headline(&result);
     say!("wrote {}", dir.display());
     say!(

@@ -256,6 +256,19 @@ pub fn write_run(
     simulate_seconds: f64,
     force: bool,
 ) -> Result<(PathBuf, Manifest)> {
+    write_run_with(out, s, r, simulate_seconds, force, None)
+}
+
+/// [`write_run`] with the `effects` table of the scenario's pair studies
+/// (`versus::measure_effects`), written as `effects.parquet` and reported.
+pub fn write_run_with(
+    out: &Path,
+    s: &Scenario,
+    r: &SimResult,
+    simulate_seconds: f64,
+    force: bool,
+    effects: Option<polars::prelude::DataFrame>,
+) -> Result<(PathBuf, Manifest)> {
     let started = Instant::now();
     let final_dir = prepare_run_dir(out, s, force)?;
     let parent = final_dir.parent().context("run folder has no parent")?;
@@ -269,6 +282,10 @@ pub fn write_run(
         write_atomic(tmp.join("scenario.toml"), s.to_toml_string().as_bytes())?;
         let mut files = vec!["scenario.toml".to_string()];
         files.extend(write_tables(&tmp, s, r)?);
+        if let Some(mut df) = effects {
+            write_parquet_atomic(tmp.join("effects.parquet"), &mut df)?;
+            files.push("effects.parquet".into());
+        }
         files.extend(crate::report_run::write_report(&tmp, s)?);
         files.push("manifest.json".into());
         let events = r.stats.kernel_events + r.stats.market_events;

@@ -34,7 +34,7 @@ use crate::sweep::{Sweep, SweepError};
 pub const DEFAULT_SEEDS: u64 = 10;
 
 /// The summary metrics a pair study prints (all of them are in `paired.parquet`).
-pub const HEADLINE_METRICS: [&str; 8] = [
+pub const HEADLINE_METRICS: [&str; 10] = [
     "fill_rate",
     "vwap",
     "relative_deviation_mean",
@@ -42,6 +42,8 @@ pub const HEADLINE_METRICS: [&str; 8] = [
     "sla_compliance_rate",
     "high_reputation_volume_share",
     "high_reputation_price_premium",
+    "penalties",
+    "requester_surplus",
     "total_surplus",
 ];
 
@@ -189,6 +191,74 @@ pub fn prepare(p: &PairSpec, out: &Path) -> Result<(Sweep, String, PathBuf), Swe
         .map(|pt| pt.id())
         .ok_or_else(|| flag("internal: the pair study has no baseline point"))?;
     Ok((sweep, base, file))
+}
+
+/// Runs every `[[effect]]` of `base` (loaded from `scenario` with `sets`) as a pair study under
+/// `out`, on `threads` threads, and returns the `effects` table of the run folder: one row per
+/// effect × headline metric with `effect`, `versus` (the changed keys), `seeds`, `metric`, `n`,
+/// `mean_diff` (counterfactual − scenario), `ci_low`, `ci_high` (95 %) and `study` (the pair
+/// study's folder under `out`). `None` when the scenario declares no effect.
+pub fn measure_effects(
+    scenario: &Path,
+    base: &Scenario,
+    sets: &[String],
+    out: &Path,
+    threads: usize,
+) -> Result<Option<polars::prelude::DataFrame>, SweepError> {
+    use polars::prelude::{Column, DataFrame, DataType, NamedFrom, Series};
+    if base.effects.is_empty() {
+        return Ok(None);
+    }
+    let (mut effect, mut versus, mut seeds, mut metric, mut n) = (vec![], vec![], vec![], vec![], vec![]);
+    let (mut mean, mut low, mut high, mut study) = (vec![], vec![], vec![], vec![]);
+    for e in &base.effects {
+        let changes: Vec<String> = e.versus.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let spec = PairSpec { scenario, base, sets, versus: &changes, seeds: e.seeds };
+        let (sw, baseline, _) = prepare(&spec, out)?;
+        let opts = crate::sweep::RunOptions::new(out, crate::sweep::Shard::WHOLE, threads);
+        crate::sweep::run_shard(&sw, &opts)?;
+        let merged = crate::sweep::merge(&sw, out, Some(&baseline))?;
+        let paired = crate::io::read_parquet(merged.dir.join("paired.parquet"))?;
+        let bad = |reason: String| SweepError::BadRunFile { path: merged.dir.join("paired.parquet"), reason };
+        let col = |name: &str| -> Result<Vec<Option<f64>>, SweepError> {
+            let c = paired.column(name).map_err(|e| bad(e.to_string()))?;
+            let c = c.cast(&DataType::Float64).map_err(|e| bad(e.to_string()))?;
+            Ok(c.f64().map_err(|e| bad(e.to_string()))?.iter().collect())
+        };
+        let names: Vec<String> = paired
+            .column("metric")
+            .map_err(|e| bad(e.to_string()))?
+            .str()
+            .map_err(|e| bad(e.to_string()))?
+            .iter()
+            .map(|m| m.unwrap_or_default().to_string())
+            .collect();
+        let (m, lo, hi, count) = (col("mean_diff")?, col("ci_low")?, col("ci_high")?, col("n")?);
+        for name in HEADLINE_METRICS {
+            let Some(i) = names.iter().position(|x| x == name) else { continue };
+            effect.push(e.name.clone());
+            versus.push(changes.join(", "));
+            seeds.push(e.seeds);
+            metric.push(name.to_string());
+            n.push(count[i].unwrap_or(0.0) as u64);
+            mean.push(m[i]);
+            low.push(lo[i]);
+            high.push(hi[i]);
+            study.push(sw.name.clone());
+        }
+    }
+    let cols = vec![
+        Column::from(Series::new("effect".into(), effect)),
+        Column::from(Series::new("versus".into(), versus)),
+        Column::from(Series::new("seeds".into(), seeds)),
+        Column::from(Series::new("metric".into(), metric)),
+        Column::from(Series::new("n".into(), n)),
+        Column::from(Series::new("mean_diff".into(), mean)),
+        Column::from(Series::new("ci_low".into(), low)),
+        Column::from(Series::new("ci_high".into(), high)),
+        Column::from(Series::new("study".into(), study)),
+    ];
+    DataFrame::new_infer_height(cols).map(Some).map_err(|e| SweepError::table("effects", e))
 }
 
 #[cfg(test)]

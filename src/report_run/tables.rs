@@ -81,6 +81,8 @@ pub struct Tables {
     pub compliance: Frame,
     pub welfare: Frame,
     pub assignments: Frame,
+    /// The scenario's measured `[[effect]]` pair studies (`effects.parquet`), when it has any.
+    pub effects: Option<Frame>,
 }
 
 impl Tables {
@@ -95,6 +97,7 @@ impl Tables {
             compliance: Frame::load(dir, "compliance")?,
             welfare: Frame::load(dir, "welfare")?,
             assignments: Frame::load(dir, "assignments")?,
+            effects: if dir.join("effects.parquet").is_file() { Some(Frame::load(dir, "effects")?) } else { None },
         })
     }
 

@@ -83,6 +83,19 @@ pub struct Scenario {
     pub task_types: Vec<TaskTypeSpec>,
     /// Populations, in file order.
     pub populations: Vec<PopulationSpec>,
+    /// `[[effect]]`: counterfactual pair studies that `synmarket run` measures and reports.
+    pub effects: Vec<Effect>,
+}
+
+/// A counterfactual pair study declared by a scenario (`[[effect]]`, src/versus.rs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Effect {
+    /// Its name.
+    pub name: String,
+    /// The changed keys and their values in the counterfactual.
+    pub versus: Vec<(String, toml::Value)>,
+    /// Pairs (seeds).
+    pub seeds: u64,
 }
 
 /// Why a scenario could not be loaded. `Display` is one line: `file: path: reason`.
@@ -205,7 +218,33 @@ fn load_text(text: &str, file: &str, show_location: bool, overrides: &[String]) 
         let path = span.as_ref().map(|s| tree.path_at(s)).unwrap_or_default();
         invalid(path.to_string(), e.message().trim().to_string(), at(span))
     })?;
-    validate::scenario(&raw).map_err(|e| invalid(e.path.to_string(), e.reason, at(tree.span_of(&e.path))))
+    let s = validate::scenario(&raw).map_err(|e| invalid(e.path.to_string(), e.reason, at(tree.span_of(&e.path))))?;
+    // Each effect's counterfactual must be a valid scenario too (without the effects themselves).
+    if !s.effects.is_empty() {
+        let mut doc: toml::Value =
+            toml::from_str(text).map_err(|e| invalid("(top level)".into(), e.to_string(), None))?;
+        if let Some(t) = doc.as_table_mut() {
+            t.remove("effect");
+        }
+        for (i, e) in s.effects.iter().enumerate() {
+            let mut cf = doc.clone();
+            let key = |k: &str| format!("effect[{i}].versus.\"{k}\"");
+            for (k, v) in &e.versus {
+                overrides::set(&mut cf, k, v.clone()).map_err(|err| invalid(key(k), err.reason, None))?;
+            }
+            let cf_text = toml::to_string(&cf).map_err(|err| invalid(format!("effect[{i}]"), err.to_string(), None))?;
+            load_text(&cf_text, file, false, &[]).map_err(|err| {
+                let reason = match err {
+                    ScenarioError::Invalid { path, reason, .. } => {
+                        format!("the counterfactual is not valid: {path}: {reason}")
+                    }
+                    other => format!("the counterfactual is not valid: {other}"),
+                };
+                invalid(format!("effect[{i}].versus"), reason, None)
+            })?;
+        }
+    }
+    Ok(s)
 }
 
 impl Scenario {

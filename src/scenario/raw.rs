@@ -27,6 +27,21 @@ pub struct RawFile {
     /// `[[population]]`.
     #[serde(default)]
     pub population: Vec<RawPopulation>,
+    /// `[[effect]]`: counterfactual pair studies the run reports (`versus.rs`).
+    #[serde(default)]
+    pub effect: Vec<RawEffect>,
+}
+
+/// `[[effect]]`: what a rule does, measured as paired differences against a counterfactual.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEffect {
+    /// A short name (letters, digits, `_`, `-`).
+    pub name: String,
+    /// The counterfactual: quoted dotted scenario keys and their values.
+    pub versus: toml::Table,
+    /// Pairs (seeds), 2..=1000; default 10.
+    pub seeds: Option<i64>,
 }
 
 /// `[scenario]`.

@@ -521,6 +521,36 @@ fn a_dispute_panel_the_arbitrators_cannot_staff_is_refused() {
     with(&[]).unwrap();
 }
 
+/// `[[effect]]` tables: their shape, and a counterfactual that must itself be a valid scenario.
+#[test]
+fn effects_are_validated_with_their_counterfactuals() {
+    let ok = with(&["effect=[{ name = \"fees\", versus = { \"market.fee_bps\" = 0 } }]"]).unwrap();
+    assert_eq!(ok.effects.len(), 1);
+    assert_eq!((ok.effects[0].name.as_str(), ok.effects[0].seeds), ("fees", 10));
+    let back = Scenario::from_toml_str(&ok.to_toml_string(), "resolved.toml").unwrap();
+    assert_eq!(back.effects, ok.effects, "effects round-trip through the resolved file");
+    let cases = [
+        ("effect=[{ name = \"a b\", versus = { \"market.fee_bps\" = 0 } }]", "effect[0].name", "letters"),
+        ("effect=[{ name = \"x\", versus = {} }]", "effect[0].versus", "at least one"),
+        ("effect=[{ name = \"x\", versus = { fee = 0 } }]", "effect[0].versus.fee", "quoted dotted"),
+        ("effect=[{ name = \"x\", versus = { \"market.fee_bps\" = 0 }, seeds = 1 }]", "effect[0].seeds", "2 to 1000"),
+        ("effect=[{ name = \"x\", versus = { \"scenario.seed\" = 3 } }]", "effect[0].versus.scenario.seed", "shares"),
+        (
+            "effect=[{ name = \"x\", versus = { \"market.fee_bps\" = -5 } }]",
+            "effect[0].versus",
+            "counterfactual is not valid",
+        ),
+        (
+            "effect=[{ name = \"x\", versus = { \"market.no_such\" = 1 } }]",
+            "effect[0].versus",
+            "counterfactual is not valid",
+        ),
+    ];
+    for (o, path, reason) in cases {
+        assert_err(with(&[o]), path, reason);
+    }
+}
+
 #[test]
 fn maps_market_config_errors_to_market_keys() {
     assert_err(with(&["market.fee_bps=10001"]), "market.fee_bps", "above 10000");

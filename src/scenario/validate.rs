@@ -75,7 +75,9 @@ pub fn scenario(raw: &RawFile) -> Check<Scenario> {
             ),
         );
     }
+    let effects = effects(&root.key("effect"), &raw.effect)?;
     Ok(Scenario {
+        effects,
         name: scenario_name,
         seed,
         duration_ms,
@@ -366,6 +368,50 @@ fn task_types(
             Some(d) => dist(&p.key("duration"), d, Domain::duration(0.0, MAX_SCENARIO_DURATION_MS as f64, true))?,
         };
         out.push(TaskTypeSpec { name: n, capabilities: caps, capabilities_needed, units, duration_ms });
+    }
+    Ok(out)
+}
+
+/// Most pairs of one `[[effect]]`.
+pub const MAX_EFFECT_SEEDS: i64 = 1_000;
+
+/// `[[effect]]` tables: names, keys and seed counts (the counterfactual itself is validated by
+/// `Scenario` loading, which applies the keys to the document).
+fn effects(path: &TomlPath, raw: &[super::raw::RawEffect]) -> Check<Vec<super::Effect>> {
+    let mut out: Vec<super::Effect> = Vec::new();
+    for (i, e) in raw.iter().enumerate() {
+        let p = path.index(i);
+        if e.name.is_empty()
+            || e.name.len() > 64
+            || !e.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return bad(&p.key("name"), "use 1 to 64 letters, digits, '_' or '-'");
+        }
+        if out.iter().any(|x| x.name == e.name) {
+            return bad(&p.key("name"), format!("`{}` names two effects", e.name));
+        }
+        if e.versus.is_empty() {
+            return bad(&p.key("versus"), "give at least one \"dotted.key\" = value to change");
+        }
+        let mut versus = Vec::new();
+        for (k, v) in &e.versus {
+            if !k.contains('.') {
+                return bad(
+                    &p.key("versus").key(k),
+                    "keys are quoted dotted scenario keys, e.g. { \"market.reputation_weight\" = 0.0 }",
+                );
+            }
+            if k == "scenario.seed" || k == "scenario.name" {
+                return bad(&p.key("versus").key(k), "a pair shares its seeds and name: change another key");
+            }
+            versus.push((k.clone(), v.clone()));
+        }
+        let seeds = match e.seeds {
+            None => 10,
+            Some(n) if (2..=MAX_EFFECT_SEEDS).contains(&n) => n as u64,
+            Some(n) => return bad(&p.key("seeds"), format!("{n}: expected 2 to {MAX_EFFECT_SEEDS} pairs")),
+        };
+        out.push(super::Effect { name: e.name.clone(), versus, seeds });
     }
     Ok(out)
 }

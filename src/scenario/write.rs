@@ -311,5 +311,13 @@ pub fn to_toml(s: &Scenario) -> String {
     for p in &s.populations {
         population(&mut out, p, &s.task_types);
     }
+    for e in &s.effects {
+        out.push_str("\n[[effect]]\n");
+        line(&mut out, "name", text(&e.name));
+        line(&mut out, "seeds", int(e.seeds));
+        let pairs: Vec<String> =
+            e.versus.iter().map(|(k, v)| format!("{} = {v}", toml::Value::String(k.clone()))).collect();
+        out.push_str(&format!("versus = {{ {} }}\n", pairs.join(", ")));
+    }
     out
 }

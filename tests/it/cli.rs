@@ -335,3 +335,43 @@ fn versus_states_the_effect_of_a_change_as_paired_differences() {
     );
     let _ = std::fs::remove_dir_all(out);
 }
+
+/// economic_simulation declares its effects: the run measures them as paired counterfactuals and
+/// its report states them with intervals; `--no-effects` skips them.
+#[test]
+fn the_economic_simulation_report_states_effects_as_paired_differences() {
+    let out = tmp("effects");
+    let o = bin()
+        .current_dir(root())
+        .args(["run", "scenarios/economic_simulation.toml", "--quiet", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let dir = out.join("economic_simulation/seed-100");
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    let section = md.split("What the rules do").nth(1).expect("an effects section");
+    for needle in ["reputation", "sla", "penalties", "the interval excludes 0", "do not respond"] {
+        assert!(section.contains(needle), "effects section lacks {needle:?}");
+    }
+    assert!(dir.join("effects.parquet").is_file());
+    // A rebuild from the tables alone gives the same report.
+    let before = std::fs::read(dir.join("report.md")).unwrap();
+    let o = bin().args(["report"]).arg(&dir).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read(dir.join("report.md")).unwrap(), before);
+    // Without effects the report says none was measured.
+    let quick = tmp("no-effects");
+    let o = bin()
+        .current_dir(root())
+        .args(["run", "scenarios/economic_simulation.toml", "--quiet", "--no-effects", "--out"])
+        .arg(&quick)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let md = std::fs::read_to_string(quick.join("economic_simulation/seed-100/report.md")).unwrap();
+    assert!(md.contains("This run measured no effect"), "{md}");
+    for d in [out, quick] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
