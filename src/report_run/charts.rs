@@ -94,16 +94,21 @@ fn price_convergence(t: &Tables, axis: TimeAxis) -> Figure {
         stem: "price_convergence",
         chart: chart.into(),
         caption: "Trade prices (dots), their VWAP per interval and the competitive equilibrium P* computed from \
-                  private values and costs, one panel per task type."
+                  private values and costs without the eligibility constraints (with them there is no single \
+                  clearing price; reports/README.md, \"Constrained equilibrium\"), one panel per task type."
             .into(),
     }
 }
 
 fn efficiency(t: &Tables, axis: TimeAxis) -> Figure {
     let pd = &t.price_discovery;
-    let mut eff = LineChart::new("Allocative efficiency per period", axis.label, "realised / maximum surplus")
-        .with_y_range(0.0, 1.05)
-        .with_ref_line(RefLine::new("100 % (maximum surplus)", 1.0));
+    let mut eff = LineChart::new(
+        "Allocative efficiency per period (against the unconstrained maximum)",
+        axis.label,
+        "realised / maximum surplus",
+    )
+    .with_y_range(0.0, 1.05)
+    .with_ref_line(RefLine::new("100 % (maximum surplus)", 1.0));
     let mut alpha = LineChart::new("Smith's alpha per period", axis.label, "alpha (% of P*)").y_from_zero();
     for name in t.task_types() {
         eff = eff.with_series(LineSeries::new(name.clone(), by_type(pd, axis, &name, "allocative_efficiency")));
@@ -116,8 +121,10 @@ fn efficiency(t: &Tables, axis: TimeAxis) -> Figure {
             .with_panel(eff)
             .with_panel(alpha)
             .into(),
-        caption: "Allocative efficiency (realised surplus of completed work over the maximum at Q*) and Smith's alpha \
-                  (RMS deviation of trade prices from P*, in % of P*) per period and task type."
+        caption: "Allocative efficiency (realised surplus of completed work over the unconstrained maximum at Q*; \
+                  against the maximum under the eligibility rules see price_discovery.parquet, \
+                  allocative_efficiency_constrained) and Smith's alpha (RMS deviation of trade prices from the \
+                  unconstrained P*, in % of P*) per period and task type."
             .into(),
     }
 }
