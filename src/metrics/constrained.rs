@@ -9,7 +9,8 @@
 //! `matching.rs`). The constrained maximum surplus is the largest Σ (value − cost) over a
 //! feasible assignment of demand units to eligible supply units: a transportation problem, solved
 //! exactly here as a min-cost flow (successive shortest paths with Dijkstra and potentials;
-//! Ahuja, Magnanti & Orlin 1993, §9.7). `Q*` is the units it assigns.
+//! Ahuja, Magnanti & Orlin 1993, §9.7). `Q*` is the most units among the surplus-maximising
+//! assignments (pairs of equal value and cost count, as in the step-curve walk).
 //!
 //! Decisions:
 //! - An offer's provider reputation is its reputation when the offer was placed, raised to the
@@ -20,9 +21,13 @@
 //!   maximum: constrained efficiency is at most 1.
 //! - Usage caps and `max_providers` are not constraints of this problem (they bind rarely and
 //!   would make it an integer program).
-//! - With segmented eligibility there is in general no single clearing price (each segment can
-//!   clear at its own), so no constrained `P*` is given: price deviation and Smith's alpha stay
-//!   measured against the unconstrained `P*` (their tables say so).
+//! - Prices: with segmented eligibility each seller's units can clear at their own price. The LP
+//!   duals of the optimum give every seller a competitive price range, from buyer-optimal to
+//!   seller-optimal (Shapley & Shubik 1971); the constrained `P*` range is the unit-weighted mean
+//!   of those ranges over the assigned units, and the constrained `P*` its midpoint. Without
+//!   constraints it is exactly the step curves' clearing range (tested on random markets). Price
+//!   deviation and Smith's alpha stay measured against the unconstrained `P*` (their tables and
+//!   the report say so).
 //! - Cost is bounded: a cell with more than [`MAX_PAIRS`] eligible (demand, supply) pairs is not
 //!   solved (null), rather than slowing a large run down.
 
@@ -54,6 +59,17 @@ pub struct Constrained {
     pub q_units: u64,
     /// Σ (value − cost) over them.
     pub max_surplus: f64,
+    /// Competitive prices of the assigned units, averaged over units: the lowest (buyer-optimal)
+    /// and highest (seller-optimal) equilibrium price of each unit's seller; `None` when no unit
+    /// is assigned. Without constraints these are `P*`'s clearing range.
+    pub price_range: Option<(f64, f64)>,
+}
+
+impl Constrained {
+    /// The midpoint of [`Constrained::price_range`]: the constrained `P*`.
+    pub fn p_star(&self) -> Option<f64> {
+        self.price_range.map(|(lo, hi)| (lo + hi) / 2.0)
+    }
 }
 
 /// Whether supply step `s` may serve demand step `d`.
@@ -103,7 +119,7 @@ pub fn constrained(demand: &[Step], supply: &[Step]) -> Option<Constrained> {
     for (i, d) in demand.iter().enumerate() {
         add(&mut graph, source, 1 + i, d.units, 0.0);
         for (j, s) in supply.iter().enumerate() {
-            if d.price > s.price && eligible(d, s) {
+            if d.price >= s.price && eligible(d, s) {
                 pairs += 1;
                 if pairs > MAX_PAIRS {
                     return None;
@@ -163,9 +179,11 @@ pub fn constrained(demand: &[Step], supply: &[Step]) -> Option<Constrained> {
                 potential[v] += dist[v];
             }
         }
-        // The path's cost in the original costs: stop once it no longer gains surplus.
+        // The path's cost in the original costs: stop once it would lose surplus. Paths of zero
+        // cost are taken: like the step-curve walk (value ≥ cost), Q* is the most units among the
+        // surplus-maximising assignments.
         let path_cost = potential[sink] - potential[source];
-        if path_cost >= -1e-9 {
+        if path_cost > 1e-9 {
             break;
         }
         let mut push = u64::MAX;
@@ -183,7 +201,94 @@ pub fn constrained(demand: &[Step], supply: &[Step]) -> Option<Constrained> {
         flow += push;
         surplus += -path_cost * push as f64;
     }
-    Some(Constrained { q_units: flow, max_surplus: surplus })
+    let price_range = (flow > 0).then(|| prices(&graph, &edges, &demand, &supply, source, sink)).flatten();
+    Some(Constrained { q_units: flow, max_surplus: surplus, price_range })
+}
+
+/// Shortest distances from `start` over the arcs `(from, to, cost)` (Bellman–Ford with a queue;
+/// the residual graph of an optimal flow has no negative cycle). `None` if it does not settle.
+fn distances(n: usize, arcs: &[(usize, usize, f64)], start: usize) -> Option<Vec<f64>> {
+    let mut out: Vec<Vec<(usize, f64)>> = vec![Vec::new(); n];
+    for &(u, v, c) in arcs {
+        out[u].push((v, c));
+    }
+    let mut dist = vec![f64::INFINITY; n];
+    let mut queued = vec![false; n];
+    let mut relaxations = 0usize;
+    let limit = n.saturating_mul(arcs.len().max(1)).saturating_add(n);
+    let mut queue = std::collections::VecDeque::from([start]);
+    dist[start] = 0.0;
+    while let Some(u) = queue.pop_front() {
+        queued[u] = false;
+        for &(v, c) in &out[u] {
+            if dist[u] + c < dist[v] - 1e-12 {
+                dist[v] = dist[u] + c;
+                relaxations += 1;
+                if relaxations > limit {
+                    return None;
+                }
+                if !queued[v] {
+                    queued[v] = true;
+                    queue.push_back(v);
+                }
+            }
+        }
+    }
+    Some(dist)
+}
+
+/// Competitive prices from the LP duals of the optimal flow (Shapley & Shubik 1971): with node
+/// potentials π (π(source) = π(sink) = 0) that leave every residual arc a non-negative reduced
+/// cost, seller j's surplus per unit is `w_j = max(0, −π(j))` and its price `c_j + w_j`. The
+/// shortest distances from the source are the largest such potentials (lowest prices); minus the
+/// distances to the source the smallest (highest prices). Returns the unit-weighted mean of both
+/// over the assigned units.
+fn prices(
+    graph: &[Vec<usize>],
+    edges: &[Edge],
+    demand: &[&Step],
+    supply: &[&Step],
+    source: usize,
+    sink: usize,
+) -> Option<(f64, f64)> {
+    let n = graph.len();
+    let nd = demand.len();
+    let mut arcs: Vec<(usize, usize, f64)> = Vec::new();
+    for (u, out) in graph.iter().enumerate() {
+        for &e in out {
+            if edges[e].cap > 0 {
+                arcs.push((u, edges[e].to, edges[e].cost));
+            }
+        }
+    }
+    // The circulation's return arc: flow may always grow back (sink → source) and, with flow,
+    // shrink (source → sink); both cost 0.
+    arcs.push((sink, source, 0.0));
+    arcs.push((source, sink, 0.0));
+    let from = distances(n, &arcs, source)?;
+    let reversed: Vec<(usize, usize, f64)> = arcs.iter().map(|&(u, v, c)| (v, u, c)).collect();
+    let to = distances(n, &reversed, source)?;
+    let (mut units, mut low, mut high) = (0.0f64, 0.0f64, 0.0f64);
+    for (i, out) in graph.iter().enumerate().take(nd + 1).skip(1) {
+        let _ = i;
+        for &e in out {
+            let j = edges[e].to;
+            if e % 2 == 1 || j <= nd || j == sink {
+                continue;
+            }
+            let flow = edges[e ^ 1].cap as f64;
+            if flow == 0.0 {
+                continue;
+            }
+            let cost = supply[j - 1 - nd].price;
+            let w_low = (-from[j]).max(0.0);
+            let w_high = to[j].max(0.0);
+            units += flow;
+            low += flow * (cost + w_low);
+            high += flow * (cost + w_high.max(w_low));
+        }
+    }
+    (units > 0.0).then(|| (low / units, high / units))
 }
 
 #[cfg(test)]
@@ -210,6 +315,37 @@ mod tests {
         let e = equilibrium(&mut dd, &mut ss).unwrap();
         assert_eq!(c.q_units, e.q_star);
         assert!((c.max_surplus - e.max_surplus).abs() < 1e-9, "{c:?} {e:?}");
+        let (lo, hi) = c.price_range.unwrap();
+        assert!((lo - e.p_low).abs() < 1e-9 && (hi - e.p_high).abs() < 1e-9, "{c:?} {e:?}");
+    }
+
+    /// Without constraints the constrained prices are P*'s clearing range, on random markets.
+    #[test]
+    fn unconstrained_prices_are_the_clearing_range() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        for _ in 0..300 {
+            let d: Vec<Step> = (0..1 + next(6)).map(|_| step(1.0 + next(40) as f64, 1 + next(3), &[], 0.0)).collect();
+            let s: Vec<Step> = (0..1 + next(6)).map(|_| step(1.0 + next(40) as f64, 1 + next(3), &[], 0.0)).collect();
+            let c = constrained(&d, &s).unwrap();
+            let mut dd: Vec<(f64, u64)> = d.iter().map(|x| (x.price, x.units)).collect();
+            let mut ss: Vec<(f64, u64)> = s.iter().map(|x| (x.price, x.units)).collect();
+            let e = equilibrium(&mut dd, &mut ss).unwrap();
+            assert_eq!(c.q_units, e.q_star, "{d:?} {s:?}");
+            if let Some((lo, hi)) = c.price_range {
+                assert!(
+                    (lo - e.p_low).abs() < 1e-9 && (hi - e.p_high).abs() < 1e-9,
+                    "{d:?} {s:?}: constrained [{lo}, {hi}] vs P* range [{}, {}]",
+                    e.p_low,
+                    e.p_high
+                );
+            }
+        }
     }
 
     /// The cheapest seller cannot serve the richest buyer: the optimum routes around it.
@@ -220,16 +356,16 @@ mod tests {
         // A–Y (4) + B–X (6) = 10 as well; with a reputation floor on A that Y misses, only B–X.
         let d = [step(10.0, 1, &[1], 0.0), step(9.0, 1, &[], 0.0)];
         let s = [step(3.0, 1, &[], 50.0), step(6.0, 1, &[1], 50.0)];
-        assert_eq!(constrained(&d, &s).unwrap(), Constrained { q_units: 2, max_surplus: 10.0 });
+        assert_eq!((constrained(&d, &s).unwrap().q_units, constrained(&d, &s).unwrap().max_surplus), (2, 10.0));
         let d = [step(10.0, 1, &[1], 100.0), step(9.0, 1, &[], 0.0)];
-        assert_eq!(constrained(&d, &s).unwrap(), Constrained { q_units: 1, max_surplus: 6.0 });
+        assert_eq!((constrained(&d, &s).unwrap().q_units, constrained(&d, &s).unwrap().max_surplus), (1, 6.0));
         // A greedy walk by value would give the only capable seller to the first buyer: here the
         // optimum needs it for the second. Buyer A (value 10, no needs), B (value 9, needs 1);
         // sellers X (cost 1, capability 1) and Y (cost 8, none). Greedy A–X (9) leaves B unserved
         // (Y lacks 1): 9. Optimum A–Y (2) + B–X (8) = 10.
         let d = [step(10.0, 1, &[], 0.0), step(9.0, 1, &[1], 0.0)];
         let s = [step(1.0, 1, &[1], 0.0), step(8.0, 1, &[], 0.0)];
-        assert_eq!(constrained(&d, &s).unwrap(), Constrained { q_units: 2, max_surplus: 10.0 });
+        assert_eq!((constrained(&d, &s).unwrap().q_units, constrained(&d, &s).unwrap().max_surplus), (2, 10.0));
         assert!(constrained(&[], &s).is_none());
     }
 
@@ -259,7 +395,7 @@ mod tests {
                 }
                 let mut b = best(i + 1, d, s, used);
                 for j in 0..s.len() {
-                    if !used[j] && d[i].price > s[j].price && eligible(&d[i], &s[j]) {
+                    if !used[j] && d[i].price >= s[j].price && eligible(&d[i], &s[j]) {
                         used[j] = true;
                         b = b.max(d[i].price - s[j].price + best(i + 1, d, s, used));
                         used[j] = false;

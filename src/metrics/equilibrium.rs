@@ -307,6 +307,9 @@ pub(crate) fn frame(ctx: &Ctx, rows: &PeriodTable) -> PolarsResult<DataFrame> {
         .col("realised_surplus", f(&|r| Some(r.realised_surplus)))
         .col("delivered_units", u(&|r| r.delivered_units))
         .col("allocative_efficiency", f(&|r| r.efficiency()))
+        .col("p_star_constrained", f(&|r| r.constrained.and_then(|c| c.p_star())))
+        .col("p_star_constrained_low", f(&|r| r.constrained.and_then(|c| c.price_range).map(|p| p.0)))
+        .col("p_star_constrained_high", f(&|r| r.constrained.and_then(|c| c.price_range).map(|p| p.1)))
         .col(
             "q_star_constrained_units",
             flat.iter().map(|x| x.2.constrained.map(|c| c.q_units)).collect::<Vec<Option<u64>>>(),

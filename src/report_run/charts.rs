@@ -94,8 +94,8 @@ fn price_convergence(t: &Tables, axis: TimeAxis) -> Figure {
         stem: "price_convergence",
         chart: chart.into(),
         caption: "Trade prices (dots), their VWAP per interval and the competitive equilibrium P* computed from \
-                  private values and costs without the eligibility constraints (with them there is no single \
-                  clearing price; reports/README.md, \"Constrained equilibrium\"), one panel per task type."
+                  private values and costs without the eligibility constraints (the constrained P* is in \
+                  price_discovery.parquet; reports/README.md, \"Constrained equilibrium\"), one panel per task type."
             .into(),
     }
 }

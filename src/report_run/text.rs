@@ -212,6 +212,22 @@ fn convergence_section(t: &Tables) -> Section {
     }
     let h = |k: &str| t.headline(k);
     let constrained = h("allocative_efficiency_constrained");
+    let (pu, pc) = (pd.f64("p_star"), pd.f64("p_star_constrained"));
+    let both: Vec<(f64, f64)> =
+        pu.iter().zip(&pc).filter(|(a, b)| a.is_finite() && b.is_finite()).map(|(a, b)| (*a, *b)).collect();
+    let p_star_sentence = if both.is_empty() {
+        String::new()
+    } else {
+        let n = both.len() as f64;
+        let (mu, mc) = (both.iter().map(|x| x.0).sum::<f64>() / n, both.iter().map(|x| x.1).sum::<f64>() / n);
+        format!(
+            " Over the periods and task types where both are defined, the unconstrained P* averaged {} and the \
+             eligibility-constrained P* {} (the unit-weighted mean of each traded seller's competitive price; \
+             reports/README.md, \"Constrained equilibrium\").",
+            num(mu, 2),
+            num(mc, 2)
+        )
+    };
     let against = if constrained.is_finite() {
         format!(
             ", and {} of the maximum the market's eligibility rules allow (capabilities, reputation floors and privacy \
@@ -226,8 +242,7 @@ fn convergence_section(t: &Tables) -> Section {
         "Across periods and task types, Smith's alpha averaged {} (% of the unconstrained P*) and trade prices varied \
          with a mean coefficient of variation of {} per interval; allocative efficiency was {} of the unconstrained \
          maximum surplus{against} (periods of {}). Price deviations and alpha are measured against the unconstrained \
-         P*: under eligibility constraints each segment of the market can clear at its own price, so there is no \
-         single constrained P*.",
+         P*.{p_star_sentence}",
         num(h("smith_alpha_mean"), 1),
         num(h("price_cv_mean"), 3),
         pct(h("allocative_efficiency")),
