@@ -268,7 +268,7 @@ fn cmd_run(
         if !quiet {
             let _ = writeln!(
                 std::io::stderr().lock(),
-                "measuring {} effects ({pairs} runs; --no-effects skips them)",
+                "measuring {} effects (up to {pairs} runs; finished pairs are skipped; --no-effects skips them all)",
                 scenario.effects.len()
             );
         }
@@ -316,7 +316,14 @@ fn cmd_versus(
     let base = Scenario::load_with_overrides(path, &sets)?;
     let mut other = sets.clone();
     other.extend(versus.iter().cloned());
-    Scenario::load_with_overrides(path, &other)?;
+    let counterfactual = Scenario::load_with_overrides(path, &other)?;
+    if counterfactual.to_toml_string() == base.to_toml_string() {
+        return Err(InputError(format!(
+            "--versus {}: the counterfactual is the scenario itself (it already has these values)",
+            versus.join(" ")
+        ))
+        .into());
+    }
     let spec = synmarket::versus::PairSpec { scenario: path, base: &base, sets: &sets, versus, seeds };
     let (sw, baseline, file) = synmarket::versus::prepare(&spec, out)?;
     let env = |name: &str| std::env::var(name).ok();

@@ -211,10 +211,31 @@ pub fn measure_effects(
     }
     let (mut effect, mut versus, mut seeds, mut metric, mut n) = (vec![], vec![], vec![], vec![], vec![]);
     let (mut mean, mut low, mut high, mut study) = (vec![], vec![], vec![], vec![]);
+    let resolved = |s: &Scenario| {
+        let mut plain = s.clone();
+        plain.effects.clear();
+        plain.to_toml_string()
+    };
     for e in &base.effects {
         let changes: Vec<String> = e.versus.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        // However the values are written ("600s" or "10m"), a counterfactual equal to the scenario
+        // would run identical pairs.
+        let mut all: Vec<String> = sets.to_vec();
+        all.extend(changes.iter().cloned());
+        let counterfactual = Scenario::load_with_overrides(scenario, &all)
+            .map_err(|err| flag(format!("effect `{}`: the counterfactual is not valid: {err}", e.name)))?;
+        if resolved(&counterfactual) == resolved(base) {
+            return Err(flag(format!(
+                "effect `{}`: the counterfactual is the scenario itself (it already has {})",
+                e.name,
+                changes.join(", ")
+            )));
+        }
         let spec = PairSpec { scenario, base, sets, versus: &changes, seeds: e.seeds };
-        let (sw, baseline, _) = prepare(&spec, out)?;
+        let (sw, baseline, _) = prepare(&spec, out).map_err(|err| match err {
+            SweepError::Flag(reason) => SweepError::Flag(format!("effect `{}`: {reason}", e.name)),
+            other => other,
+        })?;
         let opts = crate::sweep::RunOptions::new(out, crate::sweep::Shard::WHOLE, threads);
         crate::sweep::run_shard(&sw, &opts)?;
         let merged = crate::sweep::merge(&sw, out, Some(&baseline))?;

@@ -25,7 +25,7 @@
 //!   duals of the optimum give every seller a competitive price range, from buyer-optimal to
 //!   seller-optimal (Shapley & Shubik 1971); the constrained `P*` range is the unit-weighted mean
 //!   of those ranges over the assigned units, and the constrained `P*` its midpoint. Without
-//!   constraints it is exactly the step curves' clearing range (tested on random markets). Price
+//!   constraints it is the step curves' clearing range up to floating-point rounding (tested on random markets). Price
 //!   deviation and Smith's alpha stay measured against the unconstrained `P*` (their tables and
 //!   the report say so).
 //! - Cost is bounded: a cell with more than [`MAX_PAIRS`] eligible (demand, supply) pairs is not

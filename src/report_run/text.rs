@@ -231,7 +231,7 @@ fn convergence_section(t: &Tables) -> Section {
     let against = if constrained.is_finite() {
         format!(
             ", and {} of the maximum the market's eligibility rules allow (capabilities, reputation floors and privacy \
-             levels decide who can trade with whom; reports/README.md, \"Equilibrium\")",
+             levels decide who can trade with whom; reports/README.md, \"Constrained equilibrium\")",
             pct(constrained)
         )
     } else {
@@ -383,6 +383,11 @@ fn reputation_section(t: &Tables) -> Section {
         )
 }
 
+/// A number with its sign (`+0.0412`, `−320,186.7`).
+fn signed(x: f64) -> String {
+    if x > 0.0 { format!("+{}", num(x, 4)) } else { num(x, 4) }
+}
+
 /// The scenario's `[[effect]]` pair studies: what each rule does, as paired differences.
 fn effects_section(t: &Tables) -> Section {
     let mut s = Section::new("What the rules do (paired counterfactuals)");
@@ -414,12 +419,13 @@ fn effects_section(t: &Tables) -> Section {
             "no difference in any pair".into()
         } else if lo > 0.0 || hi < 0.0 {
             resolved.push(format!(
-                "{} changes {} by {} [{}, {}]",
+                "with {} ({}), {} is {} [{}, {}] against the scenario",
+                versus[i],
                 name[i],
                 metric[i],
-                num(m, 4),
-                num(lo, 4),
-                num(hi, 4)
+                signed(m),
+                signed(lo),
+                signed(hi)
             ));
             "the interval excludes 0".into()
         } else {
@@ -435,7 +441,13 @@ fn effects_section(t: &Tables) -> Section {
         num(seeds.first().copied().unwrap_or(f64::NAN), 0)
     ));
     if !resolved.is_empty() {
-        s = s.with_paragraph(format!("Resolved: {}.", resolved.join("; ")));
+        s = s.with_paragraph(format!(
+            "Resolved differences (counterfactual − scenario; a rule's own effect has the opposite sign, since the \
+             counterfactual changes or removes it): {}. With ten metrics per effect, about one interval in twenty \
+             excludes 0 by chance alone: treat a difference on a metric not chosen in advance, or one whose interval \
+             nearly touches 0, as a lead to check on new seeds.",
+            resolved.join("; ")
+        ));
     }
     // An effect that leaves every behavioural metric unchanged in every pair moves only tokens.
     const BEHAVIOUR: [&str; 7] = [
@@ -447,22 +459,35 @@ fn effects_section(t: &Tables) -> Section {
         "high_reputation_volume_share",
         "high_reputation_price_premium",
     ];
-    let mut inert: Vec<String> = Vec::new();
+    let zero = |i: usize| mean[i] == 0.0 && low[i] == 0.0 && high[i] == 0.0;
+    let (mut inert, mut nothing): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
     for effect in name.iter() {
-        if inert.contains(effect) {
+        if inert.contains(effect) || nothing.contains(effect) {
             continue;
         }
-        let rows: Vec<usize> =
-            (0..e.len()).filter(|&i| &name[i] == effect && BEHAVIOUR.contains(&metric[i].as_str())).collect();
-        if !rows.is_empty() && rows.iter().all(|&i| mean[i] == 0.0 && low[i] == 0.0 && high[i] == 0.0) {
+        let of = |i: &usize| &name[*i] == effect;
+        let behaviour: Vec<usize> =
+            (0..e.len()).filter(of).filter(|&i| BEHAVIOUR.contains(&metric[i].as_str())).collect();
+        let all: Vec<usize> = (0..e.len()).filter(of).collect();
+        if all.iter().all(|&i| zero(i)) {
+            nothing.push(effect.clone());
+        } else if !behaviour.is_empty() && behaviour.iter().all(|&i| zero(i)) {
             inert.push(effect.clone());
         }
     }
     if !inert.is_empty() {
         s = s.with_paragraph(format!(
             "{}: no behavioural metric (fill rate, prices, efficiency, SLA compliance, reputation shares) changed in \
-             any pair. The agents do not respond to this rule here; it only moves tokens between them.",
+             any pair. The agents do not respond to this rule here; it only moves tokens (between the agents and the \
+             treasury).",
             inert.join(", ")
+        ));
+    }
+    if !nothing.is_empty() {
+        s = s.with_paragraph(format!(
+            "{}: no headline metric changed in any pair: in this scenario the change makes no difference that these \
+             metrics see.",
+            nothing.join(", ")
         ));
     }
     let header = ["effect", "counterfactual", "metric", "difference [95 % CI]", "reading"];

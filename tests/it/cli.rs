@@ -301,8 +301,8 @@ fn versus_states_the_effect_of_a_change_as_paired_differences() {
         (vec!["--versus", "market.fee_bps=0", "--seeds", "1"], "at least 2 seeds"),
         (vec!["--versus", "market.no_such_key=1"], "no_such_key"),
         (vec!["--versus", "market.fee_bps=0", "--versus", "market.fee_bps=5"], "given twice"),
-        (vec!["--versus", "market.reputation_weight=1.0"], "would be the scenario itself"),
-        (vec!["--set", "market.fee_bps=7", "--versus", "market.fee_bps=7"], "would be the scenario itself"),
+        (vec!["--versus", "market.reputation_weight=1.0"], "the scenario itself"),
+        (vec!["--set", "market.fee_bps=7", "--versus", "market.fee_bps=7"], "the scenario itself"),
         (vec!["--versus", "market.fee_bps=0", "--narrate"], "cannot be used with"),
     ] {
         let o = bin()
@@ -365,6 +365,15 @@ fn the_economic_simulation_report_states_effects_as_paired_differences() {
     let o = bin().args(["report"]).arg(&dir).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(std::fs::read(dir.join("report.md")).unwrap(), before);
+    // A counterfactual equal to the scenario, however it is written, is refused before it runs.
+    let text = std::fs::read_to_string(root().join("scenarios/economic_simulation.toml")).unwrap();
+    let noop = format!("{text}\n[[effect]]\nname = \"noop\"\nversus = {{ \"market.auction_window\" = \"600s\" }}\n");
+    let noop_file = out.join("noop.toml");
+    std::fs::write(&noop_file, noop).unwrap();
+    let o = bin().args(["run"]).arg(&noop_file).args(["--quiet", "--out"]).arg(out.join("noop-out")).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("effect `noop`") && stderr.contains("is the scenario itself"), "{stderr}");
     // Without effects the report says none was measured.
     let quick = tmp("no-effects");
     let o = bin()
