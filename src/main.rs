@@ -349,7 +349,7 @@ fn cmd_versus(
     let metrics: Vec<String> =
         paired.column("metric")?.str()?.iter().map(|m| m.unwrap_or_default().to_string()).collect();
     let (mean, sd, low, high, n) = (col("mean_diff")?, col("sd_diff")?, col("ci_low")?, col("ci_high")?, col("n")?);
-    for name in synmarket::versus::HEADLINE_METRICS {
+    for name in synmarket::versus::headline_metrics() {
         let Some(i) = metrics.iter().position(|m| m == name) else { continue };
         let pairs = n[i].unwrap_or(0.0) as u64;
         let of = if pairs < seeds {

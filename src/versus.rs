@@ -33,8 +33,9 @@ use crate::sweep::{Sweep, SweepError};
 /// Default replications of a pair study.
 pub const DEFAULT_SEEDS: u64 = 10;
 
-/// The summary metrics a pair study prints (all of them are in `paired.parquet`).
-pub const HEADLINE_METRICS: [&str; 10] = [
+/// The headline metrics of agent behaviour: a rule that changes none of them in any pair moves
+/// only tokens (the run report says so).
+pub const BEHAVIOURAL_METRICS: [&str; 7] = [
     "fill_rate",
     "vwap",
     "relative_deviation_mean",
@@ -42,10 +43,16 @@ pub const HEADLINE_METRICS: [&str; 10] = [
     "sla_compliance_rate",
     "high_reputation_volume_share",
     "high_reputation_price_premium",
-    "penalties",
-    "requester_surplus",
-    "total_surplus",
 ];
+
+/// The headline metrics of token flows.
+pub const TRANSFER_METRICS: [&str; 3] = ["penalties", "requester_surplus", "total_surplus"];
+
+/// The summary metrics a pair study prints and a run's `effects.parquet` holds (every metric is
+/// in the pair study's `paired.parquet`): the behavioural ones, then the transfers.
+pub fn headline_metrics() -> impl Iterator<Item = &'static str> {
+    BEHAVIOURAL_METRICS.into_iter().chain(TRANSFER_METRICS)
+}
 
 /// What a pair study is made of.
 #[derive(Debug, Clone)]
@@ -255,7 +262,7 @@ pub fn measure_effects(
             .map(|m| m.unwrap_or_default().to_string())
             .collect();
         let (m, lo, hi, count) = (col("mean_diff")?, col("ci_low")?, col("ci_high")?, col("n")?);
-        for name in HEADLINE_METRICS {
+        for name in headline_metrics() {
             let Some(i) = names.iter().position(|x| x == name) else { continue };
             effect.push(e.name.clone());
             versus.push(changes.join(", "));

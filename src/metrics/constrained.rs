@@ -269,8 +269,7 @@ fn prices(
     let reversed: Vec<(usize, usize, f64)> = arcs.iter().map(|&(u, v, c)| (v, u, c)).collect();
     let to = distances(n, &reversed, source)?;
     let (mut units, mut low, mut high) = (0.0f64, 0.0f64, 0.0f64);
-    for (i, out) in graph.iter().enumerate().take(nd + 1).skip(1) {
-        let _ = i;
+    for out in graph.iter().take(nd + 1).skip(1) {
         for &e in out {
             let j = edges[e].to;
             if e % 2 == 1 || j <= nd || j == sink {
@@ -295,6 +294,16 @@ fn prices(
 mod tests {
     use super::*;
     use crate::metrics::equilibrium;
+
+    /// A seeded xorshift stream: `next(m)` draws from `0..m` (test inputs only).
+    fn xorshift(mut x: u64) -> impl FnMut(u64) -> u64 {
+        move |m| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        }
+    }
 
     fn step(price: f64, units: u64, caps: &[u8], reputation: f64) -> Step {
         let mut c = CapabilitySet::EMPTY;
@@ -322,13 +331,7 @@ mod tests {
     /// Without constraints the constrained prices are P*'s clearing range, on random markets.
     #[test]
     fn unconstrained_prices_are_the_clearing_range() {
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = |m: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % m
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         for _ in 0..300 {
             let d: Vec<Step> = (0..1 + next(6)).map(|_| step(1.0 + next(40) as f64, 1 + next(3), &[], 0.0)).collect();
             let s: Vec<Step> = (0..1 + next(6)).map(|_| step(1.0 + next(40) as f64, 1 + next(3), &[], 0.0)).collect();
@@ -372,13 +375,7 @@ mod tests {
     /// A brute-force check over every assignment of small random cells.
     #[test]
     fn matches_brute_force_on_small_unit_cells() {
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = |m: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % m
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         for _ in 0..300 {
             let nd = 1 + next(4) as usize;
             let ns = 1 + next(4) as usize;

@@ -450,15 +450,6 @@ fn effects_section(t: &Tables) -> Section {
         ));
     }
     // An effect that leaves every behavioural metric unchanged in every pair moves only tokens.
-    const BEHAVIOUR: [&str; 7] = [
-        "fill_rate",
-        "vwap",
-        "relative_deviation_mean",
-        "allocative_efficiency",
-        "sla_compliance_rate",
-        "high_reputation_volume_share",
-        "high_reputation_price_premium",
-    ];
     let zero = |i: usize| mean[i] == 0.0 && low[i] == 0.0 && high[i] == 0.0;
     let (mut inert, mut nothing): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
     for effect in name.iter() {
@@ -466,8 +457,10 @@ fn effects_section(t: &Tables) -> Section {
             continue;
         }
         let of = |i: &usize| &name[*i] == effect;
-        let behaviour: Vec<usize> =
-            (0..e.len()).filter(of).filter(|&i| BEHAVIOUR.contains(&metric[i].as_str())).collect();
+        let behaviour: Vec<usize> = (0..e.len())
+            .filter(of)
+            .filter(|&i| crate::versus::BEHAVIOURAL_METRICS.contains(&metric[i].as_str()))
+            .collect();
         let all: Vec<usize> = (0..e.len()).filter(of).collect();
         if all.iter().all(|&i| zero(i)) {
             nothing.push(effect.clone());

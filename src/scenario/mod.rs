@@ -233,7 +233,7 @@ fn load_text(text: &str, file: &str, show_location: bool, overrides: &[String]) 
                 overrides::set(&mut cf, k, v.clone()).map_err(|err| invalid(key(k), err.reason, None))?;
             }
             let cf_text = toml::to_string(&cf).map_err(|err| invalid(format!("effect[{i}]"), err.to_string(), None))?;
-            let cf_scenario = load_text(&cf_text, file, false, &[]).map_err(|err| {
+            load_text(&cf_text, file, false, &[]).map_err(|err| {
                 let reason = match err {
                     ScenarioError::Invalid { path, reason, .. } => {
                         format!("the counterfactual is not valid: {path}: {reason}")
@@ -244,7 +244,6 @@ fn load_text(text: &str, file: &str, show_location: bool, overrides: &[String]) 
             })?;
             // A counterfactual equal to the scenario is refused when the effect is run
             // (`versus::measure_effects`), not here: a sweep point may set the same value.
-            drop(cf_scenario);
         }
     }
     Ok(s)
