@@ -316,14 +316,7 @@ fn cmd_versus(
     let base = Scenario::load_with_overrides(path, &sets)?;
     let mut other = sets.clone();
     other.extend(versus.iter().cloned());
-    let counterfactual = Scenario::load_with_overrides(path, &other)?;
-    if counterfactual.to_toml_string() == base.to_toml_string() {
-        return Err(InputError(format!(
-            "--versus {}: the counterfactual is the scenario itself (it already has these values)",
-            versus.join(" ")
-        ))
-        .into());
-    }
+    Scenario::load_with_overrides(path, &other)?;
     let spec = synmarket::versus::PairSpec { scenario: path, base: &base, sets: &sets, versus, seeds };
     let (sw, baseline, file) = synmarket::versus::prepare(&spec, out)?;
     let env = |name: &str| std::env::var(name).ok();

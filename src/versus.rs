@@ -178,6 +178,23 @@ pub fn sweep_text(p: &PairSpec) -> Result<PairFile, SweepError> {
 /// study is refused.
 pub fn prepare(p: &PairSpec, out: &Path) -> Result<(Sweep, String, PathBuf), SweepError> {
     let pair = sweep_text(p)?;
+    // However the values are written ("600s" or "10m"), a counterfactual that resolves to the
+    // scenario itself would run identical pairs.
+    let mut all: Vec<String> = p.sets.to_vec();
+    all.extend(p.versus.iter().cloned());
+    let counterfactual = Scenario::load_with_overrides(p.scenario, &all)
+        .map_err(|err| flag(format!("the counterfactual is not valid: {err}")))?;
+    let resolved = |s: &Scenario| {
+        let mut plain = s.clone();
+        plain.effects.clear();
+        plain.to_toml_string()
+    };
+    if resolved(&counterfactual) == resolved(p.base) {
+        return Err(flag(format!(
+            "--versus {}: the counterfactual is the scenario itself (it already has these values)",
+            p.versus.join(" ")
+        )));
+    }
     let dir = out.join(&pair.name);
     crate::io::check_output_dir(&dir)?;
     // Load from a temporary file first: a study the sweep loader refuses leaves no folder behind.
@@ -218,26 +235,8 @@ pub fn measure_effects(
     }
     let (mut effect, mut versus, mut seeds, mut metric, mut n) = (vec![], vec![], vec![], vec![], vec![]);
     let (mut mean, mut low, mut high, mut study) = (vec![], vec![], vec![], vec![]);
-    let resolved = |s: &Scenario| {
-        let mut plain = s.clone();
-        plain.effects.clear();
-        plain.to_toml_string()
-    };
     for e in &base.effects {
         let changes: Vec<String> = e.versus.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        // However the values are written ("600s" or "10m"), a counterfactual equal to the scenario
-        // would run identical pairs.
-        let mut all: Vec<String> = sets.to_vec();
-        all.extend(changes.iter().cloned());
-        let counterfactual = Scenario::load_with_overrides(scenario, &all)
-            .map_err(|err| flag(format!("effect `{}`: the counterfactual is not valid: {err}", e.name)))?;
-        if resolved(&counterfactual) == resolved(base) {
-            return Err(flag(format!(
-                "effect `{}`: the counterfactual is the scenario itself (it already has {})",
-                e.name,
-                changes.join(", ")
-            )));
-        }
         let spec = PairSpec { scenario, base, sets, versus: &changes, seeds: e.seeds };
         let (sw, baseline, _) = prepare(&spec, out).map_err(|err| match err {
             SweepError::Flag(reason) => SweepError::Flag(format!("effect `{}`: {reason}", e.name)),
