@@ -18,8 +18,10 @@
 //! panel with its `required` for arbitrated escrows, otherwise `dispute_panel_total` arbitrators
 //! drawn when the dispute is raised, needing `dispute_panel_required` matching votes. A dispute
 //! whose panel has fewer members than the votes it needs is refused
-//! ([`MarketError::PanelUnstaffed`]) and nothing changes. Scenario validation should refuse
-//! worlds with fewer arbitrators than `total`.
+//! ([`MarketError::PanelUnstaffed`]) and nothing changes. An arbitrator banned after the draw
+//! keeps its seat but loses its voice: its approvals and votes are refused (`NotAuthorized`), so
+//! the threshold must be reached without it or the escrow settles by the other rules. Scenario
+//! validation refuses worlds with fewer arbitrators than `total`.
 //!
 //! **The facts outrank a dispute.** Either party may dispute a `Funded` or `Completed` escrow.
 //! - A task that fails (not started by its response deadline plus grace: `NoShow`; not completed
@@ -37,7 +39,9 @@
 //! **Time locks.** Nothing pays out a `TimeLocked { release_after_ms }` escrow before
 //! `completed_at + release_after_ms`: its lock alone releases it (the review-window timer does not;
 //! no party can approve it), and a dispute on it is decided no earlier than the lock's end. A
-//! refund (failure, audit) is not a payment to the provider and happens at once.
+//! refund (failure, audit) is not a payment to the provider and happens at once. The one exception
+//! is the end of simulated time: a lock whose end would pass `u64::MAX` ms falls due at
+//! `u64::MAX` (deadlines saturate, `config.rs`), about 584 million years into a run.
 //!
 //! **Failures** are booked one way whatever detects them: the task becomes `Failed`, its
 //! `violations` record the missed deadline (`response` for a no-show, `duration` for an abandoned
@@ -491,7 +495,11 @@ impl Market {
         let authorized = match e.multisig {
             MultiSigType::Single => approver == e.requester,
             MultiSigType::BothParties => approver == e.requester || approver == e.provider,
-            MultiSigType::Arbitrators { .. } => e.arbitrators.contains(&approver),
+            // A banned arbitrator keeps its seat but loses its voice: its approval would count
+            // toward a threshold it may no longer help reach.
+            MultiSigType::Arbitrators { .. } => {
+                e.arbitrators.contains(&approver) && !self.peers[approver.index()].banned
+            }
             MultiSigType::TimeLocked { .. } => false,
         };
         if !authorized {
@@ -601,6 +609,12 @@ impl Market {
             return Err(self.refuse(
                 arbitrator,
                 MarketError::NotAuthorized { caller: arbitrator, action: "vote on a panel it is not on" },
+            ));
+        }
+        if self.peers.get(arbitrator.index()).is_some_and(|p| p.banned) {
+            return Err(self.refuse(
+                arbitrator,
+                MarketError::NotAuthorized { caller: arbitrator, action: "vote after being banned" },
             ));
         }
         if e.state != EscrowState::Disputed {

@@ -590,3 +590,39 @@ fn small_inputs_are_validated() {
     assert!(matches!(f.m.register_peer(spec, f.m.now()), Err(MarketError::InvalidReputation(_))));
     f.ok();
 }
+
+/// Item 1, found by a fresh-eyes review: an arbitrator banned after the panel was drawn (caught
+/// relaying as a provider) could still approve a release alone and vote in the escrow's dispute.
+#[test]
+fn a_banned_arbitrator_loses_its_voice_on_panels_it_sits_on() {
+    for dispute in [false, true] {
+        let mut f = Fx::new(arbitrated(1, 1));
+        let arb =
+            f.m.register_peer(PeerSpec { arbitrator: true, account: Some(AccountId(77)), ..Default::default() }, 0)
+                .unwrap();
+        let (r, p, a) = f.trade(50, 45, 100); // the escrow's panel is [arb]
+        run_task(&mut f, a, p);
+        let e = EscrowId(a.0);
+        // The arbitrator also sells compute, relays a task and is banned by the audit.
+        let r2 = f.requester(1_000_000);
+        f.offer(arb, 40, 10).unwrap();
+        f.request(r2, 50, 10, 0.0).unwrap();
+        let a2 = f.m.get_assignments().last().unwrap().id;
+        let now = f.m.now();
+        f.m.start_task(a2, arb, now).unwrap();
+        f.m.complete_task(a2, arb, Completion::on(AccountId(9999)), now + 1).unwrap();
+        assert!(f.m.peer_state(arb).unwrap().banned);
+        let now = f.m.now();
+        if dispute {
+            f.m.dispute(e, r, now).unwrap();
+            let v = f.m.vote(e, arb, Vote::ReleaseToProvider, now);
+            assert!(matches!(v, Err(MarketError::NotAuthorized { .. })), "{v:?}");
+            assert_eq!(f.m.escrow(e).unwrap().state, EscrowState::Disputed);
+        } else {
+            let v = f.m.approve_release(e, arb, None, now);
+            assert!(matches!(v, Err(MarketError::NotAuthorized { .. })), "{v:?}");
+            assert_eq!(f.m.escrow(e).unwrap().state, EscrowState::Completed);
+        }
+        f.ok();
+    }
+}

@@ -1205,7 +1205,8 @@ impl Ref {
         let allowed = match self.cfg.escrow {
             MultiSigType::Single => by == requester,
             MultiSigType::BothParties => by == requester || by == provider,
-            MultiSigType::Arbitrators { .. } => e.arbitrators.contains(&by),
+            // Rule: a banned arbitrator may not approve (its seat stays; its voice goes).
+            MultiSigType::Arbitrators { .. } => e.arbitrators.contains(&by) && !self.peers[by.index()].banned,
             MultiSigType::TimeLocked { .. } => false,
         };
         if !allowed {
@@ -1318,6 +1319,10 @@ impl Ref {
             return Err(
                 self.refuse(by, MarketError::NotAuthorized { caller: by, action: "vote on a panel it is not on" })
             );
+        }
+        // Rule: a banned arbitrator may not vote.
+        if self.peers[by.index()].banned {
+            return Err(self.refuse(by, MarketError::NotAuthorized { caller: by, action: "vote after being banned" }));
         }
         if e.state != EscrowState::Disputed {
             return Err(MarketError::WrongState { action: "vote", state: e.state.name() });
