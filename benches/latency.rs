@@ -27,7 +27,7 @@ use synmarket::run::simulation_spec;
 use synmarket::scenario::Scenario;
 use synmarket_agents::Simulation;
 use synmarket_engine::workload::{Cmd, WorkloadSpec, build, config};
-use synmarket_engine::{AccountId, ComputeTaskSpec, Market, OrderType, PeerSpec};
+use synmarket_engine::{AccountId, ComputeTaskSpec, Market, NewOrder, PeerSpec};
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -54,9 +54,10 @@ fn run(spec: &WorkloadSpec) -> (Histogram<u64>, Histogram<u64>, Vec<[u64; 4]>) {
         for (i, c) in w.cmds.iter().enumerate() {
             let now = w.start + i as u64;
             match *c {
-                Cmd::Place { order_type, trader, price, units, spec, signature } => {
+                Cmd::Place { side, trader, price, units, spec, signature } => {
                     let t = Instant::now();
-                    let r = m.place_order(order_type, trader, price, units, spec, None, None, signature, now);
+                    let r =
+                        m.place_order(NewOrder { signature, ..NewOrder::new(side, trader, price, units, spec) }, now);
                     let ns = t.elapsed().as_nanos() as u64;
                     black_box(r.is_ok());
                     place.record(ns.max(1)).expect("in range");
@@ -107,7 +108,7 @@ fn bytes_per_resting_order() -> (f64, usize) {
         let p = peers[(i % 1_000) as usize];
         let caps = synmarket_engine::CapabilitySet::single(1 + (i % 50) as u8).expect("capability below 128");
         let spec = ComputeTaskSpec::new(tt, caps);
-        (m.place_order(OrderType::OfferCompute, p, 100 + i % 100, 100, spec, None, None, None, 0).expect("offer"), p)
+        (m.place_order(NewOrder::sell(p, 100 + i % 100, 100, spec), 0).expect("offer"), p)
     };
     let warm: Vec<_> = (0..150_000).map(|i| place(&mut m, i)).collect();
     for &(id, p) in &warm {

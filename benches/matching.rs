@@ -18,7 +18,7 @@ use std::time::Duration;
 use criterion::measurement::WallTime;
 use criterion::{BatchSize, BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use synmarket_engine::workload::{Cmd, SplitMix, Workload, WorkloadSpec, apply, build};
-use synmarket_engine::{CapabilitySet, Market, OrderId, OrderType};
+use synmarket_engine::{CapabilitySet, Market, OrderId, Side};
 
 /// Applies the stream to a clone of the prepared market and checks the digest. With
 /// `SYNMARKET_REPIN=1` in the environment it prints the digest instead of checking it (to re-pin
@@ -289,7 +289,7 @@ fn filters(c: &mut Criterion) {
     let offers: Vec<Offer> = m
         .orders()
         .iter()
-        .filter(|o| o.order_type == OrderType::OfferCompute && o.status.is_open())
+        .filter(|o| o.side == Side::Sell && o.status.is_open())
         .map(|o| {
             let rep = m.reputation(o.trader);
             let f = (rep / 100.0).clamp(0.5, 2.0).powf(k);
@@ -315,7 +315,7 @@ fn filters(c: &mut Criterion) {
         .cmds
         .iter()
         .filter_map(|c| match *c {
-            Cmd::Place { order_type: OrderType::RequestCompute, price, spec, .. } => {
+            Cmd::Place { side: Side::Buy, price, spec, .. } => {
                 Some(Filter { bid: price, needs: spec.capabilities, min_rep: spec.min_reputation })
             }
             _ => None,

@@ -11,7 +11,7 @@
 use std::sync::{Arc, Mutex};
 
 use synmarket_agents::{SimError, SimResult, Simulation};
-use synmarket_engine::{EscrowState, Market, MarketEvent, OrderId, OrderType, PeerId, PriceRule, SimTime, TaskStatus};
+use synmarket_engine::{EscrowState, Market, MarketEvent, OrderId, PeerId, PriceRule, Side, SimTime, TaskStatus};
 
 use crate::run::simulation_spec;
 use crate::scenario::Scenario;
@@ -55,12 +55,12 @@ impl Narrator {
     fn event(&mut self, m: &Market, ev: &MarketEvent) {
         let v = m.vocabulary();
         match *ev {
-            MarketEvent::OrderPlaced { time, order, order_type, trader, task_type, price_per_unit, units } => {
+            MarketEvent::OrderPlaced { time, order, side, trader, task_type, price_per_unit, units } => {
                 let tt = v.task_type_name(task_type).to_string();
                 let who = self.name(trader);
                 let caps = Self::caps(m, order);
-                match order_type {
-                    OrderType::RequestCompute => {
+                match side {
+                    Side::Buy => {
                         let o = m.order(order);
                         let min = o.map_or(0.0, |o| o.spec.min_reputation);
                         let privacy = o.map_or("public", |o| o.spec.privacy_level.name());
@@ -73,7 +73,7 @@ impl Narrator {
                         let resting: Vec<OrderId> = m
                             .orders()
                             .iter()
-                            .filter(|x| x.order_type == OrderType::OfferCompute && x.status.is_open())
+                            .filter(|x| x.side == Side::Sell && x.status.is_open())
                             .filter(|x| x.spec.task_type == task_type)
                             .map(|x| x.id)
                             .collect();
@@ -84,7 +84,7 @@ impl Narrator {
                             }
                         }
                     }
-                    OrderType::OfferCompute => {
+                    Side::Sell => {
                         self.say(format!(
                             "[{}] {who} (reputation {:.0}) offers {units} units of {tt} with [{caps}] at {price_per_unit} tokens/unit",
                             clock(time),
@@ -93,7 +93,7 @@ impl Narrator {
                         let open: Vec<OrderId> = m
                             .orders()
                             .iter()
-                            .filter(|x| x.order_type == OrderType::RequestCompute && x.status.is_open())
+                            .filter(|x| x.side == Side::Buy && x.status.is_open())
                             .filter(|x| x.spec.task_type == task_type)
                             .map(|x| x.id)
                             .collect();
@@ -118,7 +118,7 @@ impl Narrator {
                 "[{}] the auction of request {request} closes ({reason:?}) with {filled_units} units assigned",
                 clock(time)
             )),
-            MarketEvent::Matched { assignment, request, provider, units, price_per_unit, .. } => {
+            MarketEvent::Assigned { assignment, request, provider, units, price_per_unit, .. } => {
                 let a = m.assignment(assignment);
                 let (bid, ask, rep) = a.map_or((0, 0, 0.0), |a| (a.bid, a.ask, a.provider_reputation));
                 let rule = match m.config().pricing {
@@ -264,7 +264,8 @@ pub fn narrate(s: &Scenario, mut emit: Box<dyn FnMut(String) + Send>) -> Result<
         }),
     };
     let result = sim.with_observer(Box::new(move |m, ev| narrator.event(m, ev))).run(&mut |_| {})?;
-    let mut emit = shared.lock().map_err(|_| SimError::Invariant { time: 0, reason: "narrator poisoned".into() })?;
+    // A poisoned lock means an earlier line's sink panicked; the sink itself is still usable.
+    let mut emit = shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let m = &result.market;
     emit(String::new());
     emit(format!("== Price discovery (window {} h) at {}", m.config().price_window_ms / 3_600_000, clock(m.now())));
@@ -289,7 +290,7 @@ pub fn narrate(s: &Scenario, mut emit: Box<dyn FnMut(String) + Send>) -> Result<
     let released = m.escrows().iter().filter(|e| e.state == EscrowState::Released).count();
     emit(format!(
         "  {} assignments, {released} escrows released, treasury {} tokens; ledger digest {}",
-        m.get_assignments().len(),
+        m.assignments().len(),
         m.treasury(),
         m.ledger_digest()
     ));

@@ -206,13 +206,9 @@ pub struct Headline {
 /// Computes the headline numbers.
 pub fn headline(r: &SimResult) -> Headline {
     let m = &r.market;
-    let requested: u64 = m
-        .orders()
-        .iter()
-        .filter(|o| o.order_type == synmarket_engine::OrderType::RequestCompute)
-        .map(|o| o.total_units)
-        .sum();
-    let a = m.get_assignments();
+    let requested: u64 =
+        m.orders().iter().filter(|o| o.side == synmarket_engine::Side::Buy).map(|o| o.total_units).sum();
+    let a = m.assignments();
     let units: u64 = a.iter().map(|x| x.units).sum();
     let value: u128 = a.iter().map(|x| x.amount() as u128).sum();
     let settled = a.iter().filter(|x| x.finished_at.is_some()).count();
@@ -297,7 +293,7 @@ pub fn write_run_with(
             ledger_digest: r.market.ledger_digest(),
             ledger_entries: r.market.bank().entry_count(),
             orders: r.market.orders().len() as u64,
-            assignments: r.market.get_assignments().len() as u64,
+            assignments: r.market.assignments().len() as u64,
             agents: r.agents.len() as u64,
             kernel_events: r.stats.kernel_events,
             market_events: r.stats.market_events,

@@ -5,7 +5,7 @@
 use polars::prelude::*;
 
 use synmarket_agents::{Role, SimResult};
-use synmarket_engine::{EscrowId, OrderType, PeerId, Vote};
+use synmarket_engine::{EscrowId, PeerId, Side, Vote};
 
 /// Accumulates named columns and builds a frame.
 #[derive(Default)]
@@ -35,10 +35,10 @@ impl TableBuilder {
     }
 }
 
-fn order_type_name(t: OrderType) -> &'static str {
+fn side_name(t: Side) -> &'static str {
     match t {
-        OrderType::RequestCompute => "request",
-        OrderType::OfferCompute => "offer",
+        Side::Buy => "request",
+        Side::Sell => "offer",
     }
 }
 
@@ -49,7 +49,7 @@ pub fn orders(r: &SimResult) -> PolarsResult<DataFrame> {
     let o = m.orders();
     TableBuilder::new()
         .col("order_id", o.iter().map(|x| x.id.0).collect::<Vec<u64>>())
-        .col("order_type", o.iter().map(|x| order_type_name(x.order_type)).collect::<Vec<&str>>())
+        .col("order_type", o.iter().map(|x| side_name(x.side)).collect::<Vec<&str>>())
         .col("trader", o.iter().map(|x| x.trader.0).collect::<Vec<u32>>())
         .col("task_type", o.iter().map(|x| v.task_type_name(x.spec.task_type)).collect::<Vec<&str>>())
         .col("price_per_unit", o.iter().map(|x| x.price_per_unit).collect::<Vec<u64>>())
@@ -83,7 +83,7 @@ fn vote_name(v: Vote) -> String {
 pub fn assignments(r: &SimResult) -> PolarsResult<DataFrame> {
     let m = &r.market;
     let v = m.vocabulary();
-    let a = m.get_assignments();
+    let a = m.assignments();
     let e = |x: &synmarket_engine::TaskAssignment| m.escrow(EscrowId(x.id.0)).expect("one escrow per assignment");
     TableBuilder::new()
         .col("assignment_id", a.iter().map(|x| x.id.0).collect::<Vec<u64>>())

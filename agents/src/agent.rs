@@ -6,7 +6,7 @@
 //! own (see [`crate::stream`]).
 
 use synmarket_engine::{
-    AssignmentId, CapabilitySet, Completion, ComputeTaskSpec, DurationMs, EscrowId, Market, OrderId, OrderType, PeerId,
+    AssignmentId, CapabilitySet, Completion, ComputeTaskSpec, DurationMs, EscrowId, Market, OrderId, PeerId, Side,
     SimTime, SlaSpec, TaskTypeId, Vote,
 };
 
@@ -18,10 +18,9 @@ use crate::stream::AgentRng;
 pub enum Wake {
     /// Its Poisson clock rang: time to trade.
     Arrival,
-    /// Provider: a task was assigned to it.
+    /// An assignment names the agent: a provider has a task to run, a requester's request
+    /// matched. Both parties are woken, the provider first.
     Assigned(AssignmentId),
-    /// Requester: one of its requests matched (an assignment exists).
-    Matched(AssignmentId),
     /// Provider: its start of the task took effect.
     Started(AssignmentId),
     /// A task completed and its escrow awaits release (requester, approving provider or
@@ -41,7 +40,7 @@ pub enum Action {
     /// Place an order now.
     PlaceOrder {
         /// Side.
-        order_type: OrderType,
+        side: Side,
         /// Bid or ask per unit.
         price_per_unit: u64,
         /// Units.
@@ -84,7 +83,7 @@ pub enum Action {
         /// The peer named as trader.
         victim: PeerId,
         /// Side.
-        order_type: OrderType,
+        side: Side,
         /// Bid or ask per unit.
         price_per_unit: u64,
         /// Units.

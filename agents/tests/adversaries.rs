@@ -124,8 +124,7 @@ fn colluding_rings_trade_among_themselves_and_rate_each_other() {
     let pops = vec![buyers(6), sellers("honest", 3, Strategy::FixedMarkup), ring_buyers, ring_sellers];
     let r = run(spec(5, 24, MarketConfig::default(), pops));
     let ring = |p| in_population(&r, p, 2) || in_population(&r, p, 3);
-    let ring_trades: Vec<_> =
-        r.market.get_assignments().iter().filter(|a| ring(a.provider) || ring(a.requester)).collect();
+    let ring_trades: Vec<_> = r.market.assignments().iter().filter(|a| ring(a.provider) || ring(a.requester)).collect();
     assert!(!ring_trades.is_empty());
     for a in &ring_trades {
         assert!(ring(a.provider) && ring(a.requester), "ring trades stay in the ring");
@@ -213,7 +212,7 @@ fn leakers_leak_every_private_payload_they_run() {
     assert!(!gt.is_empty());
     let started_private: Vec<_> = r
         .market
-        .get_assignments()
+        .assignments()
         .iter()
         .filter(|a| a.privacy != PrivacyLevel::Public && a.started_at.is_some())
         .map(|a| a.id)

@@ -7,7 +7,7 @@ mod common;
 
 use common::{pop, quotes, run, spec};
 use synmarket_agents::{Dist, Role, Strategy};
-use synmarket_engine::{MarketConfig, OrderType};
+use synmarket_engine::{MarketConfig, Side};
 
 #[test]
 fn zi_constrained_never_bids_above_value_nor_asks_below_cost() {
@@ -21,8 +21,8 @@ fn zi_constrained_never_bids_above_value_nor_asks_below_cost() {
         sellers.cost_per_unit = Dist::Uniform(20.3, 60.7);
         sellers.arrival_rate_per_hour = 4.0;
         let r = run(spec(seed, 12, MarketConfig::default(), vec![buyers, sellers]));
-        let bids = quotes(&r, 0, OrderType::RequestCompute);
-        let asks = quotes(&r, 1, OrderType::OfferCompute);
+        let bids = quotes(&r, 0, Side::Buy);
+        let asks = quotes(&r, 1, Side::Sell);
         assert!(bids.len() > 50 && asks.len() > 50, "seed {seed}: {} bids, {} asks", bids.len(), asks.len());
         for (p, bid, value) in bids {
             assert!(bid as f64 <= value, "seed {seed}: {p:?} bid {bid} above value {value}");
@@ -64,12 +64,12 @@ fn zip_margins_move_toward_the_equilibrium() {
     let mut first_dev = 0.0;
     let mut last_dev = 0.0;
     let mut n = 0;
-    for (pi, side) in [(0, OrderType::RequestCompute), (1, OrderType::OfferCompute)] {
+    for (pi, side) in [(0, Side::Buy), (1, Side::Sell)] {
         let q = quotes(&r, pi, side);
         for a in r.agents.iter().filter(|a| a.population == pi) {
             let mine: Vec<_> = q.iter().filter(|x| x.0 == a.peer).collect();
             let (Some(first), Some(last)) = (mine.first(), mine.last()) else { continue };
-            let intramarginal = if side == OrderType::RequestCompute { first.2 > p_star } else { first.2 < p_star };
+            let intramarginal = if side == Side::Buy { first.2 > p_star } else { first.2 < p_star };
             if intramarginal {
                 first_dev += (first.1 as f64 - p_star).abs();
                 last_dev += (last.1 as f64 - p_star).abs();
@@ -77,8 +77,8 @@ fn zip_margins_move_toward_the_equilibrium() {
                 // Margins stay on the profitable side of the limit.
                 for x in &mine {
                     match side {
-                        OrderType::RequestCompute => assert!(x.1 as f64 <= x.2),
-                        OrderType::OfferCompute => assert!(x.1 as f64 >= x.2),
+                        Side::Buy => assert!(x.1 as f64 <= x.2),
+                        Side::Sell => assert!(x.1 as f64 >= x.2),
                     }
                 }
             }
@@ -89,7 +89,7 @@ fn zip_margins_move_toward_the_equilibrium() {
     // Trade prices of the second day lie near P*.
     let late: Vec<f64> = r
         .market
-        .get_assignments()
+        .assignments()
         .iter()
         .filter(|a| a.assigned_at > 24 * synmarket_engine::HOUR)
         .map(|a| a.price_per_unit as f64)
@@ -109,7 +109,7 @@ fn roth_erev_learns_the_best_markup_that_fills() {
     sellers.params.markups = vec![0.0, 0.1, 0.2, 0.4, 0.8];
     sellers.arrival_rate_per_hour = 6.0;
     let r = run(spec(5, 48, MarketConfig::default(), vec![buyers, sellers]));
-    let asks: Vec<u64> = quotes(&r, 1, OrderType::OfferCompute).iter().map(|x| x.1).collect();
+    let asks: Vec<u64> = quotes(&r, 1, Side::Sell).iter().map(|x| x.1).collect();
     assert!(asks.len() > 300, "{} asks", asks.len());
     // The best markup that still fills is 0.2 on the fee-inclusive limit (50 / 0.99 = 50.5): 61;
     // 0.4 asks 71, above the buyers' value of 65.
@@ -140,11 +140,11 @@ fn providers_quote_above_cost_after_the_fee() {
     let (low, high) = (run_at(0), run_at(2_000));
     for (r, fee) in [(&low, 0u64), (&high, 2_000)] {
         let keep = 1.0 - fee as f64 / 10_000.0;
-        for (_, ask, cost) in quotes(r, 1, OrderType::OfferCompute) {
+        for (_, ask, cost) in quotes(r, 1, Side::Sell) {
             assert!(ask as f64 * keep >= cost - 1e-9, "fee {fee}: ask {ask} after the fee is below cost {cost}");
         }
     }
-    let units = |r: &synmarket_agents::SimResult| r.market.get_assignments().iter().map(|a| a.units).sum::<u64>();
+    let units = |r: &synmarket_agents::SimResult| r.market.assignments().iter().map(|a| a.units).sum::<u64>();
     assert!(units(&high) < units(&low), "a 20 % fee must trade less: {} vs {}", units(&high), units(&low));
     assert_eq!(synmarket_agents::strategies::provider_limit(50.0, 10_000), f64::INFINITY);
     assert_eq!(synmarket_agents::strategies::provider_limit(0.0, 10_000), 0.0);
@@ -166,7 +166,7 @@ fn vwap_tracker_follows_price_discovery_never_below_cost() {
         .market
         .orders()
         .iter()
-        .filter(|o| o.order_type == OrderType::OfferCompute && o.placed_at > 6 * synmarket_engine::HOUR)
+        .filter(|o| o.side == Side::Sell && o.placed_at > 6 * synmarket_engine::HOUR)
         .filter(|o| common::in_population(&r, o.trader, 2))
         .map(|o| o.price_per_unit)
         .collect();
@@ -193,7 +193,7 @@ fn units_per_period_quota_caps_each_period() {
     let r = run(s);
     let period = r.period_ms;
     let mut per: std::collections::BTreeMap<(u32, u64), u64> = std::collections::BTreeMap::new();
-    for a in r.market.get_assignments() {
+    for a in r.market.assignments() {
         let k = a.assigned_at / period;
         *per.entry((a.requester.0, k)).or_insert(0) += a.units;
         *per.entry((a.provider.0, k)).or_insert(0) += a.units;

@@ -5,7 +5,7 @@ mod common;
 
 use common::{in_population, pop, quotes, run, spec};
 use synmarket_agents::{Dist, Role, SlaTerms, Strategy};
-use synmarket_engine::{MarketConfig, OrderType, TaskStatus};
+use synmarket_engine::{MarketConfig, Side, TaskStatus};
 
 fn buyers(count: u32, rate: f64) -> synmarket_agents::PopulationSpec {
     let mut b = pop("buyers", Role::Requester, count, Strategy::Truthful);
@@ -21,7 +21,7 @@ fn reputation_builder_undercuts_while_new_and_raises_prices_with_its_tier() {
     builder.markup = Dist::Fixed(0.5);
     builder.arrival_rate_per_hour = 6.0;
     let r = run(spec(1, 72, MarketConfig::default(), vec![buyers(20, 2.0), builder]));
-    let asks = quotes(&r, 1, OrderType::OfferCompute);
+    let asks = quotes(&r, 1, Side::Sell);
     assert!(asks.len() > 50);
     assert_eq!(asks[0].1, 45, "new: cost × (1 − 0.1)");
     let last = asks[asks.len() - 1].1;
@@ -49,7 +49,7 @@ fn exploiter_lowers_quality_once_its_reputation_is_high() {
     x.params.exploit_threshold = 150.0;
     let r = run(spec(2, 72, MarketConfig::default(), vec![b, x]));
     let (mut before, mut after) = (Vec::new(), Vec::new());
-    for a in r.market.get_assignments() {
+    for a in r.market.assignments() {
         let Some(q) = a.quality.get(0) else { continue };
         if a.provider_reputation < 120.0 {
             before.push(q);
@@ -60,7 +60,7 @@ fn exploiter_lowers_quality_once_its_reputation_is_high() {
     assert!(before.len() > 5 && after.len() > 5, "{} before, {} after", before.len(), after.len());
     assert!(before.iter().all(|&q| q >= 0.8), "{before:?}");
     assert!(after.iter().all(|&q| q <= 0.4), "{after:?}");
-    assert!(r.market.get_assignments().iter().any(|a| a.status == TaskStatus::SlaViolated));
+    assert!(r.market.assignments().iter().any(|a| a.status == TaskStatus::SlaViolated));
 }
 
 #[test]
@@ -73,7 +73,7 @@ fn unreliable_providers_fail_and_deliver_less() {
     flaky.order_ttl_ms = Some(synmarket_engine::HOUR);
     let r = run(spec(3, 48, MarketConfig::default(), vec![buyers(20, 2.0), honest, flaky]));
     let stats = |pi: u32| {
-        let mine: Vec<_> = r.market.get_assignments().iter().filter(|a| in_population(&r, a.provider, pi)).collect();
+        let mine: Vec<_> = r.market.assignments().iter().filter(|a| in_population(&r, a.provider, pi)).collect();
         let failed = mine.iter().filter(|a| a.status == TaskStatus::Failed).count() as f64 / mine.len().max(1) as f64;
         let uptime: Vec<f64> = mine
             .iter()
@@ -89,6 +89,6 @@ fn unreliable_providers_fail_and_deliver_less() {
     assert!(fail_f > 0.08, "unreliable failure rate {fail_f}");
     assert!(up_f < up_h - 0.1, "uptime {up_f} vs {up_h}");
     // Flaky availability: fewer offers per agent than the honest providers.
-    let offers = |pi: u32| quotes(&r, pi, OrderType::OfferCompute).len();
+    let offers = |pi: u32| quotes(&r, pi, Side::Sell).len();
     assert!(offers(2) < offers(1));
 }

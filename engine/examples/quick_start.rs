@@ -4,7 +4,7 @@
 //!
 //! Run: `cargo run -p synmarket-engine --example quick_start`
 
-use synmarket_engine::{AccountId, ComputeTaskSpec, MINUTE, Market, MarketConfig, OrderType, PeerSpec, PriceRule};
+use synmarket_engine::{AccountId, ComputeTaskSpec, MINUTE, Market, MarketConfig, NewOrder, PeerSpec, PriceRule};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = MarketConfig { pricing: PriceRule::Ask, ..MarketConfig::default() };
@@ -17,26 +17,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("requester: peer {requester}, reputation {}", market.reputation(requester));
     println!("provider:  peer {provider}, reputation {}", market.reputation(provider));
 
-    let offer = market.place_order(
-        OrderType::OfferCompute,
-        provider,
-        45,
-        200,
-        ComputeTaskSpec::new(code_generation, rust),
-        None,
-        None,
-        None,
-        0,
-    )?;
+    let offer =
+        market.place_order(NewOrder::sell(provider, 45, 200, ComputeTaskSpec::new(code_generation, rust)), 0)?;
     println!("offer {offer}: 200 units of code_generation [rust] at 45 tokens/unit");
 
     let mut spec = ComputeTaskSpec::new(code_generation, rust);
     spec.min_reputation = 50.0;
-    let request = market.place_order(OrderType::RequestCompute, requester, 50, 100, spec, None, None, None, MINUTE)?;
+    let request = market.place_order(NewOrder::buy(requester, 50, 100, spec), MINUTE)?;
     println!("request {request}: 100 units of code_generation [rust] at up to 50 tokens/unit, min reputation 50");
 
     println!("\nassignments:");
-    for a in market.get_assignments() {
+    for a in market.assignments() {
         println!(
             "  assignment {}: request {} -> offer {} (provider {}), {} units at {} tokens/unit = {} tokens in escrow {}",
             a.id,
@@ -55,7 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "  {:<16} {:>5} {:>8} {:>8} {:>5} {:>5} {:>8}",
         "task type", "count", "average", "vwap", "min", "max", "volume"
     );
-    if let Some(s) = market.get_price_discovery(code_generation, MINUTE)? {
+    if let Some(s) = market.price_discovery(code_generation, MINUTE)? {
         println!(
             "  {:<16} {:>5} {:>8.2} {:>8.2} {:>5} {:>5} {:>8}",
             "code_generation", s.count, s.mean_price, s.vwap, s.min_price, s.max_price, s.volume_units

@@ -37,7 +37,7 @@ fn main() {
             secs,
             w.cmds.len() as f64 / secs / 1e6,
             accepted,
-            w.market.get_assignments().len(),
+            w.market.assignments().len(),
             w.market.state_digest()
         );
     }

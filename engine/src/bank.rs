@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::MarketError;
+use crate::error::{InvariantError, MarketError};
 use crate::ids::{EscrowId, PeerId, SimTime};
 
 /// A place tokens can be.
@@ -315,23 +315,19 @@ impl Bank {
         }
     }
 
-    /// Checks conservation and that no balance overflowed; returns a description of the first
-    /// violation.
-    pub fn check(&self) -> Result<(), String> {
+    /// Checks conservation and the running escrow total; returns the first violation.
+    pub fn check(&self) -> Result<(), InvariantError> {
         let mut total: u128 = self.treasury as u128;
         for w in &self.wallets {
             total += w.available as u128 + w.locked as u128;
         }
         let escrow_sum: u128 = self.escrows.iter().map(|&e| e as u128).sum();
         if escrow_sum != self.escrow_total as u128 {
-            return Err(format!("escrow total {} != Σ escrows {}", self.escrow_total, escrow_sum));
+            return Err(InvariantError::EscrowTotal { total: self.escrow_total, sum: escrow_sum });
         }
         total += escrow_sum;
         if total != self.supply as u128 {
-            return Err(format!(
-                "conservation broken: wallets + escrows + treasury = {total}, endowed = {}",
-                self.supply
-            ));
+            return Err(InvariantError::Conservation { held: total, endowed: self.supply });
         }
         Ok(())
     }

@@ -208,3 +208,145 @@ impl MarketError {
         }
     }
 }
+
+/// A broken invariant (§12), found by [`crate::Market::check_invariants`]: a bug in the engine,
+/// never a refusal. Each variant names the record and the numbers that disagree.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum InvariantError {
+    /// Σ wallets (available + locked) + Σ escrows + treasury differs from Σ endowments.
+    #[error("conservation broken: wallets + escrows + treasury = {held}, endowed = {endowed}")]
+    Conservation {
+        /// Tokens held, in tokens.
+        held: u128,
+        /// Tokens endowed, in tokens.
+        endowed: u64,
+    },
+    /// The running escrow total differs from the sum of the escrow balances.
+    #[error("escrow total {total} != Σ escrows {sum}")]
+    EscrowTotal {
+        /// The bank's running total.
+        total: u64,
+        /// Σ escrow balances.
+        sum: u128,
+    },
+    /// An assignment's price lies outside `[ask, bid]`.
+    #[error("assignment {assignment} trades at {price_per_unit} outside [{ask}, {bid}]")]
+    PriceOutsideQuotes {
+        /// The assignment.
+        assignment: AssignmentId,
+        /// Its price per unit.
+        price_per_unit: u64,
+        /// The offer's ask.
+        ask: u64,
+        /// The request's bid.
+        bid: u64,
+    },
+    /// An order's `filled_units` exceeds its `total_units`.
+    #[error("order {order} over-filled: {filled} > {total}")]
+    OverFilled {
+        /// The order.
+        order: OrderId,
+        /// Units filled.
+        filled: u64,
+        /// Units of the order.
+        total: u64,
+    },
+    /// An order's `filled_units` differs from the units its assignments hold.
+    #[error("order {order} filled {filled} but assignments hold {assigned}")]
+    FillMismatch {
+        /// The order.
+        order: OrderId,
+        /// Units filled.
+        filled: u64,
+        /// Σ units of its assignments.
+        assigned: u64,
+    },
+    /// A request used more provider slots than it has.
+    #[error("request {order} used {used} of {max} slots")]
+    SlotsExceeded {
+        /// The request.
+        order: OrderId,
+        /// Slots used.
+        used: u32,
+        /// Slots allowed.
+        max: u32,
+    },
+    /// A peer's locked tokens differ from the unspent bids of its open requests.
+    #[error("peer {peer} has {locked} locked but its open requests need {needed}")]
+    LockMismatch {
+        /// The peer.
+        peer: PeerId,
+        /// Tokens locked in its wallet.
+        locked: u64,
+        /// Σ remaining units × bid of its open requests.
+        needed: u128,
+    },
+    /// An escrow that holds funds holds a different amount.
+    #[error("escrow {escrow} in {state} holds {held}, expected {expected}")]
+    EscrowBalance {
+        /// The escrow.
+        escrow: EscrowId,
+        /// Its state name.
+        state: &'static str,
+        /// Tokens held.
+        held: u64,
+        /// Its amount.
+        expected: u64,
+    },
+    /// A settled escrow still holds tokens.
+    #[error("settled escrow {escrow} still holds {held}")]
+    SettledEscrowHolds {
+        /// The escrow.
+        escrow: EscrowId,
+        /// Tokens held.
+        held: u64,
+    },
+    /// A settled escrow paid out a different total than its amount.
+    #[error("escrow {escrow} paid out {paid} of {amount}")]
+    PayoutMismatch {
+        /// The escrow.
+        escrow: EscrowId,
+        /// Provider + requester + fee.
+        paid: u64,
+        /// Its amount.
+        amount: u64,
+    },
+    /// An escrow was created but never funded.
+    #[error("escrow {escrow} was never funded")]
+    NeverFunded {
+        /// The escrow.
+        escrow: EscrowId,
+    },
+    /// An escrow moved between two states that no rule connects.
+    #[error("escrow {escrow} moved illegally {from} -> {to}")]
+    IllegalTransition {
+        /// The escrow.
+        escrow: EscrowId,
+        /// State before.
+        from: &'static str,
+        /// State after.
+        to: &'static str,
+    },
+    /// A provider was assigned more units in one usage-cap window than its cap.
+    #[error("provider {provider} assigned {units} units in a window, cap {cap}")]
+    UsageCapBreached {
+        /// The provider.
+        provider: PeerId,
+        /// Units in the window.
+        units: u64,
+        /// Its cap.
+        cap: u64,
+    },
+    /// A reputation score left the configured bounds.
+    #[error("peer {peer} reputation {score} outside [{min}, {max}]")]
+    ReputationOutOfBounds {
+        /// The peer.
+        peer: PeerId,
+        /// Its score.
+        score: f64,
+        /// Lower bound.
+        min: f64,
+        /// Upper bound.
+        max: f64,
+    },
+}

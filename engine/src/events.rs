@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::escrow::{EscrowState, FailureKind, Violations, Vote};
 use crate::ids::{AssignmentId, EscrowId, OrderId, PeerId, SimTime, TaskTypeId};
-use crate::order::OrderType;
+use crate::order::Side;
 use crate::reputation::ReputationEvent;
 
 /// Why an auction closed.
@@ -53,7 +53,7 @@ pub enum MarketEvent {
         /// Order.
         order: OrderId,
         /// Side.
-        order_type: OrderType,
+        side: Side,
         /// Owner.
         trader: PeerId,
         /// Task type.
@@ -70,7 +70,7 @@ pub enum MarketEvent {
         /// Would-be owner.
         trader: PeerId,
         /// Side.
-        order_type: OrderType,
+        side: Side,
         /// The error's name (see [`crate::MarketError::code`]).
         reason: &'static str,
     },
@@ -94,8 +94,9 @@ pub enum MarketEvent {
         /// Units assigned in total.
         filled_units: u64,
     },
-    /// A request and an offer matched: an assignment and its escrow exist.
-    Matched {
+    /// A request and an offer matched: an assignment (the matched pair, with its task and
+    /// escrow) exists.
+    Assigned {
         /// Time.
         time: SimTime,
         /// Assignment (and escrow) id.
@@ -258,7 +259,7 @@ impl MarketEvent {
             | MarketEvent::OrderRejected { time, .. }
             | MarketEvent::AuctionOpened { time, .. }
             | MarketEvent::AuctionClosed { time, .. }
-            | MarketEvent::Matched { time, .. }
+            | MarketEvent::Assigned { time, .. }
             | MarketEvent::OrderCancelled { time, .. }
             | MarketEvent::OrderExpired { time, .. }
             | MarketEvent::TaskStarted { time, .. }

@@ -8,7 +8,7 @@ use crate::capability::CapabilitySet;
 use crate::error::MarketError;
 use crate::ids::{OrderId, PeerId};
 use crate::market::Market;
-use crate::order::{OrderType, PrivacyLevel};
+use crate::order::{PrivacyLevel, Side};
 
 /// The first qualification filter an offer fails for a request.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -79,7 +79,7 @@ impl Market {
     pub fn qualification(&self, request: OrderId, offer: OrderId) -> Result<Result<(), Disqualified>, MarketError> {
         let r = self.order(request).ok_or(MarketError::UnknownOrder(request))?;
         let o = self.order(offer).ok_or(MarketError::UnknownOrder(offer))?;
-        if r.order_type != OrderType::RequestCompute || o.order_type != OrderType::OfferCompute {
+        if r.side != Side::Buy || o.side != Side::Sell {
             return Err(MarketError::WrongState { action: "explain a match", state: "wrong order sides" });
         }
         let rep = self.reputation(o.trader);
@@ -139,16 +139,12 @@ mod tests {
                 0,
             )
             .unwrap();
-        let o1 = m
-            .place_order(OrderType::OfferCompute, low, 45, 100, ComputeTaskSpec::new(tt, rust), None, None, None, 0)
-            .unwrap();
-        let o2 = m
-            .place_order(OrderType::OfferCompute, low, 60, 100, ComputeTaskSpec::new(tt, rust), None, None, None, 0)
-            .unwrap();
+        let o1 = m.place_order(NewOrder::sell(low, 45, 100, ComputeTaskSpec::new(tt, rust)), 0).unwrap();
+        let o2 = m.place_order(NewOrder::sell(low, 60, 100, ComputeTaskSpec::new(tt, rust)), 0).unwrap();
         let mut spec = ComputeTaskSpec::new(tt, rust);
         spec.min_reputation = 60.0;
-        let req = m.place_order(OrderType::RequestCompute, r, 50, 100, spec, None, None, None, 0).unwrap();
-        assert!(m.get_assignments().is_empty());
+        let req = m.place_order(NewOrder::buy(r, 50, 100, spec), 0).unwrap();
+        assert!(m.assignments().is_empty());
         assert_eq!(m.qualification(req, o1).unwrap(), Err(Disqualified::Reputation { have: 50.0, need: 60.0 }));
         assert_eq!(m.qualification(req, o2).unwrap(), Err(Disqualified::Price { ask: 60, bid: 50 }));
         assert!(m.qualification(o1, req).is_err());

@@ -9,14 +9,15 @@
 
 use std::collections::BTreeMap;
 
+use crate::error::InvariantError;
 use crate::escrow::EscrowState;
 use crate::ids::PeerId;
 use crate::market::{Market, mix64};
-use crate::order::OrderType;
+use crate::order::Side;
 
 impl Market {
     /// Checks every invariant; `Err` describes the first one broken.
-    pub fn check_invariants(&self) -> Result<(), String> {
+    pub fn check_invariants(&self) -> Result<(), InvariantError> {
         self.bank.check()?;
         // Orders and their fills.
         let mut by_order = vec![0u64; self.orders.len()];
@@ -24,66 +25,79 @@ impl Market {
             by_order[a.request.index()] += a.units;
             by_order[a.offer.index()] += a.units;
             if a.price_per_unit < a.ask || a.price_per_unit > a.bid {
-                return Err(format!(
-                    "assignment {} trades at {} outside [{}, {}]",
-                    a.id, a.price_per_unit, a.ask, a.bid
-                ));
+                return Err(InvariantError::PriceOutsideQuotes {
+                    assignment: a.id,
+                    price_per_unit: a.price_per_unit,
+                    ask: a.ask,
+                    bid: a.bid,
+                });
             }
         }
         let mut locked = vec![0u128; self.peers.len()];
         for o in &self.orders {
             if o.filled_units > o.total_units {
-                return Err(format!("order {} over-filled: {} > {}", o.id, o.filled_units, o.total_units));
+                return Err(InvariantError::OverFilled { order: o.id, filled: o.filled_units, total: o.total_units });
             }
             if by_order[o.id.index()] != o.filled_units {
-                return Err(format!(
-                    "order {} filled {} but assignments hold {}",
-                    o.id,
-                    o.filled_units,
-                    by_order[o.id.index()]
-                ));
+                return Err(InvariantError::FillMismatch {
+                    order: o.id,
+                    filled: o.filled_units,
+                    assigned: by_order[o.id.index()],
+                });
             }
-            if o.order_type == OrderType::RequestCompute {
+            if o.side == Side::Buy {
                 if o.status.is_open() {
                     locked[o.trader.index()] += o.remaining() as u128 * o.price_per_unit as u128;
                 }
                 if o.providers_used > o.max_providers {
-                    return Err(format!("request {} used {} of {} slots", o.id, o.providers_used, o.max_providers));
+                    return Err(InvariantError::SlotsExceeded {
+                        order: o.id,
+                        used: o.providers_used,
+                        max: o.max_providers,
+                    });
                 }
             }
         }
         for (i, &l) in locked.iter().enumerate() {
             let w = self.bank.wallet(PeerId(i as u32));
             if w.locked as u128 != l {
-                return Err(format!("peer {i} has {} locked but its open requests need {l}", w.locked));
+                return Err(InvariantError::LockMismatch { peer: PeerId(i as u32), locked: w.locked, needed: l });
             }
         }
         // Escrows.
         for e in &self.escrows {
             let bal = self.bank.escrow_balance(e.id);
             if e.state.holds_funds() && bal != e.amount {
-                return Err(format!("escrow {} in {:?} holds {bal}, expected {}", e.id, e.state, e.amount));
+                return Err(InvariantError::EscrowBalance {
+                    escrow: e.id,
+                    state: e.state.name(),
+                    held: bal,
+                    expected: e.amount,
+                });
             }
             if e.state.is_settled() {
                 if bal != 0 {
-                    return Err(format!("settled escrow {} still holds {bal}", e.id));
+                    return Err(InvariantError::SettledEscrowHolds { escrow: e.id, held: bal });
                 }
                 if e.paid_provider + e.paid_requester + e.fee != e.amount {
-                    return Err(format!(
-                        "escrow {} paid out {} of {}",
-                        e.id,
-                        e.paid_provider + e.paid_requester + e.fee,
-                        e.amount
-                    ));
+                    return Err(InvariantError::PayoutMismatch {
+                        escrow: e.id,
+                        paid: e.paid_provider + e.paid_requester + e.fee,
+                        amount: e.amount,
+                    });
                 }
             }
             if e.state == EscrowState::Created {
-                return Err(format!("escrow {} was never funded", e.id));
+                return Err(InvariantError::NeverFunded { escrow: e.id });
             }
         }
         for t in &self.trail {
             if t.from != t.to && !t.from.can_become(t.to) {
-                return Err(format!("escrow {} moved illegally {:?} -> {:?}", t.escrow, t.from, t.to));
+                return Err(InvariantError::IllegalTransition {
+                    escrow: t.escrow,
+                    from: t.from.name(),
+                    to: t.to.name(),
+                });
             }
         }
         // Usage caps: every window of length W ending at an assignment time.
@@ -105,7 +119,7 @@ impl Market {
                     lo += 1;
                 }
                 if sum > cap {
-                    return Err(format!("provider {p} assigned {sum} units in a window, cap {cap}"));
+                    return Err(InvariantError::UsageCapBreached { provider: p, units: sum, cap });
                 }
             }
         }
@@ -114,7 +128,12 @@ impl Market {
         for i in 0..self.reputation.len() {
             let s = self.reputation.score(PeerId(i as u32));
             if !(rc.min..=rc.max).contains(&s) {
-                return Err(format!("peer {i} reputation {s} outside [{}, {}]", rc.min, rc.max));
+                return Err(InvariantError::ReputationOutOfBounds {
+                    peer: PeerId(i as u32),
+                    score: s,
+                    min: rc.min,
+                    max: rc.max,
+                });
             }
         }
         Ok(())

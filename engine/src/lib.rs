@@ -40,12 +40,12 @@
 //! let rust = m.capabilities(["rust"]).unwrap();
 //! let alice = m.register_peer(PeerSpec { endowment: 10_000, ..Default::default() }, 0).unwrap();
 //! let bob = m.register_peer(PeerSpec { account: Some(AccountId(1)), ..Default::default() }, 0).unwrap();
-//! m.place_order(OrderType::OfferCompute, bob, 45, 200, ComputeTaskSpec::new(tt, rust), None, None, None, 0).unwrap();
+//! m.place_order(NewOrder::sell(bob, 45, 200, ComputeTaskSpec::new(tt, rust)), 0).unwrap();
 //! let mut spec = ComputeTaskSpec::new(tt, rust);
 //! spec.min_reputation = 50.0;
-//! m.place_order(OrderType::RequestCompute, alice, 50, 100, spec, None, None, None, 1).unwrap();
-//! assert_eq!(m.get_assignments()[0].units, 100);
-//! assert_eq!(m.get_assignments()[0].price_per_unit, 45);
+//! m.place_order(NewOrder::buy(alice, 50, 100, spec), 1).unwrap();
+//! assert_eq!(m.assignments()[0].units, 100);
+//! assert_eq!(m.assignments()[0].price_per_unit, 45);
 //! m.check_invariants().unwrap();
 //! ```
 
@@ -75,7 +75,7 @@ pub use capability::{CapabilitySet, Vocabulary};
 pub use config::{
     DisputeDefault, MAX_DURATION_MS, MAX_REPUTATION_MAGNITUDE, MarketConfig, MultiSigType, PriceRule, ReputationConfig,
 };
-pub use error::{ConfigError, MarketError};
+pub use error::{ConfigError, InvariantError, MarketError};
 pub use escrow::{
     Dispute, Escrow, EscrowState, EscrowTransition, FailureKind, TaskAssignment, TaskStatus, Violations, Vote,
 };
@@ -86,7 +86,9 @@ pub use ids::{
 };
 pub use lifecycle::Completion;
 pub use market::{Market, MarketCounters, PeerSpec, PeerState};
-pub use order::{ComputeTaskSpec, Order, OrderStatus, OrderType, PrivacyLevel, QualityValues, SignatureBytes, SlaSpec};
+pub use order::{
+    ComputeTaskSpec, NewOrder, Order, OrderStatus, PrivacyLevel, QualityValues, Side, SignatureBytes, SlaSpec,
+};
 pub use price::PriceStats;
 pub use reputation::{ReputationEvent, ReputationRecord, Tier};
 pub use signing::Signed;

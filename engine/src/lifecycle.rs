@@ -77,7 +77,7 @@ use crate::escrow::{Dispute, EscrowState, EscrowTransition, FailureKind, TaskSta
 use crate::events::{MarketEvent, ViolationKind};
 use crate::ids::{AccountId, AssignmentId, EscrowId, PeerId, SimTime};
 use crate::market::{Market, TimerKind, unit_sample};
-use crate::order::{OrderType, QualityValues};
+use crate::order::{QualityValues, Side};
 use crate::reputation::ReputationEvent;
 use crate::signing::{self, Signed};
 
@@ -456,7 +456,7 @@ impl Market {
             return;
         }
         self.peers[peer.index()].banned = true;
-        self.close_open_orders(peer, None::<OrderType>);
+        self.close_open_orders(peer, None::<Side>);
         self.events.push(MarketEvent::PeerBanned { time: now, peer, violation });
     }
 

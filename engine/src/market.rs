@@ -26,7 +26,7 @@
 //! it falls due does nothing.
 //!
 //! **Events** are appended in the order things happen, with these conventions:
-//! - a placement: `OrderPlaced`, then per match `EscrowChanged(Created → Funded)` and `Matched`
+//! - a placement: `OrderPlaced`, then per match `EscrowChanged(Created → Funded)` and `Assigned`
 //!   (a request's picks in priority order; an offer's auctions by highest bid, then earliest),
 //!   with `AuctionClosed` for each request that closes (filled or out of slots, the latter
 //!   followed by `OrderExpired`); a request left open ends with `AuctionOpened`. A refused
@@ -51,10 +51,10 @@ use crate::error::{ConfigError, MarketError};
 use crate::escrow::{Escrow, EscrowTransition, TaskAssignment};
 use crate::events::{CloseReason, MarketEvent};
 use crate::ids::{AccountId, EscrowId, OrderId, PeerId, SimTime, TaskTypeId};
-use crate::order::{ComputeTaskSpec, Order, OrderStatus, OrderType, SlaSpec};
+use crate::order::{NewOrder, Order, OrderStatus, Side};
 use crate::price::PriceWindow;
 use crate::reputation::ReputationBook;
-use crate::signing::{self, Signed};
+use crate::signing;
 
 /// How a peer joins the market.
 #[derive(Clone, Debug, Default)]
@@ -327,7 +327,7 @@ impl Market {
         self.peer(peer)?;
         self.peers[peer.index()].paused = paused;
         if paused {
-            self.close_open_orders(peer, Some(OrderType::OfferCompute));
+            self.close_open_orders(peer, Some(Side::Sell));
         }
         Ok(())
     }
@@ -410,35 +410,24 @@ impl Market {
 
     /// Places an order (§2) and matches it at once (§3). Returns the order id, or refuses with a
     /// typed error and changes nothing.
-    #[allow(clippy::too_many_arguments)]
-    pub fn place_order(
-        &mut self,
-        order_type: OrderType,
-        trader: PeerId,
-        price_per_unit: u64,
-        total_units: u64,
-        task_spec: ComputeTaskSpec,
-        sla_spec: Option<SlaSpec>,
-        expires_at: Option<SimTime>,
-        signature: Option<Signed>,
-        now: SimTime,
-    ) -> Result<OrderId, MarketError> {
+    pub fn place_order(&mut self, order: NewOrder, now: SimTime) -> Result<OrderId, MarketError> {
         self.advance_to(now)?;
-        match self.validate_order(
-            order_type,
+        let NewOrder {
+            side,
             trader,
             price_per_unit,
             total_units,
-            &task_spec,
-            sla_spec.as_ref(),
+            spec: task_spec,
+            sla: sla_spec,
             expires_at,
-            signature.as_ref(),
-        ) {
+            signature,
+        } = order;
+        match self.validate_order(&order) {
             Ok(()) => {}
             Err(e) => {
                 self.counters.orders_rejected += 1;
                 self.count_signature_refusal(&e);
-                self.events.push(MarketEvent::OrderRejected { time: now, trader, order_type, reason: e.code() });
+                self.events.push(MarketEvent::OrderRejected { time: now, trader, side, reason: e.code() });
                 return Err(e);
             }
         }
@@ -448,13 +437,13 @@ impl Market {
         {
             self.peers[trader.index()].last_seq = Some(sig.seq);
         }
-        let max_providers = match order_type {
-            OrderType::RequestCompute => self.config.max_providers(total_units) as u32,
-            OrderType::OfferCompute => 0,
+        let max_providers = match side {
+            Side::Buy => self.config.max_providers(total_units) as u32,
+            Side::Sell => 0,
         };
         self.orders.push(Order {
             id,
-            order_type,
+            side,
             trader,
             price_per_unit,
             total_units,
@@ -474,7 +463,7 @@ impl Market {
         self.events.push(MarketEvent::OrderPlaced {
             time: now,
             order: id,
-            order_type,
+            side,
             trader,
             task_type: task_spec.task_type,
             price_per_unit,
@@ -483,8 +472,8 @@ impl Market {
         if let Some(exp) = expires_at {
             self.schedule(exp, TimerKind::OrderExpiry, id.0);
         }
-        match order_type {
-            OrderType::RequestCompute => {
+        match side {
+            Side::Buy => {
                 // Validation proved the lock cannot fail.
                 let amount = price_per_unit * total_units;
                 self.bank.transfer(
@@ -506,7 +495,7 @@ impl Market {
                     self.events.push(MarketEvent::AuctionOpened { time: now, request: id, closes_at });
                 }
             }
-            OrderType::OfferCompute => {
+            Side::Sell => {
                 self.match_offer(id, now);
                 let remaining = self.orders[id.index()].remaining();
                 if remaining == 0 {
@@ -530,17 +519,10 @@ impl Market {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn validate_order(
-        &self,
-        order_type: OrderType,
-        trader: PeerId,
-        price_per_unit: u64,
-        total_units: u64,
-        spec: &ComputeTaskSpec,
-        sla: Option<&SlaSpec>,
-        expires_at: Option<SimTime>,
-        signature: Option<&Signed>,
-    ) -> Result<(), MarketError> {
+    fn validate_order(&self, order: &NewOrder) -> Result<(), MarketError> {
+        let NewOrder { side, trader, price_per_unit, total_units, ref spec, sla, expires_at, signature } = *order;
+        let sla = sla.as_ref();
+        let signature = signature.as_ref();
         if total_units == 0 {
             return Err(MarketError::ZeroUnits);
         }
@@ -581,16 +563,7 @@ impl Market {
         if self.config.verify_signatures {
             let ok = match (peer.key.as_ref(), signature) {
                 (Some(k), Some(sig)) => {
-                    let msg = signing::order_message(
-                        order_type,
-                        trader,
-                        price_per_unit,
-                        total_units,
-                        spec,
-                        sla,
-                        expires_at,
-                        sig.seq,
-                    );
+                    let msg = signing::order_message(order, sig.seq);
                     signing::verify(k, &msg, &sig.bytes)
                 }
                 _ => false,
@@ -602,14 +575,14 @@ impl Market {
                 self.check_fresh(trader, sig.seq)?;
             }
         }
-        match order_type {
-            OrderType::RequestCompute => {
+        match side {
+            Side::Buy => {
                 let available = self.bank.wallet(trader).available;
                 if available < amount {
                     return Err(MarketError::InsufficientFunds { peer: trader, available, needed: amount });
                 }
             }
-            OrderType::OfferCompute => {
+            Side::Sell => {
                 if peer.paused {
                     return Err(MarketError::Paused(trader));
                 }

@@ -17,7 +17,7 @@ use crate::escrow::{Escrow, EscrowState, EscrowTransition, TaskAssignment, TaskS
 use crate::events::{CloseReason, MarketEvent};
 use crate::ids::{AssignmentId, EscrowId, OrderId, PeerId, SimTime};
 use crate::market::{Cursor, Market, Pick, TimerKind, weighted_ask_bits};
-use crate::order::{OrderStatus, OrderType, PrivacyLevel, QualityValues};
+use crate::order::{OrderStatus, PrivacyLevel, QualityValues, Side};
 
 /// Steps of a request's walk done by linear minimum before it switches to a heap.
 const LINEAR_STEPS: u32 = 4;
@@ -404,7 +404,7 @@ impl Market {
         let start_deadline = now.saturating_add(max_response_ms).saturating_add(self.config.deadline_grace_ms);
         self.schedule(start_deadline, TimerKind::StartDeadline, aid.0);
         self.schedule(now.saturating_add(self.config.escrow_timeout_ms), TimerKind::EscrowTimeout, eid.0);
-        self.events.push(MarketEvent::Matched {
+        self.events.push(MarketEvent::Assigned {
             time: now,
             assignment: aid,
             request: rid,
@@ -446,7 +446,7 @@ impl Market {
         for i in 0..self.peers[peer.index()].open_orders.len() {
             let oid = self.peers[peer.index()].open_orders[i];
             let o = &self.orders[oid.index()];
-            if o.order_type != OrderType::OfferCompute {
+            if o.side != Side::Sell {
                 continue;
             }
             let (tt, caps, ask) = (o.spec.task_type, o.spec.capabilities, o.price_per_unit);
@@ -470,17 +470,10 @@ impl Market {
     /// request's unspent tokens, sets the final status and reports it.
     pub(crate) fn close_order(&mut self, id: OrderId, status: OrderStatus, reason: CloseReason, now: SimTime) {
         let o = &self.orders[id.index()];
-        let (order_type, trader, remaining, bid, tt, filled, needs) = (
-            o.order_type,
-            o.trader,
-            o.remaining(),
-            o.price_per_unit,
-            o.spec.task_type,
-            o.filled_units,
-            o.spec.capabilities,
-        );
-        match order_type {
-            OrderType::RequestCompute => {
+        let (side, trader, remaining, bid, tt, filled, needs) =
+            (o.side, o.trader, o.remaining(), o.price_per_unit, o.spec.task_type, o.filled_units, o.spec.capabilities);
+        match side {
+            Side::Buy => {
                 self.book.get_mut(tt).remove_auction(needs, (Reverse(bid), id));
                 let open = &mut self.peers[trader.index()].open_orders;
                 if let Some(pos) = open.iter().position(|&x| x == id) {
@@ -496,7 +489,7 @@ impl Market {
                 );
                 self.events.push(MarketEvent::AuctionClosed { time: now, request: id, reason, filled_units: filled });
             }
-            OrderType::OfferCompute => self.remove_resting_offer(id),
+            Side::Sell => self.remove_resting_offer(id),
         }
         self.orders[id.index()].status = status;
         if remaining > 0 {
@@ -527,12 +520,12 @@ impl Market {
         Ok(())
     }
 
-    pub(crate) fn close_open_orders(&mut self, peer: PeerId, only: Option<OrderType>) {
+    pub(crate) fn close_open_orders(&mut self, peer: PeerId, only: Option<Side>) {
         let now = self.clock;
         let mut i = 0;
         while i < self.peers[peer.index()].open_orders.len() {
             let oid = self.peers[peer.index()].open_orders[i];
-            if only.is_none_or(|t| self.orders[oid.index()].order_type == t) {
+            if only.is_none_or(|t| self.orders[oid.index()].side == t) {
                 self.close_order(oid, OrderStatus::Cancelled, CloseReason::Cancelled, now);
             } else {
                 i += 1;

@@ -22,13 +22,79 @@ use crate::ids::{DurationMs, OrderId, PeerId, SimTime, TaskTypeId};
 /// The most named quality values an SLA or a completion can carry.
 pub const MAX_QUALITY_VALUES: usize = 4;
 
-/// The two sides of the market.
+/// The side of an order (§2): who trades compute for tokens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum OrderType {
-    /// A requester's bid: the most it pays per unit.
-    RequestCompute,
-    /// A provider's ask: the least it accepts per unit.
-    OfferCompute,
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// A request for compute: a requester's bid, the most it pays per unit.
+    Buy,
+    /// An offer of compute: a provider's ask, the least it accepts per unit.
+    Sell,
+}
+
+impl Side {
+    /// The word used in tables and messages: `"request"` (buy) or `"offer"` (sell).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Buy => "request",
+            Side::Sell => "offer",
+        }
+    }
+
+    /// The other side.
+    pub fn opposite(self) -> Side {
+        match self {
+            Side::Buy => Side::Sell,
+            Side::Sell => Side::Buy,
+        }
+    }
+}
+
+impl std::fmt::Display for Side {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An order to place: everything [`crate::Market::place_order`] takes besides the time (§2).
+///
+/// Build one with [`NewOrder::buy`] or [`NewOrder::sell`] and set the optional fields with struct
+/// update syntax: `NewOrder { sla: Some(sla), ..NewOrder::buy(requester, 50, 100, spec) }`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NewOrder {
+    /// Buy (a request) or sell (an offer).
+    pub side: Side,
+    /// The peer that places the order (and, with signatures, signs it).
+    pub trader: PeerId,
+    /// Bid (buy) or ask (sell) per unit, in tokens; at least 1.
+    pub price_per_unit: u64,
+    /// Units wanted or offered; at least 1.
+    pub total_units: u64,
+    /// The task: type, capabilities, reputation minimum, privacy level.
+    pub spec: ComputeTaskSpec,
+    /// SLA terms (requests); `None`: no SLA.
+    pub sla: Option<SlaSpec>,
+    /// Simulated time at which the unfilled remainder expires; `None`: never.
+    pub expires_at: Option<SimTime>,
+    /// With `verify_signatures`: the trader's signature over [`crate::signing::order_message`].
+    pub signature: Option<crate::signing::Signed>,
+}
+
+impl NewOrder {
+    /// An order of `side` with no SLA, no expiry and no signature.
+    pub fn new(side: Side, trader: PeerId, price_per_unit: u64, total_units: u64, spec: ComputeTaskSpec) -> Self {
+        NewOrder { side, trader, price_per_unit, total_units, spec, sla: None, expires_at: None, signature: None }
+    }
+
+    /// A request for compute: `trader` bids `price_per_unit` for `total_units`.
+    pub fn buy(trader: PeerId, price_per_unit: u64, total_units: u64, spec: ComputeTaskSpec) -> Self {
+        Self::new(Side::Buy, trader, price_per_unit, total_units, spec)
+    }
+
+    /// An offer of compute: `trader` asks `price_per_unit` for `total_units`.
+    pub fn sell(trader: PeerId, price_per_unit: u64, total_units: u64, spec: ComputeTaskSpec) -> Self {
+        Self::new(Side::Sell, trader, price_per_unit, total_units, spec)
+    }
 }
 
 /// How sensitive a task's payload is (§8).
@@ -238,7 +304,7 @@ pub struct Order {
     /// Id.
     pub id: OrderId,
     /// Side.
-    pub order_type: OrderType,
+    pub side: Side,
     /// Owner.
     pub trader: PeerId,
     /// Bid (requests) or ask (offers) per unit.

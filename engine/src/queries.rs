@@ -40,7 +40,7 @@ impl Market {
     }
 
     /// Every assignment, by id.
-    pub fn get_assignments(&self) -> &[TaskAssignment] {
+    pub fn assignments(&self) -> &[TaskAssignment] {
         &self.assignments
     }
 
@@ -95,11 +95,7 @@ impl Market {
     }
 
     /// Price discovery for a task type over the window ending `now` (§11).
-    pub fn get_price_discovery(
-        &mut self,
-        task_type: TaskTypeId,
-        now: SimTime,
-    ) -> Result<Option<PriceStats>, MarketError> {
+    pub fn price_discovery(&mut self, task_type: TaskTypeId, now: SimTime) -> Result<Option<PriceStats>, MarketError> {
         self.advance_to(now)?;
         let w = self.prices.get(task_type.index()).ok_or(MarketError::UnknownTaskType(task_type))?;
         Ok(w.stats())

@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::ids::{EscrowId, PeerId};
-use crate::order::{ComputeTaskSpec, MAX_QUALITY_VALUES, OrderType, SignatureBytes, SlaSpec};
+use crate::order::{MAX_QUALITY_VALUES, NewOrder, Side, SignatureBytes};
 
 /// A signature and the sequence number it signed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,25 +95,18 @@ impl Writer<'_> {
 }
 
 /// Canonical encoding of an order placement with sequence number `seq`: fixed-width
-/// little-endian fields (layout in the module docs; absent options are a 0 flag and zeros).
-#[allow(clippy::too_many_arguments)]
-pub fn order_message(
-    order_type: OrderType,
-    trader: PeerId,
-    price_per_unit: u64,
-    total_units: u64,
-    spec: &ComputeTaskSpec,
-    sla: Option<&SlaSpec>,
-    expires_at: Option<u64>,
-    seq: u64,
-) -> [u8; ORDER_MESSAGE_LEN] {
+/// little-endian fields (layout in the module docs; absent options are a 0 flag and zeros). The
+/// order's own `signature` field is not part of the message.
+pub fn order_message(order: &NewOrder, seq: u64) -> [u8; ORDER_MESSAGE_LEN] {
+    let NewOrder { side, trader, price_per_unit, total_units, ref spec, sla, expires_at, signature: _ } = *order;
+    let sla = sla.as_ref();
     let mut m = [0u8; ORDER_MESSAGE_LEN];
     let mut w = Writer { buf: &mut m, at: 0 };
     w.put(b"order\0\0\0");
     w.put(&seq.to_le_bytes());
-    w.put(&[match order_type {
-        OrderType::RequestCompute => 1,
-        OrderType::OfferCompute => 2,
+    w.put(&[match side {
+        Side::Buy => 1,
+        Side::Sell => 2,
     }]);
     w.put(&trader.0.to_le_bytes());
     w.put(&price_per_unit.to_le_bytes());
@@ -176,12 +169,12 @@ mod tests {
     use super::*;
     use crate::capability::CapabilitySet;
     use crate::ids::TaskTypeId;
-    use crate::order::QualityValues;
+    use crate::order::{ComputeTaskSpec, QualityValues, SlaSpec};
 
     #[test]
     fn derived_keys_verify_and_forgeries_do_not() {
         let spec = ComputeTaskSpec::new(TaskTypeId(0), CapabilitySet::single(1).unwrap());
-        let msg = order_message(OrderType::RequestCompute, PeerId(3), 50, 100, &spec, None, None, 0);
+        let msg = order_message(&NewOrder::buy(PeerId(3), 50, 100, spec), 0);
         let good = sign(&derive_signing_key(7, PeerId(3)), &msg);
         let vk = derive_verifying_key(7, PeerId(3));
         assert!(verify(&vk, &msg, &good));
@@ -189,7 +182,7 @@ mod tests {
         assert!(!verify(&vk, &msg, &forged));
         let other_seed = sign(&derive_signing_key(8, PeerId(3)), &msg);
         assert!(!verify(&vk, &msg, &other_seed));
-        let tampered = order_message(OrderType::RequestCompute, PeerId(3), 51, 100, &spec, None, None, 0);
+        let tampered = order_message(&NewOrder::buy(PeerId(3), 51, 100, spec), 0);
         assert!(!verify(&vk, &tampered, &good));
     }
 
@@ -203,18 +196,24 @@ mod tests {
             quality_minimums: QualityValues::new(&[(1, 0.5)]).unwrap(),
             violation_penalty: 3,
         };
-        let base = order_message(OrderType::OfferCompute, PeerId(1), 2, 3, &spec, Some(&sla), Some(9), 4);
+        let base = order_message(
+            &NewOrder { sla: Some(sla), expires_at: Some(9), ..NewOrder::sell(PeerId(1), 2, 3, spec) },
+            4,
+        );
         let mut variants = Vec::new();
         let mut s2 = spec;
         s2.payload_bytes = 65_536;
-        variants.push(order_message(OrderType::OfferCompute, PeerId(1), 2, 3, &s2, Some(&sla), Some(9), 4));
+        variants.push(order_message(
+            &NewOrder { sla: Some(sla), expires_at: Some(9), ..NewOrder::sell(PeerId(1), 2, 3, s2) },
+            4,
+        ));
         let mut s3 = spec;
         s3.payload_bytes = 65_535;
         let mut s4 = spec;
         s4.payload_bytes = u32::MAX;
         assert_ne!(
-            order_message(OrderType::OfferCompute, PeerId(1), 2, 3, &s3, None, None, 0),
-            order_message(OrderType::OfferCompute, PeerId(1), 2, 3, &s4, None, None, 0),
+            order_message(&NewOrder::sell(PeerId(1), 2, 3, s3), 0),
+            order_message(&NewOrder::sell(PeerId(1), 2, 3, s4), 0),
         );
         for change in 0..8 {
             let mut t = sla;
@@ -228,11 +227,17 @@ mod tests {
                 6 => t.quality_minimums = QualityValues::new(&[(1, 0.5), (2, 0.5)]).unwrap(),
                 _ => t.quality_minimums = QualityValues::EMPTY,
             }
-            variants.push(order_message(OrderType::OfferCompute, PeerId(1), 2, 3, &spec, Some(&t), Some(9), 4));
+            variants.push(order_message(
+                &NewOrder { sla: Some(t), expires_at: Some(9), ..NewOrder::sell(PeerId(1), 2, 3, spec) },
+                4,
+            ));
         }
-        variants.push(order_message(OrderType::OfferCompute, PeerId(1), 2, 3, &spec, None, Some(9), 4));
-        variants.push(order_message(OrderType::OfferCompute, PeerId(1), 2, 3, &spec, Some(&sla), None, 4));
-        variants.push(order_message(OrderType::OfferCompute, PeerId(1), 2, 3, &spec, Some(&sla), Some(9), 5));
+        variants.push(order_message(&NewOrder { expires_at: Some(9), ..NewOrder::sell(PeerId(1), 2, 3, spec) }, 4));
+        variants.push(order_message(&NewOrder { sla: Some(sla), ..NewOrder::sell(PeerId(1), 2, 3, spec) }, 4));
+        variants.push(order_message(
+            &NewOrder { sla: Some(sla), expires_at: Some(9), ..NewOrder::sell(PeerId(1), 2, 3, spec) },
+            5,
+        ));
         for v in &variants {
             assert_ne!(&base, v);
         }

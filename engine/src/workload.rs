@@ -7,8 +7,8 @@
 //! beyond the stream's horizon: these workloads measure matching, not settlement.
 
 use crate::{
-    AccountId, CapabilitySet, ComputeTaskSpec, DAY, Market, MarketConfig, OrderId, OrderType, PeerId, PeerSpec, Signed,
-    SimTime, signing,
+    AccountId, CapabilitySet, ComputeTaskSpec, DAY, Market, MarketConfig, NewOrder, OrderId, PeerId, PeerSpec, Side,
+    Signed, SimTime, signing,
 };
 
 /// A small deterministic generator (splitmix64): the engine has no `rand` dependency, and a
@@ -96,7 +96,7 @@ pub enum Cmd {
     /// Place an order.
     Place {
         /// Side.
-        order_type: OrderType,
+        side: Side,
         /// Trader.
         trader: PeerId,
         /// Price.
@@ -186,11 +186,11 @@ pub fn build(spec: &WorkloadSpec) -> Workload {
     }
     // Each trader signs with increasing sequence numbers, in the order the stream applies them.
     let mut seqs = vec![0u64; keys.len()];
-    let mut sign = |t: OrderType, trader: PeerId, price: u64, units: u64, s: &ComputeTaskSpec| {
+    let mut sign = |t: Side, trader: PeerId, price: u64, units: u64, s: &ComputeTaskSpec| {
         keys[trader.index()].as_ref().map(|k| {
             let seq = seqs[trader.index()];
             seqs[trader.index()] += 1;
-            signing::sign_seq(k, seq, &signing::order_message(t, trader, price, units, s, None, None, seq))
+            signing::sign_seq(k, seq, &signing::order_message(&NewOrder::new(t, trader, price, units, *s), seq))
         })
     };
     let offer = |rng: &mut SplitMix| {
@@ -208,8 +208,9 @@ pub fn build(spec: &WorkloadSpec) -> Workload {
     };
     for _ in 0..spec.resting {
         let (trader, price, units, s) = offer(&mut rng);
-        let sig = sign(OrderType::OfferCompute, trader, price, units, &s);
-        m.place_order(OrderType::OfferCompute, trader, price, units, s, None, None, sig, 0).expect("resting offer");
+        let sig = sign(Side::Sell, trader, price, units, &s);
+        m.place_order(NewOrder { signature: sig, ..NewOrder::sell(trader, price, units, s) }, 0)
+            .expect("resting offer");
     }
     m.drain_events().for_each(drop);
     let mut cmds = Vec::with_capacity(spec.ops.min(1 << 20));
@@ -228,9 +229,9 @@ pub fn build(spec: &WorkloadSpec) -> Workload {
         };
         if is_offer {
             let (trader, price, units, s) = offer(&mut rng);
-            let signature = sign(OrderType::OfferCompute, trader, price, units, &s);
+            let signature = sign(Side::Sell, trader, price, units, &s);
             offers_placed.push((OrderId(next_id), trader));
-            cmds.push(Cmd::Place { order_type: OrderType::OfferCompute, trader, price, units, spec: s, signature });
+            cmds.push(Cmd::Place { side: Side::Sell, trader, price, units, spec: s, signature });
         } else {
             let trader = PeerId(PROVIDERS + rng.below(0, REQUESTERS as u64) as u32);
             let mut s = ComputeTaskSpec::new(tt, needs);
@@ -239,8 +240,8 @@ pub fn build(spec: &WorkloadSpec) -> Workload {
             }
             let price = rng.below(100, 200);
             let units = rng.below(1, 5) * 50;
-            let signature = sign(OrderType::RequestCompute, trader, price, units, &s);
-            cmds.push(Cmd::Place { order_type: OrderType::RequestCompute, trader, price, units, spec: s, signature });
+            let signature = sign(Side::Buy, trader, price, units, &s);
+            cmds.push(Cmd::Place { side: Side::Buy, trader, price, units, spec: s, signature });
         }
         next_id += 1;
     }
@@ -254,8 +255,9 @@ pub fn apply(m: &mut Market, cmds: &[Cmd], start: SimTime) -> u64 {
     for (i, c) in cmds.iter().enumerate() {
         let now = start + i as u64;
         match *c {
-            Cmd::Place { order_type, trader, price, units, spec, signature } => {
-                if m.place_order(order_type, trader, price, units, spec, None, None, signature, now).is_ok() {
+            Cmd::Place { side, trader, price, units, spec, signature } => {
+                if m.place_order(NewOrder { signature, ..NewOrder::new(side, trader, price, units, spec) }, now).is_ok()
+                {
                     accepted += 1;
                 }
             }

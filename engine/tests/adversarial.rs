@@ -234,7 +234,7 @@ fn signed_request(
     seq: u64,
     key_of: PeerId,
 ) -> Signed {
-    let msg = signing::order_message(OrderType::RequestCompute, who, 50, 10, spec, sla, None, seq);
+    let msg = signing::order_message(&NewOrder { sla: sla.copied(), ..NewOrder::buy(who, 50, 10, *spec) }, seq);
     signing::sign_seq(&signing::derive_signing_key(m.config().market_seed, key_of), seq, &msg)
 }
 
@@ -256,7 +256,7 @@ fn signatures_cover_every_field_and_are_never_replayed() {
     // Signed without an SLA, submitted with a 1,000,000-token penalty attached.
     let sig = signed_request(&f.m, r, &spec, None, 0, r);
     let place = |f: &mut Fx, spec: ComputeTaskSpec, sla: Option<SlaSpec>, sig: Signed| {
-        f.m.place_order(OrderType::RequestCompute, r, 50, 10, spec, sla, None, Some(sig), 0)
+        f.m.place_order(NewOrder { sla, signature: Some(sig), ..NewOrder::buy(r, 50, 10, spec) }, 0)
     };
     assert_eq!(place(&mut f, spec, Some(sla), sig), Err(MarketError::BadSignature(r)));
     // The payload size is signed whole: 65,535 and 70,000 differ.
@@ -289,7 +289,7 @@ fn signatures_cover_every_field_and_are_never_replayed() {
     // A refusal for another reason leaves the number unused.
     let poor = f.requester(10);
     let s = signed_request(&f.m, poor, &spec, None, 0, poor);
-    let res = f.m.place_order(OrderType::RequestCompute, poor, 50, 10, spec, None, None, Some(s), 0);
+    let res = f.m.place_order(NewOrder { signature: Some(s), ..NewOrder::buy(poor, 50, 10, spec) }, 0);
     assert!(matches!(res, Err(MarketError::InsufficientFunds { .. })));
     assert_eq!(f.m.next_signature_seq(poor), 0);
     assert_eq!(f.m.counters().replayed_signatures, 2);
@@ -305,11 +305,11 @@ fn signatures_cover_every_field_and_are_never_replayed() {
     let p = f.provider(100.0);
     let key = |who: PeerId| signing::derive_signing_key(7, who);
     let s = ComputeTaskSpec::new(f.tt, f.rust);
-    let o = signing::order_message(OrderType::OfferCompute, p, 45, 10, &s, None, None, 0);
-    f.m.place_order(OrderType::OfferCompute, p, 45, 10, s, None, None, Some(signing::sign_seq(&key(p), 0, &o)), 0)
+    let o = signing::order_message(&NewOrder::sell(p, 45, 10, s), 0);
+    f.m.place_order(NewOrder { signature: Some(signing::sign_seq(&key(p), 0, &o)), ..NewOrder::sell(p, 45, 10, s) }, 0)
         .unwrap();
-    let q = signing::order_message(OrderType::RequestCompute, r, 50, 10, &s, None, None, 0);
-    f.m.place_order(OrderType::RequestCompute, r, 50, 10, s, None, None, Some(signing::sign_seq(&key(r), 0, &q)), 0)
+    let q = signing::order_message(&NewOrder::buy(r, 50, 10, s), 0);
+    f.m.place_order(NewOrder { signature: Some(signing::sign_seq(&key(r), 0, &q)), ..NewOrder::buy(r, 50, 10, s) }, 0)
         .unwrap();
     run_task(&mut f, AssignmentId(0), p);
     let approval = signing::sign_seq(&key(p), 1, &signing::approval_message(EscrowId(0), p, 1));
@@ -354,7 +354,7 @@ fn deadlines_never_overflow() {
     let mut spec = ComputeTaskSpec::new(f.tt, f.rust);
     spec.max_duration_ms = MAX_DURATION_MS + 1;
     assert!(matches!(
-        f.m.place_order(OrderType::RequestCompute, r, 50, 100, spec, None, None, None, 0),
+        f.m.place_order(NewOrder::buy(r, 50, 100, spec), 0),
         Err(MarketError::DurationTooLong { what: "task_spec.max_duration_ms", .. })
     ));
     // The longest accepted durations do not fail the task at once.
@@ -405,7 +405,7 @@ fn deadlines_never_overflow() {
     assert_eq!(f.m.cap_room_now(p), 0);
     f.offer(p, 40, 100).unwrap();
     f.request(r, 50, 100, 0.0).unwrap();
-    assert_eq!(f.m.get_assignments().len(), 1, "the cap was exceeded at the end of time");
+    assert_eq!(f.m.assignments().len(), 1, "the cap was exceeded at the end of time");
     f.ok();
 }
 
@@ -607,7 +607,7 @@ fn a_banned_arbitrator_loses_its_voice_on_panels_it_sits_on() {
         let r2 = f.requester(1_000_000);
         f.offer(arb, 40, 10).unwrap();
         f.request(r2, 50, 10, 0.0).unwrap();
-        let a2 = f.m.get_assignments().last().unwrap().id;
+        let a2 = f.m.assignments().last().unwrap().id;
         let now = f.m.now();
         f.m.start_task(a2, arb, now).unwrap();
         f.m.complete_task(a2, arb, Completion::on(AccountId(9999)), now + 1).unwrap();

@@ -45,7 +45,7 @@ impl Fx {
     pub fn offer(&mut self, p: PeerId, ask: u64, units: u64) -> Result<OrderId, MarketError> {
         let now = self.m.now();
         let spec = ComputeTaskSpec::new(self.tt, self.rust);
-        self.m.place_order(OrderType::OfferCompute, p, ask, units, spec, None, None, None, now)
+        self.m.place_order(NewOrder::sell(p, ask, units, spec), now)
     }
 
     pub fn request(&mut self, p: PeerId, bid: u64, units: u64, min_rep: f64) -> Result<OrderId, MarketError> {
@@ -63,7 +63,7 @@ impl Fx {
         let now = self.m.now();
         let mut spec = ComputeTaskSpec::new(self.tt, self.rust);
         spec.min_reputation = min_rep;
-        self.m.place_order(OrderType::RequestCompute, p, bid, units, spec, sla, None, None, now)
+        self.m.place_order(NewOrder { sla, ..NewOrder::buy(p, bid, units, spec) }, now)
     }
 
     /// Matches one request against one offer and returns the assignment.
@@ -72,7 +72,7 @@ impl Fx {
         let p = self.provider(100.0);
         self.offer(p, ask, units).unwrap();
         self.request(r, bid, units, 0.0).unwrap();
-        let a = self.m.get_assignments().last().unwrap().id;
+        let a = self.m.assignments().last().unwrap().id;
         (r, p, a)
     }
 

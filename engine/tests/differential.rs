@@ -138,7 +138,7 @@ struct World {
 
 #[derive(Clone, Copy, Debug)]
 struct Placement {
-    t: OrderType,
+    t: Side,
     who: PeerId,
     price: u64,
     units: u64,
@@ -232,7 +232,10 @@ impl World {
             14 => (next + 3, p.who, p.price),
             _ => return None,
         };
-        let msg = signing::order_message(p.t, p.who, price, p.units, &p.spec, p.sla.as_ref(), p.expires_at, seq);
+        let msg = signing::order_message(
+            &NewOrder { sla: p.sla, expires_at: p.expires_at, ..NewOrder::new(p.t, p.who, price, p.units, p.spec) },
+            seq,
+        );
         Some(signing::sign_seq(&self.key(signer), seq, &msg))
     }
 
@@ -303,8 +306,24 @@ impl World {
     /// Places on both; remembers accepted signed placements.
     fn place(&mut self, p: Placement) -> (String, String) {
         let now = self.m.now();
-        let a = self.m.place_order(p.t, p.who, p.price, p.units, p.spec, p.sla, p.expires_at, p.sig, now);
-        let b = self.r.place_order(p.t, p.who, p.price, p.units, p.spec, p.sla, p.expires_at, p.sig, now);
+        let a = self.m.place_order(
+            NewOrder {
+                sla: p.sla,
+                expires_at: p.expires_at,
+                signature: p.sig,
+                ..NewOrder::new(p.t, p.who, p.price, p.units, p.spec)
+            },
+            now,
+        );
+        let b = self.r.place_order(
+            NewOrder {
+                sla: p.sla,
+                expires_at: p.expires_at,
+                signature: p.sig,
+                ..NewOrder::new(p.t, p.who, p.price, p.units, p.spec)
+            },
+            now,
+        );
         if a.is_ok() && p.sig.is_some() && p.who.index() < self.last_order.len() {
             self.last_order[p.who.index()] = Some(p);
         }
@@ -313,7 +332,7 @@ impl World {
 
     fn apply(&mut self, op: &Op) -> (String, String) {
         let now = self.m.now();
-        let n_asg = self.m.get_assignments().len();
+        let n_asg = self.m.assignments().len();
         let n_ord = self.m.orders().len();
         macro_rules! both {
             ($call:ident ( $($arg:expr),* )) => {{
@@ -343,7 +362,7 @@ impl World {
                 ][privacy as usize % 5];
                 spec.max_duration_ms = [0, 0, 30 * MINUTE][(privacy >> 4) as usize % 3];
                 let mut p = Placement {
-                    t: OrderType::RequestCompute,
+                    t: Side::Buy,
                     who,
                     price: bid,
                     units,
@@ -365,7 +384,7 @@ impl World {
                 let bits = if caps & 0x20 != 0 { caps & 7 } else { 7 } | if caps % 3 == 0 { 8 } else { 0 };
                 let spec = ComputeTaskSpec::new(self.tts[(caps >> 6) as usize % 2], self.caps_of(bits));
                 let mut p = Placement {
-                    t: OrderType::OfferCompute,
+                    t: Side::Sell,
                     who,
                     price: ask,
                     units,
@@ -510,7 +529,7 @@ impl World {
             quality_minimums: QualityValues::EMPTY,
             violation_penalty: 1,
         };
-        let t = if x & 1 == 0 { OrderType::RequestCompute } else { OrderType::OfferCompute };
+        let t = if x & 1 == 0 { Side::Buy } else { Side::Sell };
         let mut p = Placement { t, who, price: 10, units: 10, spec, sla: None, expires_at: None, sig: None };
         match kind {
             0 => p.units = 0,
@@ -561,7 +580,7 @@ impl World {
                 return (format!("{a:?}"), format!("{b:?}"));
             }
             17 => {
-                let a = AssignmentId(x % (self.m.get_assignments().len() as u64 + 2));
+                let a = AssignmentId(x % (self.m.assignments().len() as u64 + 2));
                 let c = Completion { uptime: [f64::NAN, -1.0, 2.0][x as usize % 3], ..Completion::on(AccountId(x)) };
                 let r1 = self.m.complete_task(a, who, c, now);
                 let r2 = self.r.complete_task(a, who, c, now);
@@ -575,7 +594,7 @@ impl World {
                 return (format!("{a:?}"), format!("{b:?}"));
             }
             _ => {
-                let a = AssignmentId(x % (self.m.get_assignments().len() as u64 + 2));
+                let a = AssignmentId(x % (self.m.assignments().len() as u64 + 2));
                 let rating = [0, 6, 255][x as usize % 3];
                 let r1 = self.m.leave_feedback(a, who, rating, now);
                 let r2 = self.r.leave_feedback(a, who, rating, now);

@@ -341,7 +341,7 @@ fn apply(m: &mut Market, c: &Call, now: u64) -> Result<(), MarketError> {
             expires,
             sig,
         } => {
-            let t = if request { OrderType::RequestCompute } else { OrderType::OfferCompute };
+            let t = if request { Side::Buy } else { Side::Sell };
             let spec = ComputeTaskSpec {
                 task_type: TaskTypeId(task_type),
                 compute_units,
@@ -361,9 +361,16 @@ fn apply(m: &mut Market, c: &Call, now: u64) -> Result<(), MarketError> {
             });
             let who = PeerId(peer);
             let seq = pick_seq(m, sig, who);
-            let msg = signing::order_message(t, who, price, units, &spec, sla.as_ref(), expires, seq);
+            let msg = signing::order_message(
+                &NewOrder { sla, expires_at: expires, ..NewOrder::new(t, who, price, units, spec) },
+                seq,
+            );
             let signature = signature(m, sig, &msg, who);
-            m.place_order(t, who, price, units, spec, sla, expires, signature, now).map(drop)
+            m.place_order(
+                NewOrder { sla, expires_at: expires, signature, ..NewOrder::new(t, who, price, units, spec) },
+                now,
+            )
+            .map(drop)
         }
         Call::Cancel { order, peer } => m.cancel_order(OrderId(order), PeerId(peer), now),
         Call::Start { asg, peer } => {
@@ -429,7 +436,7 @@ fn apply(m: &mut Market, c: &Call, now: u64) -> Result<(), MarketError> {
             let _ = m.vocabulary().task_type_name(t);
             let _ = m.qualification(OrderId(a), OrderId(b));
             let _ = m.config().max_providers(a);
-            m.get_price_discovery(t, now).map(drop)
+            m.price_discovery(t, now).map(drop)
         }
         Call::Free { x, i, bytes } => {
             let _ = Tier::of(x);

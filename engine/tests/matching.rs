@@ -14,7 +14,7 @@ fn request_after_resting_offers_takes_the_best() {
     f.offer(p1, 48, 100).unwrap();
     f.offer(p2, 45, 100).unwrap();
     f.request(r, 50, 100, 0.0).unwrap();
-    let a = &f.m.get_assignments()[0];
+    let a = &f.m.assignments()[0];
     assert_eq!((a.provider, a.units, a.price_per_unit), (p2, 100, 45));
     f.ok();
 }
@@ -28,7 +28,7 @@ fn offer_after_open_auction_fills_it() {
     assert_eq!(f.m.open_auctions(f.tt), 1);
     assert_eq!(f.m.wallet(r).locked, 5000);
     f.offer(p, 40, 300).unwrap();
-    let a = &f.m.get_assignments()[0];
+    let a = &f.m.assignments()[0];
     assert_eq!((a.request, a.units, a.price_per_unit), (rid, 100, 40));
     assert_eq!(f.m.order(rid).unwrap().status, OrderStatus::Filled);
     assert_eq!(f.m.open_auctions(f.tt), 0);
@@ -46,7 +46,7 @@ fn incoming_offer_serves_highest_bid_then_earliest() {
     let b = f.request(r2, 60, 10, 0.0).unwrap();
     let c = f.request(r3, 60, 10, 0.0).unwrap();
     f.offer(p, 40, 25).unwrap();
-    let got: Vec<(OrderId, u64)> = f.m.get_assignments().iter().map(|x| (x.request, x.units)).collect();
+    let got: Vec<(OrderId, u64)> = f.m.assignments().iter().map(|x| (x.request, x.units)).collect();
     assert_eq!(got, vec![(b, 10), (c, 10), (a, 5)]);
     f.ok();
 }
@@ -70,7 +70,7 @@ fn price_rules_stay_within_ask_and_bid() {
             f.request(r, 50, 10, 0.0).unwrap();
             f.offer(p, 40, 10).unwrap();
         }
-        assert_eq!(f.m.get_assignments()[0].price_per_unit, expect, "{rule:?} resting={resting_offer}");
+        assert_eq!(f.m.assignments()[0].price_per_unit, expect, "{rule:?} resting={resting_offer}");
         // The requester paid exactly price × units; the rest was unlocked.
         assert_eq!(f.m.wallet(r).available, 100_000 - expect * 10);
         f.ok();
@@ -94,7 +94,7 @@ fn min_reputation_filters_and_reputation_orders_priority_not_price() {
     f.offer(p1, 45, 100).unwrap();
     f.offer(p2, 48, 100).unwrap();
     f.request(r, 50, 100, 60.0).unwrap();
-    let a = &f.m.get_assignments()[0];
+    let a = &f.m.assignments()[0];
     assert_eq!((a.provider, a.price_per_unit), (p2, 48), "p1 is below the minimum reputation");
     // With weight 1: p3 at 175 asking 60 has weighted 60/1.75 = 34.3 < p4's 45/0.5 = 90.
     let mut f = Fx::new(MarketConfig::default());
@@ -104,7 +104,7 @@ fn min_reputation_filters_and_reputation_orders_priority_not_price() {
     f.offer(p4, 45, 100).unwrap();
     f.offer(p3, 60, 100).unwrap();
     f.request(r, 70, 100, 0.0).unwrap();
-    let a = &f.m.get_assignments()[0];
+    let a = &f.m.assignments()[0];
     assert_eq!((a.provider, a.price_per_unit), (p3, 60), "priority by weighted ask, price is the ask");
     // With weight 0 the cheaper one wins.
     let mut f = Fx::new(MarketConfig { reputation_weight: 0.0, ..Default::default() });
@@ -114,7 +114,7 @@ fn min_reputation_filters_and_reputation_orders_priority_not_price() {
     f.offer(p4, 45, 100).unwrap();
     f.offer(p3, 60, 100).unwrap();
     f.request(r, 70, 100, 0.0).unwrap();
-    assert_eq!(f.m.get_assignments()[0].provider, p4);
+    assert_eq!(f.m.assignments()[0].provider, p4);
     let _ = p3;
 }
 
@@ -126,12 +126,12 @@ fn capabilities_must_cover_needs() {
     let p = f.provider(50.0);
     f.offer(p, 40, 100).unwrap(); // holds rust only
     let spec = ComputeTaskSpec::new(f.tt, cuda.union(f.rust));
-    f.m.place_order(OrderType::RequestCompute, r, 50, 10, spec, None, None, None, 0).unwrap();
-    assert!(f.m.get_assignments().is_empty());
+    f.m.place_order(NewOrder::buy(r, 50, 10, spec), 0).unwrap();
+    assert!(f.m.assignments().is_empty());
     let p2 = f.provider(50.0);
     let spec = ComputeTaskSpec::new(f.tt, cuda.union(f.rust).with(9).unwrap());
-    f.m.place_order(OrderType::OfferCompute, p2, 40, 100, spec, None, None, None, 0).unwrap();
-    assert_eq!(f.m.get_assignments()[0].provider, p2);
+    f.m.place_order(NewOrder::sell(p2, 40, 100, spec), 0).unwrap();
+    assert_eq!(f.m.assignments()[0].provider, p2);
     f.ok();
 }
 
@@ -164,7 +164,7 @@ fn auction_window_closes_and_unlocks() {
     assert_eq!(f.m.wallet(r), Wallet { available: 10_000, locked: 0 });
     let p = f.provider(50.0);
     f.offer(p, 40, 10).unwrap();
-    assert!(f.m.get_assignments().is_empty(), "a closed auction takes no offers");
+    assert!(f.m.assignments().is_empty(), "a closed auction takes no offers");
     f.ok();
 }
 
@@ -173,7 +173,7 @@ fn offers_expire() {
     let mut f = Fx::new(MarketConfig::default());
     let p = f.provider(50.0);
     let spec = ComputeTaskSpec::new(f.tt, f.rust);
-    let oid = f.m.place_order(OrderType::OfferCompute, p, 40, 10, spec, None, Some(HOUR), None, 0).unwrap();
+    let oid = f.m.place_order(NewOrder { expires_at: Some(HOUR), ..NewOrder::sell(p, 40, 10, spec) }, 0).unwrap();
     assert_eq!(f.m.resting_units(f.tt), 10);
     f.at(HOUR);
     assert_eq!(f.m.order(oid).unwrap().status, OrderStatus::Expired);
@@ -224,9 +224,9 @@ fn rejected_inputs_change_nothing() {
     let p = f.provider(50.0);
     let before = f.m.state_digest();
     let spec = ComputeTaskSpec::new(f.tt, f.rust);
-    let req = OrderType::RequestCompute;
+    let req = Side::Buy;
     let place =
-        |m: &mut Market, t, who, price, units, spec| m.place_order(t, who, price, units, spec, None, None, None, 0);
+        |m: &mut Market, t, who, price, units, spec| m.place_order(NewOrder::new(t, who, price, units, spec), 0);
     assert_eq!(place(&mut f.m, req, r, 10, 0, spec), Err(MarketError::ZeroUnits));
     assert_eq!(place(&mut f.m, req, r, 0, 10, spec), Err(MarketError::ZeroPrice));
     assert!(matches!(place(&mut f.m, req, r, u64::MAX, 2, spec), Err(MarketError::Overflow { .. })));
@@ -239,7 +239,7 @@ fn rejected_inputs_change_nothing() {
     }
     assert!(matches!(place(&mut f.m, req, PeerId(99), 10, 10, spec), Err(MarketError::UnknownPeer(_))));
     assert!(matches!(place(&mut f.m, req, r, 10, 101, spec), Err(MarketError::InsufficientFunds { .. })));
-    assert_eq!(place(&mut f.m, OrderType::OfferCompute, r, 10, 10, spec), Err(MarketError::NoAccount(r)));
+    assert_eq!(place(&mut f.m, Side::Sell, r, 10, 10, spec), Err(MarketError::NoAccount(r)));
     let _ = p;
     assert_eq!(f.m.state_digest(), before);
     assert_eq!(f.m.counters().orders_rejected, 10);
@@ -264,13 +264,13 @@ fn price_discovery_window_slides() {
     f.at(HOUR);
     f.offer(p, 30, 1000).unwrap();
     f.request(r, 50, 30, 0.0).unwrap();
-    let s = f.m.get_price_discovery(f.tt, HOUR).unwrap().unwrap();
+    let s = f.m.price_discovery(f.tt, HOUR).unwrap().unwrap();
     assert_eq!((s.count, s.min_price, s.max_price, s.volume_units), (2, 30, 40, 40));
     assert_eq!(s.vwap, (400.0 + 900.0) / 40.0);
     assert_eq!(s.mean_price, 35.0);
-    let s = f.m.get_price_discovery(f.tt, DAY).unwrap().unwrap();
+    let s = f.m.price_discovery(f.tt, DAY).unwrap().unwrap();
     assert_eq!(s.count, 1, "the first trade left the 24 h window");
-    assert!(f.m.get_price_discovery(f.tt, 2 * DAY).unwrap().is_none());
+    assert!(f.m.price_discovery(f.tt, 2 * DAY).unwrap().is_none());
 }
 
 #[test]

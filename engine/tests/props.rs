@@ -110,7 +110,7 @@ fn set(w: &World, bits: u8) -> CapabilitySet {
 fn sig(
     m: &Market,
     who: PeerId,
-    t: OrderType,
+    t: Side,
     price: u64,
     units: u64,
     spec: &ComputeTaskSpec,
@@ -120,7 +120,7 @@ fn sig(
         return None;
     }
     let seq = m.next_signature_seq(who);
-    let msg = signing::order_message(t, who, price, units, spec, None, expires_at, seq);
+    let msg = signing::order_message(&NewOrder { expires_at, ..NewOrder::new(t, who, price, units, *spec) }, seq);
     Some(signing::sign_seq(&signing::derive_signing_key(m.config().market_seed, who), seq, &msg))
 }
 
@@ -136,7 +136,7 @@ fn approval_sig(m: &Market, e: EscrowId, who: PeerId) -> Option<Signed> {
 /// Applies one op; returns Err(reason) if a property failed.
 fn apply(w: &mut World, op: &Op) -> Result<(), String> {
     let now = w.m.now();
-    let n_asg = w.m.get_assignments().len();
+    let n_asg = w.m.assignments().len();
     let before_assignments = n_asg;
     let digest = w.m.state_digest();
     let pick = |i: usize, n: usize| if n == 0 { None } else { Some(i % n) };
@@ -146,20 +146,25 @@ fn apply(w: &mut World, op: &Op) -> Result<(), String> {
             spec.min_reputation = [0.0, 50.0, 100.0, 280.0][min_rep as usize];
             spec.privacy_level =
                 [PrivacyLevel::Public, PrivacyLevel::Private, PrivacyLevel::Confidential][privacy as usize];
-            let s = sig(&w.m, PeerId(who), OrderType::RequestCompute, bid, units, &spec, None);
-            w.m.place_order(OrderType::RequestCompute, PeerId(who), bid, units, spec, None, None, s, now).map(|_| ())
+            let s = sig(&w.m, PeerId(who), Side::Buy, bid, units, &spec, None);
+            w.m.place_order(NewOrder { signature: s, ..NewOrder::buy(PeerId(who), bid, units, spec) }, now).map(|_| ())
         }
         Op::Offer { who, ask, units, caps } => {
             let spec = ComputeTaskSpec::new(w.tt, set(w, caps | 7 & caps | if caps % 3 == 0 { 8 } else { 0 }));
             let exp = Some(now + 2 * HOUR);
-            let s = sig(&w.m, PeerId(who), OrderType::OfferCompute, ask, units, &spec, exp);
-            w.m.place_order(OrderType::OfferCompute, PeerId(who), ask, units, spec, None, exp, s, now).map(|_| ())
+            let s = sig(&w.m, PeerId(who), Side::Sell, ask, units, &spec, exp);
+            w.m.place_order(
+                NewOrder { expires_at: exp, signature: s, ..NewOrder::sell(PeerId(who), ask, units, spec) },
+                now,
+            )
+            .map(|_| ())
         }
         Op::Forged { who } => {
             let spec = ComputeTaskSpec::new(w.tt, set(w, 7));
-            let msg = signing::order_message(OrderType::OfferCompute, PeerId(who), 10, 10, &spec, None, None, 1 << 40);
+            let msg = signing::order_message(&NewOrder::sell(PeerId(who), 10, 10, spec), 1 << 40);
             let forged = signing::sign_seq(&signing::derive_signing_key(12345, PeerId(who)), 1 << 40, &msg);
-            let r = w.m.place_order(OrderType::OfferCompute, PeerId(who), 10, 10, spec, None, None, Some(forged), now);
+            let r =
+                w.m.place_order(NewOrder { signature: Some(forged), ..NewOrder::sell(PeerId(who), 10, 10, spec) }, now);
             if w.m.config().verify_signatures {
                 if r != Err(MarketError::BadSignature(PeerId(who))) {
                     return Err(format!("forged order not rejected: {r:?}"));
@@ -228,7 +233,7 @@ fn apply(w: &mut World, op: &Op) -> Result<(), String> {
     }
     w.m.check_invariants().map_err(|e| format!("after {op:?}: {e}"))?;
     // Every new assignment respects the qualification filters.
-    for a in &w.m.get_assignments()[before_assignments..] {
+    for a in &w.m.assignments()[before_assignments..] {
         let r = w.m.order(a.request).unwrap();
         let o = w.m.order(a.offer).unwrap();
         if !(o.price_per_unit <= a.price_per_unit && a.price_per_unit <= r.price_per_unit) {
@@ -265,7 +270,7 @@ fn run(k: u8, ops: &[Op]) -> Result<(Vec<MarketEvent>, String), String> {
     // Let every timer fire: all escrows settle or stay disputed until the dispute timeout.
     let end = w.m.now() + 30 * DAY;
     w.m.advance_to(end).map_err(|e| e.to_string())?;
-    w.m.check_invariants()?;
+    w.m.check_invariants().map_err(|e| e.to_string())?;
     for e in w.m.escrows() {
         if !e.state.is_settled() {
             return Err(format!("escrow {} still {:?} after 30 days", e.id, e.state));

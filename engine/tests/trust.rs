@@ -301,20 +301,20 @@ fn privacy_levels_filter_providers() {
     f.offer(mid, 20, 100).unwrap();
     let mut spec = ComputeTaskSpec::new(f.tt, f.rust);
     spec.privacy_level = PrivacyLevel::Private;
-    f.m.place_order(OrderType::RequestCompute, r, 50, 10, spec, None, None, None, 0).unwrap();
-    assert_eq!(f.m.get_assignments()[0].provider, mid, "below 50 cannot take private work");
+    f.m.place_order(NewOrder::buy(r, 50, 10, spec), 0).unwrap();
+    assert_eq!(f.m.assignments()[0].provider, mid, "below 50 cannot take private work");
     spec.privacy_level = PrivacyLevel::Confidential;
-    let rid = f.m.place_order(OrderType::RequestCompute, r, 50, 10, spec, None, None, None, 0).unwrap();
-    assert_eq!(f.m.get_assignments().len(), 1, "no attested provider with 250");
+    let rid = f.m.place_order(NewOrder::buy(r, 50, 10, spec), 0).unwrap();
+    assert_eq!(f.m.assignments().len(), 1, "no attested provider with 250");
     let attested_low = f.provider(200.0);
     let caps = f.rust.with(conf).unwrap();
     let s = ComputeTaskSpec::new(f.tt, caps);
-    f.m.place_order(OrderType::OfferCompute, attested_low, 30, 100, s, None, None, None, 0).unwrap();
-    assert_eq!(f.m.get_assignments().len(), 1, "attested but reputation 200 < 250");
+    f.m.place_order(NewOrder::sell(attested_low, 30, 100, s), 0).unwrap();
+    assert_eq!(f.m.assignments().len(), 1, "attested but reputation 200 < 250");
     let attested = f.provider(300.0);
-    f.m.place_order(OrderType::OfferCompute, attested, 30, 100, s, None, None, None, 0).unwrap();
-    assert_eq!(f.m.get_assignments()[1].provider, attested);
-    assert_eq!(f.m.get_assignments()[1].request, rid);
+    f.m.place_order(NewOrder::sell(attested, 30, 100, s), 0).unwrap();
+    assert_eq!(f.m.assignments()[1].provider, attested);
+    assert_eq!(f.m.assignments()[1].request, rid);
     f.ok();
 }
 
@@ -381,14 +381,14 @@ fn usage_cap_is_never_exceeded() {
     f.offer(p, 40, 100).unwrap();
     f.request(r, 50, 120, 0.0).unwrap();
     f.request(r, 50, 120, 0.0).unwrap();
-    let total: u64 = f.m.get_assignments().iter().map(|a| a.units).sum();
+    let total: u64 = f.m.assignments().iter().map(|a| a.units).sum();
     assert_eq!(total, 150);
     f.at(DAY - 1);
     f.request(r, 50, 10, 0.0).unwrap();
-    assert_eq!(f.m.get_assignments().len(), 2, "still inside the window");
+    assert_eq!(f.m.assignments().len(), 2, "still inside the window");
     f.at(DAY);
     f.request(r, 50, 10, 0.0).unwrap();
-    assert_eq!(f.m.get_assignments().len(), 3, "the window rolled");
+    assert_eq!(f.m.assignments().len(), 3, "the window rolled");
     f.ok();
 }
 
@@ -398,23 +398,20 @@ fn signatures_are_checked_when_on() {
     let r = f.requester(100_000);
     let p = f.provider(50.0);
     let spec = ComputeTaskSpec::new(f.tt, f.rust);
-    let msg = signing::order_message(OrderType::OfferCompute, p, 40, 10, &spec, None, None, 0);
+    let msg = signing::order_message(&NewOrder::sell(p, 40, 10, spec), 0);
     let good = signing::sign_seq(&signing::derive_signing_key(42, p), 0, &msg);
     let forged = signing::sign_seq(&signing::derive_signing_key(42, r), 0, &msg);
     let before = f.m.state_digest();
     assert_eq!(
-        f.m.place_order(OrderType::OfferCompute, p, 40, 10, spec, None, None, Some(forged), 0),
+        f.m.place_order(NewOrder { signature: Some(forged), ..NewOrder::sell(p, 40, 10, spec) }, 0),
         Err(MarketError::BadSignature(p))
     );
-    assert_eq!(
-        f.m.place_order(OrderType::OfferCompute, p, 40, 10, spec, None, None, None, 0),
-        Err(MarketError::BadSignature(p))
-    );
+    assert_eq!(f.m.place_order(NewOrder::sell(p, 40, 10, spec), 0), Err(MarketError::BadSignature(p)));
     assert_eq!(f.m.state_digest(), before);
-    f.m.place_order(OrderType::OfferCompute, p, 40, 10, spec, None, None, Some(good), 0).unwrap();
-    let rmsg = signing::order_message(OrderType::RequestCompute, r, 50, 10, &spec, None, None, 0);
+    f.m.place_order(NewOrder { signature: Some(good), ..NewOrder::sell(p, 40, 10, spec) }, 0).unwrap();
+    let rmsg = signing::order_message(&NewOrder::buy(r, 50, 10, spec), 0);
     let rsig = signing::sign_seq(&signing::derive_signing_key(42, r), 0, &rmsg);
-    f.m.place_order(OrderType::RequestCompute, r, 50, 10, spec, None, None, Some(rsig), 0).unwrap();
+    f.m.place_order(NewOrder { signature: Some(rsig), ..NewOrder::buy(r, 50, 10, spec) }, 0).unwrap();
     f.m.start_task(AssignmentId(0), p, 1).unwrap();
     f.m.complete_task(AssignmentId(0), p, Completion::on(f.account(p)), 2).unwrap();
     let bad = signing::sign_seq(&signing::derive_signing_key(42, p), 1, &signing::approval_message(EscrowId(0), r, 1));
@@ -455,7 +452,7 @@ fn reputation_change_reorders_resting_offers() {
     f.offer(b, 42, 1000).unwrap();
     // b earns a better reputation through a trade and feedback: 42 / 1.27 < 40 / 1.0.
     f.request(r, 50, 10, 0.0).unwrap();
-    assert_eq!(f.m.get_assignments()[0].provider, a);
+    assert_eq!(f.m.assignments()[0].provider, a);
     f.m.leave_feedback(AssignmentId(0), r, 5, 0).unwrap_err(); // not settled yet
     let mut f2 = Fx::new(MarketConfig { escrow_timeout_ms: DAY, ..Default::default() });
     let r2 = f2.requester(1_000_000);
@@ -464,10 +461,10 @@ fn reputation_change_reorders_resting_offers() {
     f2.offer(a2, 40, 1000).unwrap();
     f2.offer(b2, 42, 1000).unwrap();
     f2.request(r2, 50, 10, 0.0).unwrap();
-    assert_eq!(f2.m.get_assignments()[0].provider, b2, "42/1.25 = 33.6 beats 40/1.0");
+    assert_eq!(f2.m.assignments()[0].provider, b2, "42/1.25 = 33.6 beats 40/1.0");
     f2.at(20 * MINUTE); // b2's assignment fails: −20 → 105: 42/1.05 = 40.0 ties → earlier offer a2
     f2.request(r2, 50, 10, 0.0).unwrap();
-    assert_eq!(f2.m.get_assignments()[1].provider, a2);
+    assert_eq!(f2.m.assignments()[1].provider, a2);
     f2.ok();
 }
 

@@ -86,7 +86,7 @@ struct Acc {
 fn cap_breaches(ctx: &Ctx) -> u64 {
     let window = ctx.r.market.config().usage_cap_window_ms;
     let mut by_provider: BTreeMap<PeerId, Vec<(u64, u64)>> = BTreeMap::new();
-    for a in ctx.r.market.get_assignments() {
+    for a in ctx.r.market.assignments() {
         by_provider.entry(a.provider).or_default().push((a.assigned_at, a.units));
     }
     let mut breaches = 0;

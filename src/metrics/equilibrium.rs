@@ -21,7 +21,7 @@ use super::constrained::{Constrained, Step, constrained};
 use super::stats::{mean, ratio};
 use super::{Ctx, delivered};
 use crate::tables::TableBuilder;
-use synmarket_engine::{CapabilitySet, OrderType, PrivacyLevel};
+use synmarket_engine::{CapabilitySet, PrivacyLevel, Side};
 
 /// The capabilities in both sets.
 fn intersection(a: CapabilitySet, b: CapabilitySet) -> CapabilitySet {
@@ -143,13 +143,13 @@ pub(crate) fn per_period(ctx: &Ctx) -> PeriodTable {
     let config = m.config();
     let mut offer_rep: Vec<f64> = ctx.r.order_reputation.clone();
     offer_rep.resize(m.orders().len(), f64::NAN);
-    for a in m.get_assignments() {
+    for a in m.assignments() {
         if let Some(r) = offer_rep.get_mut(a.offer.index()) {
             *r = if r.is_nan() { a.provider_reputation } else { r.max(a.provider_reputation) };
         }
     }
     let eligibility = |o: &synmarket_engine::Order| -> (CapabilitySet, f64) {
-        if o.order_type == OrderType::RequestCompute {
+        if o.side == Side::Buy {
             let (floor, attested) = match o.spec.privacy_level {
                 PrivacyLevel::Public => (o.spec.min_reputation, false),
                 PrivacyLevel::Private => (o.spec.min_reputation.max(config.private_min_reputation), false),
@@ -164,7 +164,7 @@ pub(crate) fn per_period(ctx: &Ctx) -> PeriodTable {
     };
     let mut add = |k: usize,
                    t: usize,
-                   side: OrderType,
+                   side: Side,
                    trader: u32,
                    price: Option<f64>,
                    units: u64,
@@ -173,7 +173,7 @@ pub(crate) fn per_period(ctx: &Ctx) -> PeriodTable {
         let c = cell(k, t);
         let row = &mut rows[k][t];
         let step = Step { price, units, caps, reputation };
-        if side == OrderType::RequestCompute {
+        if side == Side::Buy {
             demand[c].push((price, units));
             cdemand[c].push(step);
             req_peers[c].push(trader);
@@ -201,7 +201,7 @@ pub(crate) fn per_period(ctx: &Ctx) -> PeriodTable {
         }
         let k = ctx.period_of(o.placed_at);
         if quota(o.trader).is_some() {
-            let is_request = o.order_type == OrderType::RequestCompute;
+            let is_request = o.side == Side::Buy;
             let (caps, rep) = eligibility(o);
             quota_present
                 .entry((k, t, is_request, o.trader.0))
@@ -217,32 +217,29 @@ pub(crate) fn per_period(ctx: &Ctx) -> PeriodTable {
                 .or_insert((caps, rep));
             continue;
         }
-        let price = match o.order_type {
-            OrderType::RequestCompute => ctx.value(o.trader),
-            OrderType::OfferCompute => ctx.cost(o.trader),
+        let price = match o.side {
+            Side::Buy => ctx.value(o.trader),
+            Side::Sell => ctx.cost(o.trader),
         };
-        add(k, t, o.order_type, o.trader.0, price, o.total_units, eligibility(o));
+        add(k, t, o.side, o.trader.0, price, o.total_units, eligibility(o));
     }
     for (&(k, t, is_request, trader), &elig) in &quota_present {
         let p = synmarket_engine::PeerId(trader);
-        let (side, price) =
-            if is_request { (OrderType::RequestCompute, ctx.value(p)) } else { (OrderType::OfferCompute, ctx.cost(p)) };
+        let (side, price) = if is_request { (Side::Buy, ctx.value(p)) } else { (Side::Sell, ctx.cost(p)) };
         add(k, t, side, trader, price, quota(p).unwrap_or(1), elig);
     }
     // Older orders that traded in a later period count there with the units they traded.
-    for a in m.get_assignments() {
+    for a in m.assignments() {
         let t = a.task_type.index();
         if t >= n {
             continue;
         }
         let k = ctx.period_of(a.assigned_at);
-        for (id, side, trader) in
-            [(a.request, OrderType::RequestCompute, a.requester), (a.offer, OrderType::OfferCompute, a.provider)]
-        {
+        for (id, side, trader) in [(a.request, Side::Buy, a.requester), (a.offer, Side::Sell, a.provider)] {
             if quota(trader).is_none()
                 && let Some(o) = m.order(id).filter(|o| ctx.period_of(o.placed_at) < k)
             {
-                let price = if side == OrderType::RequestCompute { ctx.value(trader) } else { ctx.cost(trader) };
+                let price = if side == Side::Buy { ctx.value(trader) } else { ctx.cost(trader) };
                 add(k, t, side, trader.0, price, a.units, eligibility(o));
             }
         }

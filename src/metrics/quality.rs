@@ -79,7 +79,7 @@ pub(crate) fn sla_by_tier(ctx: &Ctx) -> SlaTable {
         .map(|&t| SlaRow { tier: t.name().into(), tier_min_reputation: tier_floor(t), ..SlaRow::default() })
         .collect();
     let mut all = SlaRow { tier: ALL.into(), ..SlaRow::default() };
-    for a in ctx.r.market.get_assignments() {
+    for a in ctx.r.market.assignments() {
         // Reputations in the market are always finite (the engine refuses others), so `Tier::of`
         // answers; a non-finite one would count in the lowest tier.
         let tier = Tier::of(a.provider_reputation).ok();

@@ -37,7 +37,7 @@ use super::timeseries::{CONVERGENCE_THRESHOLD, Timeseries, time_to_converge};
 use super::welfare::WelfareTable;
 use super::{Ctx, settled};
 use synmarket_agents::Role;
-use synmarket_engine::{Account, LedgerEntry, OrderType, TaskStatus};
+use synmarket_engine::{Account, LedgerEntry, Side, TaskStatus};
 
 /// The most tokens ever held in escrow: the running balance of the escrow accounts in the ledger,
 /// taken after each instant's entries (a fund and a release in the same millisecond are one
@@ -72,7 +72,7 @@ fn premium(ctx: &Ctx) -> (Option<f64>, Option<f64>) {
     let n = ctx.n_types();
     // [type] -> (high units, high turnover, low units, low turnover)
     let mut acc = vec![(0u64, 0u128, 0u64, 0u128); n];
-    for a in ctx.r.market.get_assignments() {
+    for a in ctx.r.market.assignments() {
         let Some(x) = acc.get_mut(a.task_type.index()) else { continue };
         if a.provider_reputation >= HIGH_REPUTATION {
             x.0 += a.units;
@@ -110,13 +110,13 @@ pub(crate) fn build(
     let (r, m) = (ctx.r, &ctx.r.market);
     let n = ctx.n_types();
     let orders = m.orders();
-    let requests = || orders.iter().filter(|o| o.order_type == OrderType::RequestCompute);
+    let requests = || orders.iter().filter(|o| o.side == Side::Buy);
     let requested: u64 = requests().map(|o| o.total_units).sum();
     let filled: u64 = requests().map(|o| o.filled_units).sum();
     let matched = requests().filter(|o| o.first_fill_at.is_some()).count() as f64;
     let delays =
         sorted_finite(requests().filter_map(|o| o.first_fill_at.map(|f| f.saturating_sub(o.placed_at) as f64)));
-    let a = m.get_assignments();
+    let a = m.assignments();
     let volume: u64 = a.iter().map(|x| x.units).sum();
     let turnover: u128 = a.iter().map(|x| x.amount() as u128).sum();
     let role_count = |role: Role| r.agents.iter().filter(|x| x.role == role).count() as u64;
@@ -183,7 +183,7 @@ pub(crate) fn build(
         ("arbitrators", V::U(role_count(Role::Arbitrator))),
         ("orders", V::U(orders.len() as u64)),
         ("requests", V::U(requests().count() as u64)),
-        ("offers", V::U(orders.iter().filter(|o| o.order_type == OrderType::OfferCompute).count() as u64)),
+        ("offers", V::U(orders.iter().filter(|o| o.side == Side::Sell).count() as u64)),
         ("trades", V::U(a.len() as u64)),
         ("requested_units", V::U(requested)),
         ("filled_units", V::U(filled)),

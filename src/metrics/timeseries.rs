@@ -17,7 +17,7 @@ use super::stats::{cv, quantile_sorted, ratio, sorted_finite};
 use super::{ALL, Ctx};
 use crate::tables::TableBuilder;
 use synmarket_agents::MarketSample;
-use synmarket_engine::{OrderStatus, OrderType, TaskStatus};
+use synmarket_engine::{OrderStatus, Side, TaskStatus};
 
 /// Default threshold of the relative deviation for "converged" (5 %).
 pub const CONVERGENCE_THRESHOLD: f64 = 0.05;
@@ -134,8 +134,8 @@ pub(crate) fn build(ctx: &Ctx, eq: &PeriodTable) -> Timeseries {
             continue;
         }
         let i = ctx.interval_of(o.placed_at);
-        match o.order_type {
-            OrderType::RequestCompute => both(i, t, &mut |r| {
+        match o.side {
+            Side::Buy => both(i, t, &mut |r| {
                 r.requests += 1;
                 r.requested_units += o.total_units;
                 r.filled_units += o.filled_units;
@@ -147,13 +147,13 @@ pub(crate) fn build(ctx: &Ctx, eq: &PeriodTable) -> Timeseries {
                     r.expired_unfilled_units += o.remaining();
                 }
             }),
-            OrderType::OfferCompute => both(i, t, &mut |r| {
+            Side::Sell => both(i, t, &mut |r| {
                 r.offers += 1;
                 r.offered_units += o.total_units;
             }),
         }
     }
-    for a in m.get_assignments() {
+    for a in m.assignments() {
         let t = a.task_type.index();
         if t >= n {
             continue;

@@ -89,7 +89,7 @@ pub(crate) fn build(ctx: &Ctx) -> WelfareTable {
             wealth.push(total);
         }
     }
-    for a in m.get_assignments() {
+    for a in m.assignments() {
         let Some(e) = m.escrow(a.escrow()) else { continue };
         if e.settled_at.is_none() {
             continue;

@@ -34,7 +34,7 @@ fn market_simulation_tells_the_designs_story() {
 
     // The same facts from the engine's state, not from the text.
     let m = &r.market;
-    let a = m.get_assignments();
+    let a = m.assignments();
     assert_eq!(a.len(), 2);
     assert_eq!((a[0].units, a[0].price_per_unit, a[0].provider.0), (100, 48, 3));
     assert_eq!((a[1].units, a[1].price_per_unit, a[1].provider.0), (500, 75, 4));

@@ -17,7 +17,7 @@
 //! is party to the escrow, so a Sybil still settles the work of an identity it abandoned.
 
 use synmarket_engine::{
-    AccountId, AssignmentId, OrderType, PeerId, PeerSpec, PrivacyLevel, SimTime, TaskStatus, Vote, signing,
+    AccountId, AssignmentId, NewOrder, PeerId, PeerSpec, PrivacyLevel, Side, SimTime, TaskStatus, Vote, signing,
 };
 
 use super::{GroundTruth, GroundTruthKind, Identity, KEvent, Simulation};
@@ -53,7 +53,7 @@ impl Simulation {
         self.stats.actions += 1;
         let me = self.slots[agent as usize].peer;
         match action {
-            Action::PlaceOrder { order_type, price_per_unit, units, spec, sla, ttl_ms } => {
+            Action::PlaceOrder { side, price_per_unit, units, spec, sla, ttl_ms } => {
                 let slot = &mut self.slots[agent as usize];
                 if slot.max_orders.is_some_and(|m| slot.orders_placed >= m) {
                     return;
@@ -63,31 +63,18 @@ impl Simulation {
                 let seq = self.market.next_signature_seq(me);
                 let signature = slot.key.as_ref().map(|k| {
                     let msg = signing::order_message(
-                        order_type,
-                        me,
-                        price_per_unit,
-                        units,
-                        &spec,
-                        sla.as_ref(),
-                        expires_at,
+                        &NewOrder { sla, expires_at, ..NewOrder::new(side, me, price_per_unit, units, spec) },
                         seq,
                     );
                     signing::sign_seq(k, seq, &msg)
                 });
                 let _ = self.market.place_order(
-                    order_type,
-                    me,
-                    price_per_unit,
-                    units,
-                    spec,
-                    sla,
-                    expires_at,
-                    signature,
+                    NewOrder { sla, expires_at, signature, ..NewOrder::new(side, me, price_per_unit, units, spec) },
                     now,
                 );
             }
-            Action::ForgeOrder { victim, order_type, price_per_unit, units, spec } => {
-                self.forge(agent, victim, order_type, price_per_unit, units, spec, now)
+            Action::ForgeOrder { victim, side, price_per_unit, units, spec } => {
+                self.forge(agent, victim, side, price_per_unit, units, spec, now)
             }
             Action::Cancel(id) => {
                 let _ = self.market.cancel_order(id, me, now);
@@ -180,7 +167,7 @@ impl Simulation {
         &mut self,
         agent: u32,
         victim: PeerId,
-        order_type: OrderType,
+        side: Side,
         price_per_unit: u64,
         units: u64,
         spec: synmarket_engine::ComputeTaskSpec,
@@ -190,10 +177,12 @@ impl Simulation {
         // Signed with the forger's own key (or, without signatures, an unsigned claim).
         let key = signing::derive_signing_key(self.spec.market.market_seed, me);
         let seq = self.market.next_signature_seq(victim);
-        let msg = signing::order_message(order_type, victim, price_per_unit, units, &spec, None, None, seq);
+        let msg = signing::order_message(&NewOrder::new(side, victim, price_per_unit, units, spec), seq);
         let signature = Some(signing::sign_seq(&key, seq, &msg));
         self.record(now, me, GroundTruthKind::Forgery, None, victim.0 as u64);
-        let _ = self.market.place_order(order_type, victim, price_per_unit, units, spec, None, None, signature, now);
+        let _ = self
+            .market
+            .place_order(NewOrder { signature, ..NewOrder::new(side, victim, price_per_unit, units, spec) }, now);
     }
 
     /// Submits a scheduled completion and records relay, resale and key-sharing ground truth.

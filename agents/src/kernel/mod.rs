@@ -63,8 +63,8 @@ pub enum SimError {
     Invariant {
         /// When.
         time: SimTime,
-        /// What.
-        reason: String,
+        /// Which invariant, with the numbers that disagree.
+        reason: synmarket_engine::InvariantError,
     },
 }
 
@@ -355,9 +355,9 @@ impl Simulation {
                     }
                     self.order_reputation[i] = self.market.reputation(trader);
                 }
-                MarketEvent::Matched { assignment, provider, requester, .. } => {
+                MarketEvent::Assigned { assignment, provider, requester, .. } => {
                     self.wake(provider, Wake::Assigned(assignment));
-                    self.wake(requester, Wake::Matched(assignment));
+                    self.wake(requester, Wake::Assigned(assignment));
                 }
                 MarketEvent::EscrowChanged { escrow, to, .. } => {
                     let Some(e) = self.market.escrow(escrow) else { continue };

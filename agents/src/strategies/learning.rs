@@ -19,14 +19,9 @@ use rand::RngExt;
 
 use crate::stream::AgentRng;
 
-/// Which side a trader quotes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Side {
-    /// A requester's bid (limit = value).
-    Buy,
-    /// A provider's ask (limit = cost).
-    Sell,
-}
+/// Which side a trader quotes: the engine's order side (`Buy`: a requester's bid, limit = value;
+/// `Sell`: a provider's ask, limit = cost).
+pub use synmarket_engine::Side;
 
 /// Cliff's ZIP margin.
 #[derive(Clone, Debug, PartialEq)]

@@ -18,11 +18,10 @@
 use rand::RngExt;
 
 use synmarket_engine::{
-    AccountId, CapabilitySet, Completion, ComputeTaskSpec, EscrowId, EscrowState, OrderId, OrderType, PeerId,
-    PrivacyLevel, QualityValues,
+    AccountId, CapabilitySet, Completion, ComputeTaskSpec, EscrowId, EscrowState, OrderId, PeerId, PrivacyLevel,
+    QualityValues, Side,
 };
 
-use super::learning::Side;
 use super::pricing::{Pricer, View};
 use super::{Quota, Setup, account_of, approves, chance, pick_weighted, to_ms, to_units};
 use crate::agent::{Action, Agent, Observation, Profile, TaskTypeInfo, Wake};
@@ -149,7 +148,7 @@ impl ProviderAgent {
         let mut spec = ComputeTaskSpec::new(tt.id, self.caps.get(ti).copied().unwrap_or(CapabilitySet::EMPTY));
         spec.compute_units = units;
         out.push(Action::PlaceOrder {
-            order_type: OrderType::OfferCompute,
+            side: Side::Sell,
             price_per_unit: ask,
             units,
             spec,
@@ -259,7 +258,7 @@ impl Agent for ProviderAgent {
                     out.push(Action::Feedback(a, rating));
                 }
             }
-            Wake::Matched(_) | Wake::Disputed(_) => {}
+            Wake::Disputed(_) => {}
         }
     }
     fn role(&self) -> Role {

@@ -13,11 +13,9 @@
 use rand::RngExt;
 
 use synmarket_engine::{
-    ComputeTaskSpec, EscrowId, EscrowState, MAX_DURATION_MS, OrderId, OrderType, PeerId, QualityValues, SlaSpec,
-    TaskStatus,
+    ComputeTaskSpec, EscrowId, EscrowState, MAX_DURATION_MS, OrderId, PeerId, QualityValues, Side, SlaSpec, TaskStatus,
 };
 
-use super::learning::Side;
 use super::pricing::{Pricer, View};
 use super::{Quota, Setup, approves, chance, pick_weighted, sample_caps, to_ms, to_units};
 use crate::agent::{Action, Agent, Observation, Profile, TaskTypeInfo, Wake};
@@ -130,17 +128,11 @@ impl RequesterAgent {
         if forge {
             let peers = obs.market.peer_count() as u32;
             let victim = PeerId((obs.me.0 + rng.random_range(1..peers.max(2))) % peers.max(1));
-            out.push(Action::ForgeOrder {
-                victim,
-                order_type: OrderType::RequestCompute,
-                price_per_unit: bid,
-                units,
-                spec,
-            });
+            out.push(Action::ForgeOrder { victim, side: Side::Buy, price_per_unit: bid, units, spec });
             return;
         }
         out.push(Action::PlaceOrder {
-            order_type: OrderType::RequestCompute,
+            side: Side::Buy,
             price_per_unit: bid,
             units,
             spec,
@@ -161,7 +153,7 @@ impl Agent for RequesterAgent {
                 self.open = None;
                 self.quota.traded = 0;
             }
-            Wake::Matched(a) => {
+            Wake::Assigned(a) => {
                 if let Some(asg) = obs.market.assignment(a) {
                     self.quota.traded += asg.units;
                     self.pricer.on_fill(Side::Buy, self.value, asg.price_per_unit, asg.units, rng);

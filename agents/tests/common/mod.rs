@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use synmarket_agents::{Dist, PopulationSpec, Role, SimResult, Simulation, SimulationSpec, Strategy, TaskTypeSpec};
-use synmarket_engine::{HOUR, MINUTE, MarketConfig, OrderType, PeerId};
+use synmarket_engine::{HOUR, MINUTE, MarketConfig, PeerId, Side};
 
 /// One task type: `compute` with one capability, 10 units per task, 5–20 minute tasks.
 pub fn task_type() -> TaskTypeSpec {
@@ -57,16 +57,16 @@ pub fn in_population(r: &SimResult, peer: PeerId, pi: u32) -> bool {
 
 /// Prices of the orders of one side placed by population `pi`, in placement order, with the
 /// agent's limit (value or cost).
-pub fn quotes(r: &SimResult, pi: u32, side: OrderType) -> Vec<(PeerId, u64, f64)> {
+pub fn quotes(r: &SimResult, pi: u32, side: Side) -> Vec<(PeerId, u64, f64)> {
     r.market
         .orders()
         .iter()
-        .filter(|o| o.order_type == side && in_population(r, o.trader, pi))
+        .filter(|o| o.side == side && in_population(r, o.trader, pi))
         .filter_map(|o| {
             let a = r.agent_of(o.trader)?;
             let limit = match side {
-                OrderType::RequestCompute => a.profile.value_per_unit?,
-                OrderType::OfferCompute => a.profile.cost_per_unit?,
+                Side::Buy => a.profile.value_per_unit?,
+                Side::Sell => a.profile.cost_per_unit?,
             };
             Some((a.peer, o.price_per_unit, limit))
         })

@@ -39,7 +39,7 @@ fn weighted_ask(ask: u64, rep: f64, k: f64) -> f64 {
 /// The canonical order bytes, from the layout in the signing docs.
 #[allow(clippy::too_many_arguments)]
 pub fn order_bytes(
-    t: OrderType,
+    t: Side,
     trader: PeerId,
     price: u64,
     units: u64,
@@ -51,7 +51,7 @@ pub fn order_bytes(
     let mut m = Vec::new();
     m.extend_from_slice(b"order\0\0\0");
     m.extend_from_slice(&seq.to_le_bytes());
-    m.push(if t == OrderType::RequestCompute { 1 } else { 2 });
+    m.push(if t == Side::Buy { 1 } else { 2 });
     m.extend_from_slice(&trader.0.to_le_bytes());
     m.extend_from_slice(&price.to_le_bytes());
     m.extend_from_slice(&units.to_le_bytes());
@@ -121,7 +121,7 @@ pub struct RPeer {
 
 #[derive(Clone, Debug)]
 pub struct ROrder {
-    pub order_type: OrderType,
+    pub side: Side,
     pub trader: PeerId,
     pub price: u64,
     pub units: u64,
@@ -307,7 +307,7 @@ impl Ref {
                 if let Some(x) = o.expires_at {
                     due.push((x, 0, i));
                 }
-                if o.order_type == OrderType::RequestCompute {
+                if o.side == Side::Buy {
                     due.push((o.placed_at.saturating_add(c.auction_window_ms), 1, i));
                 }
             }
@@ -477,15 +477,15 @@ impl Ref {
         self.known(p)?;
         self.peers[p.index()].paused = paused;
         if paused {
-            self.close_all(p, Some(OrderType::OfferCompute));
+            self.close_all(p, Some(Side::Sell));
         }
         Ok(())
     }
 
-    fn close_all(&mut self, p: PeerId, only: Option<OrderType>) {
+    fn close_all(&mut self, p: PeerId, only: Option<Side>) {
         for i in 0..self.orders.len() {
             let o = &self.orders[i];
-            if o.trader == p && o.open() && only.is_none_or(|t| t == o.order_type) {
+            if o.trader == p && o.open() && only.is_none_or(|t| t == o.side) {
                 self.close_order(i, OrderStatus::Cancelled, CloseReason::Cancelled);
             }
         }
@@ -537,7 +537,7 @@ impl Ref {
     #[allow(clippy::too_many_arguments)]
     fn validate(
         &self,
-        t: OrderType,
+        t: Side,
         trader: PeerId,
         price: u64,
         units: u64,
@@ -600,7 +600,7 @@ impl Ref {
             }
         }
         match t {
-            OrderType::RequestCompute => {
+            Side::Buy => {
                 if p.available < amount {
                     return Err(MarketError::InsufficientFunds {
                         peer: trader,
@@ -609,7 +609,7 @@ impl Ref {
                     });
                 }
             }
-            OrderType::OfferCompute => {
+            Side::Sell => {
                 if p.paused {
                     return Err(MarketError::Paused(trader));
                 }
@@ -626,24 +626,22 @@ impl Ref {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub fn place_order(
-        &mut self,
-        t: OrderType,
-        trader: PeerId,
-        price: u64,
-        units: u64,
-        spec: ComputeTaskSpec,
-        sla: Option<SlaSpec>,
-        expires_at: Option<u64>,
-        sig: Option<Signed>,
-        now: u64,
-    ) -> R<OrderId> {
+    pub fn place_order(&mut self, order: NewOrder, now: u64) -> R<OrderId> {
+        let NewOrder {
+            side: t,
+            trader,
+            price_per_unit: price,
+            total_units: units,
+            spec,
+            sla,
+            expires_at,
+            signature: sig,
+        } = order;
         self.advance(now)?;
         if let Err(e) = self.validate(t, trader, price, units, &spec, sla.as_ref(), expires_at, sig.as_ref()) {
             self.counters.orders_rejected += 1;
             self.count_sig(&e);
-            self.events.push(MarketEvent::OrderRejected { time: now, trader, order_type: t, reason: e.code() });
+            self.events.push(MarketEvent::OrderRejected { time: now, trader, side: t, reason: e.code() });
             return Err(e);
         }
         if self.cfg.verify_signatures {
@@ -651,11 +649,11 @@ impl Ref {
         }
         let id = self.orders.len();
         let max_providers = match t {
-            OrderType::RequestCompute => (units / self.cfg.slot_divisor).clamp(1, self.cfg.slot_cap),
-            OrderType::OfferCompute => 0,
+            Side::Buy => (units / self.cfg.slot_divisor).clamp(1, self.cfg.slot_cap),
+            Side::Sell => 0,
         };
         self.orders.push(ROrder {
-            order_type: t,
+            side: t,
             trader,
             price,
             units,
@@ -672,14 +670,14 @@ impl Ref {
         self.events.push(MarketEvent::OrderPlaced {
             time: now,
             order: OrderId(id as u64),
-            order_type: t,
+            side: t,
             trader,
             task_type: spec.task_type,
             price_per_unit: price,
             units,
         });
         match t {
-            OrderType::RequestCompute => {
+            Side::Buy => {
                 let p = &mut self.peers[trader.index()];
                 p.available -= price * units;
                 p.locked += price * units;
@@ -689,7 +687,7 @@ impl Ref {
                     self.events.push(MarketEvent::AuctionOpened { time: now, request: OrderId(id as u64), closes_at });
                 }
             }
-            OrderType::OfferCompute => {
+            Side::Sell => {
                 self.match_offer(id);
                 if self.orders[id].filled == units {
                     self.orders[id].status = OrderStatus::Filled;
@@ -705,7 +703,7 @@ impl Ref {
         let mut offers: Vec<(f64, usize)> = (0..self.orders.len())
             .filter(|&i| {
                 let o = &self.orders[i];
-                o.order_type == OrderType::OfferCompute
+                o.side == Side::Sell
                     && o.open()
                     && o.spec.task_type == r.spec.task_type
                     && r.spec.capabilities.is_subset_of(o.spec.capabilities)
@@ -752,7 +750,7 @@ impl Ref {
         let mut requests: Vec<usize> = (0..self.orders.len())
             .filter(|&i| {
                 let r = &self.orders[i];
-                r.order_type == OrderType::RequestCompute
+                r.side == Side::Buy
                     && r.open()
                     && r.spec.task_type == o.spec.task_type
                     && r.spec.capabilities.is_subset_of(o.spec.capabilities)
@@ -878,7 +876,7 @@ impl Ref {
             }
         }
         self.counters.matches += 1;
-        self.events.push(MarketEvent::Matched {
+        self.events.push(MarketEvent::Assigned {
             time: now,
             assignment: AssignmentId(eid as u64),
             request: OrderId(rid as u64),
@@ -896,7 +894,7 @@ impl Ref {
         let now = self.clock;
         let o = self.orders[i].clone();
         let remaining = o.units - o.filled;
-        if o.order_type == OrderType::RequestCompute {
+        if o.side == Side::Buy {
             let p = &mut self.peers[o.trader.index()];
             p.locked -= remaining * o.price;
             p.available += remaining * o.price;
@@ -1558,7 +1556,7 @@ pub fn snap_market(m: &Market) -> Snap {
             .collect(),
         orders: m.orders().iter().map(|o| (o.status, o.filled_units, o.providers_used as u64)).collect(),
         assignments: m
-            .get_assignments()
+            .assignments()
             .iter()
             .map(|a| SnapAsg {
                 parties: (a.requester, a.provider),
