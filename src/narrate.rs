@@ -11,7 +11,7 @@
 use std::sync::{Arc, Mutex};
 
 use synmarket_agents::{SimError, SimResult, Simulation};
-use synmarket_engine::{EscrowState, Market, MarketEvent, OrderId, PeerId, PriceRule, Side, SimTime, TaskStatus};
+use synmarket_engine::{EscrowState, Market, MarketEvent, OrderId, PeerId, Side, SimTime, TaskStatus};
 
 use crate::run::simulation_spec;
 use crate::scenario::Scenario;
@@ -63,7 +63,7 @@ impl Narrator {
                     Side::Buy => {
                         let o = m.order(order);
                         let min = o.map_or(0.0, |o| o.spec.min_reputation);
-                        let privacy = o.map_or("public", |o| o.spec.privacy_level.name());
+                        let privacy = o.map_or("public", |o| o.spec.privacy_level.as_str());
                         self.say(format!(
                             "[{}] {who} requests {units} units of {tt} needing [{caps}] at up to {price_per_unit} tokens/unit \
                              (minimum reputation {min:.0}, {privacy}); {} tokens locked",
@@ -121,12 +121,7 @@ impl Narrator {
             MarketEvent::Assigned { assignment, request, provider, units, price_per_unit, .. } => {
                 let a = m.assignment(assignment);
                 let (bid, ask, rep) = a.map_or((0, 0, 0.0), |a| (a.bid, a.ask, a.provider_reputation));
-                let rule = match m.config().pricing {
-                    PriceRule::Ask => "ask",
-                    PriceRule::Resting => "resting",
-                    PriceRule::Midpoint => "midpoint",
-                    PriceRule::Bid => "bid",
-                };
+                let rule = m.config().pricing.as_str();
                 let k = m.config().reputation_weight;
                 let weighted = ask as f64 / (rep / 100.0).clamp(0.5, 2.0).powf(k);
                 let p = self.name(provider);
@@ -218,7 +213,7 @@ impl Narrator {
             )),
             MarketEvent::ComplianceChecked { audited: true, violation: Some(v), provider, .. } => {
                 let p = self.name(provider);
-                self.say(format!("    audit: {p}'s receipt shows {}: payment voided", v.name()));
+                self.say(format!("    audit: {p}'s receipt shows {}: payment voided", v.as_str()));
             }
             MarketEvent::PeerBanned { peer, .. } => {
                 let p = self.name(peer);

@@ -4,8 +4,8 @@
 
 use polars::prelude::*;
 
-use synmarket_agents::{Role, SimResult};
-use synmarket_engine::{EscrowId, PeerId, Side, Vote};
+use synmarket_agents::SimResult;
+use synmarket_engine::{EscrowId, PeerId, Vote};
 
 /// Accumulates named columns and builds a frame.
 #[derive(Default)]
@@ -35,13 +35,6 @@ impl TableBuilder {
     }
 }
 
-fn side_name(t: Side) -> &'static str {
-    match t {
-        Side::Buy => "request",
-        Side::Sell => "offer",
-    }
-}
-
 /// One row per order.
 pub fn orders(r: &SimResult) -> PolarsResult<DataFrame> {
     let m = &r.market;
@@ -49,13 +42,13 @@ pub fn orders(r: &SimResult) -> PolarsResult<DataFrame> {
     let o = m.orders();
     TableBuilder::new()
         .col("order_id", o.iter().map(|x| x.id.0).collect::<Vec<u64>>())
-        .col("order_type", o.iter().map(|x| side_name(x.side)).collect::<Vec<&str>>())
+        .col("order_type", o.iter().map(|x| x.side.as_str()).collect::<Vec<&str>>())
         .col("trader", o.iter().map(|x| x.trader.0).collect::<Vec<u32>>())
         .col("task_type", o.iter().map(|x| v.task_type_name(x.spec.task_type)).collect::<Vec<&str>>())
         .col("price_per_unit", o.iter().map(|x| x.price_per_unit).collect::<Vec<u64>>())
         .col("total_units", o.iter().map(|x| x.total_units).collect::<Vec<u64>>())
         .col("filled_units", o.iter().map(|x| x.filled_units).collect::<Vec<u64>>())
-        .col("status", o.iter().map(|x| x.status.name()).collect::<Vec<&str>>())
+        .col("status", o.iter().map(|x| x.status.as_str()).collect::<Vec<&str>>())
         .col("placed_at_ms", o.iter().map(|x| x.placed_at).collect::<Vec<u64>>())
         .col("expires_at_ms", o.iter().map(|x| x.expires_at).collect::<Vec<Option<u64>>>())
         .col("first_fill_at_ms", o.iter().map(|x| x.first_fill_at).collect::<Vec<Option<u64>>>())
@@ -64,18 +57,18 @@ pub fn orders(r: &SimResult) -> PolarsResult<DataFrame> {
             o.iter().map(|x| v.capability_names(x.spec.capabilities).join(",")).collect::<Vec<String>>(),
         )
         .col("min_reputation", o.iter().map(|x| x.spec.min_reputation).collect::<Vec<f64>>())
-        .col("privacy", o.iter().map(|x| x.spec.privacy_level.name()).collect::<Vec<&str>>())
+        .col("privacy", o.iter().map(|x| x.spec.privacy_level.as_str()).collect::<Vec<&str>>())
         .col("has_sla", o.iter().map(|x| x.sla.is_some()).collect::<Vec<bool>>())
         .col("max_providers", o.iter().map(|x| x.max_providers).collect::<Vec<u32>>())
         .col("providers_used", o.iter().map(|x| x.providers_used).collect::<Vec<u32>>())
         .build()
 }
 
+/// `release`, `refund` or `split_<provider_bps>`.
 fn vote_name(v: Vote) -> String {
     match v {
-        Vote::ReleaseToProvider => "release".into(),
-        Vote::RefundToRequester => "refund".into(),
-        Vote::Split { provider_bps } => format!("split_{provider_bps}"),
+        Vote::Split { provider_bps } => format!("{v}_{provider_bps}"),
+        other => other.to_string(),
     }
 }
 
@@ -97,24 +90,14 @@ pub fn assignments(r: &SimResult) -> PolarsResult<DataFrame> {
         .col("bid", a.iter().map(|x| x.bid).collect::<Vec<u64>>())
         .col("ask", a.iter().map(|x| x.ask).collect::<Vec<u64>>())
         .col("amount", a.iter().map(|x| x.amount()).collect::<Vec<u64>>())
-        .col("privacy", a.iter().map(|x| x.privacy.name()).collect::<Vec<&str>>())
+        .col("privacy", a.iter().map(|x| x.privacy.as_str()).collect::<Vec<&str>>())
         .col("provider_reputation", a.iter().map(|x| x.provider_reputation).collect::<Vec<f64>>())
         .col("has_sla", a.iter().map(|x| x.sla.is_some()).collect::<Vec<bool>>())
         .col("assigned_at_ms", a.iter().map(|x| x.assigned_at).collect::<Vec<u64>>())
         .col("started_at_ms", a.iter().map(|x| x.started_at).collect::<Vec<Option<u64>>>())
         .col("finished_at_ms", a.iter().map(|x| x.finished_at).collect::<Vec<Option<u64>>>())
-        .col("status", a.iter().map(|x| x.status.name()).collect::<Vec<&str>>())
-        .col(
-            "failure",
-            a.iter()
-                .map(|x| {
-                    x.failure.map(|f| match f {
-                        synmarket_engine::FailureKind::NoShow => "no_show",
-                        synmarket_engine::FailureKind::Abandoned => "abandoned",
-                    })
-                })
-                .collect::<Vec<Option<&str>>>(),
-        )
+        .col("status", a.iter().map(|x| x.status.as_str()).collect::<Vec<&str>>())
+        .col("failure", a.iter().map(|x| x.failure.map(|f| f.as_str())).collect::<Vec<Option<&str>>>())
         .col("violation_response", a.iter().map(|x| x.violations.response).collect::<Vec<bool>>())
         .col("violation_duration", a.iter().map(|x| x.violations.duration).collect::<Vec<bool>>())
         .col("violation_uptime", a.iter().map(|x| x.violations.uptime).collect::<Vec<bool>>())
@@ -135,7 +118,7 @@ pub fn assignments(r: &SimResult) -> PolarsResult<DataFrame> {
         )
         .col("audited", a.iter().map(|x| x.audited).collect::<Vec<bool>>())
         .col("receipt_account", a.iter().map(|x| x.receipt_account.map(|r| r.0)).collect::<Vec<Option<u64>>>())
-        .col("escrow_state", a.iter().map(|x| e(x).state.name()).collect::<Vec<&str>>())
+        .col("escrow_state", a.iter().map(|x| e(x).state.as_str()).collect::<Vec<&str>>())
         .col("settled_at_ms", a.iter().map(|x| e(x).settled_at).collect::<Vec<Option<u64>>>())
         .col("completed_at_ms", a.iter().map(|x| e(x).completed_at).collect::<Vec<Option<u64>>>())
         .col("paid_provider", a.iter().map(|x| e(x).paid_provider).collect::<Vec<u64>>())
@@ -159,23 +142,14 @@ pub fn ledger(r: &SimResult) -> PolarsResult<DataFrame> {
     TableBuilder::new()
         .col("seq", l.iter().map(|x| x.seq).collect::<Vec<u64>>())
         .col("time_ms", l.iter().map(|x| x.time).collect::<Vec<u64>>())
-        .col("kind", l.iter().map(|x| x.kind.name()).collect::<Vec<&str>>())
-        .col("from_account", l.iter().map(|x| x.from.kind_name()).collect::<Vec<&str>>())
+        .col("kind", l.iter().map(|x| x.kind.as_str()).collect::<Vec<&str>>())
+        .col("from_account", l.iter().map(|x| x.from.as_str()).collect::<Vec<&str>>())
         .col("from_owner", l.iter().map(|x| x.from.owner()).collect::<Vec<i64>>())
-        .col("to_account", l.iter().map(|x| x.to.kind_name()).collect::<Vec<&str>>())
+        .col("to_account", l.iter().map(|x| x.to.as_str()).collect::<Vec<&str>>())
         .col("to_owner", l.iter().map(|x| x.to.owner()).collect::<Vec<i64>>())
         .col("amount", l.iter().map(|x| x.amount).collect::<Vec<u64>>())
         .col("reference", l.iter().map(|x| x.reference).collect::<Vec<u64>>())
         .build()
-}
-
-/// Role name.
-pub fn role_name(r: Role) -> &'static str {
-    match r {
-        Role::Requester => "requester",
-        Role::Provider => "provider",
-        Role::Arbitrator => "arbitrator",
-    }
 }
 
 /// One row per peer identity: the agent that acts under it, its private parameters and the
@@ -200,7 +174,7 @@ pub fn agents(r: &SimResult, population_names: &[String]) -> PolarsResult<DataFr
                 .collect::<Vec<String>>(),
         )
         .col("index", rows.iter().map(|(a, _, _)| a.index).collect::<Vec<u32>>())
-        .col("role", rows.iter().map(|(a, _, _)| role_name(a.role)).collect::<Vec<&str>>())
+        .col("role", rows.iter().map(|(a, _, _)| a.role.as_str()).collect::<Vec<&str>>())
         .col("strategy", rows.iter().map(|(a, _, _)| a.strategy.name()).collect::<Vec<&str>>())
         .col("value_per_unit", rows.iter().map(|(a, _, _)| a.profile.value_per_unit).collect::<Vec<Option<f64>>>())
         .col("cost_per_unit", rows.iter().map(|(a, _, _)| a.profile.cost_per_unit).collect::<Vec<Option<f64>>>())

@@ -121,6 +121,8 @@ pub enum Role {
     Arbitrator,
 }
 
+synmarket_engine::named!(Role);
+
 /// SLA terms a requester attaches to its requests.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SlaTerms {

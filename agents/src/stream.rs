@@ -1,8 +1,9 @@
 //! Seed derivation: every random stream of a run is a pure function of the root seed and a
 //! stream id, never of a position in a list or a thread.
 //!
-//! `stream_seed(root, tag, index)` mixes with splitmix64 and expands to the 32-byte ChaCha key:
-//! `k_i = splitmix64(root ⊕ splitmix64(fnv1a64(tag) ⊕ splitmix64(index)) + i·φ)` for i = 0..4.
+//! The seed of a stream is `synmarket_engine::seed::stream_seed(root, tag, index)` (the one home
+//! of every mixing function); [`stream_rng`] expands it to the 32-byte ChaCha key with
+//! `seed::key_word`: `k_i = splitmix64(stream_seed + i·φ)` for i = 0..4.
 //! An agent's stream uses its population's *name* as the tag and its index within the population,
 //! so adding an agent or a population leaves every other agent's draws unchanged.
 
@@ -12,36 +13,14 @@ use rand_chacha::ChaCha8Rng;
 /// The generator every agent and population uses.
 pub type AgentRng = ChaCha8Rng;
 
-/// splitmix64.
-#[inline]
-pub fn splitmix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-/// FNV-1a over bytes (a stable hash of names).
-pub fn fnv1a64(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
-
-/// The 64-bit seed of stream (`tag`, `index`) under `root`.
-pub fn stream_seed(root: u64, tag: &str, index: u64) -> u64 {
-    splitmix64(root ^ splitmix64(fnv1a64(tag.as_bytes()) ^ splitmix64(index)))
-}
+pub use synmarket_engine::seed::{fnv1a64, splitmix64, stream_seed};
 
 /// A ChaCha8 generator for stream (`tag`, `index`) under `root`.
 pub fn stream_rng(root: u64, tag: &str, index: u64) -> AgentRng {
     let s = stream_seed(root, tag, index);
     let mut key = [0u8; 32];
     for (i, chunk) in key.chunks_mut(8).enumerate() {
-        let w = splitmix64(s.wrapping_add((i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)));
+        let w = synmarket_engine::seed::key_word(s, i as u64);
         chunk.copy_from_slice(&w.to_le_bytes());
     }
     ChaCha8Rng::from_seed(key)

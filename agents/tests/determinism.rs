@@ -55,7 +55,7 @@ fn all_strategies_mixed_are_deterministic_and_keep_the_invariants() {
     assert_eq!(a.stats, b.stats);
     assert!(a.market.check_invariants().is_ok());
     for kind in GroundTruthKind::ALL {
-        assert!(a.ground_truth.iter().any(|g| g.kind == kind), "no {} in the mixed run", kind.name());
+        assert!(a.ground_truth.iter().any(|g| g.kind == kind), "no {} in the mixed run", kind.as_str());
     }
     let c = mixed(43);
     assert_ne!(a.market.ledger_digest(), c.market.ledger_digest());

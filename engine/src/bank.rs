@@ -16,6 +16,7 @@ use crate::ids::{EscrowId, PeerId, SimTime};
 
 /// A place tokens can be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Account {
     /// Outside the market: endowments come from here, withdrawals go here.
     Mint,
@@ -40,17 +41,6 @@ impl Account {
         }
     }
 
-    /// Kind name for tables (`mint`, `available`, `locked`, `escrow`, `treasury`).
-    pub fn kind_name(self) -> &'static str {
-        match self {
-            Account::Mint => "mint",
-            Account::Available(_) => "available",
-            Account::Locked(_) => "locked",
-            Account::Escrow(_) => "escrow",
-            Account::Treasury => "treasury",
-        }
-    }
-
     /// The peer or escrow number, or -1.
     pub fn owner(self) -> i64 {
         match self {
@@ -63,6 +53,7 @@ impl Account {
 
 /// Why tokens moved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EntryKind {
     /// Mint → available.
     Endowment,
@@ -84,24 +75,6 @@ pub enum EntryKind {
     Fee,
     /// Escrow → requester, a payment voided by a compliance violation.
     Forfeit,
-}
-
-impl EntryKind {
-    /// Name for tables.
-    pub fn name(self) -> &'static str {
-        match self {
-            EntryKind::Endowment => "endowment",
-            EntryKind::Withdrawal => "withdrawal",
-            EntryKind::Lock => "lock",
-            EntryKind::Unlock => "unlock",
-            EntryKind::EscrowFund => "escrow_fund",
-            EntryKind::Release => "release",
-            EntryKind::Refund => "refund",
-            EntryKind::Penalty => "penalty",
-            EntryKind::Fee => "fee",
-            EntryKind::Forfeit => "forfeit",
-        }
-    }
 }
 
 /// One token movement.
@@ -146,13 +119,7 @@ pub struct Bank {
     chain: [u64; 2],
 }
 
-#[inline]
-fn mix(mut z: u64) -> u64 {
-    // splitmix64 finaliser
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
+use crate::seed::fmix64 as mix;
 
 impl Bank {
     /// An empty bank. With `retain` false the entries are not kept (the chain still is).
@@ -311,7 +278,7 @@ impl Bank {
         let words = [e.seq, e.time, e.kind as u64 | (fk << 8) | (tk << 16), fo, to, e.amount, e.reference];
         for w in words {
             self.chain[0] = mix(self.chain[0] ^ w);
-            self.chain[1] = mix(self.chain[1].rotate_left(17) ^ w ^ 0x9e37_79b9_7f4a_7c15);
+            self.chain[1] = mix(self.chain[1].rotate_left(17) ^ w ^ crate::seed::GOLDEN_GAMMA);
         }
     }
 
@@ -385,3 +352,5 @@ mod tests {
         assert_eq!(run(), run());
     }
 }
+
+crate::named!(Account, EntryKind);

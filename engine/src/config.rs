@@ -1,8 +1,11 @@
 //! Market configuration: every tunable rule of MECHANISMS.md, with the documented defaults.
 //!
 //! The engine takes a [`MarketConfig`] by value in [`crate::Market::new`] and checks it with
-//! [`MarketConfig::validate`]. Scenario files map their `[market]` table onto this struct
-//! field by field (see `scenarios/README.md`), so the names here are the names users type.
+//! [`MarketConfig::validate`]. The struct's serde form is the scenario file's `[market]` table
+//! (documented key by key in `scenarios/README.md`): every key has a default, unknown keys are
+//! refused, durations are duration strings (`auction_window = "15m"` for `auction_window_ms`,
+//! see [`crate::duration`]), and `market_seed` is not a key (it is derived from the scenario's
+//! seed). [`ConfigError::field`] names the key as it is written in the file.
 //!
 //! **Limits** (what `validate` accepts; scenario validation states the same):
 //! - every duration (windows, timeouts, deadlines, the time lock, the decay half-life and step) is
@@ -37,8 +40,11 @@ pub enum PriceRule {
 }
 
 /// Who must approve the release of an escrow (§5).
+///
+/// In files: `"single"`, `"both_parties"`, `{ arbitrators = { required = 2, total = 3 } }` or
+/// `{ time_locked = "2h" }`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case", from = "MultiSigFile", into = "MultiSigFile")]
 pub enum MultiSigType {
     /// The requester's approval releases. The default.
     #[default]
@@ -57,6 +63,38 @@ pub enum MultiSigType {
         /// Delay after completion.
         release_after_ms: DurationMs,
     },
+}
+
+/// The file form of [`MultiSigType`]: the time lock is a duration string.
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum MultiSigFile {
+    Single,
+    BothParties,
+    Arbitrators { required: u8, total: u8 },
+    TimeLocked(#[serde(with = "crate::duration::serde_ms")] DurationMs),
+}
+
+impl From<MultiSigFile> for MultiSigType {
+    fn from(f: MultiSigFile) -> Self {
+        match f {
+            MultiSigFile::Single => MultiSigType::Single,
+            MultiSigFile::BothParties => MultiSigType::BothParties,
+            MultiSigFile::Arbitrators { required, total } => MultiSigType::Arbitrators { required, total },
+            MultiSigFile::TimeLocked(release_after_ms) => MultiSigType::TimeLocked { release_after_ms },
+        }
+    }
+}
+
+impl From<MultiSigType> for MultiSigFile {
+    fn from(m: MultiSigType) -> Self {
+        match m {
+            MultiSigType::Single => MultiSigFile::Single,
+            MultiSigType::BothParties => MultiSigFile::BothParties,
+            MultiSigType::Arbitrators { required, total } => MultiSigFile::Arbitrators { required, total },
+            MultiSigType::TimeLocked { release_after_ms } => MultiSigFile::TimeLocked(release_after_ms),
+        }
+    }
 }
 
 /// What happens to a disputed escrow that no panel resolves by the dispute timeout (§5, §6).
@@ -103,12 +141,16 @@ pub struct ReputationConfig {
     /// Delta for feedback rated 1 or 2.
     pub negative_feedback: f64,
     /// A start within this time earns `fast_response`.
+    #[serde(rename = "fast_response_time", with = "crate::duration::serde_ms")]
     pub fast_response_ms: DurationMs,
     /// A start later than this costs `slow_response`.
+    #[serde(rename = "slow_response_time", with = "crate::duration::serde_ms")]
     pub slow_response_ms: DurationMs,
     /// Half-life of the decay toward `initial`; 0 disables decay.
+    #[serde(rename = "decay_half_life", with = "crate::duration::serde_ms")]
     pub decay_half_life_ms: DurationMs,
     /// How often decay is applied (a step function of simulated time).
+    #[serde(rename = "decay_step", with = "crate::duration::serde_ms")]
     pub decay_step_ms: DurationMs,
 }
 
@@ -141,6 +183,7 @@ impl Default for ReputationConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct MarketConfig {
     /// How long a request's first-accept auction stays open (§3).
+    #[serde(rename = "auction_window", with = "crate::duration::serde_ms")]
     pub auction_window_ms: DurationMs,
     /// `max_providers = clamp(units / slot_divisor, 1, slot_cap)`.
     pub slot_divisor: u64,
@@ -155,10 +198,13 @@ pub struct MarketConfig {
     /// Release authorisation for every escrow.
     pub escrow: MultiSigType,
     /// After completion, silence by the requester for this long releases the escrow.
+    #[serde(rename = "review_window", with = "crate::duration::serde_ms")]
     pub review_window_ms: DurationMs,
     /// A funded escrow whose task has not completed this long after funding is refunded.
+    #[serde(rename = "escrow_timeout", with = "crate::duration::serde_ms")]
     pub escrow_timeout_ms: DurationMs,
     /// A dispute unresolved this long after it was raised takes `dispute_default`.
+    #[serde(rename = "dispute_timeout", with = "crate::duration::serde_ms")]
     pub dispute_timeout_ms: DurationMs,
     /// Outcome of a dispute that times out.
     pub dispute_default: DisputeDefault,
@@ -172,19 +218,26 @@ pub struct MarketConfig {
     pub confidential_min_reputation: f64,
     /// Probability that a receipt is audited, in [0, 1].
     pub audit_rate: f64,
-    /// Seed of the market's own deterministic sampling (audits, panels).
+    /// Seed of the market's own deterministic sampling (audits, panels). Not part of the file
+    /// format: a scenario derives it from its seed (`seed::market_seed`).
+    #[serde(skip)]
     pub market_seed: u64,
     /// Check ed25519 signatures on orders and release approvals.
     pub verify_signatures: bool,
     /// Response time used when a request has no SLA.
+    #[serde(rename = "default_max_response", with = "crate::duration::serde_ms")]
     pub default_max_response_ms: DurationMs,
     /// Duration used when a request has no SLA and no `max_duration`.
+    #[serde(rename = "default_max_duration", with = "crate::duration::serde_ms")]
     pub default_max_duration_ms: DurationMs,
     /// Grace after a deadline before a task fails; within it the breach is only penalised.
+    #[serde(rename = "deadline_grace", with = "crate::duration::serde_ms")]
     pub deadline_grace_ms: DurationMs,
     /// Window of the usage caps (§9).
+    #[serde(rename = "usage_cap_window", with = "crate::duration::serde_ms")]
     pub usage_cap_window_ms: DurationMs,
     /// Window of price discovery (§11).
+    #[serde(rename = "price_window", with = "crate::duration::serde_ms")]
     pub price_window_ms: DurationMs,
     /// Keep every ledger entry in memory (the hash chain is always kept).
     pub retain_ledger: bool,
@@ -239,28 +292,28 @@ impl MarketConfig {
         let bad = |field: &'static str, reason: String| Err(ConfigError { field, reason });
         let r = &self.reputation;
         let durations: [(&'static str, DurationMs); 11] = [
-            ("auction_window_ms", self.auction_window_ms),
-            ("review_window_ms", self.review_window_ms),
-            ("escrow_timeout_ms", self.escrow_timeout_ms),
-            ("dispute_timeout_ms", self.dispute_timeout_ms),
-            ("default_max_response_ms", self.default_max_response_ms),
-            ("default_max_duration_ms", self.default_max_duration_ms),
-            ("deadline_grace_ms", self.deadline_grace_ms),
-            ("usage_cap_window_ms", self.usage_cap_window_ms),
-            ("price_window_ms", self.price_window_ms),
-            ("reputation.decay_half_life_ms", r.decay_half_life_ms),
-            ("reputation.decay_step_ms", r.decay_step_ms),
+            ("auction_window", self.auction_window_ms),
+            ("review_window", self.review_window_ms),
+            ("escrow_timeout", self.escrow_timeout_ms),
+            ("dispute_timeout", self.dispute_timeout_ms),
+            ("default_max_response", self.default_max_response_ms),
+            ("default_max_duration", self.default_max_duration_ms),
+            ("deadline_grace", self.deadline_grace_ms),
+            ("usage_cap_window", self.usage_cap_window_ms),
+            ("price_window", self.price_window_ms),
+            ("reputation.decay_half_life", r.decay_half_life_ms),
+            ("reputation.decay_step", r.decay_step_ms),
         ];
         for (field, v) in durations {
             if v > MAX_DURATION_MS {
-                return bad(field, format!("{v} ms is longer than the 10-year limit"));
+                return bad(field, format!("{} is longer than the 10-year limit", crate::duration::format_ms(v)));
             }
         }
         for (field, v) in [
-            ("auction_window_ms", self.auction_window_ms),
-            ("usage_cap_window_ms", self.usage_cap_window_ms),
-            ("price_window_ms", self.price_window_ms),
-            ("escrow_timeout_ms", self.escrow_timeout_ms),
+            ("auction_window", self.auction_window_ms),
+            ("usage_cap_window", self.usage_cap_window_ms),
+            ("price_window", self.price_window_ms),
+            ("escrow_timeout", self.escrow_timeout_ms),
         ] {
             if v == 0 {
                 return bad(field, "must be greater than 0".into());
@@ -294,7 +347,7 @@ impl MarketConfig {
                 return bad("escrow", format!("arbitrators needs 1 <= required <= total (got {required} of {total})"));
             }
             MultiSigType::TimeLocked { release_after_ms } if release_after_ms > MAX_DURATION_MS => {
-                return bad("escrow", "release_after_ms is longer than the 10-year limit".into());
+                return bad("escrow", "the time lock is longer than the 10-year limit".into());
             }
             _ => {}
         }
@@ -337,7 +390,7 @@ impl MarketConfig {
             return bad("reputation.initial", format!("{} is outside [min, max]", r.initial));
         }
         if r.decay_half_life_ms > 0 && r.decay_step_ms == 0 {
-            return bad("reputation.decay_step_ms", "must be > 0 when decay is on".into());
+            return bad("reputation.decay_step", "must be > 0 when decay is on".into());
         }
         Ok(())
     }
@@ -384,6 +437,8 @@ mod tests {
         c.reputation.min = -1e12;
         c.validate().unwrap();
         c.reputation.decay_half_life_ms = MAX_DURATION_MS + 1;
-        assert_eq!(c.validate().unwrap_err().field, "reputation.decay_half_life_ms");
+        assert_eq!(c.validate().unwrap_err().field, "reputation.decay_half_life");
     }
 }
+
+crate::named!(PriceRule, MultiSigType, DisputeDefault);

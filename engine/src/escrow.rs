@@ -23,6 +23,7 @@ use crate::order::{PrivacyLevel, QualityValues, SlaSpec};
 
 /// Task lifecycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum TaskStatus {
     /// Matched, not started.
     Assigned,
@@ -36,21 +37,11 @@ pub enum TaskStatus {
     Failed,
 }
 
-impl TaskStatus {
-    /// Name for tables.
-    pub fn name(self) -> &'static str {
-        match self {
-            TaskStatus::Assigned => "assigned",
-            TaskStatus::InProgress => "in_progress",
-            TaskStatus::Completed => "completed",
-            TaskStatus::SlaViolated => "sla_violated",
-            TaskStatus::Failed => "failed",
-        }
-    }
-}
+crate::named!(TaskStatus, FailureKind, EscrowState, Vote);
 
 /// Why a task failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum FailureKind {
     /// Not started by the response deadline plus grace.
     NoShow,
@@ -151,6 +142,7 @@ impl TaskAssignment {
 
 /// Escrow states (§5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EscrowState {
     /// Opened, not yet funded.
     Created,
@@ -199,30 +191,19 @@ impl EscrowState {
     pub fn holds_funds(self) -> bool {
         matches!(self, EscrowState::Funded | EscrowState::Completed | EscrowState::Disputed)
     }
-
-    /// Name for tables and errors.
-    pub fn name(self) -> &'static str {
-        match self {
-            EscrowState::Created => "created",
-            EscrowState::Funded => "funded",
-            EscrowState::Completed => "completed",
-            EscrowState::Released => "released",
-            EscrowState::Refunded => "refunded",
-            EscrowState::Disputed => "disputed",
-            EscrowState::Resolved => "resolved",
-            EscrowState::Expired => "expired",
-        }
-    }
 }
 
 /// An arbitrator's vote, and the outcome of a dispute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Vote {
-    /// Settle as a normal release (penalty and fee apply).
+    /// Settle as a normal release (penalty and fee apply). Named `release`.
+    #[serde(rename = "release")]
     ReleaseToProvider,
-    /// Refund the requester in full.
+    /// Refund the requester in full. Named `refund`.
+    #[serde(rename = "refund")]
     RefundToRequester,
-    /// The provider gets `provider_bps` of `amount − penalty` (fee charged on it), the requester
+    /// Named `split` (tables write `split_<provider_bps>`). The provider gets `provider_bps` of `amount − penalty` (fee charged on it), the requester
     /// the rest.
     Split {
         /// Provider's share in basis points.

@@ -11,6 +11,7 @@ use crate::reputation::ReputationEvent;
 
 /// Why an auction closed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CloseReason {
     /// Every unit was assigned.
     Filled,
@@ -26,21 +27,12 @@ pub enum CloseReason {
 
 /// A compliance finding at an audit (§9).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ViolationKind {
     /// The receipt names an account other than the provider's own (relay or resale).
     ReceiptMismatch,
     /// The provider's account is registered by several peers (key sharing).
     SharedAccount,
-}
-
-impl ViolationKind {
-    /// Name for tables.
-    pub fn name(self) -> &'static str {
-        match self {
-            ViolationKind::ReceiptMismatch => "receipt_mismatch",
-            ViolationKind::SharedAccount => "shared_account",
-        }
-    }
 }
 
 /// Something that happened in the market.
@@ -276,3 +268,5 @@ impl MarketEvent {
         }
     }
 }
+
+crate::named!(CloseReason, ViolationKind);

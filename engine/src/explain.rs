@@ -63,7 +63,11 @@ impl std::fmt::Display for Disqualified {
                 write!(f, "its reputation {have:.0} is below the required {need:.0}")
             }
             Disqualified::Privacy { level, reputation, attested } => {
-                write!(f, "the {} privacy rule fails (reputation {reputation:.0}, attested: {attested})", level.name())
+                write!(
+                    f,
+                    "the {} privacy rule fails (reputation {reputation:.0}, attested: {attested})",
+                    level.as_str()
+                )
             }
             Disqualified::SamePeer => write!(f, "provider and requester are the same peer"),
             Disqualified::Banned(p) => write!(f, "provider {p} is banned"),

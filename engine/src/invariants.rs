@@ -70,7 +70,7 @@ impl Market {
             if e.state.holds_funds() && bal != e.amount {
                 return Err(InvariantError::EscrowBalance {
                     escrow: e.id,
-                    state: e.state.name(),
+                    state: e.state.as_str(),
                     held: bal,
                     expected: e.amount,
                 });
@@ -95,8 +95,8 @@ impl Market {
             if t.from != t.to && !t.from.can_become(t.to) {
                 return Err(InvariantError::IllegalTransition {
                     escrow: t.escrow,
-                    from: t.from.name(),
-                    to: t.to.name(),
+                    from: t.from.as_str(),
+                    to: t.to.as_str(),
                 });
             }
         }

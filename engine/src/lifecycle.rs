@@ -333,7 +333,7 @@ impl Market {
             ));
         }
         if a.status != TaskStatus::Assigned {
-            return Err(MarketError::WrongState { action: "start", state: a.status.name() });
+            return Err(MarketError::WrongState { action: "start", state: a.status.as_str() });
         }
         let response = now.saturating_sub(a.assigned_at);
         let max_duration = a.max_duration_ms;
@@ -372,7 +372,7 @@ impl Market {
             ));
         }
         if a.status != TaskStatus::InProgress {
-            return Err(MarketError::WrongState { action: "complete", state: a.status.name() });
+            return Err(MarketError::WrongState { action: "complete", state: a.status.as_str() });
         }
         if !(0.0..=1.0).contains(&completion.uptime) {
             return Err(MarketError::InvalidFraction { what: "uptime", value: completion.uptime });
@@ -506,7 +506,7 @@ impl Market {
             return Err(self.refuse(approver, not_allowed));
         }
         if e.state != EscrowState::Completed {
-            return Err(MarketError::WrongState { action: "approve release", state: e.state.name() });
+            return Err(MarketError::WrongState { action: "approve release", state: e.state.as_str() });
         }
         let duplicate = match e.multisig {
             MultiSigType::BothParties => {
@@ -561,7 +561,7 @@ impl Market {
             ));
         }
         if !matches!(e.state, EscrowState::Funded | EscrowState::Completed) {
-            return Err(MarketError::WrongState { action: "dispute", state: e.state.name() });
+            return Err(MarketError::WrongState { action: "dispute", state: e.state.as_str() });
         }
         let (requester, provider, from) = (e.requester, e.provider, e.state);
         let (panel, required) = match e.multisig {
@@ -603,7 +603,7 @@ impl Market {
             return Err(MarketError::InvalidSplit(provider_bps));
         }
         let Some(d) = e.dispute.as_ref() else {
-            return Err(MarketError::WrongState { action: "vote", state: e.state.name() });
+            return Err(MarketError::WrongState { action: "vote", state: e.state.as_str() });
         };
         if !d.panel.contains(&arbitrator) {
             return Err(self.refuse(
@@ -618,7 +618,7 @@ impl Market {
             ));
         }
         if e.state != EscrowState::Disputed {
-            return Err(MarketError::WrongState { action: "vote", state: e.state.name() });
+            return Err(MarketError::WrongState { action: "vote", state: e.state.as_str() });
         }
         if d.votes.iter().any(|(p, _)| *p == arbitrator) {
             return Err(MarketError::Duplicate(arbitrator));
@@ -656,7 +656,7 @@ impl Market {
         }
         let state = self.escrows[aid.index()].state;
         if !state.is_settled() {
-            return Err(MarketError::WrongState { action: "leave feedback", state: state.name() });
+            return Err(MarketError::WrongState { action: "leave feedback", state: state.as_str() });
         }
         if a.feedback[side].is_some() {
             return Err(MarketError::Duplicate(from));

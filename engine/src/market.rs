@@ -175,20 +175,7 @@ pub(crate) fn weighted_ask_bits(ask: u64, reputation: f64, k: f64) -> u64 {
     (ask as f64 / factor).to_bits()
 }
 
-/// Deterministic uniform in [0, 1) from the market seed, a stream tag and an id.
-#[inline]
-pub(crate) fn unit_sample(seed: u64, stream: u64, id: u64) -> f64 {
-    let h = mix64(seed ^ mix64(stream.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ mix64(id)));
-    (h >> 11) as f64 / (1u64 << 53) as f64
-}
-
-#[inline]
-pub(crate) fn mix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
+pub(crate) use crate::seed::{splitmix64 as mix64, unit_sample};
 
 impl Market {
     /// A market with `config` (checked), at time 0, with no peers and no task types.

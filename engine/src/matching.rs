@@ -514,7 +514,7 @@ impl Market {
                 .refuse(trader, MarketError::NotAuthorized { caller: trader, action: "cancel another peer's order" }));
         }
         if !o.status.is_open() {
-            return Err(MarketError::WrongState { action: "cancel", state: o.status.name() });
+            return Err(MarketError::WrongState { action: "cancel", state: o.status.as_str() });
         }
         self.close_order(id, OrderStatus::Cancelled, CloseReason::Cancelled, now);
         Ok(())

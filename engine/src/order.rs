@@ -26,21 +26,15 @@ pub const MAX_QUALITY_VALUES: usize = 4;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Side {
-    /// A request for compute: a requester's bid, the most it pays per unit.
+    /// A request for compute: a requester's bid, the most it pays per unit. Named `request`.
+    #[serde(rename = "request")]
     Buy,
-    /// An offer of compute: a provider's ask, the least it accepts per unit.
+    /// An offer of compute: a provider's ask, the least it accepts per unit. Named `offer`.
+    #[serde(rename = "offer")]
     Sell,
 }
 
 impl Side {
-    /// The word used in tables and messages: `"request"` (buy) or `"offer"` (sell).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Side::Buy => "request",
-            Side::Sell => "offer",
-        }
-    }
-
     /// The other side.
     pub fn opposite(self) -> Side {
         match self {
@@ -50,11 +44,7 @@ impl Side {
     }
 }
 
-impl std::fmt::Display for Side {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+crate::named!(Side, PrivacyLevel, OrderStatus);
 
 /// An order to place: everything [`crate::Market::place_order`] takes besides the time (§2).
 ///
@@ -108,17 +98,6 @@ pub enum PrivacyLevel {
     Private,
     /// Provider holds the `confidential` attestation and reputation ≥ `confidential_min_reputation`.
     Confidential,
-}
-
-impl PrivacyLevel {
-    /// Lower-case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            PrivacyLevel::Public => "public",
-            PrivacyLevel::Private => "private",
-            PrivacyLevel::Confidential => "confidential",
-        }
-    }
 }
 
 /// Named values in [0, 1] (quality metric index → value), stored inline. Each metric appears at
@@ -267,6 +246,7 @@ impl SlaSpec {
 
 /// Lifecycle of an order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     /// Nothing filled yet, still in the market.
     Active,
@@ -284,17 +264,6 @@ impl OrderStatus {
     /// True while the order can still trade.
     pub fn is_open(self) -> bool {
         matches!(self, OrderStatus::Active | OrderStatus::PartiallyFilled)
-    }
-
-    /// Name for tables.
-    pub fn name(self) -> &'static str {
-        match self {
-            OrderStatus::Active => "active",
-            OrderStatus::PartiallyFilled => "partially_filled",
-            OrderStatus::Filled => "filled",
-            OrderStatus::Cancelled => "cancelled",
-            OrderStatus::Expired => "expired",
-        }
     }
 }
 

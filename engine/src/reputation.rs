@@ -27,6 +27,7 @@ use crate::ids::{DurationMs, PeerId};
 
 /// What moved a score.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ReputationEvent {
     /// A trade settled successfully (provider).
     TradeCompleted,
@@ -71,6 +72,7 @@ impl ReputationEvent {
 /// Reputation tiers: Risky < 0 ≤ New < 50 ≤ Standard < 100 ≤ Reliable < 250 ≤ Trusted < 500 ≤
 /// Expert < 1000 ≤ Legendary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Tier {
     /// Below 0.
     Risky,
@@ -110,19 +112,6 @@ impl Tier {
         } else {
             Tier::Legendary
         })
-    }
-
-    /// Lower-case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Tier::Risky => "risky",
-            Tier::New => "new",
-            Tier::Standard => "standard",
-            Tier::Reliable => "reliable",
-            Tier::Trusted => "trusted",
-            Tier::Expert => "expert",
-            Tier::Legendary => "legendary",
-        }
     }
 
     /// All tiers, ascending.
@@ -334,3 +323,5 @@ mod tests {
         assert_eq!(b.score(PeerId(0)), 50.0);
     }
 }
+
+crate::named!(ReputationEvent, Tier);

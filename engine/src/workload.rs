@@ -23,8 +23,8 @@ impl SplitMix {
 
     /// Next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        crate::market::mix64(self.0)
+        self.0 = self.0.wrapping_add(crate::seed::GOLDEN_GAMMA);
+        crate::seed::splitmix64(self.0)
     }
 
     /// Uniform in [0, 1).

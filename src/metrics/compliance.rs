@@ -193,7 +193,7 @@ pub(crate) fn build(ctx: &Ctx) -> ComplianceTable {
             K::Forgery => (None, None),
         };
         rows.push(ComplianceRow {
-            kind: kind.name(),
+            kind: kind.as_str(),
             ground_truth: true,
             attempted: Some(x.attempted),
             detected: Some(x.detected),
@@ -254,7 +254,7 @@ impl ComplianceTable {
     pub fn totals(&self) -> Totals {
         let mut t = Totals::default();
         for k in GroundTruthKind::ALL {
-            let Some(r) = self.get(k.name()) else { continue };
+            let Some(r) = self.get(k.as_str()) else { continue };
             t.attempted += r.attempted.unwrap_or(0);
             t.detected += r.detected.unwrap_or(0);
             t.undetected += r.undetected.unwrap_or(0);

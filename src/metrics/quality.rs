@@ -76,7 +76,7 @@ fn tier_floor(t: Tier) -> Option<f64> {
 pub(crate) fn sla_by_tier(ctx: &Ctx) -> SlaTable {
     let mut rows: Vec<SlaRow> = Tier::ALL
         .iter()
-        .map(|&t| SlaRow { tier: t.name().into(), tier_min_reputation: tier_floor(t), ..SlaRow::default() })
+        .map(|&t| SlaRow { tier: t.as_str().into(), tier_min_reputation: tier_floor(t), ..SlaRow::default() })
         .collect();
     let mut all = SlaRow { tier: ALL.into(), ..SlaRow::default() };
     for a in ctx.r.market.assignments() {

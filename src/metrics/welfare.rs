@@ -20,7 +20,7 @@ use polars::prelude::{DataFrame, PolarsResult};
 
 use super::stats::ratio;
 use super::{Ctx, delivered};
-use crate::tables::{TableBuilder, role_name};
+use crate::tables::TableBuilder;
 use synmarket_agents::{AgentRecord, Role};
 use synmarket_engine::PeerId;
 
@@ -65,7 +65,7 @@ pub(crate) fn build(ctx: &Ctx) -> WelfareTable {
         .iter()
         .map(|p| WelfareRow {
             population: p.name.clone(),
-            role: role_name(p.role),
+            role: p.role.as_str(),
             strategy: p.strategy.name(),
             ..WelfareRow::default()
         })

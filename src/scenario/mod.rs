@@ -13,7 +13,7 @@
 //! The full file format is documented in `scenarios/README.md`.
 
 mod checks;
-pub mod duration;
+pub use synmarket_engine::duration;
 mod locate;
 mod overrides;
 mod population;
@@ -48,21 +48,7 @@ pub use validate::{
 /// The largest scenario file read (bytes).
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 
-/// Stream id mixed into the root seed to derive the market's own seed (ASCII `"market_s"`).
-pub const MARKET_SEED_STREAM: u64 = 0x6d61_726b_6574_5f73;
-
-/// SplitMix64 finaliser (Steele, Lea & Flood 2014): a bijective mix of 64 bits.
-pub fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-/// The market's seed for a scenario seed: `splitmix64(seed ^ MARKET_SEED_STREAM)`.
-pub fn market_seed(seed: u64) -> u64 {
-    splitmix64(seed ^ MARKET_SEED_STREAM)
-}
+pub use synmarket_engine::seed::{MARKET_SEED_STREAM, market_seed, splitmix64};
 
 /// A validated scenario: everything a run needs, every default filled in.
 #[derive(Clone, Debug, PartialEq)]

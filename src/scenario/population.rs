@@ -284,7 +284,7 @@ fn population(
     let count = r.count as u32;
     let strategy = r.strategy.unwrap_or_else(|| default_strategy(r.role));
     if !strategy.roles().contains(&r.role) {
-        let fits: Vec<&str> = strategy.roles().iter().map(|role| role_name(*role)).collect();
+        let fits: Vec<&str> = strategy.roles().iter().map(|role| role.as_str()).collect();
         let for_role: Vec<&str> =
             Strategy::ALL.iter().filter(|s| s.roles().contains(&r.role)).map(|s| s.name()).collect();
         return bad(
@@ -292,9 +292,9 @@ fn population(
             format!(
                 "strategy {} does not fit role {} (it plays {}; a {} can use {})",
                 strategy.name(),
-                role_name(r.role),
+                r.role.as_str(),
                 fits.join(", "),
-                role_name(r.role),
+                r.role.as_str(),
                 for_role.join(", ")
             ),
         );
@@ -306,7 +306,7 @@ fn population(
                 &p.key(key),
                 format!(
                     "applies only to {who}; this population is a {} with strategy {}",
-                    role_name(r.role),
+                    r.role.as_str(),
                     strategy.name()
                 ),
             );
@@ -442,15 +442,6 @@ fn population(
         params: params(p, r, &d.params, market)?,
         ..d
     })
-}
-
-/// The name of a role in files and messages.
-pub fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Requester => "requester",
-        Role::Provider => "provider",
-        Role::Arbitrator => "arbitrator",
-    }
 }
 
 fn sla(p: &TomlPath, s: &RawSla) -> Check<SlaTerms> {

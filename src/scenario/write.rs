@@ -14,7 +14,7 @@ use synmarket_engine::{DisputeDefault, MarketConfig, MultiSigType, PriceRule};
 
 use super::Scenario;
 use super::duration::format_ms;
-use super::population::{applies, role_name};
+use super::population::applies;
 
 type V = toml::Value;
 
@@ -166,7 +166,7 @@ fn population(out: &mut String, p: &PopulationSpec, task_types: &[TaskTypeSpec])
     let on = |key: &str| applies(key, p.role, p.strategy);
     out.push_str("\n[[population]]\n");
     line(out, "name", text(&p.name));
-    line(out, "role", text(role_name(p.role)));
+    line(out, "role", text(p.role.as_str()));
     line(out, "count", V::Integer(p.count.into()));
     line(out, "strategy", text(p.strategy.name()));
     line(out, "budget", dist(&p.budget));

@@ -1,7 +1,7 @@
 //! The canonical run list of a sweep: every (point, replication) with its seed and run id, sorted
 //! by (point id, replication); shards; the `_plan.parquet` table; parameter columns.
 //!
-//! Seeds (64-bit words of a SHA-256, see `point::hash_u64`):
+//! Seeds (64-bit words of a SHA-256, `synmarket_engine::seed::text_seed`):
 //! - `common`:      `H("synmarket-seed-v1\ncommon\n<base seed>\n<r>")`: the same at every point;
 //! - `independent`: `H("synmarket-seed-v1\nindependent\n<base seed>\n<point canonical>\n<r>")`.
 //!
@@ -14,7 +14,9 @@
 use polars::prelude::{Column, DataFrame, NamedFrom, Series};
 
 use super::SweepError;
-use super::point::{ParamKind, Point, hash_u64, hex_id, param_kind, param_number, param_text};
+use synmarket_engine::seed::text_seed;
+
+use super::point::{ParamKind, Point, hex_id, param_kind, param_number, param_text};
 use super::shard::Shard;
 use super::spec::{SeedMode, Sweep};
 
@@ -72,9 +74,9 @@ fn looks_like_parquet(path: &std::path::Path) -> bool {
 /// The seed of replication `r` of `point`.
 pub fn run_seed(base_seed: u64, mode: SeedMode, point: &Point, r: u64) -> u64 {
     match mode {
-        SeedMode::Common => hash_u64(&format!("synmarket-seed-v1\ncommon\n{base_seed}\n{r}")),
+        SeedMode::Common => text_seed(&format!("synmarket-seed-v1\ncommon\n{base_seed}\n{r}")),
         SeedMode::Independent => {
-            hash_u64(&format!("synmarket-seed-v1\nindependent\n{base_seed}\n{}\n{r}", point.canonical()))
+            text_seed(&format!("synmarket-seed-v1\nindependent\n{base_seed}\n{}\n{r}", point.canonical()))
         }
     }
 }

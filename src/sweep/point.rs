@@ -36,14 +36,6 @@ pub fn hex_id(text: &str) -> String {
     s
 }
 
-/// A 64-bit word from the SHA-256 of `text` (its first 8 bytes, big-endian).
-pub fn hash_u64(text: &str) -> u64 {
-    let digest = Sha256::digest(text.as_bytes());
-    let mut bytes = [0u8; 8];
-    bytes.copy_from_slice(&digest[..8]);
-    u64::from_be_bytes(bytes)
-}
-
 /// Canonical text of one value (see the module header).
 pub fn canonical_value(v: &toml::Value) -> String {
     match v {
@@ -104,7 +96,7 @@ pub enum RandomDist {
 }
 
 fn word(seed: u64, sample: u64, key: &str, n: u64) -> u64 {
-    hash_u64(&format!("synmarket-random-v1\n{seed}\n{sample}\n{key}\n{n}"))
+    synmarket_engine::seed::text_seed(&format!("synmarket-random-v1\n{seed}\n{sample}\n{key}\n{n}"))
 }
 
 /// Uniform integer in 0..len (len ≥ 1) by 128-bit multiply (bias below 2^-64 × len).

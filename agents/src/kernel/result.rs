@@ -51,7 +51,8 @@ pub struct AgentRecord {
 }
 
 /// The kinds of attempted policy violation the kernel records as ground truth.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum GroundTruthKind {
     /// A task's receipt names a foreign account (a relay kept a cut). `detail`: the account.
     Relay,
@@ -73,22 +74,9 @@ pub enum GroundTruthKind {
     CorruptVote,
 }
 
-impl GroundTruthKind {
-    /// Name for tables.
-    pub fn name(self) -> &'static str {
-        match self {
-            GroundTruthKind::Relay => "relay",
-            GroundTruthKind::Resale => "resale",
-            GroundTruthKind::KeySharing => "key_sharing",
-            GroundTruthKind::SybilReentry => "sybil_reentry",
-            GroundTruthKind::CollusionFeedback => "collusion_feedback",
-            GroundTruthKind::DisputeAbuse => "dispute_abuse",
-            GroundTruthKind::Forgery => "forgery",
-            GroundTruthKind::Leak => "leak",
-            GroundTruthKind::CorruptVote => "corrupt_vote",
-        }
-    }
+synmarket_engine::named!(GroundTruthKind);
 
+impl GroundTruthKind {
     /// Every kind, in table order.
     pub const ALL: [GroundTruthKind; 9] = [
         GroundTruthKind::Relay,

@@ -928,7 +928,7 @@ impl Ref {
                 .refuse(trader, MarketError::NotAuthorized { caller: trader, action: "cancel another peer's order" }));
         }
         if !o.open() {
-            return Err(MarketError::WrongState { action: "cancel", state: o.status.name() });
+            return Err(MarketError::WrongState { action: "cancel", state: o.status.as_str() });
         }
         self.close_order(id.index(), OrderStatus::Cancelled, CloseReason::Cancelled);
         Ok(())
@@ -946,7 +946,7 @@ impl Ref {
             ));
         }
         if a.status != TaskStatus::Assigned {
-            return Err(MarketError::WrongState { action: "start", state: a.status.name() });
+            return Err(MarketError::WrongState { action: "start", state: a.status.as_str() });
         }
         let response = now - a.assigned_at;
         let a = &mut self.asg[aid.index()];
@@ -976,7 +976,7 @@ impl Ref {
             ));
         }
         if a.status != TaskStatus::InProgress {
-            return Err(MarketError::WrongState { action: "complete", state: a.status.name() });
+            return Err(MarketError::WrongState { action: "complete", state: a.status.as_str() });
         }
         if !(c.uptime >= 0.0 && c.uptime <= 1.0) {
             return Err(MarketError::InvalidFraction { what: "uptime", value: c.uptime });
@@ -1213,7 +1213,7 @@ impl Ref {
             );
         }
         if e.state != EscrowState::Completed {
-            return Err(MarketError::WrongState { action: "approve release", state: e.state.name() });
+            return Err(MarketError::WrongState { action: "approve release", state: e.state.as_str() });
         }
         let duplicate = match self.cfg.escrow {
             MultiSigType::BothParties => {
@@ -1269,7 +1269,7 @@ impl Ref {
         }
         let state = self.esc[i].state;
         if !matches!(state, EscrowState::Funded | EscrowState::Completed) {
-            return Err(MarketError::WrongState { action: "dispute", state: state.name() });
+            return Err(MarketError::WrongState { action: "dispute", state: state.as_str() });
         }
         let (panel, required) = match self.cfg.escrow {
             MultiSigType::Arbitrators { required, .. } => (self.esc[i].arbitrators.clone(), required),
@@ -1311,7 +1311,7 @@ impl Ref {
         let i = eid.index();
         let e = &self.esc[i];
         let Some(d) = e.dispute.as_ref() else {
-            return Err(MarketError::WrongState { action: "vote", state: e.state.name() });
+            return Err(MarketError::WrongState { action: "vote", state: e.state.as_str() });
         };
         if !d.panel.contains(&by) {
             return Err(
@@ -1323,7 +1323,7 @@ impl Ref {
             return Err(self.refuse(by, MarketError::NotAuthorized { caller: by, action: "vote after being banned" }));
         }
         if e.state != EscrowState::Disputed {
-            return Err(MarketError::WrongState { action: "vote", state: e.state.name() });
+            return Err(MarketError::WrongState { action: "vote", state: e.state.as_str() });
         }
         if d.votes.iter().any(|v| v.0 == by) {
             return Err(MarketError::Duplicate(by));
@@ -1355,7 +1355,7 @@ impl Ref {
             state,
             EscrowState::Released | EscrowState::Refunded | EscrowState::Resolved | EscrowState::Expired
         ) {
-            return Err(MarketError::WrongState { action: "leave feedback", state: state.name() });
+            return Err(MarketError::WrongState { action: "leave feedback", state: state.as_str() });
         }
         if a.feedback[side].is_some() {
             return Err(MarketError::Duplicate(by));
