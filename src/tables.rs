@@ -175,7 +175,7 @@ pub fn agents(r: &SimResult, population_names: &[String]) -> PolarsResult<DataFr
         )
         .col("index", rows.iter().map(|(a, _, _)| a.index).collect::<Vec<u32>>())
         .col("role", rows.iter().map(|(a, _, _)| a.role.as_str()).collect::<Vec<&str>>())
-        .col("strategy", rows.iter().map(|(a, _, _)| a.strategy.name()).collect::<Vec<&str>>())
+        .col("strategy", rows.iter().map(|(a, _, _)| a.strategy.as_str()).collect::<Vec<&str>>())
         .col("value_per_unit", rows.iter().map(|(a, _, _)| a.profile.value_per_unit).collect::<Vec<Option<f64>>>())
         .col("cost_per_unit", rows.iter().map(|(a, _, _)| a.profile.cost_per_unit).collect::<Vec<Option<f64>>>())
         .col("budget", rows.iter().map(|(a, _, _)| a.profile.budget).collect::<Vec<u64>>())

@@ -69,6 +69,8 @@ pub enum Action {
         delay_ms: DurationMs,
         /// The report.
         completion: Completion,
+        /// The violation a foreign receipt account is (relay or resale), for the ground truth.
+        violation: Option<crate::kernel::GroundTruthKind>,
     },
     /// Approve an escrow's release.
     Approve(EscrowId),
@@ -106,6 +108,8 @@ pub struct TaskTypeInfo {
     pub id: TaskTypeId,
     /// Capability indices of its vocabulary.
     pub capabilities: Vec<u8>,
+    /// How many of them a request needs (the spec's value or its default).
+    pub capabilities_needed: crate::dist::Dist,
     /// The scenario's description.
     pub spec: TaskTypeSpec,
 }

@@ -1,116 +1,63 @@
-//! Validated, typed descriptions of task types and agent populations.
+//! Typed descriptions of task types and agent populations: what a scenario's `[[task_type]]` and
+//! `[[population]]` tables are.
 //!
-//! These are what a scenario file becomes after validation (the root crate parses TOML into raw
-//! serde structs and checks them into these types). Everything here is already checked: bounds
-//! hold, probabilities lie in [0, 1], names refer to known task types and capabilities. The kernel
-//! and the agents trust these values.
+//! Each struct here is its own file format (serde, `deny_unknown_fields`), owns its defaults and
+//! checks its values (`validate`, errors at paths relative to its table). A population is made of
+//! groups of keys, each applying to some roles:
+//!
+//! | group | keys | roles |
+//! |---|---|---|
+//! | [`Common`] | `budget`, `initial_reputation` | every role |
+//! | [`Trading`] | prices, arrivals, task mix, units, order lifetime and quotas | requesters, providers |
+//! | [`Requesting`] | value, reputation minimum, privacy mix, SLA terms | requesters |
+//! | [`Providing`] | cost, capabilities, confidential attestation, usage cap, reliability | providers |
+//! | the strategy's own parameters | see [`crate::strategies`] | the strategy's roles |
+//!
+//! The scenario loader splits a population table among its groups by their field names, so a key
+//! that no group of the population's role and strategy has is refused, with the name of the roles
+//! or strategies it belongs to. The kernel and the agents trust validated values.
+
+use std::collections::BTreeMap;
 
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
-use synmarket_engine::{DurationMs, PrivacyLevel};
+use synmarket_engine::{DurationMs, MINUTE, PrivacyLevel, SECOND};
 
-pub use crate::params::{Strategy, StrategyParams};
+use crate::config::{Check, Domain, TomlPath, bad, dist, finite, in_range, name, probability};
+pub use crate::dist::{Dist, DurationDist, exponential_ms, standard_normal};
+pub use crate::strategies::{Strategy, StrategySpec};
 
-/// A numeric parameter: a fixed value or a distribution that each agent draws from once (or, for
-/// per-task quantities, once per task) from its own stream.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Dist {
-    /// Always this value.
-    Fixed(f64),
-    /// Uniform on `[lo, hi]`.
-    Uniform(f64, f64),
-    /// Normal with mean and standard deviation (callers clamp where a sign matters).
-    Normal(f64, f64),
-    /// Log-normal: `exp(N(mu, sigma))`.
-    LogNormal(f64, f64),
-    /// One of the values, each equally likely.
-    Choice(Vec<f64>),
-}
+/// Most agents in one population.
+pub const MAX_COUNT: i64 = 1_000_000;
+/// Highest price, value or cost per unit.
+pub const MAX_PRICE: f64 = 1_000_000.0;
+/// Largest endowment of one agent.
+pub const MAX_BUDGET: f64 = 1e15;
+/// Highest arrival rate per agent (orders per hour).
+pub const MAX_RATE_PER_HOUR: f64 = 3_600.0;
+/// Highest declared usage cap (units per 24 h).
+pub const MAX_USAGE_CAP: f64 = 1e12;
+/// Highest markup, speed factor and SLA duration factor.
+pub const MAX_FACTOR: f64 = 1_000.0;
+/// Most compute units per task or order.
+pub const MAX_UNITS: f64 = 1_000_000.0;
+/// Longest simulated duration of a scenario, and of any duration a population sets.
+pub const MAX_SCENARIO_DURATION_MS: DurationMs = 365 * synmarket_engine::DAY;
 
-impl Dist {
-    /// Draws one value.
-    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
-        match self {
-            Dist::Fixed(v) => *v,
-            Dist::Uniform(lo, hi) => {
-                if hi <= lo {
-                    *lo
-                } else {
-                    lo + (hi - lo) * rng.random::<f64>()
-                }
-            }
-            Dist::Normal(mean, sd) => mean + sd * standard_normal(rng),
-            Dist::LogNormal(mu, sigma) => (mu + sigma * standard_normal(rng)).exp(),
-            Dist::Choice(values) => {
-                if values.is_empty() {
-                    0.0
-                } else {
-                    values[rng.random_range(0..values.len())]
-                }
-            }
-        }
-    }
-
-    /// The mean of the distribution (used for documentation and sanity checks).
-    pub fn mean(&self) -> f64 {
-        match self {
-            Dist::Fixed(v) => *v,
-            Dist::Uniform(lo, hi) => (lo + hi) / 2.0,
-            Dist::Normal(mean, _) => *mean,
-            Dist::LogNormal(mu, sigma) => (mu + sigma * sigma / 2.0).exp(),
-            Dist::Choice(values) => values.iter().sum::<f64>() / values.len().max(1) as f64,
-        }
-    }
-
-    /// Smallest and largest value the distribution can produce (normal and log-normal are
-    /// unbounded above; their bounds are mean ± 6 sd resp. 0 .. exp(mu + 6 sigma)).
-    pub fn support(&self) -> (f64, f64) {
-        match self {
-            Dist::Fixed(v) => (*v, *v),
-            Dist::Uniform(lo, hi) => (*lo, *hi),
-            Dist::Normal(mean, sd) => (mean - 6.0 * sd, mean + 6.0 * sd),
-            Dist::LogNormal(mu, sigma) => (0.0, (mu + 6.0 * sigma).exp()),
-            Dist::Choice(values) => (
-                values.iter().copied().fold(f64::INFINITY, f64::min),
-                values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-            ),
-        }
-    }
-}
-
-/// A standard normal draw by the Box–Muller transform (two uniforms, one output), so that the
-/// number of draws per call is fixed and streams stay aligned.
-pub fn standard_normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
-    let u1: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
-    let u2: f64 = rng.random::<f64>();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-}
-
-/// An exponential draw with the given rate (events per millisecond); used for Poisson arrivals.
-pub fn exponential_ms<R: Rng + ?Sized>(rng: &mut R, rate_per_ms: f64) -> f64 {
-    let u: f64 = rng.random::<f64>().max(f64::MIN_POSITIVE);
-    -u.ln() / rate_per_ms
-}
-
-/// A task type of the scenario.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TaskTypeSpec {
-    /// Name, as used by `task_mix` and reports.
-    pub name: String,
-    /// Capability vocabulary of this task type.
-    pub capabilities: Vec<String>,
-    /// How many of the vocabulary's capabilities a request needs (rounded, clamped to the list).
-    pub capabilities_needed: Dist,
-    /// Compute units per task.
-    pub units: Dist,
-    /// Execution time of one task at speed factor 1, in milliseconds.
-    pub duration_ms: Dist,
+/// What the checks of a population need to know about the rest of the scenario.
+#[derive(Clone, Copy, Debug)]
+pub struct Context<'a> {
+    /// Task type names, in scenario order.
+    pub task_types: &'a [String],
+    /// The market's reputation bounds `[min, max]`.
+    pub reputation: (f64, f64),
+    /// Whether the market verifies signatures.
+    pub verify_signatures: bool,
 }
 
 /// What a population does in the market.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Posts compute requests and pays for work.
@@ -123,86 +70,411 @@ pub enum Role {
 
 synmarket_engine::named!(Role);
 
-/// SLA terms a requester attaches to its requests.
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 3] = [Role::Requester, Role::Provider, Role::Arbitrator];
+
+    /// True for requesters and providers.
+    pub fn trades(self) -> bool {
+        self != Role::Arbitrator
+    }
+}
+
+// ----- task types ------------------------------------------------------------------------------
+
+/// `[[task_type]]`: a kind of compute task.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SlaTerms {
-    /// Probability that a request carries an SLA at all.
-    pub probability: f64,
-    /// Maximum time from assignment to start.
-    pub max_response_ms: Dist,
-    /// Maximum execution time, as a multiple of the task's nominal duration.
-    pub max_duration_factor: Dist,
-    /// Required uptime fraction in [0, 1].
-    pub uptime_requirement: f64,
-    /// Minimum quality scores by name, each in [0, 1].
-    pub quality_minimums: Vec<(String, f64)>,
-    /// Penalty per violation as a fraction of the order value (bid × units), in [0, 1].
-    pub penalty_fraction: f64,
+#[serde(deny_unknown_fields)]
+pub struct TaskTypeSpec {
+    /// Name, as used by `task_mix` and reports.
+    pub name: String,
+    /// Capability vocabulary of this task type (default: none).
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+    /// How many of the vocabulary's capabilities a request needs (rounded, clamped to the list);
+    /// default 1 when the vocabulary is not empty, else 0.
+    #[serde(default)]
+    pub capabilities_needed: Option<Dist>,
+    /// Compute units per task (default U[10, 100]).
+    #[serde(default = "TaskTypeSpec::default_units")]
+    pub units: Dist,
+    /// Execution time of one task at speed factor 1 (default U[5 m, 30 m]).
+    #[serde(rename = "duration", default = "TaskTypeSpec::default_duration")]
+    pub duration_ms: DurationDist,
 }
 
-/// How a provider actually performs, drawn per agent then per task from its own stream.
+impl TaskTypeSpec {
+    /// A task type with the default units and duration.
+    pub fn new(name: &str, capabilities: &[&str]) -> Self {
+        TaskTypeSpec {
+            name: name.to_string(),
+            capabilities: capabilities.iter().map(|c| c.to_string()).collect(),
+            capabilities_needed: None,
+            units: Self::default_units(),
+            duration_ms: Self::default_duration(),
+        }
+    }
+
+    fn default_units() -> Dist {
+        Dist::Uniform(10.0, 100.0)
+    }
+
+    fn default_duration() -> DurationDist {
+        DurationDist(Dist::Uniform((5 * MINUTE) as f64, (30 * MINUTE) as f64))
+    }
+
+    /// How many capabilities a request needs: `capabilities_needed`, or 1 when the vocabulary is
+    /// not empty (0 otherwise).
+    pub fn capabilities_needed(&self) -> Dist {
+        self.capabilities_needed.clone().unwrap_or(Dist::Fixed((self.capabilities.len() as f64).min(1.0)))
+    }
+
+    /// Checks the values (capability names are checked by the scenario, which knows them all) and
+    /// writes the default of `capabilities_needed` out.
+    pub fn validate(mut self) -> Check<Self> {
+        let root = TomlPath::root();
+        name(&root.key("name"), &self.name)?;
+        let needed = self.capabilities_needed();
+        dist(&root.key("capabilities_needed"), &needed, Domain::closed(0.0, self.capabilities.len() as f64))?;
+        self.capabilities_needed = Some(needed);
+        dist(&root.key("units"), &self.units, Domain::closed(1.0, MAX_UNITS))?;
+        dist(&root.key("duration"), &self.duration_ms, Domain::duration(0.0, MAX_SCENARIO_DURATION_MS as f64, true))?;
+        Ok(self)
+    }
+}
+
+// ----- populations -----------------------------------------------------------------------------
+
+/// One `[[population]]`: `count` agents that share a role, a strategy and the distributions their
+/// private parameters are drawn from. Groups that do not apply to the role hold neutral values
+/// and are not written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PopulationSpec {
+    /// Name (unique in the scenario), used in reports and stream ids.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Number of agents.
+    pub count: u32,
+    /// The strategy and its own parameters.
+    pub strategy: StrategySpec,
+    /// Keys of every role.
+    pub common: Common,
+    /// Keys of requesters and providers.
+    pub trading: Trading,
+    /// Keys of requesters.
+    pub requesting: Requesting,
+    /// Keys of providers.
+    pub providing: Providing,
+}
+
+/// A group of population keys: its defaults and its checks.
+pub trait Group: Serialize + for<'de> Deserialize<'de> {
+    /// The roles that may set the group's keys.
+    const ROLES: &'static [Role];
+    /// The values of keys not written, for a population of `role` playing `strategy`.
+    fn defaults(role: Role, strategy: &StrategySpec, task_types: &[String]) -> Self;
+    /// Checks the values; paths are relative to the population table.
+    fn validate(&self, ctx: &Context<'_>) -> Check<()>;
+}
+
+impl PopulationSpec {
+    /// A population for tests and builders: the file defaults, except that every role is endowed
+    /// with 1,000,000 tokens, and an empty task mix (every task type, weight 1).
+    pub fn new(name: &str, role: Role, count: u32, strategy: Strategy) -> Self {
+        let strategy = strategy.default_spec();
+        PopulationSpec {
+            name: name.to_string(),
+            role,
+            count,
+            common: Common { budget: Dist::Fixed(1_000_000.0), initial_reputation: None },
+            trading: Trading::defaults(role, &strategy, &[]),
+            requesting: Requesting::defaults(role, &strategy, &[]),
+            providing: Providing::defaults(role, &strategy, &[]),
+            strategy,
+        }
+    }
+
+    /// The strategy tag.
+    pub fn kind(&self) -> Strategy {
+        self.strategy.kind()
+    }
+
+    /// Checks every group that applies to the role, then the strategy's parameters.
+    pub fn validate(&self, ctx: &Context<'_>) -> Check<()> {
+        let root = TomlPath::root();
+        name(&root.key("name"), &self.name)?;
+        if self.count == 0 {
+            return bad(&root.key("count"), "0 agents: a population needs at least 1");
+        }
+        if i64::from(self.count) > MAX_COUNT {
+            return bad(
+                &root.key("count"),
+                format!("{} agents exceed the limit of {MAX_COUNT} per population", self.count),
+            );
+        }
+        self.common.validate(ctx)?;
+        if Trading::ROLES.contains(&self.role) {
+            self.trading.validate(ctx)?;
+        }
+        if Requesting::ROLES.contains(&self.role) {
+            self.requesting.validate(ctx)?;
+        }
+        if Providing::ROLES.contains(&self.role) {
+            self.providing.validate(ctx)?;
+        }
+        self.strategy.behaviour().validate(ctx)
+    }
+}
+
+/// Writes the population as its file table: the header keys, then the keys of every group that
+/// applies to the role, then the strategy's parameters.
+impl Serialize for PopulationSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Header<'a> {
+            name: &'a str,
+            role: Role,
+            count: u32,
+            strategy: Strategy,
+        }
+        #[derive(Serialize)]
+        struct Out<'a> {
+            #[serde(flatten)]
+            header: Header<'a>,
+            #[serde(flatten)]
+            common: &'a Common,
+            #[serde(flatten, skip_serializing_if = "Option::is_none")]
+            trading: Option<&'a Trading>,
+            #[serde(flatten, skip_serializing_if = "Option::is_none")]
+            requesting: Option<&'a Requesting>,
+            #[serde(flatten, skip_serializing_if = "Option::is_none")]
+            providing: Option<&'a Providing>,
+            #[serde(flatten)]
+            params: &'a StrategySpec,
+        }
+        let applies = |roles: &[Role]| roles.contains(&self.role);
+        Out {
+            header: Header { name: &self.name, role: self.role, count: self.count, strategy: self.kind() },
+            common: &self.common,
+            trading: applies(Trading::ROLES).then_some(&self.trading),
+            requesting: applies(Requesting::ROLES).then_some(&self.requesting),
+            providing: applies(Providing::ROLES).then_some(&self.providing),
+            params: &self.strategy,
+        }
+        .serialize(s)
+    }
+}
+
+/// Keys of every role.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Reliability {
-    /// Probability that an assigned task is never started.
-    pub no_show_probability: f64,
-    /// Delay from assignment to start, in milliseconds.
-    pub start_delay_ms: Dist,
-    /// Multiplier on the task's nominal duration (1 = nominal, 2 = twice as slow).
-    pub speed_factor: Dist,
-    /// Fraction of time the provider is reachable, in [0, 1] (sampled per task).
-    pub availability: Dist,
-    /// Quality score of a completed task, clamped to [0, 1].
-    pub quality: Dist,
-    /// Probability that the provider is offline at an arrival: it withdraws its resting offer and
-    /// places none (flaky availability).
-    pub offline_probability: f64,
+#[serde(deny_unknown_fields)]
+pub struct Common {
+    /// Tokens each agent is endowed with (at the start and at each period reset); default
+    /// 1,000,000 for requesters, 0 for the other roles.
+    pub budget: Dist,
+    /// Starting reputation; `None` uses the market's initial value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_reputation: Option<Dist>,
 }
 
-impl Default for Reliability {
-    fn default() -> Self {
-        Reliability {
-            no_show_probability: 0.0,
-            start_delay_ms: Dist::Uniform(1_000.0, 30_000.0),
-            speed_factor: Dist::Fixed(1.0),
-            availability: Dist::Fixed(1.0),
-            quality: Dist::Uniform(0.8, 1.0),
-            offline_probability: 0.0,
+impl Group for Common {
+    const ROLES: &'static [Role] = &Role::ALL;
+
+    fn defaults(role: Role, _: &StrategySpec, _: &[String]) -> Self {
+        let budget = if role == Role::Requester { 1_000_000.0 } else { 0.0 };
+        Common { budget: Dist::Fixed(budget), initial_reputation: None }
+    }
+
+    fn validate(&self, ctx: &Context<'_>) -> Check<()> {
+        let root = TomlPath::root();
+        dist(&root.key("budget"), &self.budget, Domain::closed(0.0, MAX_BUDGET))?;
+        if let Some(r) = &self.initial_reputation {
+            dist(&root.key("initial_reputation"), r, Domain::closed(ctx.reputation.0, ctx.reputation.1))?;
+        }
+        Ok(())
+    }
+}
+
+/// An arrival rate: orders per hour per agent, written as a number or
+/// `{ poisson_rate_per_hour = x }`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Rate(pub f64);
+
+impl<'de> Deserialize<'de> for Rate {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            Plain(f64),
+            Table {
+                #[allow(dead_code)]
+                poisson_rate_per_hour: f64,
+            },
+        }
+        match Form::deserialize(d) {
+            Ok(Form::Plain(x)) | Ok(Form::Table { poisson_rate_per_hour: x }) => Ok(Rate(x)),
+            Err(_) => {
+                Err(serde::de::Error::custom("expected a number of orders per hour or { poisson_rate_per_hour = x }"))
+            }
         }
     }
 }
 
-impl Reliability {
-    /// The preset of the `unreliable` and `sybil` strategies: one task in five is a no-show,
-    /// starts take minutes, execution is 1.5× slower, uptime 50–90 %, quality 0.3–0.7, and the
-    /// provider is offline at a quarter of its arrivals.
-    pub fn unreliable() -> Self {
-        Reliability {
-            no_show_probability: 0.2,
-            start_delay_ms: Dist::Uniform(60_000.0, 600_000.0),
-            speed_factor: Dist::Fixed(1.5),
-            availability: Dist::Uniform(0.5, 0.9),
-            quality: Dist::Uniform(0.3, 0.7),
-            offline_probability: 0.25,
+/// Keys of requesters and providers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Trading {
+    /// Lowest price a ZI trader quotes (default 1).
+    pub min_price: f64,
+    /// Highest price a ZI trader quotes, and a ring's price (default 200).
+    pub max_price: f64,
+    /// Mean orders per hour per agent, Poisson arrivals (default 1).
+    #[serde(rename = "arrival_rate")]
+    pub arrival_rate_per_hour: Rate,
+    /// Task types this population trades, by name, with weights (default: every task type,
+    /// weight 1; an empty mix in a population built in code means the same).
+    pub task_mix: BTreeMap<String, f64>,
+    /// Units per order; `None` uses the task type's `units`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub units: Option<Dist>,
+    /// How long an order stays in the market; `None`: no expiry.
+    #[serde(rename = "order_ttl", default, skip_serializing_if = "Option::is_none", with = "opt_duration")]
+    pub order_ttl_ms: Option<DurationMs>,
+    /// When each agent first arrives; `None`: an exponential draw like every later arrival.
+    #[serde(rename = "first_arrival", default, skip_serializing_if = "Option::is_none", with = "opt_duration")]
+    pub first_arrival_ms: Option<DurationMs>,
+    /// The most orders an agent places in the whole run; `None`: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_orders: Option<u32>,
+    /// Most units traded per period; once reached the agent places no order until the next
+    /// period (`None`: no quota; single-unit traders of Gode–Sunder: `Some(1)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub units_per_period: Option<u64>,
+}
+
+/// Serde adapter for an optional duration string.
+mod opt_duration {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use synmarket_engine::DurationMs;
+    use synmarket_engine::duration::Duration;
+
+    pub fn serialize<S: Serializer>(v: &Option<DurationMs>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(ms) => s.serialize_some(&Duration(*ms)),
+            None => s.serialize_none(),
         }
     }
 
-    /// The default profile of a strategy: the unreliable preset for `unreliable` and `sybil`.
-    pub fn for_strategy(strategy: Strategy) -> Self {
-        match strategy {
-            Strategy::Unreliable | Strategy::Sybil => Reliability::unreliable(),
-            _ => Reliability::default(),
-        }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DurationMs>, D::Error> {
+        Duration::deserialize(d).map(|x| Some(x.ms()))
     }
 }
 
-/// Weights of the three privacy levels of a requester's tasks.
+impl Group for Trading {
+    const ROLES: &'static [Role] = &[Role::Requester, Role::Provider];
+
+    fn defaults(_: Role, _: &StrategySpec, task_types: &[String]) -> Self {
+        Trading {
+            min_price: 1.0,
+            max_price: 200.0,
+            arrival_rate_per_hour: Rate(1.0),
+            task_mix: task_types.iter().map(|t| (t.clone(), 1.0)).collect(),
+            units: None,
+            order_ttl_ms: None,
+            first_arrival_ms: None,
+            max_orders: None,
+            units_per_period: None,
+        }
+    }
+
+    fn validate(&self, ctx: &Context<'_>) -> Check<()> {
+        let root = TomlPath::root();
+        in_range(&root.key("min_price"), self.min_price, 0.0, MAX_PRICE)?;
+        in_range(&root.key("max_price"), self.max_price, 0.0, MAX_PRICE)?;
+        if self.min_price > self.max_price {
+            return bad(
+                &root.key("max_price"),
+                format!("min_price {} is above max_price {}", self.min_price, self.max_price),
+            );
+        }
+        in_range(&root.key("arrival_rate"), self.arrival_rate_per_hour.0, 0.0, MAX_RATE_PER_HOUR)?;
+        let mp = root.key("task_mix");
+        for (k, w) in &self.task_mix {
+            if !ctx.task_types.contains(k) {
+                return bad(&mp.key(k), format!("unknown task type `{k}` (known: {})", ctx.task_types.join(", ")));
+            }
+            finite(&mp.key(k), *w)?;
+            if *w < 0.0 {
+                return bad(&mp.key(k), format!("weight {w} is negative"));
+            }
+        }
+        if self.task_mix.values().sum::<f64>() <= 0.0 {
+            return bad(&mp, "needs at least one task type with a positive weight");
+        }
+        if let Some(u) = &self.units {
+            dist(&root.key("units"), u, Domain::closed(1.0, MAX_UNITS))?;
+        }
+        for (key, v, positive) in
+            [("order_ttl", self.order_ttl_ms, true), ("first_arrival", self.first_arrival_ms, false)]
+        {
+            match v {
+                Some(0) if positive => return bad(&root.key(key), "must be longer than 0"),
+                Some(ms) if ms > MAX_SCENARIO_DURATION_MS => {
+                    return bad(
+                        &root.key(key),
+                        format!(
+                            "{} is longer than the limit of {}",
+                            synmarket_engine::duration::format_ms(ms),
+                            synmarket_engine::duration::format_ms(MAX_SCENARIO_DURATION_MS)
+                        ),
+                    );
+                }
+                _ => {}
+            }
+        }
+        if self.max_orders == Some(0) {
+            return bad(
+                &root.key("max_orders"),
+                "0 orders: an agent that may never trade; remove the population instead",
+            );
+        }
+        if let Some(n) = self.units_per_period
+            && !(1..=MAX_UNITS as u64).contains(&n)
+        {
+            return bad(&root.key("units_per_period"), format!("{n} is outside [1, {MAX_UNITS}]"));
+        }
+        Ok(())
+    }
+}
+
+impl Trading {
+    /// The task mix as `(task type index, weight)` in scenario order: the written mix, or every
+    /// task type with weight 1 when the mix is empty.
+    pub fn resolved_mix(&self, task_types: &[String]) -> Vec<(usize, f64)> {
+        if self.task_mix.is_empty() {
+            return (0..task_types.len()).map(|i| (i, 1.0)).collect();
+        }
+        let mut mix: Vec<(usize, f64)> =
+            self.task_mix.iter().filter_map(|(k, w)| task_types.iter().position(|t| t == k).map(|i| (i, *w))).collect();
+        mix.sort_by_key(|(i, _)| *i);
+        mix
+    }
+}
+
+/// Weights of the three privacy levels of a requester's tasks; a weight not written is 0.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PrivacyMix {
     /// Weight of `Public`.
+    #[serde(default)]
     pub public: f64,
     /// Weight of `Private`.
+    #[serde(default)]
     pub private: f64,
     /// Weight of `Confidential`.
+    #[serde(default)]
     pub confidential: f64,
 }
 
@@ -225,97 +497,219 @@ impl PrivacyMix {
             PrivacyLevel::Confidential
         }
     }
+
+    fn validate(&self, path: &TomlPath) -> Check<()> {
+        for (key, x) in [("public", self.public), ("private", self.private), ("confidential", self.confidential)] {
+            finite(&path.key(key), x)?;
+            if x < 0.0 {
+                return bad(&path.key(key), format!("weight {x} is negative"));
+            }
+        }
+        if self.public + self.private + self.confidential <= 0.0 {
+            return bad(path, "needs at least one positive weight");
+        }
+        Ok(())
+    }
 }
 
-/// One `[[population]]` of the scenario: `count` agents that share a role, a strategy and the
-/// distributions their private parameters are drawn from.
+/// SLA terms a requester attaches to its requests (`[population.sla]`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PopulationSpec {
-    /// Name (unique in the scenario), used in reports and stream ids.
-    pub name: String,
-    /// Role.
-    pub role: Role,
-    /// Number of agents.
-    pub count: u32,
-    /// Strategy.
-    pub strategy: Strategy,
-    /// Tokens each agent is endowed with (at the start and at each period reset).
-    pub budget: Dist,
-    /// Requesters: private value per unit. Providers: ignored.
-    pub value_per_unit: Dist,
-    /// Providers: private cost per unit. Requesters: ignored.
-    pub cost_per_unit: Dist,
-    /// `fixed_markup` providers: the markup over cost (0.2 = 20 %).
-    pub markup: Dist,
-    /// Lowest price a ZI trader quotes.
-    pub min_price: f64,
-    /// Highest price a ZI trader quotes.
-    pub max_price: f64,
-    /// Mean orders per hour per agent (Poisson arrivals).
-    pub arrival_rate_per_hour: f64,
-    /// Task types this population trades, with weights (indices into the scenario's task types).
-    pub task_mix: Vec<(usize, f64)>,
-    /// Units per order; `None` uses the task type's `units` (requesters) or a capacity of that.
-    pub units: Option<Dist>,
-    /// How long an order stays in the market (offers) / how long a request waits; `None` = no expiry.
-    pub order_ttl_ms: Option<DurationMs>,
-    /// When each agent first arrives; `None` = an exponential draw like every later arrival.
-    pub first_arrival_ms: Option<DurationMs>,
-    /// The most orders an agent places in the whole run; `None` = no limit.
-    pub max_orders: Option<u32>,
-    /// Requesters: minimum provider reputation asked for.
-    pub min_reputation: Dist,
-    /// Requesters: privacy levels of their tasks.
-    pub privacy_mix: PrivacyMix,
-    /// Requesters: SLA terms (`None`: no SLA).
-    pub sla: Option<SlaTerms>,
-    /// Providers: probability that each capability in a served task type's vocabulary is held.
-    pub capability_coverage: f64,
-    /// Providers: hold the `confidential` attestation.
-    pub confidential_attested: bool,
-    /// Providers: declared usage cap in units per 24 h (`None`: no cap).
-    pub usage_cap_units_per_day: Option<Dist>,
-    /// Starting reputation; `None` uses the market's initial value.
-    pub initial_reputation: Option<Dist>,
-    /// Providers: how they perform.
-    pub reliability: Reliability,
-    /// Traders: most units traded per period; once reached, the agent places no order until the
-    /// next period (`None`: no quota; single-unit traders of Gode–Sunder: `Some(1)`).
-    pub units_per_period: Option<u64>,
-    /// Strategy-specific parameters.
-    pub params: StrategyParams,
+#[serde(deny_unknown_fields, default)]
+pub struct SlaTerms {
+    /// Probability that a request carries an SLA at all (default 1).
+    pub probability: f64,
+    /// Maximum time from assignment to start (default 5 m).
+    #[serde(rename = "max_response")]
+    pub max_response_ms: DurationDist,
+    /// Maximum execution time, as a multiple of the task's nominal duration (default 2).
+    pub max_duration_factor: Dist,
+    /// Required uptime fraction in [0, 1] (default 0.9).
+    pub uptime_requirement: f64,
+    /// Minimum quality scores by metric name, each in [0, 1] (default none).
+    pub quality_minimums: BTreeMap<String, f64>,
+    /// Penalty per violation as a fraction of the order value (bid × units), in [0, 1]
+    /// (default 0.1).
+    pub penalty_fraction: f64,
 }
 
-impl PopulationSpec {
-    /// A population with neutral defaults, for tests and builders.
-    pub fn new(name: &str, role: Role, count: u32, strategy: Strategy) -> Self {
-        PopulationSpec {
-            name: name.to_string(),
-            role,
-            count,
-            strategy,
-            budget: Dist::Fixed(1_000_000.0),
-            value_per_unit: Dist::Uniform(40.0, 80.0),
-            cost_per_unit: Dist::Uniform(20.0, 60.0),
-            markup: Dist::Fixed(0.2),
-            min_price: 1.0,
-            max_price: 200.0,
-            arrival_rate_per_hour: 1.0,
-            task_mix: vec![(0, 1.0)],
-            units: None,
-            order_ttl_ms: None,
-            first_arrival_ms: None,
-            max_orders: None,
-            min_reputation: Dist::Fixed(0.0),
-            privacy_mix: PrivacyMix::default(),
-            sla: None,
-            capability_coverage: 1.0,
-            confidential_attested: false,
-            usage_cap_units_per_day: None,
-            initial_reputation: None,
-            reliability: Reliability::for_strategy(strategy),
-            units_per_period: None,
-            params: StrategyParams::default(),
+impl Default for SlaTerms {
+    fn default() -> Self {
+        SlaTerms {
+            probability: 1.0,
+            max_response_ms: DurationDist(Dist::Fixed((5 * MINUTE) as f64)),
+            max_duration_factor: Dist::Fixed(2.0),
+            uptime_requirement: 0.9,
+            quality_minimums: BTreeMap::new(),
+            penalty_fraction: 0.1,
         }
     }
 }
+
+impl SlaTerms {
+    fn validate(&self, p: &TomlPath) -> Check<()> {
+        probability(&p.key("probability"), self.probability)?;
+        let positive = Domain::duration(0.0, MAX_SCENARIO_DURATION_MS as f64, true);
+        dist(&p.key("max_response"), &self.max_response_ms, positive)?;
+        dist(&p.key("max_duration_factor"), &self.max_duration_factor, Domain::open_low(0.0, MAX_FACTOR))?;
+        probability(&p.key("uptime_requirement"), self.uptime_requirement)?;
+        let qp = p.key("quality_minimums");
+        for (k, v) in &self.quality_minimums {
+            name(&qp.key(k), k)?;
+            probability(&qp.key(k), *v)?;
+        }
+        probability(&p.key("penalty_fraction"), self.penalty_fraction)?;
+        Ok(())
+    }
+}
+
+/// Keys of requesters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requesting {
+    /// Private value per unit (default U[40, 80]).
+    pub value_per_unit: Dist,
+    /// Minimum provider reputation asked for (default 0).
+    pub min_reputation: Dist,
+    /// Privacy levels of the tasks (default all public).
+    pub privacy_mix: PrivacyMix,
+    /// SLA terms; `None`: no SLA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla: Option<SlaTerms>,
+}
+
+impl Group for Requesting {
+    const ROLES: &'static [Role] = &[Role::Requester];
+
+    fn defaults(_: Role, _: &StrategySpec, _: &[String]) -> Self {
+        Requesting {
+            value_per_unit: Dist::Uniform(40.0, 80.0),
+            min_reputation: Dist::Fixed(0.0),
+            privacy_mix: PrivacyMix::default(),
+            sla: None,
+        }
+    }
+
+    fn validate(&self, ctx: &Context<'_>) -> Check<()> {
+        let root = TomlPath::root();
+        dist(&root.key("value_per_unit"), &self.value_per_unit, Domain::closed(0.0, MAX_PRICE))?;
+        dist(&root.key("min_reputation"), &self.min_reputation, Domain::closed(0.0, ctx.reputation.1.max(0.0)))?;
+        self.privacy_mix.validate(&root.key("privacy_mix"))?;
+        if let Some(s) = &self.sla {
+            s.validate(&root.key("sla"))?;
+        }
+        Ok(())
+    }
+}
+
+/// How a provider actually performs (`[population.reliability]`), drawn per agent then per task
+/// from its own stream. Keys not written keep the strategy's preset ([`Reliability::default`], or
+/// [`Reliability::unreliable`] for the unreliable strategies).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reliability {
+    /// Probability that an assigned task is never started.
+    pub no_show_probability: f64,
+    /// Delay from assignment to start.
+    #[serde(rename = "start_delay")]
+    pub start_delay_ms: DurationDist,
+    /// Multiplier on the task's nominal duration (1 = nominal, 2 = twice as slow).
+    pub speed_factor: Dist,
+    /// Fraction of time the provider is reachable, in [0, 1] (sampled per task).
+    pub availability: Dist,
+    /// Quality score of a completed task, clamped to [0, 1].
+    pub quality: Dist,
+    /// Probability that the provider is offline at an arrival: it withdraws its resting offer and
+    /// places none (flaky availability).
+    pub offline_probability: f64,
+}
+
+impl Default for Reliability {
+    /// 0 no-shows, starts U[1 s, 30 s], nominal speed, full uptime, quality U[0.8, 1], never
+    /// offline.
+    fn default() -> Self {
+        Reliability {
+            no_show_probability: 0.0,
+            start_delay_ms: DurationDist(Dist::Uniform(SECOND as f64, (30 * SECOND) as f64)),
+            speed_factor: Dist::Fixed(1.0),
+            availability: Dist::Fixed(1.0),
+            quality: Dist::Uniform(0.8, 1.0),
+            offline_probability: 0.0,
+        }
+    }
+}
+
+impl Reliability {
+    /// The preset of the `unreliable` and `sybil` strategies: one task in five is a no-show,
+    /// starts take minutes, execution is 1.5× slower, uptime 50–90 %, quality 0.3–0.7, and the
+    /// provider is offline at a quarter of its arrivals.
+    pub fn unreliable() -> Self {
+        Reliability {
+            no_show_probability: 0.2,
+            start_delay_ms: DurationDist(Dist::Uniform(MINUTE as f64, (10 * MINUTE) as f64)),
+            speed_factor: Dist::Fixed(1.5),
+            availability: Dist::Uniform(0.5, 0.9),
+            quality: Dist::Uniform(0.3, 0.7),
+            offline_probability: 0.25,
+        }
+    }
+
+    fn validate(&self, p: &TomlPath) -> Check<()> {
+        let unit = Domain::closed(0.0, 1.0);
+        probability(&p.key("no_show_probability"), self.no_show_probability)?;
+        dist(
+            &p.key("start_delay"),
+            &self.start_delay_ms,
+            Domain::duration(0.0, MAX_SCENARIO_DURATION_MS as f64, false),
+        )?;
+        dist(&p.key("speed_factor"), &self.speed_factor, Domain::open_low(0.0, MAX_FACTOR))?;
+        dist(&p.key("availability"), &self.availability, unit)?;
+        dist(&p.key("quality"), &self.quality, unit)?;
+        probability(&p.key("offline_probability"), self.offline_probability)?;
+        Ok(())
+    }
+}
+
+/// Keys of providers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Providing {
+    /// Private cost per unit (default U[20, 60]).
+    pub cost_per_unit: Dist,
+    /// Probability that each capability in a served task type's vocabulary is held (default 1).
+    pub capability_coverage: f64,
+    /// Holds the `confidential` attestation (default false).
+    pub confidential_attested: bool,
+    /// Declared usage cap in units per 24 h (`None`: no cap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage_cap_units_per_day: Option<Dist>,
+    /// How the provider performs.
+    pub reliability: Reliability,
+}
+
+impl Group for Providing {
+    const ROLES: &'static [Role] = &[Role::Provider];
+
+    fn defaults(_: Role, strategy: &StrategySpec, _: &[String]) -> Self {
+        Providing {
+            cost_per_unit: Dist::Uniform(20.0, 60.0),
+            capability_coverage: 1.0,
+            confidential_attested: false,
+            usage_cap_units_per_day: None,
+            reliability: strategy.behaviour().reliability_preset().unwrap_or_default(),
+        }
+    }
+
+    fn validate(&self, _: &Context<'_>) -> Check<()> {
+        let root = TomlPath::root();
+        dist(&root.key("cost_per_unit"), &self.cost_per_unit, Domain::closed(0.0, MAX_PRICE))?;
+        probability(&root.key("capability_coverage"), self.capability_coverage)?;
+        if let Some(u) = &self.usage_cap_units_per_day {
+            dist(&root.key("usage_cap_units_per_day"), u, Domain::closed(1.0, MAX_USAGE_CAP))?;
+        }
+        self.reliability.validate(&root.key("reliability"))
+    }
+}
+
+/// Keys whose value is itself a table of per-key defaults: a written table replaces only the keys
+/// it writes (`[population.reliability]` with one key keeps the preset's other keys).
+pub const MERGED_TABLES: &[&str] = &["reliability"];

@@ -9,16 +9,16 @@ use synmarket_engine::{EscrowState, MarketConfig, PrivacyLevel, TaskStatus, Vote
 
 fn buyers(count: u32) -> PopulationSpec {
     let mut b = pop("buyers", Role::Requester, count, Strategy::Truthful);
-    b.value_per_unit = Dist::Fixed(100.0);
-    b.arrival_rate_per_hour = 2.0;
+    b.requesting.value_per_unit = Dist::Fixed(100.0);
+    b.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(2.0);
     b
 }
 
 fn sellers(name: &str, count: u32, strategy: Strategy) -> PopulationSpec {
     let mut s = pop(name, Role::Provider, count, strategy);
-    s.cost_per_unit = Dist::Fixed(50.0);
-    s.arrival_rate_per_hour = 2.0;
-    s.order_ttl_ms = Some(synmarket_engine::HOUR);
+    s.providing.cost_per_unit = Dist::Fixed(50.0);
+    s.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(2.0);
+    s.trading.order_ttl_ms = Some(synmarket_engine::HOUR);
     s
 }
 
@@ -92,8 +92,11 @@ fn without_audits_relays_and_resellers_go_unnoticed_and_get_paid() {
 #[test]
 fn sybils_re_enter_as_new_peers_at_the_new_peer_score() {
     let mut sybils = sellers("sybils", 3, Strategy::Sybil);
-    sybils.reliability.no_show_probability = 0.7;
-    sybils.params.reentry_threshold = 35.0;
+    sybils.providing.reliability.no_show_probability = 0.7;
+    sybils.strategy = synmarket_agents::StrategySpec::Sybil(synmarket_agents::strategies::sybil::Params {
+        reentry_threshold: 35.0,
+        ..Default::default()
+    });
     let r = run(spec(4, 48, MarketConfig::default(), vec![buyers(10), sybils]));
     let gt = truth(&r, GroundTruthKind::SybilReentry);
     assert!(!gt.is_empty());
@@ -119,7 +122,7 @@ fn sybils_re_enter_as_new_peers_at_the_new_peer_score() {
 #[test]
 fn colluding_rings_trade_among_themselves_and_rate_each_other() {
     let mut ring_buyers = pop("ring_buyers", Role::Requester, 2, Strategy::Colluder);
-    ring_buyers.arrival_rate_per_hour = 2.0;
+    ring_buyers.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(2.0);
     let ring_sellers = sellers("ring_sellers", 2, Strategy::Colluder);
     let pops = vec![buyers(6), sellers("honest", 3, Strategy::FixedMarkup), ring_buyers, ring_sellers];
     let r = run(spec(5, 24, MarketConfig::default(), pops));
@@ -137,8 +140,8 @@ fn colluding_rings_trade_among_themselves_and_rate_each_other() {
 
 fn abusers() -> PopulationSpec {
     let mut a = pop("abusers", Role::Requester, 6, Strategy::DisputeAbuser);
-    a.value_per_unit = Dist::Fixed(100.0);
-    a.arrival_rate_per_hour = 2.0;
+    a.requesting.value_per_unit = Dist::Fixed(100.0);
+    a.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(2.0);
     a
 }
 
@@ -191,8 +194,10 @@ fn corrupt_arbitrators_vote_against_the_evidence() {
 #[test]
 fn forged_orders_are_all_rejected() {
     let mut forgers = pop("forgers", Role::Requester, 4, Strategy::Forger);
-    forgers.params.violation_probability = 0.5;
-    forgers.arrival_rate_per_hour = 3.0;
+    forgers.strategy = synmarket_agents::StrategySpec::Forger(synmarket_agents::strategies::forger::Params {
+        violation_probability: synmarket_agents::strategies::ViolationProbability(0.5),
+    });
+    forgers.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(3.0);
     let market = MarketConfig { verify_signatures: true, ..MarketConfig::default() };
     let r = run(spec(8, 24, market, vec![buyers(6), forgers, sellers("honest", 4, Strategy::FixedMarkup)]));
     let gt = truth(&r, GroundTruthKind::Forgery);
@@ -206,7 +211,7 @@ fn forged_orders_are_all_rejected() {
 #[test]
 fn leakers_leak_every_private_payload_they_run() {
     let mut b = buyers(10);
-    b.privacy_mix = PrivacyMix { public: 1.0, private: 1.0, confidential: 0.0 };
+    b.requesting.privacy_mix = PrivacyMix { public: 1.0, private: 1.0, confidential: 0.0 };
     let r = run(spec(9, 24, MarketConfig::default(), vec![b, sellers("leakers", 4, Strategy::Leaker)]));
     let gt = truth(&r, GroundTruthKind::Leak);
     assert!(!gt.is_empty());

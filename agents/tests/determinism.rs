@@ -10,30 +10,30 @@ use synmarket_engine::MarketConfig;
 
 fn everyone() -> Vec<PopulationSpec> {
     let mut pops = Vec::new();
-    for s in Strategy::ALL {
+    for &s in Strategy::ALL {
         for &role in s.roles() {
-            let name = format!("{}_{}", s.name(), if role == Role::Requester { "r" } else { "p" });
+            let name = format!("{}_{}", s.as_str(), if role == Role::Requester { "r" } else { "p" });
             let mut p = pop(&name, role, if role == Role::Arbitrator { 3 } else { 2 }, s);
             if role != Role::Arbitrator {
-                p.arrival_rate_per_hour = 3.0;
-                p.order_ttl_ms = Some(synmarket_engine::HOUR);
+                p.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(3.0);
+                p.trading.order_ttl_ms = Some(synmarket_engine::HOUR);
             }
             if role == Role::Provider {
-                p.usage_cap_units_per_day = Some(Dist::Uniform(30.0, 80.0));
+                p.providing.usage_cap_units_per_day = Some(Dist::Uniform(30.0, 80.0));
             }
             if role == Role::Requester {
-                p.privacy_mix = PrivacyMix { public: 2.0, private: 1.0, confidential: 0.0 };
-                p.sla = Some(SlaTerms {
+                p.requesting.privacy_mix = PrivacyMix { public: 2.0, private: 1.0, confidential: 0.0 };
+                p.requesting.sla = Some(SlaTerms {
                     probability: 0.5,
-                    max_response_ms: Dist::Fixed(120_000.0),
+                    max_response_ms: synmarket_agents::DurationDist(Dist::Fixed(120_000.0)),
                     max_duration_factor: Dist::Fixed(2.0),
                     uptime_requirement: 0.8,
-                    quality_minimums: vec![("accuracy".into(), 0.6)],
+                    quality_minimums: [("accuracy".to_string(), 0.6)].into(),
                     penalty_fraction: 0.1,
                 });
             }
             if s == Strategy::Sybil {
-                p.reliability.no_show_probability = 0.6;
+                p.providing.reliability.no_show_probability = 0.6;
             }
             pops.push(p);
         }

@@ -6,6 +6,7 @@
 mod common;
 
 use common::{pop, quotes, run, spec};
+use synmarket_agents::strategies::{roth_erev, zip};
 use synmarket_agents::{Dist, Role, Strategy};
 use synmarket_engine::{MarketConfig, Side};
 
@@ -13,13 +14,13 @@ use synmarket_engine::{MarketConfig, Side};
 fn zi_constrained_never_bids_above_value_nor_asks_below_cost() {
     for seed in 0..4 {
         let mut buyers = pop("buyers", Role::Requester, 10, Strategy::ZiConstrained);
-        buyers.value_per_unit = Dist::Uniform(0.5, 80.5);
-        buyers.arrival_rate_per_hour = 4.0;
-        buyers.order_ttl_ms = Some(20 * synmarket_engine::MINUTE);
+        buyers.requesting.value_per_unit = Dist::Uniform(0.5, 80.5);
+        buyers.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(4.0);
+        buyers.trading.order_ttl_ms = Some(20 * synmarket_engine::MINUTE);
         let mut sellers = pop("sellers", Role::Provider, 10, Strategy::ZiConstrained);
-        sellers.order_ttl_ms = Some(20 * synmarket_engine::MINUTE);
-        sellers.cost_per_unit = Dist::Uniform(20.3, 60.7);
-        sellers.arrival_rate_per_hour = 4.0;
+        sellers.trading.order_ttl_ms = Some(20 * synmarket_engine::MINUTE);
+        sellers.providing.cost_per_unit = Dist::Uniform(20.3, 60.7);
+        sellers.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(4.0);
         let r = run(spec(seed, 12, MarketConfig::default(), vec![buyers, sellers]));
         let bids = quotes(&r, 0, Side::Buy);
         let asks = quotes(&r, 1, Side::Sell);
@@ -47,13 +48,15 @@ fn equilibrium(mut values: Vec<f64>, mut costs: Vec<f64>) -> f64 {
 #[test]
 fn zip_margins_move_toward_the_equilibrium() {
     let mut buyers = pop("buyers", Role::Requester, 12, Strategy::Zip);
-    buyers.value_per_unit = Dist::Uniform(40.0, 100.0);
-    buyers.params.initial_margin = Dist::Fixed(0.6);
-    buyers.arrival_rate_per_hour = 4.0;
+    buyers.requesting.value_per_unit = Dist::Uniform(40.0, 100.0);
+    buyers.strategy =
+        synmarket_agents::StrategySpec::Zip(zip::Params { initial_margin: Dist::Fixed(0.6), ..Default::default() });
+    buyers.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(4.0);
     let mut sellers = pop("sellers", Role::Provider, 12, Strategy::Zip);
-    sellers.cost_per_unit = Dist::Uniform(20.0, 80.0);
-    sellers.params.initial_margin = Dist::Fixed(1.0);
-    sellers.arrival_rate_per_hour = 4.0;
+    sellers.providing.cost_per_unit = Dist::Uniform(20.0, 80.0);
+    sellers.strategy =
+        synmarket_agents::StrategySpec::Zip(zip::Params { initial_margin: Dist::Fixed(1.0), ..Default::default() });
+    sellers.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(4.0);
     // The midpoint rule lets both sides learn from each trade, as in Cliff's double auction.
     let market = MarketConfig { pricing: synmarket_engine::PriceRule::Midpoint, ..MarketConfig::default() };
     let r = run(spec(3, 48, market, vec![buyers, sellers]));
@@ -102,12 +105,15 @@ fn zip_margins_move_toward_the_equilibrium() {
 #[test]
 fn roth_erev_learns_the_best_markup_that_fills() {
     let mut buyers = pop("buyers", Role::Requester, 20, Strategy::Truthful);
-    buyers.value_per_unit = Dist::Fixed(65.0);
-    buyers.arrival_rate_per_hour = 6.0;
+    buyers.requesting.value_per_unit = Dist::Fixed(65.0);
+    buyers.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(6.0);
     let mut sellers = pop("sellers", Role::Provider, 4, Strategy::RothErev);
-    sellers.cost_per_unit = Dist::Fixed(50.0);
-    sellers.params.markups = vec![0.0, 0.1, 0.2, 0.4, 0.8];
-    sellers.arrival_rate_per_hour = 6.0;
+    sellers.providing.cost_per_unit = Dist::Fixed(50.0);
+    sellers.strategy = synmarket_agents::StrategySpec::RothErev(roth_erev::Params {
+        markups: vec![0.0, 0.1, 0.2, 0.4, 0.8],
+        ..Default::default()
+    });
+    sellers.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(6.0);
     let r = run(spec(5, 48, MarketConfig::default(), vec![buyers, sellers]));
     let asks: Vec<u64> = quotes(&r, 1, Side::Sell).iter().map(|x| x.1).collect();
     assert!(asks.len() > 300, "{} asks", asks.len());
@@ -129,11 +135,11 @@ fn roth_erev_learns_the_best_markup_that_fills() {
 fn providers_quote_above_cost_after_the_fee() {
     let run_at = |fee_bps: u64| {
         let mut buyers = pop("buyers", Role::Requester, 20, Strategy::ZiConstrained);
-        buyers.value_per_unit = Dist::Uniform(40.0, 80.0);
-        buyers.arrival_rate_per_hour = 6.0;
+        buyers.requesting.value_per_unit = Dist::Uniform(40.0, 80.0);
+        buyers.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(6.0);
         let mut sellers = pop("sellers", Role::Provider, 20, Strategy::ZiConstrained);
-        sellers.cost_per_unit = Dist::Uniform(30.0, 70.0);
-        sellers.arrival_rate_per_hour = 6.0;
+        sellers.providing.cost_per_unit = Dist::Uniform(30.0, 70.0);
+        sellers.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(6.0);
         let config = MarketConfig { fee_bps, ..MarketConfig::default() };
         run(spec(9, 24, config, vec![buyers, sellers]))
     };
@@ -153,14 +159,14 @@ fn providers_quote_above_cost_after_the_fee() {
 #[test]
 fn vwap_tracker_follows_price_discovery_never_below_cost() {
     let mut buyers = pop("buyers", Role::Requester, 10, Strategy::Truthful);
-    buyers.value_per_unit = Dist::Fixed(100.0);
-    buyers.arrival_rate_per_hour = 3.0;
+    buyers.requesting.value_per_unit = Dist::Fixed(100.0);
+    buyers.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(3.0);
     let mut honest = pop("honest", Role::Provider, 6, Strategy::FixedMarkup);
-    honest.cost_per_unit = Dist::Fixed(50.0);
-    honest.arrival_rate_per_hour = 3.0;
+    honest.providing.cost_per_unit = Dist::Fixed(50.0);
+    honest.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(3.0);
     let mut tracker = pop("tracker", Role::Provider, 2, Strategy::VwapTracker);
-    tracker.cost_per_unit = Dist::Fixed(10.0);
-    tracker.arrival_rate_per_hour = 3.0;
+    tracker.providing.cost_per_unit = Dist::Fixed(10.0);
+    tracker.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(3.0);
     let r = run(spec(7, 24, MarketConfig::default(), vec![buyers, honest, tracker]));
     let late: Vec<u64> = r
         .market
@@ -179,15 +185,15 @@ fn vwap_tracker_follows_price_discovery_never_below_cost() {
 #[test]
 fn units_per_period_quota_caps_each_period() {
     let mut buyers = pop("buyers", Role::Requester, 8, Strategy::ZiConstrained);
-    buyers.units = Some(Dist::Fixed(1.0));
-    buyers.units_per_period = Some(1);
-    buyers.arrival_rate_per_hour = 12.0;
-    buyers.order_ttl_ms = Some(10 * synmarket_engine::MINUTE);
+    buyers.trading.units = Some(Dist::Fixed(1.0));
+    buyers.trading.units_per_period = Some(1);
+    buyers.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(12.0);
+    buyers.trading.order_ttl_ms = Some(10 * synmarket_engine::MINUTE);
     let mut sellers = pop("sellers", Role::Provider, 8, Strategy::ZiConstrained);
-    sellers.units = Some(Dist::Fixed(1.0));
-    sellers.units_per_period = Some(1);
-    sellers.arrival_rate_per_hour = 12.0;
-    sellers.order_ttl_ms = Some(10 * synmarket_engine::MINUTE);
+    sellers.trading.units = Some(Dist::Fixed(1.0));
+    sellers.trading.units_per_period = Some(1);
+    sellers.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(12.0);
+    sellers.trading.order_ttl_ms = Some(10 * synmarket_engine::MINUTE);
     let mut s = spec(11, 8, MarketConfig::default(), vec![buyers, sellers]);
     s.periods = 4;
     let r = run(s);

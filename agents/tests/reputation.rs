@@ -9,17 +9,21 @@ use synmarket_engine::{MarketConfig, Side, TaskStatus};
 
 fn buyers(count: u32, rate: f64) -> synmarket_agents::PopulationSpec {
     let mut b = pop("buyers", Role::Requester, count, Strategy::Truthful);
-    b.value_per_unit = Dist::Fixed(100.0);
-    b.arrival_rate_per_hour = rate;
+    b.requesting.value_per_unit = Dist::Fixed(100.0);
+    b.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(rate);
     b
 }
 
 #[test]
 fn reputation_builder_undercuts_while_new_and_raises_prices_with_its_tier() {
     let mut builder = pop("builder", Role::Provider, 1, Strategy::ReputationBuilder);
-    builder.cost_per_unit = Dist::Fixed(50.0);
-    builder.markup = Dist::Fixed(0.5);
-    builder.arrival_rate_per_hour = 6.0;
+    builder.providing.cost_per_unit = Dist::Fixed(50.0);
+    builder.strategy =
+        synmarket_agents::StrategySpec::ReputationBuilder(synmarket_agents::strategies::reputation_builder::Params {
+            markup: synmarket_agents::strategies::Markup(Dist::Fixed(0.5)),
+            ..Default::default()
+        });
+    builder.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(6.0);
     let r = run(spec(1, 72, MarketConfig::default(), vec![buyers(20, 2.0), builder]));
     let asks = quotes(&r, 1, Side::Sell);
     assert!(asks.len() > 50);
@@ -35,18 +39,21 @@ fn reputation_builder_undercuts_while_new_and_raises_prices_with_its_tier() {
 #[test]
 fn exploiter_lowers_quality_once_its_reputation_is_high() {
     let mut b = buyers(20, 2.0);
-    b.sla = Some(SlaTerms {
+    b.requesting.sla = Some(SlaTerms {
         probability: 1.0,
-        max_response_ms: Dist::Fixed(300_000.0),
+        max_response_ms: synmarket_agents::DurationDist(Dist::Fixed(300_000.0)),
         max_duration_factor: Dist::Fixed(10.0),
         uptime_requirement: 0.0,
-        quality_minimums: vec![("accuracy".into(), 0.6)],
+        quality_minimums: [("accuracy".to_string(), 0.6)].into(),
         penalty_fraction: 0.1,
     });
     let mut x = pop("exploiter", Role::Provider, 2, Strategy::Exploiter);
-    x.cost_per_unit = Dist::Fixed(50.0);
-    x.arrival_rate_per_hour = 6.0;
-    x.params.exploit_threshold = 150.0;
+    x.providing.cost_per_unit = Dist::Fixed(50.0);
+    x.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(6.0);
+    x.strategy = synmarket_agents::StrategySpec::Exploiter(synmarket_agents::strategies::exploiter::Params {
+        exploit_threshold: 150.0,
+        ..Default::default()
+    });
     let r = run(spec(2, 72, MarketConfig::default(), vec![b, x]));
     let (mut before, mut after) = (Vec::new(), Vec::new());
     for a in r.market.assignments() {
@@ -66,11 +73,11 @@ fn exploiter_lowers_quality_once_its_reputation_is_high() {
 #[test]
 fn unreliable_providers_fail_and_deliver_less() {
     let mut honest = pop("honest", Role::Provider, 5, Strategy::FixedMarkup);
-    honest.arrival_rate_per_hour = 2.0;
-    honest.order_ttl_ms = Some(synmarket_engine::HOUR);
+    honest.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(2.0);
+    honest.trading.order_ttl_ms = Some(synmarket_engine::HOUR);
     let mut flaky = pop("flaky", Role::Provider, 5, Strategy::Unreliable);
-    flaky.arrival_rate_per_hour = 2.0;
-    flaky.order_ttl_ms = Some(synmarket_engine::HOUR);
+    flaky.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(2.0);
+    flaky.trading.order_ttl_ms = Some(synmarket_engine::HOUR);
     let r = run(spec(3, 48, MarketConfig::default(), vec![buyers(20, 2.0), honest, flaky]));
     let stats = |pi: u32| {
         let mine: Vec<_> = r.market.assignments().iter().filter(|a| in_population(&r, a.provider, pi)).collect();

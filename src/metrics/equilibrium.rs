@@ -188,7 +188,9 @@ pub(crate) fn per_period(ctx: &Ctx) -> PeriodTable {
         }
     };
     let quota = |p: synmarket_engine::PeerId| {
-        ctx.agent(p).and_then(|a| ctx.s.populations.get(a.population as usize)).and_then(|pop| pop.units_per_period)
+        ctx.agent(p)
+            .and_then(|a| ctx.s.populations.get(a.population as usize))
+            .and_then(|pop| pop.trading.units_per_period)
     };
     // (period, task type, side, trader) of quota traders present in the period, each once, with
     // the least demanding eligibility of their requests / the widest of their offers.

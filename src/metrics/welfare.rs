@@ -66,7 +66,7 @@ pub(crate) fn build(ctx: &Ctx) -> WelfareTable {
         .map(|p| WelfareRow {
             population: p.name.clone(),
             role: p.role.as_str(),
-            strategy: p.strategy.name(),
+            strategy: p.kind().as_str(),
             ..WelfareRow::default()
         })
         .collect();

@@ -6,61 +6,12 @@
 //! The other way round, a validation error's path is looked up in the tree to give it a line and
 //! column when the value was written in the file.
 
-use std::fmt;
 use std::ops::Range;
 
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-/// One step of a TOML path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Seg {
-    /// A table key.
-    Key(String),
-    /// An array index.
-    Index(usize),
-}
-
-/// A TOML path such as `population[2].sla.probability`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TomlPath(pub Vec<Seg>);
-
-impl TomlPath {
-    /// The root (empty path).
-    pub fn root() -> Self {
-        TomlPath(Vec::new())
-    }
-
-    /// This path extended by a key.
-    pub fn key(&self, k: &str) -> Self {
-        let mut v = self.0.clone();
-        v.push(Seg::Key(k.to_string()));
-        TomlPath(v)
-    }
-
-    /// This path extended by an index.
-    pub fn index(&self, i: usize) -> Self {
-        let mut v = self.0.clone();
-        v.push(Seg::Index(i));
-        TomlPath(v)
-    }
-}
-
-impl fmt::Display for TomlPath {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.is_empty() {
-            return f.write_str("(top level)");
-        }
-        for (i, seg) in self.0.iter().enumerate() {
-            match seg {
-                Seg::Key(k) if i == 0 => write!(f, "{k}")?,
-                Seg::Key(k) => write!(f, ".{k}")?,
-                Seg::Index(n) => write!(f, "[{n}]")?,
-            }
-        }
-        Ok(())
-    }
-}
+pub use synmarket_agents::config::{Seg, TomlPath};
 
 /// 1-based line and column (in characters) of a byte offset.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -123,6 +74,40 @@ impl<'i> SpanTree<'i> {
             }
         }
         found
+    }
+}
+
+impl SpanTree<'_> {
+    /// The byte span of the last key of `path` where it is written (for errors about the key
+    /// itself, such as an unknown key), else of the value or its deepest written ancestor.
+    pub fn key_span_of(&self, path: &TomlPath) -> Option<Range<usize>> {
+        let Some((Seg::Key(last), parent)) = path.0.split_last() else { return self.span_of(path) };
+        let mut table = self.root.get_ref();
+        let mut current: Option<&Spanned<DeValue<'_>>> = None;
+        for seg in parent {
+            let next = match (seg, current.map(|v| v.get_ref())) {
+                (Seg::Key(k), None) => lookup(table, k),
+                (Seg::Key(k), Some(DeValue::Table(t))) => {
+                    table = t;
+                    lookup(table, k)
+                }
+                (Seg::Index(i), Some(DeValue::Array(a))) => a.get(*i),
+                _ => None,
+            };
+            let Some(v) = next else { return self.span_of(path) };
+            current = Some(v);
+        }
+        if let Some(v) = current {
+            match v.get_ref() {
+                DeValue::Table(t) => table = t,
+                _ => return self.span_of(path),
+            }
+        }
+        table
+            .iter()
+            .find(|(k, _)| k.get_ref().as_ref() == last.as_str())
+            .map(|(k, _)| k.span())
+            .or_else(|| self.span_of(path))
     }
 }
 

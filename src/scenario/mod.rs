@@ -1,32 +1,38 @@
-//! Scenario files: TOML → raw serde structs → a validated [`Scenario`] (ARCHITECTURE, "Config
-//! in two stages").
+//! Scenario files: TOML → the typed configurations → a validated [`Scenario`]
+//! (docs/architecture.md, "Configuration in two stages").
 //!
-//! - `raw.rs`: the serde structs, one per table, `deny_unknown_fields`, every optional key an
-//!   `Option`.
-//! - `validate.rs`, `population.rs`, `checks.rs`: defaults and checks; each error names the TOML
-//!   path and the reason. The limits are the `MAX_*` constants re-exported here.
+//! - `file.rs`: the file's shape. `[market]` is `MarketConfig` and `[[task_type]]` is
+//!   `TaskTypeSpec` themselves (their serde form is the file format); `[scenario]` and
+//!   `[[effect]]` are defined there.
+//! - `population.rs`: a `[[population]]` split among its key groups and strategy parameters (the
+//!   agents crate's typed structs), with their defaults.
+//! - `validate.rs`: what only the whole scenario knows (header, vocabularies, unique names, size
+//!   limits, arbitrators); each error names the TOML path and the reason. The limits are the
+//!   `MAX_*` constants re-exported here.
+//! - `messages.rs`: serde's and TOML's messages in the user's words.
 //! - `locate.rs`: byte spans ↔ TOML paths ↔ line:column, so that errors point into the file.
 //! - `overrides.rs`: `dotted.path=value` edits (CLI `--set`, sweep points).
 //! - `write.rs`: the resolved scenario as TOML ([`Scenario::to_toml_string`]).
-//! - `duration.rs`: duration strings (`"7d"`, `"1d12h"`, `"500ms"`).
 //!
-//! The full file format is documented in `scenarios/README.md`.
+//! Durations are the engine's duration strings ([`duration`]). The full file format is
+//! documented in `scenarios/README.md`.
 
-mod checks;
-pub use synmarket_engine::duration;
+mod file;
 mod locate;
+pub mod messages;
 mod overrides;
 mod population;
-mod raw;
 mod validate;
 mod write;
+
+pub use synmarket_engine::duration;
 
 #[cfg(test)]
 mod tests;
 
 use std::path::Path;
 
-use synmarket_agents::spec::{PopulationSpec, Role, TaskTypeSpec};
+use synmarket_agents::{PopulationSpec, Role, TaskTypeSpec};
 use synmarket_engine::MarketConfig;
 use thiserror::Error;
 
@@ -35,14 +41,14 @@ pub use overrides::{
     OverrideError, apply_override, apply_overrides, get as get_value, parse_override,
     parse_value as parse_override_value,
 };
-pub use population::{
-    MAX_BUDGET, MAX_COUNT, MAX_EXPECTED_ORDERS, MAX_FACTOR, MAX_POPULATIONS, MAX_PRICE, MAX_RATE_PER_HOUR,
-    MAX_TOTAL_AGENTS, MAX_USAGE_CAP,
+pub use population::{MAX_COUNT, default_strategy};
+pub use synmarket_agents::dist::MAX_CHOICES;
+pub use synmarket_agents::spec::{
+    MAX_BUDGET, MAX_FACTOR, MAX_PRICE, MAX_RATE_PER_HOUR, MAX_SCENARIO_DURATION_MS, MAX_UNITS, MAX_USAGE_CAP,
 };
-pub use raw::MAX_CHOICES;
 pub use validate::{
-    CONFIDENTIAL, DEFAULT_SAMPLE_INTERVAL_MS, MAX_CAPABILITIES, MAX_CAPABILITIES_PER_TASK_TYPE, MAX_PERIODS,
-    MAX_SAMPLES, MAX_SCENARIO_DURATION_MS, MAX_TASK_TYPES, MAX_UNITS, market_field_key,
+    CONFIDENTIAL, DEFAULT_SAMPLE_INTERVAL_MS, MAX_CAPABILITIES, MAX_CAPABILITIES_PER_TASK_TYPE, MAX_EFFECT_SEEDS,
+    MAX_EXPECTED_ORDERS, MAX_PERIODS, MAX_POPULATIONS, MAX_SAMPLES, MAX_TASK_TYPES, MAX_TOTAL_AGENTS,
 };
 
 /// The largest scenario file read (bytes).
@@ -199,12 +205,22 @@ fn load_text(text: &str, file: &str, show_location: bool, overrides: &[String]) 
             at(tree.span_of(&locate::TomlPath::root().key("sweep"))),
         ));
     }
-    let raw: raw::RawFile = toml::from_str(text).map_err(|e| {
+    let parsed: file::ScenarioFile = toml::from_str(text).map_err(|e| {
         let span = e.span();
         let path = span.as_ref().map(|s| tree.path_at(s)).unwrap_or_default();
-        invalid(path.to_string(), e.message().trim().to_string(), at(span))
+        let reason = if path.to_string() == "market.market_seed" {
+            "cannot be set: it is derived from scenario.seed as splitmix64(seed ^ 0x6d61726b65745f73)".to_string()
+        } else {
+            messages::serde_reason(e.message(), path.last_key())
+        };
+        invalid(path.to_string(), reason, at(span))
     })?;
-    let s = validate::scenario(&raw).map_err(|e| invalid(e.path.to_string(), e.reason, at(tree.span_of(&e.path))))?;
+    let s = validate::scenario(&parsed).map_err(|e| {
+        // An error about a key itself points at the key, any other at the value.
+        let about_key = e.reason.starts_with("unknown key") || e.reason.starts_with("applies only");
+        let span = if about_key { tree.key_span_of(&e.path) } else { tree.span_of(&e.path) };
+        invalid(e.path.to_string(), e.reason, at(span))
+    })?;
     // Each effect's counterfactual must be a valid scenario too (without the effects themselves).
     if !s.effects.is_empty() {
         let mut doc: toml::Value =
@@ -300,9 +316,13 @@ impl Scenario {
         self.duration_ms / u64::from(self.periods.unwrap_or(1).max(1))
     }
 
-    /// Expected number of orders over the run (Σ count × arrival rate × hours).
+    /// Expected number of orders over the run (Σ count × arrival rate × hours, traders only).
     pub fn expected_orders(&self) -> f64 {
         let hours = self.duration_ms as f64 / duration::HOUR as f64;
-        self.populations.iter().map(|p| f64::from(p.count) * p.arrival_rate_per_hour * hours).sum()
+        self.populations
+            .iter()
+            .filter(|p| p.role.trades())
+            .map(|p| f64::from(p.count) * p.trading.arrival_rate_per_hour.0 * hours)
+            .sum()
     }
 }

@@ -169,7 +169,7 @@ fn bad_sweep_files_name_file_key_and_reason() {
         ("\"market.fee_bps\" = [0]\n[extra]\nx = 1", "extra", "unknown key"),
         ("", "grid", "empty grid"),
         ("\"market.fee_bps\" = []", "grid.market.fee_bps", "empty list"),
-        ("\"market.no_such_key\" = [1]", "market.no_such_key", "unknown field"),
+        ("\"market.no_such_key\" = [1]", "market.no_such_key", "unknown key `no_such_key`"),
         ("\"market.fee_bps\" = [-5]", "market.fee_bps", "market.fee_bps=-5"),
         ("\"scenario.seed\" = [1, 2]", "grid.scenario.seed", "valid dotted scenario key"),
     ];

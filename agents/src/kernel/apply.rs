@@ -22,7 +22,7 @@ use synmarket_engine::{
 
 use super::{GroundTruth, GroundTruthKind, Identity, KEvent, Simulation};
 use crate::agent::Action;
-use crate::spec::{Role, Strategy};
+use crate::spec::Role;
 use crate::strategies::evidence_vote;
 
 impl Simulation {
@@ -80,12 +80,12 @@ impl Simulation {
                 let _ = self.market.cancel_order(id, me, now);
             }
             Action::StartAfter { assignment, delay_ms } => self.push(now + delay_ms, KEvent::Start(assignment.0)),
-            Action::CompleteAfter { assignment, delay_ms, completion } => {
+            Action::CompleteAfter { assignment, delay_ms, completion, violation } => {
                 let i = assignment.index();
                 if self.completions.len() <= i {
                     self.completions.resize(i + 1, None);
                 }
-                self.completions[i] = Some(completion);
+                self.completions[i] = Some((completion, violation));
                 self.push(now + delay_ms, KEvent::Complete(assignment.0));
             }
             Action::Approve(e) => {
@@ -189,16 +189,14 @@ impl Simulation {
     pub(super) fn complete(&mut self, a: AssignmentId, t: SimTime) {
         let provider = self.market.assignment(a).map(|x| x.provider);
         let completion = self.completions.get_mut(a.index()).and_then(Option::take);
-        let (Some(p), Some(c)) = (provider, completion) else { return };
+        let (Some(p), Some((c, violation))) = (provider, completion) else { return };
         if self.market.complete_task(a, p, c, t).is_err() {
             return;
         }
         let own = self.market.peer_state(p).and_then(|s| s.account);
-        let strategy = self.slot_of(p).map(|s| self.records[s as usize].strategy);
         if own != Some(c.receipt_account) {
-            let kind =
-                if strategy == Some(Strategy::Reseller) { GroundTruthKind::Resale } else { GroundTruthKind::Relay };
-            self.record(t, p, kind, Some(a), c.receipt_account.0);
+            // A foreign receipt is the violation the provider's conduct declared (a relay if none).
+            self.record(t, p, violation.unwrap_or(GroundTruthKind::Relay), Some(a), c.receipt_account.0);
         } else if let Some(acc) = own
             && self.account_holders.get(&acc).copied().unwrap_or(0) > 1
         {

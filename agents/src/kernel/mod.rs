@@ -141,7 +141,7 @@ pub struct Simulation {
     quality_metrics: Vec<u8>,
     queue: BinaryHeap<Reverse<(SimTime, u8, u64, KEvent)>>,
     seq: u64,
-    completions: Vec<Option<Completion>>,
+    completions: Vec<Option<(Completion, Option<GroundTruthKind>)>>,
     wakes: VecDeque<(u32, Wake)>,
     actions: Vec<Action>,
     events: Vec<MarketEvent>,

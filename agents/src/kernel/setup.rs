@@ -12,16 +12,16 @@ use synmarket_engine::{AccountId, Market, PeerId, PeerSpec, signing};
 
 use super::{AgentRecord, Identity, KEvent, KernelStats, SimError, Simulation, SimulationSpec, Slot};
 use crate::agent::TaskTypeInfo;
-use crate::spec::{PopulationSpec, Role, Strategy, exponential_ms};
-use crate::strategies::{Setup, build_agent};
+use crate::spec::{PopulationSpec, Role, exponential_ms};
+use crate::strategies::{Population, Setup, build_agent};
 use crate::stream::{stream_rng, stream_seed};
 
 /// Names of the quality metrics every completion reports: those named by SLAs, first four.
 pub fn quality_metric_names(populations: &[PopulationSpec]) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for p in populations {
-        if let Some(sla) = &p.sla {
-            for (name, _) in &sla.quality_minimums {
+        if let Some(sla) = p.requesting.sla.as_ref().filter(|_| p.role == Role::Requester) {
+            for name in sla.quality_minimums.keys() {
                 if !names.contains(name) {
                     names.push(name.clone());
                 }
@@ -40,14 +40,19 @@ impl Simulation {
         for tt in &spec.task_types {
             let id = market.register_task_type(&tt.name)?;
             let capabilities = tt.capabilities.iter().map(|c| market.capability(c)).collect::<Result<Vec<u8>, _>>()?;
-            task_types.push(TaskTypeInfo { id, capabilities, spec: tt.clone() });
+            task_types.push(TaskTypeInfo {
+                id,
+                capabilities,
+                capabilities_needed: tt.capabilities_needed(),
+                spec: tt.clone(),
+            });
         }
         // Rings, in order of first mention.
         let mut rings: Vec<(String, u8)> = Vec::new();
-        for pop in spec.populations.iter().filter(|p| p.strategy == Strategy::Colluder) {
-            if !rings.iter().any(|(r, _)| *r == pop.params.ring) {
-                let cap = market.capability(&format!("ring-{}", pop.params.ring))?;
-                rings.push((pop.params.ring.clone(), cap));
+        for ring in spec.populations.iter().filter_map(|p| p.strategy.behaviour().ring()) {
+            if !rings.iter().any(|(r, _)| r == ring) {
+                let cap = market.capability(&format!("ring-{ring}"))?;
+                rings.push((ring.to_string(), cap));
             }
         }
         // Quality metrics are interned as capabilities would be: indices 0..n in name order.
@@ -79,23 +84,33 @@ impl Simulation {
         };
         let verify = sim.spec.market.verify_signatures;
         let key_seed = sim.spec.market.market_seed;
-        let populations: Vec<std::sync::Arc<crate::spec::PopulationSpec>> =
-            sim.spec.populations.iter().cloned().map(std::sync::Arc::new).collect();
-        for (pi, pop) in populations.iter().enumerate() {
-            let ring = rings.iter().position(|(r, _)| pop.strategy == Strategy::Colluder && *r == pop.params.ring);
+        let type_names: Vec<String> = sim.spec.task_types.iter().map(|t| t.name.clone()).collect();
+        let populations: Vec<std::sync::Arc<Population>> = sim
+            .spec
+            .populations
+            .iter()
+            .map(|p| {
+                let task_mix = if p.role.trades() { p.trading.resolved_mix(&type_names) } else { Vec::new() };
+                std::sync::Arc::new(Population { spec: p.clone(), task_mix })
+            })
+            .collect();
+        for (pi, population) in populations.iter().enumerate() {
+            let pop = &population.spec;
+            let behaviour = pop.strategy.behaviour();
+            let ring = behaviour.ring().and_then(|name| rings.iter().position(|(r, _)| r == name));
             let setup = Setup { ring_capability: ring.map(|r| rings[r].1), fee_bps: sim.spec.market.fee_bps };
-            let group = if pop.strategy == Strategy::KeySharer { pop.params.peers_per_account.max(1) } else { 1 };
+            let group = behaviour.peers_per_account().max(1);
             for i in 0..pop.count {
                 let peer = PeerId(sim.slots.len() as u32);
                 let mut rng = stream_rng(sim.spec.seed, &pop.name, i as u64);
-                let agent = build_agent(pop, &sim.task_types, setup, &mut rng);
+                let agent = build_agent(population, &sim.task_types, setup, &mut rng);
                 let profile = agent.profile();
-                let cap = pop.usage_cap_units_per_day.as_ref().map(|d| {
+                let is_provider = pop.role == Role::Provider;
+                let cap = pop.providing.usage_cap_units_per_day.as_ref().filter(|_| is_provider).map(|d| {
                     let x = d.sample(&mut rng);
                     if x.is_finite() { x.round().max(1.0) as u64 } else { 1 }
                 });
-                let initial = pop.initial_reputation.as_ref().map(|d| d.sample(&mut rng));
-                let is_provider = pop.role == Role::Provider;
+                let initial = pop.common.initial_reputation.as_ref().map(|d| d.sample(&mut rng));
                 let account = is_provider.then(|| AccountId((peer.0 - i % group) as u64 + 1));
                 sim.market.register_peer(
                     PeerSpec {
@@ -111,13 +126,14 @@ impl Simulation {
                 if let Some(a) = account {
                     *sim.account_holders.entry(a).or_insert(0) += 1;
                 }
-                let rate_per_ms = pop.arrival_rate_per_hour / 3_600_000.0;
+                let rate_per_ms =
+                    if pop.role.trades() { pop.trading.arrival_rate_per_hour.0 / 3_600_000.0 } else { 0.0 };
                 sim.records.push(AgentRecord {
                     peer,
                     population: pi as u32,
                     index: i,
                     role: pop.role,
-                    strategy: pop.strategy,
+                    strategy: pop.kind(),
                     profile,
                     account,
                     usage_cap_units: if is_provider { cap } else { None },
@@ -140,10 +156,10 @@ impl Simulation {
                     peer,
                     ring: ring.map(|r| r as u32),
                     orders_placed: 0,
-                    max_orders: pop.max_orders,
+                    max_orders: pop.trading.max_orders,
                 });
                 if pop.role != Role::Arbitrator {
-                    if let Some(t) = pop.first_arrival_ms {
+                    if let Some(t) = pop.trading.first_arrival_ms {
                         sim.push(t, KEvent::Arrival(peer.0));
                     } else if rate_per_ms > 0.0 {
                         let first = exponential_ms(&mut sim.slots[peer.index()].rng, rate_per_ms);

@@ -1,31 +1,35 @@
 //! Arbitrators: approve arbitrated escrows they sit on and vote on disputes.
 //!
-//! An **honest** arbitrator votes by the evidence ([`evidence_vote`]): release for work that
-//! completed (SLA penalties are owed either way), refund for work that never completed. A
-//! **corrupt** arbitrator votes the opposite with `violation_probability` (the kernel records
-//! every vote against the evidence as ground truth).
+//! An arbitrator votes by the evidence ([`evidence_vote`]): release for work that completed (SLA
+//! penalties are owed either way), refund for work that never completed, unless its conduct
+//! votes against the evidence (`corrupt_arbitrator`; the kernel records every such vote as ground
+//! truth).
 
 use synmarket_engine::{EscrowId, EscrowState, Vote};
 
-use super::{chance, evidence_vote, to_ms};
+use super::conduct::Conduct;
+use super::{Population, evidence_vote, to_ms};
 use crate::agent::{Action, Agent, Observation, Profile, Wake};
-use crate::spec::{PopulationSpec, Role, Strategy};
+use crate::spec::{Role, Strategy};
 use crate::stream::AgentRng;
 
 /// An arbitrator.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct ArbitratorAgent {
     strategy: Strategy,
     budget: u64,
-    corruption: f64,
+    conduct: Box<dyn Conduct>,
 }
 
 impl ArbitratorAgent {
     /// A new arbitrator.
-    pub fn new(spec: &PopulationSpec, rng: &mut AgentRng) -> Self {
-        let corruption =
-            if spec.strategy == Strategy::CorruptArbitrator { spec.params.violation_probability } else { 0.0 };
-        ArbitratorAgent { strategy: spec.strategy, budget: to_ms(spec.budget.sample(rng)), corruption }
+    pub fn new(pop: &Population, rng: &mut AgentRng) -> Self {
+        let spec = &pop.spec;
+        ArbitratorAgent {
+            strategy: spec.kind(),
+            budget: to_ms(spec.common.budget.sample(rng)),
+            conduct: spec.strategy.behaviour().conduct(),
+        }
     }
 }
 
@@ -52,7 +56,7 @@ impl Agent for ArbitratorAgent {
             }
             Wake::Disputed(e) => {
                 let honest = evidence_vote(obs.market, e);
-                let corrupt = self.corruption > 0.0 && chance(self.corruption, rng);
+                let corrupt = self.conduct.votes_against_evidence(rng);
                 out.push(Action::Vote(e, if corrupt { opposite(honest) } else { honest }));
             }
             _ => {}

@@ -1,27 +1,24 @@
-//! How a trader sets its price: one [`Pricer`] per agent, chosen by strategy.
+//! How a trader sets its price: one [`PriceRule`] per agent, built by its strategy.
 //!
-//! Prices are rounded toward the trader's side of its limit: bids of limit-respecting strategies
-//! are rounded down and never exceed the value, asks rounded up and never below the cost, so a
-//! ZI-C trader never trades at a loss (Gode and Sunder 1993). A bid that would round below 1
-//! token is not placed.
+//! Prices are rounded toward the trader's side of its limit: bids of limit-respecting rules are
+//! rounded down and never exceed the value ([`bid_price`]), asks rounded up and never below the
+//! cost ([`ask_price`]), so a ZI-C trader never trades at a loss (Gode and Sunder 1993). A bid
+//! that would round below 1 token is not placed.
 //!
-//! What an adaptive pricer observes: the engine's price discovery of its task type (VWAP over the
-//! window, with a new observation whenever the window's trade count or turnover changed), the
-//! standing best ask and best bid, its own reputation, and its own fills.
+//! What an adaptive rule observes ([`View`]): the engine's price discovery of its task type (VWAP
+//! over the window, with a new observation whenever the window's trade count or turnover
+//! changed), the standing best ask and best bid, its own reputation, and its own fills.
 
-use synmarket_engine::{PriceStats, Tier};
+use synmarket_engine::{PriceStats, Side};
 
-use super::learning::{RothErev, Side, Zip};
-use super::uniform;
-use crate::spec::{PopulationSpec, Strategy};
 use crate::stream::AgentRng;
 
-/// What the market shows a pricer at an arrival.
+/// What the market shows a trader at an arrival.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct View {
     /// Price discovery of the task type.
     pub trades: Option<PriceStats>,
-    /// Lowest resting ask.
+    /// Lowest resting ask (only filled in for rules that [`PriceRule::watches_best_ask`]).
     pub best_ask: Option<u64>,
     /// Highest open bid.
     pub best_bid: Option<u64>,
@@ -29,168 +26,61 @@ pub struct View {
     pub reputation: f64,
 }
 
-/// A trader's price rule and its learning state.
-#[derive(Clone, Debug)]
-pub enum Pricer {
-    /// ZI-C: uniform between the limit and the far bound.
-    ZiConstrained,
-    /// ZI-U: uniform in [min_price, max_price].
-    ZiUnconstrained,
-    /// The limit itself.
-    Truthful,
-    /// `cost × (1 + markup)`.
-    Markup(f64),
-    /// ZIP margin, the last price-discovery snapshot seen, and whether the last quote is
-    /// outstanding without a fill.
-    Zip(Zip, Option<(u64, u128)>, bool),
-    /// Roth–Erev over `markups`, with the pending action and its accumulated reward.
-    RothErev {
-        /// Learner.
-        learner: RothErev,
-        /// The grid.
-        markups: Vec<f64>,
-        /// The action in force and the reward it earned so far.
-        pending: Option<(usize, f64)>,
-    },
-    /// VWAP × (1 + margin), never below cost; `cost × (1 + fallback)` without trades.
-    Vwap {
-        /// Margin over VWAP.
-        margin: f64,
-        /// Markup without price discovery.
-        fallback: f64,
-    },
-    /// Markup from `intro` (tiers up to Standard, where a new peer starts) to `target` (Expert
-    /// and above), a third of the way per tier (Reliable, Trusted).
-    Builder {
-        /// Markup while new.
-        intro: f64,
-        /// Markup at Expert.
-        target: f64,
-    },
-    /// The ring price (`max_price`) on both sides.
-    Ring,
-    /// `cost / (1 − cut)`: a middleman's price.
-    Middleman(f64),
+/// One quote to make.
+#[derive(Clone, Copy, Debug)]
+pub struct Quote<'a> {
+    /// The side quoted.
+    pub side: Side,
+    /// The trader's limit price (value or fee-adjusted cost), tokens per unit.
+    pub limit: f64,
+    /// What the market shows.
+    pub view: &'a View,
+    /// The population's `min_price`.
+    pub min_price: f64,
+    /// The population's `max_price`.
+    pub max_price: f64,
 }
 
-impl Pricer {
-    /// The pricer of an agent (draws the learners' parameters from its stream).
-    pub fn new(spec: &PopulationSpec, side: Side, limit: f64, markup: f64, rng: &mut AgentRng) -> Self {
-        let p = &spec.params;
-        match spec.strategy {
-            Strategy::ZiUnconstrained => Pricer::ZiUnconstrained,
-            Strategy::Truthful => Pricer::Truthful,
-            Strategy::Zip => {
-                let m0 = p.initial_margin.sample(rng);
-                let beta = p.learning_rate.sample(rng);
-                let gamma = p.momentum.sample(rng);
-                Pricer::Zip(Zip::new(side, limit, m0, beta, gamma), None, false)
-            }
-            Strategy::RothErev => Pricer::RothErev {
-                learner: RothErev::new(p.markups.len(), p.recency, p.experimentation),
-                markups: p.markups.clone(),
-                pending: None,
-            },
-            Strategy::VwapTracker => Pricer::Vwap { margin: p.vwap_margin.sample(rng), fallback: markup },
-            Strategy::ReputationBuilder => Pricer::Builder { intro: p.intro_markup.sample(rng), target: markup },
-            Strategy::Colluder => Pricer::Ring,
-            Strategy::Relay | Strategy::Reseller => Pricer::Middleman(p.relay_cut),
-            s if s.uses_markup() => Pricer::Markup(markup),
-            _ => Pricer::ZiConstrained,
-        }
+/// A trader's price rule and its learning state.
+pub trait PriceRule: Send + std::fmt::Debug {
+    /// The price to quote now, in whole tokens per unit, or `None` to stay out of the market.
+    fn quote(&mut self, q: &Quote<'_>, rng: &mut AgentRng) -> Option<u64>;
+
+    /// A fill of `units` at `price` per unit (learning rules update here).
+    fn on_fill(&mut self, _side: Side, _limit: f64, _price: u64, _units: u64, _rng: &mut AgentRng) {}
+
+    /// True when the rule re-quotes at every arrival (cancelling its open order).
+    fn requotes(&self) -> bool {
+        false
     }
 
-    /// The price to quote now, or `None` to stay out of the market.
-    pub fn quote(
-        &mut self,
-        spec: &PopulationSpec,
-        side: Side,
-        limit: f64,
-        view: &View,
-        rng: &mut AgentRng,
-    ) -> Option<u64> {
-        let raw = match self {
-            Pricer::ZiConstrained => match side {
-                Side::Buy => uniform(spec.min_price.min(limit), limit, rng),
-                Side::Sell => uniform(limit, spec.max_price.max(limit), rng),
-            },
-            Pricer::ZiUnconstrained => return Some(round_price(uniform(spec.min_price, spec.max_price, rng))),
-            Pricer::Truthful => limit,
-            Pricer::Markup(m) => limit * (1.0 + *m),
-            Pricer::Zip(z, seen, waiting) => {
-                let snapshot = view.trades.map(|t| (t.count, t.turnover));
-                let trade = match (snapshot, *seen) {
-                    (Some(now), before) if Some(now) != before => view.trades.map(|t| t.vwap),
-                    _ => None,
-                };
-                *seen = snapshot;
-                z.observe(*waiting, trade, view.best_ask, view.best_bid, rng);
-                *waiting = true;
-                z.price()
-            }
-            Pricer::RothErev { learner, markups, pending } => {
-                if let Some((k, r)) = pending.take() {
-                    learner.reward(k, r);
-                }
-                let k = learner.choose(rng);
-                *pending = Some((k, 0.0));
-                let m = markups.get(k).copied().unwrap_or(0.0);
-                match side {
-                    Side::Sell => limit * (1.0 + m),
-                    Side::Buy => limit * (1.0 - m.min(1.0)),
-                }
-            }
-            Pricer::Vwap { margin, fallback } => {
-                view.trades.map_or(limit * (1.0 + *fallback), |t| t.vwap * (1.0 + *margin)).max(limit)
-            }
-            Pricer::Builder { intro, target } => {
-                // A new peer starts at 50, the bottom of Standard: that is "new" here.
-                let progress = match Tier::of(view.reputation).unwrap_or(Tier::Risky) {
-                    Tier::Risky | Tier::New | Tier::Standard => 0.0,
-                    Tier::Reliable => 1.0 / 3.0,
-                    Tier::Trusted => 2.0 / 3.0,
-                    Tier::Expert | Tier::Legendary => 1.0,
-                };
-                return Some(round_price(limit * (1.0 + *intro + (*target - *intro) * progress)));
-            }
-            Pricer::Ring => return Some(round_price(spec.max_price)),
-            Pricer::Middleman(cut) => limit / (1.0 - cut.clamp(0.0, 0.99)),
-        };
-        match side {
-            Side::Buy => bid_price(raw, limit),
-            Side::Sell => Some(ask_price(raw, limit)),
-        }
+    /// True when the rule reads the best ask (the market is asked for it only then).
+    fn watches_best_ask(&self) -> bool {
+        false
     }
 
-    /// A fill of `units` at `price` per unit: ZIP raises its margin, Roth–Erev books the reward.
-    pub fn on_fill(&mut self, side: Side, limit: f64, price: u64, units: u64, rng: &mut AgentRng) {
-        let q = price as f64;
-        match self {
-            Pricer::Zip(z, _, waiting) => {
-                *waiting = false;
-                z.raise(q, rng)
-            }
-            Pricer::RothErev { pending: Some((_, r)), .. } if limit > 0.0 && units > 0 => {
-                *r += match side {
-                    Side::Sell => (q - limit) / limit,
-                    Side::Buy => (limit - q) / limit,
-                };
-            }
-            _ => {}
-        }
+    /// The current profit margin, for rules that have one (ZIP), for tests and reports.
+    fn margin(&self) -> Option<f64> {
+        None
     }
+}
 
-    /// True when the pricer re-quotes at every arrival (cancelling its open order).
-    pub fn requotes(&self) -> bool {
-        matches!(self, Pricer::Zip(..) | Pricer::RothErev { .. } | Pricer::Vwap { .. } | Pricer::Builder { .. })
+/// The price rule of agents that never quote (arbitrators).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoQuotes;
+
+impl PriceRule for NoQuotes {
+    fn quote(&mut self, _: &Quote<'_>, _: &mut AgentRng) -> Option<u64> {
+        None
     }
+}
 
-    /// ZIP's margin (for tests and reports).
-    pub fn zip_margin(&self) -> Option<f64> {
-        match self {
-            Pricer::Zip(z, ..) => Some(z.margin()),
-            _ => None,
-        }
+/// A raw price on the trader's side of its limit: bids rounded down and capped at the limit,
+/// asks rounded up and floored at it.
+pub fn limit_price(side: Side, raw: f64, limit: f64) -> Option<u64> {
+    match side {
+        Side::Buy => bid_price(raw, limit),
+        Side::Sell => Some(ask_price(raw, limit)),
     }
 }
 

@@ -8,33 +8,32 @@
 //! metric and an availability draw as uptime. A provider is offline at an arrival with
 //! `offline_probability` (it withdraws its offer and places none).
 //!
-//! Execution by strategy: honest providers name their own account on the receipt; an
-//! **exploiter** delivers `exploit_quality` once its reputation reaches `exploit_threshold`; a
-//! **relay** names a foreign account (another provider's) with `violation_probability`; a
-//! **reseller** names one backing account for every task; a **leaker** leaks non-public payloads
-//! (`Action::Leak`); a **Sybil** re-enters as a new peer (`Action::ReEnter`) when its reputation
-//! falls below `reentry_threshold`; a **colluder** holds its ring's capability and rates 5.
+//! Execution follows the strategy's conduct ([`super::Conduct`]): honest providers name their own
+//! account on the receipt; the conduct of an adversary can re-enter as a new peer at an arrival
+//! (`Action::ReEnter`), lower the quality it delivers, name a foreign account on the receipt
+//! (declaring the violation it is), leak payloads (`Action::Leak`) and inflate ratings. A
+//! colluder's ring capability comes from the kernel (`Setup::ring_capability`).
 
 use rand::RngExt;
 
 use synmarket_engine::{
-    AccountId, CapabilitySet, Completion, ComputeTaskSpec, EscrowId, EscrowState, OrderId, PeerId, PrivacyLevel,
-    QualityValues, Side,
+    CapabilitySet, Completion, ComputeTaskSpec, EscrowId, EscrowState, OrderId, QualityValues, Side,
 };
 
-use super::pricing::{Pricer, View};
-use super::{Quota, Setup, account_of, approves, chance, pick_weighted, to_ms, to_units};
+use super::conduct::Conduct;
+use super::pricing::{PriceRule, Quote, View};
+use super::{Population, PricerSetup, Quota, Setup, account_of, approves, chance, pick_weighted, to_ms, to_units};
 use crate::agent::{Action, Agent, Observation, Profile, TaskTypeInfo, Wake};
 use std::sync::Arc;
 
-use crate::spec::{PopulationSpec, Role, Strategy};
+use crate::spec::{Role, Strategy};
 use crate::stream::AgentRng;
 
 /// A provider.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct ProviderAgent {
-    /// The population's spec, shared by all its agents (not copied per agent).
-    spec: Arc<PopulationSpec>,
+    /// The population, shared by all its agents (not copied per agent).
+    pop: Arc<Population>,
     cost: f64,
     /// The lowest price that covers `cost` after the market fee (`provider_limit`).
     limit: f64,
@@ -43,29 +42,30 @@ pub struct ProviderAgent {
     /// Capabilities held, per task type index of the scenario.
     caps: Vec<CapabilitySet>,
     open: Option<OrderId>,
-    pricer: Pricer,
+    pricer: Box<dyn PriceRule>,
+    conduct: Box<dyn Conduct>,
     quota: Quota,
-    reentries: u32,
-    backing: Option<AccountId>,
 }
 
 impl ProviderAgent {
     /// Draws the agent's private parameters.
-    pub fn new(spec: &Arc<PopulationSpec>, task_types: &[TaskTypeInfo], setup: Setup, rng: &mut AgentRng) -> Self {
-        let cost = spec.cost_per_unit.sample(rng).max(0.0);
-        let markup = spec.markup.sample(rng);
-        let speed = spec.reliability.speed_factor.sample(rng).max(0.01);
-        let budget = to_ms(spec.budget.sample(rng));
+    pub fn new(pop: &Arc<Population>, task_types: &[TaskTypeInfo], setup: Setup, rng: &mut AgentRng) -> Self {
+        let spec = &pop.spec;
+        let behaviour = spec.strategy.behaviour();
+        let cost = spec.providing.cost_per_unit.sample(rng).max(0.0);
+        let markup = behaviour.markup().map_or(0.0, |m| m.sample(rng));
+        let speed = spec.providing.reliability.speed_factor.sample(rng).max(0.01);
+        let budget = to_ms(spec.common.budget.sample(rng));
         let caps = task_types
             .iter()
             .map(|tt| {
                 let mut set = CapabilitySet::EMPTY;
                 for &c in &tt.capabilities {
-                    if rng.random::<f64>() < spec.capability_coverage {
+                    if rng.random::<f64>() < spec.providing.capability_coverage {
                         set = set.with(c).unwrap_or(set);
                     }
                 }
-                if spec.confidential_attested {
+                if spec.providing.confidential_attested {
                     set = set.with(0).unwrap_or(set);
                 }
                 if let Some(c) = setup.ring_capability {
@@ -76,9 +76,9 @@ impl ProviderAgent {
             .collect();
         // The fee comes out of the provider's gross: quote above cost after the fee.
         let limit = super::provider_limit(cost, setup.fee_bps);
-        let pricer = Pricer::new(spec, Side::Sell, limit.min(f64::MAX), markup, rng);
+        let pricer = behaviour.price_rule(&PricerSetup { side: Side::Sell, limit: limit.min(f64::MAX), markup }, rng);
         ProviderAgent {
-            spec: Arc::clone(spec),
+            pop: Arc::clone(pop),
             cost,
             limit,
             speed,
@@ -86,31 +86,26 @@ impl ProviderAgent {
             caps,
             open: None,
             pricer,
-            quota: Quota { limit: spec.units_per_period, traded: 0 },
-            reentries: 0,
-            backing: None,
+            conduct: behaviour.conduct(),
+            quota: Quota { limit: spec.trading.units_per_period, traded: 0 },
         }
     }
 
-    /// The pricer (for tests: ZIP margins).
-    pub fn pricer(&self) -> &Pricer {
-        &self.pricer
+    /// The price rule (for tests: ZIP margins).
+    pub fn pricer(&self) -> &dyn PriceRule {
+        self.pricer.as_ref()
     }
 
     fn arrive(&mut self, obs: &Observation<'_>, rng: &mut AgentRng, out: &mut Vec<Action>) {
-        let p = &self.spec.params;
-        if self.spec.strategy == Strategy::Sybil
-            && self.reentries < p.max_reentries
-            && obs.market.reputation(obs.me) < p.reentry_threshold
-        {
-            self.reentries += 1;
+        if self.conduct.re_enter(obs.market, obs.me) {
             self.open = None;
             out.push(Action::ReEnter);
             return;
         }
         let open =
             self.open.filter(|&id| obs.market.order(id).is_some_and(|o| o.trader == obs.me && o.status.is_open()));
-        let offline = self.spec.reliability.offline_probability;
+        let spec = &self.pop.spec;
+        let offline = spec.providing.reliability.offline_probability;
         if offline > 0.0 && chance(offline, rng) {
             if let Some(id) = open {
                 out.push(Action::Cancel(id));
@@ -129,22 +124,29 @@ impl ProviderAgent {
         if room == 0 {
             return;
         }
-        let ti = pick_weighted(&self.spec.task_mix, rng);
+        let ti = pick_weighted(&self.pop.task_mix, rng);
         let tt = &obs.task_types[ti];
-        let mut units = to_units(self.spec.units.as_ref().unwrap_or(&tt.spec.units).sample(rng)).min(room);
+        let mut units = to_units(spec.trading.units.as_ref().unwrap_or(&tt.spec.units).sample(rng)).min(room);
         if let Some(cap) = obs.market.peer_state(obs.me).and_then(|p| p.usage_cap_units) {
             units = units.min(cap.max(1));
         }
         let view = View {
             trades: obs.market.price_stats(tt.id),
-            best_ask: if matches!(self.pricer, Pricer::Zip(..)) { obs.market.best_ask(tt.id) } else { None },
+            best_ask: if self.pricer.watches_best_ask() { obs.market.best_ask(tt.id) } else { None },
             best_bid: obs.market.best_bid(tt.id),
             reputation: obs.market.reputation(obs.me),
         };
         if !self.limit.is_finite() {
             return; // a 100 % fee: no price covers the cost
         }
-        let Some(ask) = self.pricer.quote(&self.spec, Side::Sell, self.limit, &view, rng) else { return };
+        let quote = Quote {
+            side: Side::Sell,
+            limit: self.limit,
+            view: &view,
+            min_price: spec.trading.min_price,
+            max_price: spec.trading.max_price,
+        };
+        let Some(ask) = self.pricer.quote(&quote, rng) else { return };
         let mut spec = ComputeTaskSpec::new(tt.id, self.caps.get(ti).copied().unwrap_or(CapabilitySet::EMPTY));
         spec.compute_units = units;
         out.push(Action::PlaceOrder {
@@ -153,24 +155,9 @@ impl ProviderAgent {
             units,
             spec,
             sla: None,
-            ttl_ms: self.spec.order_ttl_ms,
+            ttl_ms: self.pop.spec.trading.order_ttl_ms,
         });
         self.open = Some(OrderId(obs.market.orders().len() as u64));
-    }
-
-    /// Another peer's account (not `own`), drawn from the agent's stream.
-    fn foreign_account(obs: &Observation<'_>, own: Option<AccountId>, rng: &mut AgentRng) -> AccountId {
-        let n = obs.market.peer_count() as u32;
-        for _ in 0..8 {
-            let p = PeerId(rng.random_range(0..n.max(1)));
-            if let Some(acc) = account_of(obs, p)
-                && Some(acc) != own
-            {
-                return acc;
-            }
-        }
-        // An outside subscription nobody in the market registered.
-        AccountId(u64::MAX - obs.me.0 as u64)
     }
 
     fn start(
@@ -181,45 +168,28 @@ impl ProviderAgent {
         out: &mut Vec<Action>,
     ) {
         let Some(asg) = obs.market.assignment(a) else { return };
-        let r = &self.spec.reliability;
-        let p = &self.spec.params;
+        let r = &self.pop.spec.providing.reliability;
         let ti = obs.task_types.iter().position(|t| t.id == asg.task_type).unwrap_or(0);
         let nominal = obs.task_types.get(ti).map_or(1.0, |t| t.spec.duration_ms.sample(rng).max(1.0));
         let duration = to_ms(nominal * self.speed).max(1);
-        let exploiting =
-            self.spec.strategy == Strategy::Exploiter && obs.market.reputation(asg.provider) >= p.exploit_threshold;
+        let quality = self.conduct.quality(obs.market, asg.provider, &r.quality);
         let mut q = [(0u8, 0.0f64); 4];
         let n = obs.quality_metrics.len().min(4);
         for (i, slot) in q.iter_mut().enumerate().take(n) {
-            let d = if exploiting { &p.exploit_quality } else { &r.quality };
-            *slot = (obs.quality_metrics[i], d.sample(rng).clamp(0.0, 1.0));
+            *slot = (obs.quality_metrics[i], quality.sample(rng).clamp(0.0, 1.0));
         }
         let uptime = r.availability.sample(rng).clamp(0.0, 1.0);
         let own = account_of(obs, asg.provider);
-        let receipt = match self.spec.strategy {
-            Strategy::Relay if chance(p.violation_probability, rng) => Self::foreign_account(obs, own, rng),
-            Strategy::Reseller => match self.backing {
-                Some(b) => b,
-                None => {
-                    let b = Self::foreign_account(obs, own, rng);
-                    self.backing = Some(b);
-                    b
-                }
-            },
-            _ => own.unwrap_or(AccountId(u64::MAX - obs.me.0 as u64)),
-        };
-        if self.spec.strategy == Strategy::Leaker
-            && asg.privacy != PrivacyLevel::Public
-            && chance(p.violation_probability, rng)
-        {
+        let receipt = self.conduct.receipt(obs, own, rng);
+        if self.conduct.leaks(asg.privacy, rng) {
             out.push(Action::Leak(a));
         }
         let completion = Completion {
             quality: QualityValues::new(&q[..n]).unwrap_or(QualityValues::EMPTY),
             uptime,
-            receipt_account: receipt,
+            receipt_account: receipt.account,
         };
-        out.push(Action::CompleteAfter { assignment: a, delay_ms: duration, completion });
+        out.push(Action::CompleteAfter { assignment: a, delay_ms: duration, completion, violation: receipt.violation });
     }
 }
 
@@ -235,7 +205,7 @@ impl Agent for ProviderAgent {
                 let Some(asg) = obs.market.assignment(a) else { return };
                 self.quota.traded += asg.units;
                 self.pricer.on_fill(Side::Sell, self.limit, asg.price_per_unit, asg.units, rng);
-                let r = &self.spec.reliability;
+                let r = &self.pop.spec.providing.reliability;
                 if rng.random::<f64>() < r.no_show_probability {
                     return;
                 }
@@ -254,8 +224,8 @@ impl Agent for ProviderAgent {
             }
             Wake::Settled(a) => {
                 if let Some(esc) = obs.market.escrow(EscrowId(a.0)) {
-                    let rating = if self.spec.strategy == Strategy::Colluder || esc.paid_provider > 0 { 5 } else { 3 };
-                    out.push(Action::Feedback(a, rating));
+                    let honest = if esc.paid_provider > 0 { 5 } else { 3 };
+                    out.push(Action::Feedback(a, self.conduct.rating(honest)));
                 }
             }
             Wake::Disputed(_) => {}
@@ -265,7 +235,7 @@ impl Agent for ProviderAgent {
         Role::Provider
     }
     fn strategy(&self) -> Strategy {
-        self.spec.strategy
+        self.pop.spec.kind()
     }
     fn profile(&self) -> Profile {
         let caps = self.caps.iter().fold(CapabilitySet::EMPTY, |a, b| a.union(*b));

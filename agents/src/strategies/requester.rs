@@ -5,10 +5,9 @@
 //! bids by its [`Pricer`]; adaptive pricers (ZIP, Roth–Erev) cancel the open request and re-quote.
 //! It never bids more than it can lock, nor beyond its `units_per_period` quota.
 //!
-//! Adversarial requesters: a **colluder** requires its ring's capability (which only ring
-//! providers hold) and bids the ring price, so it trades within the ring; a **dispute abuser**
-//! disputes completed work instead of approving it; a **forger** places orders in another peer's
-//! name (`Action::ForgeOrder`), which a market that verifies signatures refuses.
+//! What a strategy changes is asked of its price rule and its conduct ([`super::Behaviour`]): a
+//! colluder's ring capability comes from the kernel (`Setup::ring_capability`), abusive disputes
+//! and forgeries from the conduct.
 
 use rand::RngExt;
 
@@ -16,58 +15,63 @@ use synmarket_engine::{
     ComputeTaskSpec, EscrowId, EscrowState, MAX_DURATION_MS, OrderId, PeerId, QualityValues, Side, SlaSpec, TaskStatus,
 };
 
-use super::pricing::{Pricer, View};
-use super::{Quota, Setup, approves, chance, pick_weighted, sample_caps, to_ms, to_units};
+use super::conduct::Conduct;
+use super::pricing::{PriceRule, Quote, View};
+use super::{Population, PricerSetup, Quota, Setup, approves, chance, pick_weighted, sample_caps, to_ms, to_units};
 use crate::agent::{Action, Agent, Observation, Profile, TaskTypeInfo, Wake};
 use std::sync::Arc;
 
-use crate::spec::{PopulationSpec, Role, Strategy};
+use crate::spec::{Role, Strategy};
 use crate::stream::AgentRng;
 
 /// A requester.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct RequesterAgent {
-    /// The population's spec, shared by all its agents (not copied per agent).
-    spec: Arc<PopulationSpec>,
+    /// The population, shared by all its agents (not copied per agent).
+    pop: Arc<Population>,
     value: f64,
     budget: u64,
     open: Option<OrderId>,
-    pricer: Pricer,
+    pricer: Box<dyn PriceRule>,
+    conduct: Box<dyn Conduct>,
     quota: Quota,
     ring_capability: Option<u8>,
 }
 
 impl RequesterAgent {
     /// Draws the agent's private parameters from its population.
-    pub fn new(spec: &Arc<PopulationSpec>, setup: Setup, rng: &mut AgentRng) -> Self {
-        let value = spec.value_per_unit.sample(rng).max(0.0);
-        let budget = to_ms(spec.budget.sample(rng));
-        let pricer = Pricer::new(spec, Side::Buy, value, 0.0, rng);
+    pub fn new(pop: &Arc<Population>, setup: Setup, rng: &mut AgentRng) -> Self {
+        let spec = &pop.spec;
+        let value = spec.requesting.value_per_unit.sample(rng).max(0.0);
+        let budget = to_ms(spec.common.budget.sample(rng));
+        let behaviour = spec.strategy.behaviour();
+        let pricer = behaviour.price_rule(&PricerSetup { side: Side::Buy, limit: value, markup: 0.0 }, rng);
         RequesterAgent {
-            spec: Arc::clone(spec),
+            pop: Arc::clone(pop),
             value,
             budget,
             open: None,
             pricer,
-            quota: Quota { limit: spec.units_per_period, traded: 0 },
+            conduct: behaviour.conduct(),
+            quota: Quota { limit: spec.trading.units_per_period, traded: 0 },
             ring_capability: setup.ring_capability,
         }
     }
 
-    /// The pricer (for tests: ZIP margins).
-    pub fn pricer(&self) -> &Pricer {
-        &self.pricer
+    /// The price rule (for tests: ZIP margins).
+    pub fn pricer(&self) -> &dyn PriceRule {
+        self.pricer.as_ref()
     }
 
     fn sla(&self, obs: &Observation<'_>, nominal: f64, bid: u64, units: u64, rng: &mut AgentRng) -> Option<SlaSpec> {
-        let t = self.spec.sla.as_ref()?;
+        let t = self.pop.spec.requesting.sla.as_ref()?;
         if !chance(t.probability, rng) {
             return None;
         }
         let mut minimums = [(0u8, 0.0f64); 4];
         let n = t.quality_minimums.len().min(obs.quality_metrics.len()).min(4);
-        for (i, m) in minimums.iter_mut().enumerate().take(n) {
-            *m = (obs.quality_metrics[i], t.quality_minimums[i].1);
+        for (i, (m, minimum)) in minimums.iter_mut().zip(t.quality_minimums.values()).take(n).enumerate() {
+            *m = (obs.quality_metrics[i], *minimum);
         }
         Some(SlaSpec {
             // The engine refuses durations above MAX_DURATION_MS (10 years): an SLA asks at most that.
@@ -95,26 +99,33 @@ impl RequesterAgent {
             available += o.remaining().saturating_mul(o.price_per_unit);
             self.open = None;
         }
-        let s = &self.spec;
-        let tt: &TaskTypeInfo = &obs.task_types[pick_weighted(&s.task_mix, rng)];
-        let units = to_units(s.units.as_ref().unwrap_or(&tt.spec.units).sample(rng)).min(room);
-        let needs = to_units(tt.spec.capabilities_needed.sample(rng).max(0.0)) as usize;
+        let s = &self.pop.spec;
+        let tt: &TaskTypeInfo = &obs.task_types[pick_weighted(&self.pop.task_mix, rng)];
+        let units = to_units(s.trading.units.as_ref().unwrap_or(&tt.spec.units).sample(rng)).min(room);
+        let needs = to_units(tt.capabilities_needed.sample(rng).max(0.0)) as usize;
         let mut caps = sample_caps(&tt.capabilities, needs, rng);
         if let Some(c) = self.ring_capability {
             caps = caps.with(c).unwrap_or(caps);
         }
-        let min_rep = s.min_reputation.sample(rng).max(0.0);
-        let privacy = s.privacy_mix.sample(rng);
+        let min_rep = s.requesting.min_reputation.sample(rng).max(0.0);
+        let privacy = s.requesting.privacy_mix.sample(rng);
         let view = View {
             trades: obs.market.price_stats(tt.id),
-            best_ask: if matches!(self.pricer, Pricer::Zip(..)) { obs.market.best_ask(tt.id) } else { None },
+            best_ask: if self.pricer.watches_best_ask() { obs.market.best_ask(tt.id) } else { None },
             best_bid: obs.market.best_bid(tt.id),
             reputation: obs.market.reputation(obs.me),
         };
-        let Some(bid) = self.pricer.quote(&self.spec, Side::Buy, self.value, &view, rng) else { return };
+        let quote = Quote {
+            side: Side::Buy,
+            limit: self.value,
+            view: &view,
+            min_price: s.trading.min_price,
+            max_price: s.trading.max_price,
+        };
+        let Some(bid) = self.pricer.quote(&quote, rng) else { return };
         let nominal = tt.spec.duration_ms.mean().max(1.0);
         let sla = self.sla(obs, nominal, bid, units, rng);
-        let forge = self.spec.strategy == Strategy::Forger && chance(self.spec.params.violation_probability, rng);
+        let forge = self.conduct.forges(rng);
         // Never ask for more than the wallet can lock.
         let units = units.min(available / bid.max(1));
         if units == 0 {
@@ -137,7 +148,7 @@ impl RequesterAgent {
             units,
             spec,
             sla,
-            ttl_ms: self.spec.order_ttl_ms,
+            ttl_ms: s.trading.order_ttl_ms,
         });
         // The id this order will get if accepted; a refused order leaves it to someone else,
         // which the `trader == me` check above recognises.
@@ -165,8 +176,7 @@ impl Agent for RequesterAgent {
                 if esc.state != EscrowState::Completed {
                     return;
                 }
-                if self.spec.strategy == Strategy::DisputeAbuser && chance(self.spec.params.violation_probability, rng)
-                {
+                if self.conduct.disputes(rng) {
                     out.push(Action::Dispute(e));
                 } else if approves(esc.multisig, Role::Requester) {
                     out.push(Action::Approve(e));
@@ -174,13 +184,12 @@ impl Agent for RequesterAgent {
             }
             Wake::Settled(a) => {
                 if let Some(asg) = obs.market.assignment(a) {
-                    let rating = match asg.status {
-                        _ if self.spec.strategy == Strategy::Colluder => 5,
+                    let honest = match asg.status {
                         TaskStatus::Completed => 5,
                         TaskStatus::SlaViolated => 2,
                         _ => 1,
                     };
-                    out.push(Action::Feedback(a, rating));
+                    out.push(Action::Feedback(a, self.conduct.rating(honest)));
                 }
             }
             _ => {}
@@ -190,7 +199,7 @@ impl Agent for RequesterAgent {
         Role::Requester
     }
     fn strategy(&self) -> Strategy {
-        self.spec.strategy
+        self.pop.spec.kind()
     }
     fn profile(&self) -> Profile {
         Profile { value_per_unit: Some(self.value), budget: self.budget, ..Default::default() }

@@ -9,9 +9,9 @@ pub fn task_type() -> TaskTypeSpec {
     TaskTypeSpec {
         name: "compute".into(),
         capabilities: vec!["gpu".into()],
-        capabilities_needed: Dist::Fixed(1.0),
+        capabilities_needed: Some(Dist::Fixed(1.0)),
         units: Dist::Fixed(10.0),
-        duration_ms: Dist::Uniform((5 * MINUTE) as f64, (20 * MINUTE) as f64),
+        duration_ms: synmarket_agents::DurationDist(Dist::Uniform((5 * MINUTE) as f64, (20 * MINUTE) as f64)),
     }
 }
 
@@ -19,7 +19,7 @@ pub fn task_type() -> TaskTypeSpec {
 pub fn pop(name: &str, role: Role, count: u32, strategy: Strategy) -> PopulationSpec {
     let mut p = PopulationSpec::new(name, role, count, strategy);
     if role == Role::Arbitrator {
-        p.arrival_rate_per_hour = 0.0;
+        p.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(0.0);
     }
     p
 }

@@ -1,27 +1,111 @@
-//! The two adaptive learners: Cliff's Zero-Intelligence-Plus margin (1997) and the Roth–Erev
-//! reinforcement learner (1995; Erev and Roth 1998). Both are plain state machines over `f64`
-//! with no market access: the pricer feeds them observations and asks for a price.
+//! `zip`: Cliff's Zero-Intelligence-Plus trader (Cliff 1997, HP Labs HPL-97-141). The learner
+//! [`Zip`] is a plain state machine over `f64` with no market access; [`ZipRule`] feeds it what
+//! the market showed and asks it for a price.
 //!
-//! **ZIP.** A trader with limit price λ (a buyer's value, a seller's cost) quotes
+//! A trader with limit price λ (a buyer's value, a seller's cost) quotes
 //! `p = λ·(1 + μ)` with margin μ ≥ 0 for sellers and μ ∈ [−1, 0] for buyers. To move toward a
 //! target τ it takes a Widrow–Hoff step with momentum:
 //! `Δ = β(τ − p)`, `Γ ← γΓ + (1 − γ)Δ`, `μ ← (p + Γ)/λ − 1`. Raising the margin (more profit)
 //! aims at `τ = R·q + A` above a seller's / below a buyer's reference price q, lowering it at the
 //! other side, with `R ∈ U[1, 1.05]` (raise) or `U[0.95, 1]` (lower) and `A ∈ U[0, 0.01·q]`
 //! (Cliff's absolute A of 0.05 on prices near 1–4, rescaled to integer token prices).
-//!
-//! **Roth–Erev.** Propensities `q_j` over a grid of markups; action j is chosen with probability
-//! `q_j / Σq`. After the reward r of the chosen action k:
-//! `q_j ← (1 − φ)q_j + r(1 − ε)` for j = k and `(1 − φ)q_j + rε/(N − 1)` otherwise (recency φ,
-//! experimentation ε). Rewards are relative profits per unit, so they are scale free.
 
 use rand::RngExt;
+use serde::{Deserialize, Serialize};
 
+use synmarket_engine::Side;
+
+use super::pricing::{PriceRule, Quote, limit_price};
+use super::{Behaviour, PricerSetup};
+use crate::config::{Check, Domain, TomlPath, dist};
+use crate::dist::Dist;
+use crate::spec::{Context, MAX_FACTOR, Role};
 use crate::stream::AgentRng;
 
-/// Which side a trader quotes: the engine's order side (`Buy`: a requester's bid, limit = value;
-/// `Sell`: a provider's ask, limit = cost).
-pub use synmarket_engine::Side;
+/// Requesters and providers.
+pub const ROLES: &[Role] = &[Role::Requester, Role::Provider];
+/// Honest.
+pub const ADVERSARIAL: bool = false;
+
+/// Parameters of `zip`, drawn once per agent (defaults from Cliff 1997, section 4).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Params {
+    /// Widrow–Hoff learning rate β; default U[0.1, 0.5], in [0, 1].
+    pub learning_rate: Dist,
+    /// Momentum γ; default U[0, 0.1], in [0, 1].
+    pub momentum: Dist,
+    /// Initial profit margin |μ₀| (sellers ask cost·(1+μ), buyers bid value·(1−μ)); default
+    /// U[0.05, 0.35], in [0, 1000].
+    pub initial_margin: Dist,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            learning_rate: Dist::Uniform(0.1, 0.5),
+            momentum: Dist::Uniform(0.0, 0.1),
+            initial_margin: Dist::Uniform(0.05, 0.35),
+        }
+    }
+}
+
+impl Behaviour for Params {
+    fn price_rule(&self, setup: &PricerSetup, rng: &mut AgentRng) -> Box<dyn PriceRule> {
+        let m0 = self.initial_margin.sample(rng);
+        let beta = self.learning_rate.sample(rng);
+        let gamma = self.momentum.sample(rng);
+        Box::new(ZipRule { zip: Zip::new(setup.side, setup.limit, m0, beta, gamma), seen: None, waiting: false })
+    }
+
+    fn validate(&self, _: &Context<'_>) -> Check<()> {
+        let root = TomlPath::root();
+        let unit = Domain::closed(0.0, 1.0);
+        dist(&root.key("learning_rate"), &self.learning_rate, unit)?;
+        dist(&root.key("momentum"), &self.momentum, unit)?;
+        dist(&root.key("initial_margin"), &self.initial_margin, Domain::closed(0.0, MAX_FACTOR))
+    }
+}
+
+/// The ZIP price rule: the learner, the last price-discovery snapshot seen, and whether the last
+/// quote is outstanding without a fill.
+#[derive(Clone, Debug)]
+pub struct ZipRule {
+    zip: Zip,
+    seen: Option<(u64, u128)>,
+    waiting: bool,
+}
+
+impl PriceRule for ZipRule {
+    fn quote(&mut self, q: &Quote<'_>, rng: &mut AgentRng) -> Option<u64> {
+        let snapshot = q.view.trades.map(|t| (t.count, t.turnover));
+        let trade = match (snapshot, self.seen) {
+            (Some(now), before) if Some(now) != before => q.view.trades.map(|t| t.vwap),
+            _ => None,
+        };
+        self.seen = snapshot;
+        self.zip.observe(self.waiting, trade, q.view.best_ask, q.view.best_bid, rng);
+        self.waiting = true;
+        limit_price(q.side, self.zip.price(), q.limit)
+    }
+
+    fn on_fill(&mut self, _: Side, _: f64, price: u64, _: u64, rng: &mut AgentRng) {
+        self.waiting = false;
+        self.zip.raise(price as f64, rng)
+    }
+
+    fn requotes(&self) -> bool {
+        true
+    }
+
+    fn watches_best_ask(&self) -> bool {
+        true
+    }
+
+    fn margin(&self) -> Option<f64> {
+        Some(self.zip.margin())
+    }
+}
 
 /// Cliff's ZIP margin.
 #[derive(Clone, Debug, PartialEq)]
@@ -155,58 +239,6 @@ impl Zip {
     }
 }
 
-/// A Roth–Erev learner over a grid of actions.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RothErev {
-    propensities: Vec<f64>,
-    recency: f64,
-    experimentation: f64,
-}
-
-/// Smallest propensity (keeps every action reachable).
-const MIN_PROPENSITY: f64 = 1e-6;
-
-impl RothErev {
-    /// `n` actions, each with propensity 1.
-    pub fn new(n: usize, recency: f64, experimentation: f64) -> Self {
-        RothErev {
-            propensities: vec![1.0; n.max(1)],
-            recency: recency.clamp(0.0, 1.0),
-            experimentation: experimentation.clamp(0.0, 1.0),
-        }
-    }
-
-    /// Draws an action index with probability proportional to its propensity.
-    pub fn choose(&self, rng: &mut AgentRng) -> usize {
-        let total: f64 = self.propensities.iter().sum();
-        let mut x = rng.random::<f64>() * total;
-        for (i, q) in self.propensities.iter().enumerate() {
-            if x < *q {
-                return i;
-            }
-            x -= q;
-        }
-        self.propensities.len() - 1
-    }
-
-    /// Reinforces action `k` with reward `r ≥ 0` (negative rewards count as 0).
-    pub fn reward(&mut self, k: usize, r: f64) {
-        let r = if r.is_finite() { r.max(0.0) } else { 0.0 };
-        let n = self.propensities.len();
-        let spill = if n > 1 { r * self.experimentation / (n - 1) as f64 } else { 0.0 };
-        for (j, q) in self.propensities.iter_mut().enumerate() {
-            let e = if j == k { r * (1.0 - self.experimentation) } else { spill };
-            *q = ((1.0 - self.recency) * *q + e).max(MIN_PROPENSITY);
-        }
-    }
-
-    /// Choice probabilities.
-    pub fn probabilities(&self) -> Vec<f64> {
-        let total: f64 = self.propensities.iter().sum();
-        self.propensities.iter().map(|q| q / total).collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,18 +285,5 @@ mod tests {
         let m = z.margin();
         z.observe(true, None, None, None, &mut rng);
         assert!(z.margin() < m, "an unaccepted quote concedes");
-    }
-
-    #[test]
-    fn roth_erev_learns_the_rewarded_action() {
-        let mut rng = stream_rng(4, "re", 0);
-        let mut re = RothErev::new(5, 0.1, 0.2);
-        for _ in 0..300 {
-            let k = re.choose(&mut rng);
-            re.reward(k, if k == 3 { 1.0 } else { 0.0 });
-        }
-        let p = re.probabilities();
-        assert!(p[3] > 0.6, "{p:?}");
-        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-9);
     }
 }

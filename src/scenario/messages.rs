@@ -1,0 +1,146 @@
+//! The one place where serde's and TOML's error messages become the project's: in the user's
+//! words, without Rust type names, with a hint where a likely mistake has one.
+//!
+//! serde reports a wrong value as `invalid type: string "20", expected i64`; a user reads
+//! `expected a whole number, found the text "20"`. Unknown keys get the closest known key as a
+//! suggestion. The table test in `tests.rs` (`messages_are_in_the_users_words`) pins every case.
+
+/// What a Rust type (as serde names it in "expected ...") is in the user's words.
+fn expected_words(expected: &str) -> String {
+    let e = expected.trim();
+    match e {
+        "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "a whole number".into(),
+        "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "a whole number ≥ 0".into(),
+        "f32" | "f64" => "a number".into(),
+        "a boolean" | "bool" => "true or false".into(),
+        "a string" | "String" | "a borrowed string" | "a string or bytes" => "text in quotes".into(),
+        "a sequence" | "a tuple" => "a list [ ... ]".into(),
+        "a map" => "a table { ... }".into(),
+        "unit" | "a unit" => "nothing".into(),
+        other if other.starts_with("struct ") => "a table { ... }".into(),
+        other if other.starts_with("enum ") => "one of the names listed in scenarios/README.md".into(),
+        other if other.starts_with("a sequence of") => "a list [ ... ]".into(),
+        other if other.starts_with("option") || other.starts_with("Option") => "a value".into(),
+        other => other.to_string(),
+    }
+}
+
+/// What serde's "found" part (`string "20"`, `integer `-5``, `floating point `1.5``) is.
+fn found_words(found: &str) -> String {
+    let f = found.trim();
+    if let Some(rest) = f.strip_prefix("string ") {
+        return format!("the text {rest}");
+    }
+    for prefix in ["integer ", "floating point ", "boolean "] {
+        if let Some(rest) = f.strip_prefix(prefix) {
+            return rest.trim_matches('`').to_string();
+        }
+    }
+    match f {
+        "map" => "a table".into(),
+        "sequence" => "a list".into(),
+        "unit value" => "nothing".into(),
+        other => other.to_string(),
+    }
+}
+
+/// A serde/TOML reason in the user's words. `key` is the key the value was written at, if known
+/// (for hints such as quoting dotted keys).
+pub fn serde_reason(reason: &str, key: Option<&str>) -> String {
+    let r = reason.trim().trim_end_matches('\n');
+    let r = r.lines().next().unwrap_or(r).trim();
+    // invalid type / invalid value: X, expected Y
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = r.strip_prefix(prefix)
+            && let Some((found, expected)) = rest.split_once(", expected ")
+        {
+            let found_w = found_words(found);
+            let exp = expected_words(expected);
+            let negative = found.starts_with("integer `-") && expected.trim().starts_with('u');
+            if negative {
+                return format!("expected {exp}, found {found_w}: this value cannot be negative");
+            }
+            if found.starts_with("string ") && (exp.starts_with("a whole number") || exp == "a number") {
+                return format!("expected {exp}, found {found_w}: write the number without quotes");
+            }
+            return format!("expected {exp}, found {found_w}");
+        }
+    }
+    if let Some(rest) = r.strip_prefix("unknown field `")
+        && let Some((field, tail)) = rest.split_once('`')
+    {
+        let known: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();
+        return unknown_key(field, &known);
+    }
+    if let Some(rest) = r.strip_prefix("unknown variant `")
+        && let Some((variant, tail)) = rest.split_once('`')
+    {
+        let known: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();
+        let hint = suggestion(variant, &known).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
+        return format!("unknown value `{variant}` (expected one of {}){hint}", known.join(", "));
+    }
+    if let Some(rest) = r.strip_prefix("missing field `")
+        && let Some((field, _)) = rest.split_once('`')
+    {
+        return format!("missing key `{field}`");
+    }
+    if let Some(rest) = r.strip_prefix("invalid length ")
+        && let Some((n, expected)) = rest.split_once(", expected ")
+    {
+        return format!("expected {}, found {n} values", expected_words(expected));
+    }
+    let _ = key;
+    r.to_string()
+}
+
+/// "unknown key `k`" with the closest known key as a suggestion and the keys that exist.
+pub fn unknown_key(k: &str, known: &[&str]) -> String {
+    let hint = suggestion(k, known).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
+    if known.is_empty() {
+        return format!("unknown key `{k}`: this table takes no keys");
+    }
+    let mut list: Vec<&str> = known.to_vec();
+    list.sort_unstable();
+    list.dedup();
+    format!("unknown key `{k}`{hint} (keys here: {})", list.join(", "))
+}
+
+/// The known name closest to `k` by edit distance, when it is close enough to be a typo.
+pub fn suggestion<'a>(k: &str, known: &[&'a str]) -> Option<&'a str> {
+    let limit = (k.chars().count() / 3).max(2);
+    known
+        .iter()
+        .map(|c| (edit_distance(k, c), *c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)))
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance over characters.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb { prev } else { 1 + prev.min(row[j]).min(cur) };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn edit_distance_counts_edits() {
+        assert_eq!(edit_distance("acuracy", "accuracy"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(suggestion("fe_bps", &["fee_bps", "slot_cap"]), Some("fee_bps"));
+        assert_eq!(suggestion("zzzz", &["fee_bps"]), None);
+    }
+}
