@@ -1,6 +1,6 @@
 //! Sweep scaling: 8 runs of a short scenario (the baseline over one simulated day, seeds 1..=8),
 //! one simulation per run, on a rayon `ThreadPool` of 1 and of 2 threads. Parallelism is across
-//! runs, never inside one (ARCHITECTURE.md), so the ideal speed-up on 2 threads is 2×.
+//! runs, never inside one (docs/architecture.md), so the ideal speed-up on 2 threads is 2×.
 //!
 //! Before timing, the 8 runs are made once on each pool and their combined `state_digest` is
 //! checked against the value pinned here (the same on both pools: results do not depend on the

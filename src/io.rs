@@ -1,6 +1,6 @@
 //! Atomic file output and Parquet input for everything a run or sweep writes.
 //!
-//! Owns the rule from ARCHITECTURE.md "Outputs": a file is first written to a temporary name in
+//! Owns the rule from docs/architecture.md "Outputs": a file is first written to a temporary name in
 //! the same folder (`<name>.tmp-<pid>-<seq>`) and then renamed over the final name, so a killed
 //! run never leaves a half-written table, chart or report behind. Rename within one folder is
 //! atomic on the file systems we run on. Files are not fsync'ed: the guarantee is against a

@@ -7,7 +7,7 @@
 //! leaves a partial folder (a previous folder of the same run is replaced only once the new one is
 //! complete).
 //!
-//! Decisions (never lose what the user put somewhere, ARCHITECTURE.md "Outputs"):
+//! Decisions (never lose what the user put somewhere, docs/architecture.md "Outputs"):
 //! - A previous run folder is replaced only when it holds nothing but what synmarket wrote there:
 //!   the files its `manifest.json` lists (and the folders holding them). Anything else (a note, a
 //!   notebook, a folder without a manifest) makes the run refuse with [`RunDirError::Foreign`],

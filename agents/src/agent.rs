@@ -1,7 +1,7 @@
 //! The agent interface: the kernel wakes an agent with a reason and a read-only view of the
 //! market; the agent answers with actions into a reusable buffer; the kernel applies them.
 //!
-//! Agents never mutate the market themselves (ARCHITECTURE: "Agents return decisions; the kernel
+//! Agents never mutate the market themselves (docs/architecture.md: "Agents return decisions; the kernel
 //! applies them"), and draw randomness only from the stream the kernel hands them, which is their
 //! own (see [`crate::stream`]).
 

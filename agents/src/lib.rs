@@ -17,7 +17,8 @@
 //! - [`kernel`]: the event queue, arrivals, task execution, sampling, periods, Sybil re-entry and
 //!   the ground truth of attempted violations.
 //!
-//! `agents/README.md` documents every strategy, its parameters and the rule or paper it follows.
+//! `agents/README.md` documents every strategy, its parameters and the rule or paper it follows;
+//! "§N" in this crate is a section of `docs/mechanisms.md`.
 
 pub mod agent;
 pub mod config;

@@ -1,4 +1,4 @@
-//! Market configuration: every tunable rule of MECHANISMS.md, with the documented defaults.
+//! Market configuration: every tunable rule of docs/mechanisms.md, with the documented defaults.
 //!
 //! The engine takes a [`MarketConfig`] by value in [`crate::Market::new`] and checks it with
 //! [`MarketConfig::validate`]. The struct's serde form is the scenario file's `[market]` table

@@ -3,8 +3,8 @@
 //! The market of a peer compute federation, as a pure, deterministic, in-memory engine: no I/O,
 //! no randomness, no clock, no threads. Callers pass simulated time (`SimTime`, milliseconds) into
 //! every call and drain typed [`MarketEvent`]s. The rules are those of the project's
-//! `MECHANISMS.md`; this crate's module docs say where each is implemented and what was decided
-//! where the rules are silent.
+//! `docs/mechanisms.md`; this crate's module docs say where each is implemented and what was decided
+//! where the rules are silent; "§N" is a section of `docs/mechanisms.md`.
 //!
 //! ## State machines in brief
 //! - **Order**: `Active → PartiallyFilled → Filled`, or `→ Cancelled | Expired` ([`order`]).

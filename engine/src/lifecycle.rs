@@ -61,7 +61,7 @@
 //! - `approve_release`: escrow known; approver known; (with signatures) signature, then sequence
 //!   number; approver allowed by the multisig type; escrow `Completed`; not a repeated approval.
 //! - `dispute`: escrow known; caller a party; escrow `Funded` or `Completed`; panel staffed.
-//! - `vote`: escrow known; a split within 0..=10000; a dispute exists; caller on its panel;
+//! - `vote`: escrow known; a split within 0..=10000; a dispute exists; caller on its panel and not banned;
 //!   escrow `Disputed`; no earlier vote by the caller.
 //! - `leave_feedback`: assignment known; caller a party; rating in 1..=5; escrow settled; no
 //!   earlier feedback from that side.

@@ -94,7 +94,7 @@ pub enum PrivacyLevel {
     /// Any qualifying provider.
     #[default]
     Public,
-    /// Provider reputation ≥ `private_min_reputation`; the payload is encrypted.
+    /// Provider reputation ≥ `private_min_reputation`; the payload is marked encrypted (the simulation carries only its size, `payload_bytes`).
     Private,
     /// Provider holds the `confidential` attestation and reputation ≥ `confidential_min_reputation`.
     Confidential,
@@ -192,7 +192,7 @@ pub struct ComputeTaskSpec {
     pub min_reputation: f64,
     /// Requests: privacy level.
     pub privacy_level: PrivacyLevel,
-    /// Size in bytes of the (encrypted, for private levels) payload; 0 = none.
+    /// Size in bytes of the payload (marked encrypted for private levels; no bytes are carried); 0 = none.
     pub payload_bytes: u32,
 }
 

@@ -1,4 +1,4 @@
-//! The `compliance` table (METRICS.md "Compliance"): one row per kind of violation with what was
+//! The `compliance` table (docs/metrics.md "Compliance"): one row per kind of violation with what was
 //! attempted, what the market detected or refused, what got through, what the violators earned
 //! and what honest agents lost.
 //!

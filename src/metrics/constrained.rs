@@ -5,7 +5,7 @@
 //! unit. The market does not: a request is served only by an offer whose capabilities cover its
 //! needs and whose provider's reputation reaches the request's floor (its `min_reputation`, and
 //! the market's `private_min_reputation` / `confidential_min_reputation` for private and
-//! confidential requests, which also need the attested capability 0; MECHANISMS.md §3, engine
+//! confidential requests, which also need the attested capability 0; docs/mechanisms.md §3, engine
 //! `matching.rs`). The constrained maximum surplus is the largest Σ (value − cost) over a
 //! feasible assignment of demand units to eligible supply units: a transportation problem, solved
 //! exactly here as a min-cost flow (successive shortest paths with Dijkstra and potentials;

@@ -1,4 +1,4 @@
-//! Competitive equilibrium per period and task type (METRICS.md "Price convergence",
+//! Competitive equilibrium per period and task type (docs/metrics.md "Price convergence",
 //! "Efficiency") and the `price_discovery` table.
 //!
 //! The demand curve is the requests of the period's active requesters at their private values,

@@ -1,4 +1,4 @@
-//! Metrics of a run (METRICS.md), computed from the final market state and the kernel's samples
+//! Metrics of a run (docs/metrics.md), computed from the final market state and the kernel's samples
 //! into seven tables. [`compute`] is pure (no I/O); [`write_metric_tables`] writes each table as
 //! `<name>.parquet` in the run folder. Column names, types and units are documented in
 //! `reports/README.md`; names are snake_case with the unit last (`_ms`, `_units`) and are stable,

@@ -1,5 +1,5 @@
 //! SLA and quality by provider reputation tier (`sla`), and escrow and disputes over time
-//! (`escrows`): METRICS.md "SLA and quality", "Reputation", "Escrow and disputes".
+//! (`escrows`): docs/metrics.md "SLA and quality", "Reputation", "Escrow and disputes".
 //!
 //! * **Tier** is the provider's tier at match time (`provider_reputation` of the assignment), so
 //!   a provider's trades can fall into several tiers as its score moves.

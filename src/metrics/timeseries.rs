@@ -1,5 +1,5 @@
 //! The `timeseries` table: one row per sampling interval × task type, plus an `all` row per
-//! interval, and the convergence rule (METRICS.md "Price convergence", "Liquidity").
+//! interval, and the convergence rule (docs/metrics.md "Price convergence", "Liquidity").
 //!
 //! Per row: requests placed in the interval and how they fared by the end of the run (fill rate,
 //! match rate, time to first match, units that expired unfilled), trades assigned in the interval
@@ -28,7 +28,7 @@ pub const MIN_CONVERGED_INTERVALS: usize = 5;
 /// A converged stretch holds at least this share of the run's intervals with trades.
 pub const MIN_CONVERGED_SHARE: f64 = 0.25;
 
-/// Time to converge from `(interval end ms, relative deviation)` in time order (METRICS.md
+/// Time to converge from `(interval end ms, relative deviation)` in time order (docs/metrics.md
 /// "Price convergence"; rule in reports/README.md).
 ///
 /// The market has converged at the end of the first interval from which every defined deviation

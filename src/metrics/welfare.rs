@@ -1,4 +1,4 @@
-//! The `welfare` table (METRICS.md "Welfare"): one row per population (with its role and
+//! The `welfare` table (docs/metrics.md "Welfare"): one row per population (with its role and
 //! strategy), so that a league table by strategy is one `GROUP BY strategy` away.
 //!
 //! Only trades whose escrow has settled count (an escrow still open at the end of the run has

@@ -1,4 +1,4 @@
-//! Sweeps: a base scenario × a set of parameter points × seeds, run in parallel (rayon), sharded
+//! Sweeps: a base scenario × a set of parameter points × seeds, run in parallel on plain worker threads (`exec.rs`), sharded
 //! over cluster jobs, merged into statistics with Student-t confidence intervals and a report.
 //!
 //! - `spec.rs`:   the sweep file (`scenarios/sweeps/*.toml`) → a validated [`Sweep`].

@@ -22,7 +22,7 @@ use crate::report::{ChartRef, Report, Section, Table, write_html, write_markdown
 const METRICS_PER_CHART: usize = 6;
 /// Most series per chart.
 const MAX_SERIES: usize = 8;
-/// Metrics charted when the summary has them (METRICS.md headline metrics, then the compliance
+/// Metrics charted when the summary has them (docs/metrics.md headline metrics, then the compliance
 /// metrics that audit and enforcement sweeps move), in this order.
 const CHART_METRICS: [&str; 18] = [
     "fill_rate",

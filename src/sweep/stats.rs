@@ -4,7 +4,7 @@
 //! Missing and non-finite values are left out (`n` counts the values used). Undefined results
 //! (no values; sd and interval with fewer than two) are `None`, written as null. The t quantile
 //! comes from statrs up to 10,000 degrees of freedom and is the normal quantile 1.959964 above
-//! (statrs' inverse CDF is wrong for very large degrees of freedom; DEPENDENCIES.md pitfall 4).
+//! (statrs 0.19's `StudentsT::inverse_cdf` is wrong beyond about 1e6 degrees of freedom and hangs near 2e7).
 //!
 //! A metric whose every value is 0 or 1 (a share of runs, such as `converged`) gets the Wilson
 //! score interval instead (Wilson 1927; Agresti & Coull 1998): it stays within [0, 1] and does

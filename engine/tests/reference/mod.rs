@@ -1,5 +1,5 @@
 //! An executable reference model of the market's rules: a second, deliberately simple
-//! implementation written from the rules in the engine's module docs (MECHANISMS.md as refined
+//! implementation written from the rules in the engine's module docs (docs/mechanisms.md as refined
 //! there), not from the engine's code. Plain vectors and scans everywhere: no order book, no
 //! timer queue (every step searches all orders, tasks and escrows for the earliest condition that
 //! falls due), no reputation buckets, reputation kept as a base plus the closed-form decay.
