@@ -188,7 +188,7 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 /// 2 for bad input refused before any work (see the module header), else 1.
 fn exit_code(e: &anyhow::Error) -> u8 {
-    use synmarket::io::IoError;
+    use synmarket::output::IoError;
     use synmarket::sweep::SweepError;
     let input = e.chain().any(|c| {
         c.is::<synmarket::scenario::ScenarioError>()
@@ -217,7 +217,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
 struct InputError(String);
 
 fn cmd_report(run_dir: &Path) -> Result<()> {
-    let files = synmarket::report_run::rebuild(run_dir)?;
+    let files = synmarket::output::run_report::rebuild(run_dir)?;
     say!("rebuilt {} files in {}", files.len(), run_dir.display());
     Ok(())
 }
@@ -333,7 +333,7 @@ fn cmd_versus(
     say!("wrote {} ({} pairs; study file {})", merged.dir.display(), seeds, file.display());
     say!("ran {} runs, skipped {} done, in {:.2} s", ran.ran, ran.skipped, ran.seconds);
     say!("effect of {} (counterfactual − scenario, mean over {seeds} paired seeds, 95 % interval):", versus.join(", "));
-    let paired = synmarket::io::read_parquet(merged.dir.join("paired.parquet"))?;
+    let paired = synmarket::output::read_parquet(merged.dir.join("paired.parquet"))?;
     let col = |name: &str| -> Result<Vec<Option<f64>>> {
         let c = paired.column(name).with_context(|| format!("paired.parquet has no column {name}"))?;
         let c = c.cast(&polars::prelude::DataType::Float64)?;
@@ -451,7 +451,7 @@ fn cmd_sweep(command: SweepCommand) -> Result<()> {
                 return Err(InputError("--shards must be at least 1".into()).into());
             }
             sweep::default_threads(Some(threads), &env)?;
-            synmarket::io::existing_folder(&out)?;
+            synmarket::output::existing_folder(&out)?;
             let n = shards.unwrap_or(runs.min(SLURM_MAX_ARRAY_ID + 1)).clamp(1, runs.max(1));
             say!("sweep {}: {} points x {} replications = {runs} runs", sw.name, sw.points.len(), sw.replications);
             for p in &sw.points {

@@ -26,9 +26,9 @@ use serde::Serialize;
 use synmarket_agents::{SimError, SimResult, Simulation, SimulationSpec};
 use synmarket_engine::SimTime;
 
-use crate::io::{write_atomic, write_json_atomic, write_parquet_atomic};
+use crate::output::raw_tables as tables;
+use crate::output::{write_atomic, write_json_atomic, write_parquet_atomic};
 use crate::scenario::Scenario;
-use crate::tables;
 
 /// Why a run folder cannot be written.
 #[derive(Debug, thiserror::Error)]
@@ -84,7 +84,7 @@ pub fn foreign_entries(dir: &Path) -> Vec<String> {
 /// removes temporary folders of killed runs of the same seed, and returns the folder.
 pub fn prepare_run_dir(out: &Path, s: &Scenario, force: bool) -> Result<PathBuf> {
     let dir = run_dir(out, s);
-    crate::io::check_output_dir(dir.parent().unwrap_or(out))?;
+    crate::output::check_output_dir(dir.parent().unwrap_or(out))?;
     if let Ok(meta) = std::fs::symlink_metadata(&dir) {
         if !meta.is_dir() {
             return Err(RunDirError::NotAFolder { dir }.into());
@@ -113,7 +113,7 @@ fn remove_stale_temp_dirs(dir: &Path, seed: u64) {
             .iter()
             .find_map(|kind| name.strip_prefix(&format!(".seed-{seed}{kind}")).and_then(|p| p.parse::<u32>().ok()));
         if let Some(pid) = pid
-            && crate::io::process_alive(pid) == Some(false)
+            && crate::output::atomic::process_alive(pid) == Some(false)
         {
             let _ = std::fs::remove_dir_all(e.path());
         }
@@ -282,7 +282,7 @@ pub fn write_run_with(
             write_parquet_atomic(tmp.join("effects.parquet"), &mut df)?;
             files.push("effects.parquet".into());
         }
-        files.extend(crate::report_run::write_report(&tmp, s)?);
+        files.extend(crate::output::run_report::write_report(&tmp, s)?);
         files.push("manifest.json".into());
         let events = r.stats.kernel_events + r.stats.market_events;
         let manifest = Manifest {

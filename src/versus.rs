@@ -196,16 +196,16 @@ pub fn prepare(p: &PairSpec, out: &Path) -> Result<(Sweep, String, PathBuf), Swe
         )));
     }
     let dir = out.join(&pair.name);
-    crate::io::check_output_dir(&dir)?;
+    crate::output::check_output_dir(&dir)?;
     // Load from a temporary file first: a study the sweep loader refuses leaves no folder behind.
     let probe = std::env::temp_dir().join(format!("synmarket-versus-{}-{}.toml", std::process::id(), pair.name));
-    crate::io::write_atomic(&probe, pair.text.as_bytes())?;
+    crate::output::write_atomic(&probe, pair.text.as_bytes())?;
     let checked = Sweep::load(&probe);
     let _ = std::fs::remove_file(&probe);
     checked?;
     let file = dir.join("versus.toml");
     if std::fs::read_to_string(&file).ok().as_deref() != Some(pair.text.as_str()) {
-        crate::io::write_atomic(&file, pair.text.as_bytes())?;
+        crate::output::write_atomic(&file, pair.text.as_bytes())?;
     }
     let sweep = Sweep::load(&file)?;
     let base = sweep
@@ -245,7 +245,7 @@ pub fn measure_effects(
         let opts = crate::sweep::RunOptions::new(out, crate::sweep::Shard::WHOLE, threads);
         crate::sweep::run_shard(&sw, &opts)?;
         let merged = crate::sweep::merge(&sw, out, Some(&baseline))?;
-        let paired = crate::io::read_parquet(merged.dir.join("paired.parquet"))?;
+        let paired = crate::output::read_parquet(merged.dir.join("paired.parquet"))?;
         let bad = |reason: String| SweepError::BadRunFile { path: merged.dir.join("paired.parquet"), reason };
         let col = |name: &str| -> Result<Vec<Option<f64>>, SweepError> {
             let c = paired.column(name).map_err(|e| bad(e.to_string()))?;

@@ -26,7 +26,7 @@ use std::sync::OnceLock;
 
 use plotters::style::FontStyle;
 
-use crate::io::IoError;
+use crate::output::IoError;
 
 pub use model::{
     Band, BandStyle, BarChart, BarSeries, Chart, LineChart, LineSeries, PanelChart, RefLine, ScatterSeries,

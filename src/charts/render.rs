@@ -14,7 +14,8 @@ use super::line::{self, ColorMap};
 use super::model::{Chart, LineChart, PanelChart};
 use super::style::{FULL, PANEL};
 use super::{ChartError, HEIGHT, WIDTH, bar, draw_err, ensure_font, legend};
-use crate::io::{self, IoError};
+use crate::output::IoError;
+use crate::output::atomic as io;
 
 /// The files written for one chart and its SVG text (to inline into an HTML report).
 #[derive(Debug, Clone, PartialEq)]

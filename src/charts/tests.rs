@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::*;
-use crate::io::test_support::fresh_dir;
+use crate::output::atomic::test_support::fresh_dir;
 
 /// Deterministic pseudo-random values in [0, 1) (no RNG dependency needed for test data).
 fn noise(i: usize, salt: u64) -> f64 {

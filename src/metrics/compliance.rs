@@ -45,7 +45,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use polars::prelude::{DataFrame, PolarsResult};
 
 use super::{Ctx, delivered};
-use crate::tables::TableBuilder;
+use crate::output::raw_tables::TableBuilder;
 use synmarket_agents::GroundTruthKind;
 use synmarket_engine::{AssignmentId, Escrow, EscrowId, PeerId, Vote};
 

@@ -20,7 +20,7 @@ use polars::prelude::{DataFrame, PolarsResult};
 use super::constrained::{Constrained, Step, constrained};
 use super::stats::{mean, ratio};
 use super::{Ctx, delivered};
-use crate::tables::TableBuilder;
+use crate::output::raw_tables::TableBuilder;
 use synmarket_engine::{CapabilitySet, PrivacyLevel, Side};
 
 /// The capabilities in both sets.

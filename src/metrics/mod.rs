@@ -49,7 +49,7 @@ use polars::prelude::DataFrame;
 use synmarket_agents::{AgentRecord, SimResult};
 use synmarket_engine::{PeerId, TaskStatus};
 
-use crate::io::write_parquet_atomic;
+use crate::output::write_parquet_atomic;
 use crate::scenario::Scenario;
 
 pub use constrained::{Constrained, MAX_PAIRS as CONSTRAINED_MAX_PAIRS, Step as ConstrainedStep, constrained};

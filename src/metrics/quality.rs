@@ -19,7 +19,7 @@ use polars::prelude::{DataFrame, PolarsResult};
 
 use super::stats::{quantile_sorted, ratio, sorted_finite};
 use super::{ALL, Ctx, delivered, settled};
-use crate::tables::TableBuilder;
+use crate::output::raw_tables::TableBuilder;
 use synmarket_engine::{EscrowState, FailureKind, TaskStatus, Tier, Vote};
 
 /// Outcomes of a set of assignments.

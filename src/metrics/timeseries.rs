@@ -15,7 +15,7 @@ use polars::prelude::{DataFrame, PolarsResult};
 use super::equilibrium::PeriodTable;
 use super::stats::{cv, quantile_sorted, ratio, sorted_finite};
 use super::{ALL, Ctx};
-use crate::tables::TableBuilder;
+use crate::output::raw_tables::TableBuilder;
 use synmarket_agents::MarketSample;
 use synmarket_engine::{OrderStatus, Side, TaskStatus};
 

@@ -20,7 +20,7 @@ use polars::prelude::{DataFrame, PolarsResult};
 
 use super::stats::ratio;
 use super::{Ctx, delivered};
-use crate::tables::TableBuilder;
+use crate::output::raw_tables::TableBuilder;
 use synmarket_agents::{AgentRecord, Role};
 use synmarket_engine::PeerId;
 

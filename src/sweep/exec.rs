@@ -41,7 +41,7 @@ use super::plan::{IDENTITY_COLUMNS, Plan, RunSpec, identity_columns, param_colum
 use super::point::Point;
 use super::shard::Shard;
 use super::spec::Sweep;
-use crate::io::{check_output_dir, write_parquet_serial_atomic};
+use crate::output::{check_output_dir, write_parquet_serial_atomic};
 
 /// How to run a shard.
 #[derive(Debug, Clone)]

@@ -30,7 +30,8 @@ use super::SweepError;
 use super::plan::{Plan, RunSpec, plan_frame};
 use super::spec::Sweep;
 use crate::build_id::{BUILD, BuildId};
-use crate::io::{parse_temp_name, process_alive, write_atomic, write_parquet_atomic};
+use crate::output::atomic::{parse_temp_name, process_alive};
+use crate::output::{write_atomic, write_parquet_atomic};
 
 /// One build that wrote runs into a sweep folder, as recorded in `_sweep.toml`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,7 +192,7 @@ pub(crate) fn write_plan_files(
     write_if_changed(dir.join("_sweep.toml"), resolved_toml(sweep, plan.runs.len(), builds).as_bytes())?;
     let path = dir.join("_plan.parquet");
     let mut frame = plan_frame(sweep, plan)?;
-    let same = crate::io::read_parquet(&path).is_ok_and(|old| old.equals_missing(&frame));
+    let same = crate::output::read_parquet(&path).is_ok_and(|old| old.equals_missing(&frame));
     if !same {
         write_parquet_atomic(path, &mut frame)?;
     }

@@ -23,11 +23,12 @@ use polars::prelude::{Column, DataFrame, DataType, NamedFrom, Series};
 use super::SweepError;
 use super::exec::{is_key_column, sweep_dir};
 use super::folder::{BuildRecord, check, remove_stale_shared_temps, write_plan_files};
+use super::merged::Merged;
 use super::plan::{Plan, RunSpec, identity_columns, param_columns};
 use super::point::{Point, display_order};
 use super::spec::{SeedMode, Sweep};
 use super::stats::{Interval, bounded_t_interval, is_binary, paired_differences, summary_interval, t_interval};
-use crate::io::{read_parquet, write_parquet_atomic};
+use crate::output::{read_parquet, write_parquet_atomic};
 
 /// Which runs of a sweep are done.
 #[derive(Debug, Clone)]
@@ -70,7 +71,7 @@ impl Status {
 /// (their files would be counted as this sweep's).
 pub fn status(sweep: &Sweep, out: &Path) -> Result<Status, SweepError> {
     let dir = sweep_dir(out, sweep);
-    crate::io::existing_folder(&dir)?;
+    crate::output::existing_folder(&dir)?;
     let builds = check(&dir, sweep, false, false)?;
     let plan = Plan::new(sweep);
     let missing = plan.runs.iter().enumerate().filter(|(_, r)| !r.is_done(&dir)).map(|(i, _)| i).collect();
@@ -88,21 +89,6 @@ pub struct MergeOutcome {
     pub metrics: Vec<String>,
     /// The baseline of the paired differences, when written.
     pub baseline: Option<String>,
-}
-
-/// The merged data, also used by the report.
-pub(crate) struct Merged<'a> {
-    pub sweep: &'a Sweep,
-    pub plan: Plan,
-    pub metrics: Vec<String>,
-    /// values[metric][run position]
-    pub values: Vec<Vec<Option<f64>>>,
-    /// summary[point index][metric]
-    pub summary: Vec<Vec<Interval>>,
-    /// (baseline point index, paired[point index][metric]; `None` for the baseline itself).
-    pub paired: Option<(usize, Vec<Option<Vec<Interval>>>)>,
-    /// The builds that wrote the runs.
-    pub builds: Vec<BuildRecord>,
 }
 
 fn f64_values(df: &DataFrame, name: &str, path: &Path) -> Result<Vec<Option<f64>>, SweepError> {
@@ -251,7 +237,7 @@ fn remove_files_of_last_merge(dir: &Path, written: &[String]) -> Result<(), Swee
     t.insert("files".into(), toml::Value::Array(written.iter().map(|f| toml::Value::from(f.as_str())).collect()));
     let text =
         format!("# Files written by the last `synmarket sweep merge`.\n{}", toml::to_string(&t).unwrap_or_default());
-    crate::io::write_atomic(record, text.as_bytes())?;
+    crate::output::write_atomic(record, text.as_bytes())?;
     Ok(())
 }
 
@@ -304,7 +290,7 @@ pub fn merge(sweep: &Sweep, out: &Path, baseline: Option<&str>) -> Result<MergeO
         write_parquet_atomic(dir.join("paired.parquet"), &mut df)?;
         files.push("paired.parquet".into());
     }
-    files.extend(super::report::write_report(&dir, &merged)?);
+    files.extend(crate::output::sweep_report::write_report(&dir, &merged)?);
     remove_files_of_last_merge(&dir, &files)?;
     let baseline = merged.paired.as_ref().and_then(|(b, _)| sweep.points.get(*b)).map(|p| p.id());
     Ok(MergeOutcome { dir, files, metrics: merged.metrics, baseline })

@@ -29,12 +29,13 @@
 mod exec;
 mod folder;
 mod merge;
+pub(crate) mod merged;
 mod plan;
-mod point;
-mod report;
+pub(crate) mod point;
+
 mod shard;
 mod spec;
-mod stats;
+pub(crate) mod stats;
 
 #[cfg(test)]
 mod tests;
@@ -135,7 +136,7 @@ pub enum SweepError {
     },
     /// Reading or writing a file failed.
     #[error(transparent)]
-    Io(#[from] crate::io::IoError),
+    Io(#[from] crate::output::IoError),
     /// A chart could not be drawn.
     #[error(transparent)]
     Chart(#[from] crate::charts::ChartError),

@@ -357,7 +357,7 @@ fn the_economic_simulation_report_states_effects_as_paired_differences() {
     assert!(dir.join("effects.parquet").is_file());
     // P* both unconstrained and under the eligibility rules, and which one each figure uses.
     assert!(md.contains("eligibility-constrained P") && md.contains("measured against the unconstrained"), "{md}");
-    let pd = synmarket::io::read_parquet(dir.join("price_discovery.parquet")).unwrap();
+    let pd = synmarket::output::read_parquet(dir.join("price_discovery.parquet")).unwrap();
     let defined = pd.column("p_star_constrained").unwrap().is_not_null().sum().unwrap_or(0);
     assert!(defined > 400, "constrained P* defined in {defined} of {} cells", pd.height());
     // A rebuild from the tables alone gives the same report.

@@ -32,7 +32,7 @@ fn shipped() -> Vec<PathBuf> {
 }
 
 fn table(dir: &Path, name: &str) -> DataFrame {
-    synmarket::io::read_parquet(dir.join(format!("{name}.parquet"))).unwrap()
+    synmarket::output::read_parquet(dir.join(format!("{name}.parquet"))).unwrap()
 }
 
 fn u64s(df: &DataFrame, col: &str) -> Vec<u64> {

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use polars::prelude::{DataFrame, DataType};
-use synmarket::io::read_parquet;
+use synmarket::output::read_parquet;
 use synmarket::run::{simulate, write_run};
 use synmarket::scenario::Scenario;
 
@@ -152,7 +152,7 @@ fn run_folder_tables_identities_charts_and_rebuild() {
         .collect();
     std::fs::remove_dir_all(dir.join("charts")).expect("remove charts");
     std::fs::remove_file(dir.join("report.html")).expect("remove html");
-    synmarket::report_run::rebuild(&dir).expect("rebuild");
+    synmarket::output::run_report::rebuild(&dir).expect("rebuild");
     let after: Vec<Vec<u8>> = CHARTS
         .iter()
         .map(|c| std::fs::read(dir.join("charts").join(format!("{c}.svg"))).expect("svg"))

@@ -8,7 +8,8 @@ use crate::charts::{
 };
 use crate::metrics::ALL;
 
-use super::tables::{Frame, Tables, TimeAxis};
+use super::read::{Tables, TimeAxis};
+use crate::output::Frame;
 
 /// One chart to render.
 pub struct Figure {

@@ -7,13 +7,13 @@
 //!   (`charts/xxx.png`); text is escaped so data never turns into Markdown markup.
 //!
 //! Both are pure functions of the report (no dates, no hostnames), so identical reports give
-//! byte-identical files, and both are written atomically through [`crate::io`].
+//! byte-identical files, and both are written atomically through [`crate::output::atomic`].
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::charts::RenderedChart;
-use crate::io::{IoError, write_atomic};
+use crate::output::{IoError, write_atomic};
 
 /// A whole report page.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -359,7 +359,7 @@ pub fn write_markdown(report: &Report, path: impl AsRef<Path>) -> Result<(), IoE
 mod tests {
     use super::*;
     use crate::charts::{self, BarChart, BarSeries, LineChart, LineSeries};
-    use crate::io::test_support::fresh_dir;
+    use crate::output::atomic::test_support::fresh_dir;
 
     const NASTY: &str = "<script>alert(\"x\") & 'y'</script>";
 

@@ -1,4 +1,4 @@
-//! Atomic file output and Parquet input for everything a run or sweep writes.
+//! Atomic file output for everything a run or sweep writes, and the checks of output folders.
 //!
 //! Owns the rule from docs/architecture.md "Outputs": a file is first written to a temporary name in
 //! the same folder (`<name>.tmp-<pid>-<seq>`) and then renamed over the final name, so a killed
@@ -6,19 +6,14 @@
 //! atomic on the file systems we run on. Files are not fsync'ed: the guarantee is against a
 //! killed process, not against power loss.
 //!
-//! Parquet tables are written with zstd compression and min/max/null-count statistics. Identical
-//! frames produce byte-identical files (tested below), which the determinism contract relies on.
-//!
-//! Every error names the path it concerns.
+//! Every error names the path it concerns ([`IoError`]).
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use polars::prelude::{
-    DataFrame, ParquetCompression, ParquetReader, ParquetWriter, PolarsError, SerReader, StatisticsOptions,
-};
+use polars::prelude::PolarsError;
 use serde::Serialize;
 
 /// Why reading or writing an output file failed. Each variant carries the path concerned.
@@ -136,34 +131,6 @@ pub fn write_json_atomic<T: Serialize + ?Sized>(path: impl AsRef<Path>, value: &
     write_atomic(path, &bytes)
 }
 
-/// Writes `df` to `path` as Parquet (zstd, min/max/null-count statistics) atomically.
-///
-/// Takes `&mut` because polars may rechunk the frame before writing; the values are unchanged.
-/// Columns are encoded in parallel on polars' own thread pool; see [`write_parquet_serial_atomic`]
-/// for callers that are themselves one of many parallel workers.
-pub fn write_parquet_atomic(path: impl AsRef<Path>, df: &mut DataFrame) -> Result<(), IoError> {
-    write_parquet(path.as_ref(), df, true)
-}
-
-/// [`write_parquet_atomic`] with every column encoded on the calling thread: the same bytes
-/// (tested below), no task handed to polars' thread pool. Sweep workers use it: they already
-/// keep every core busy with one run each, and a worker never waits on another pool.
-pub fn write_parquet_serial_atomic(path: impl AsRef<Path>, df: &mut DataFrame) -> Result<(), IoError> {
-    write_parquet(path.as_ref(), df, false)
-}
-
-fn write_parquet(path: &Path, df: &mut DataFrame, parallel: bool) -> Result<(), IoError> {
-    write_atomic_with(path, |w| {
-        ParquetWriter::new(w)
-            .with_compression(ParquetCompression::Zstd(None))
-            .with_statistics(StatisticsOptions::default())
-            .set_parallel(parallel)
-            .finish(df)
-            .map(|_| ())
-            .map_err(|source| IoError::Parquet { path: path.to_path_buf(), source })
-    })
-}
-
 /// The final file name and writer's process id of a temporary name made by `temp_sibling`
 /// (`<name>.tmp-<pid>-<seq>[.<ext>]`), or `None` for any other name.
 pub(crate) fn parse_temp_name(file_name: &str) -> Option<(&str, u32)> {
@@ -220,17 +187,20 @@ pub fn existing_folder(target: &Path) -> Result<PathBuf, IoError> {
     }
 }
 
-/// Reads a whole Parquet file into a DataFrame.
-pub fn read_parquet(path: impl AsRef<Path>) -> Result<DataFrame, IoError> {
-    let path = path.as_ref();
-    let file = File::open(path).map_err(|source| IoError::Read { path: path.to_path_buf(), source })?;
-    ParquetReader::new(file).finish().map_err(|source| IoError::Parquet { path: path.to_path_buf(), source })
-}
-
 /// Helpers shared by the unit tests of the output modules.
 #[cfg(test)]
 pub(crate) mod test_support {
     use std::path::PathBuf;
+
+    /// Names of the temporary files left in `dir`.
+    pub(crate) fn leftover_temps(dir: &std::path::Path) -> Vec<String> {
+        std::fs::read_dir(dir)
+            .expect("read dir")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".tmp-"))
+            .collect()
+    }
 
     /// A fresh, empty folder for one test: `<tmp>/synmarket-unit-<pid>/<name>`.
     pub(crate) fn fresh_dir(name: &str) -> PathBuf {
@@ -244,31 +214,8 @@ pub(crate) mod test_support {
 #[cfg(test)]
 mod tests {
     use super::test_support::fresh_dir;
+    use super::test_support::leftover_temps;
     use super::*;
-    use polars::prelude::{Column, NamedFrom, Series};
-
-    fn sample_frame(rows: usize) -> DataFrame {
-        let ids: Vec<u64> = (0..rows as u64).collect();
-        let prices: Vec<f64> = (0..rows).map(|i| (i as f64).sin() * 100.0 + 250.0).collect();
-        let kinds: Vec<String> = (0..rows).map(|i| format!("task-{}", i % 7)).collect();
-        let maybe: Vec<Option<i64>> = (0..rows).map(|i| (i % 3 != 0).then_some(i as i64 * -3)).collect();
-        DataFrame::new_infer_height(vec![
-            Column::from(Series::new("id".into(), ids)),
-            Column::from(Series::new("price_per_unit".into(), prices)),
-            Column::from(Series::new("task_type".into(), kinds)),
-            Column::from(Series::new("maybe".into(), maybe)),
-        ])
-        .expect("frame")
-    }
-
-    fn leftover_temps(dir: &Path) -> Vec<String> {
-        fs::read_dir(dir)
-            .expect("read dir")
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.contains(".tmp-"))
-            .collect()
-    }
 
     #[test]
     fn write_atomic_creates_folders_and_replaces() {
@@ -287,35 +234,6 @@ mod tests {
         write_atomic(dir.join("blocker"), b"x").expect("write");
         let err = write_atomic(dir.join("blocker/inner/out.txt"), b"y").unwrap_err();
         assert!(err.to_string().contains("blocker"), "{err}");
-        let err = read_parquet(dir.join("missing.parquet")).unwrap_err();
-        assert!(err.to_string().contains("missing.parquet"), "{err}");
-        let err = read_parquet(dir.join("blocker")).unwrap_err();
-        assert!(matches!(err, IoError::Parquet { .. }), "{err}");
-    }
-
-    #[test]
-    fn parquet_round_trip_is_byte_identical() {
-        let dir = fresh_dir("io-parquet");
-        let mut df = sample_frame(10_000);
-        let a = dir.join("a.parquet");
-        let b = dir.join("b.parquet");
-        write_parquet_atomic(&a, &mut df).expect("write a");
-        write_parquet_atomic(&b, &mut sample_frame(10_000)).expect("write b");
-        let bytes_a = fs::read(&a).expect("read a");
-        assert!(bytes_a.starts_with(b"PAR1"));
-        assert_eq!(bytes_a, fs::read(&b).expect("read b"));
-        let back = read_parquet(&a).expect("read back");
-        assert!(back.equals_missing(&df));
-        assert!(leftover_temps(&dir).is_empty());
-    }
-
-    #[test]
-    fn serial_and_parallel_encoding_write_the_same_bytes() {
-        let dir = fresh_dir("io-parquet-serial");
-        let (a, b) = (dir.join("parallel.parquet"), dir.join("serial.parquet"));
-        write_parquet_atomic(&a, &mut sample_frame(50_000)).expect("write parallel");
-        write_parquet_serial_atomic(&b, &mut sample_frame(50_000)).expect("write serial");
-        assert_eq!(fs::read(&a).expect("read a"), fs::read(&b).expect("read b"));
     }
 
     #[test]
@@ -340,17 +258,6 @@ mod tests {
             assert!(e.contains("blocker") && e.contains("is a file, not a folder"), "{e}");
         }
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "no probe file left");
-    }
-
-    #[test]
-    fn parquet_empty_frame_round_trips() {
-        let dir = fresh_dir("io-parquet-empty");
-        let mut df = sample_frame(0);
-        let path = dir.join("empty.parquet");
-        write_parquet_atomic(&path, &mut df).expect("write");
-        let back = read_parquet(&path).expect("read");
-        assert_eq!(back.height(), 0);
-        assert_eq!(back.schema(), df.schema());
     }
 
     #[test]

@@ -3,11 +3,11 @@
 //! tables; where a number is undefined (no trades, no disputes) the sentence says so instead.
 
 use crate::metrics::{ALL, CONVERGENCE_THRESHOLD, MIN_CONVERGED_INTERVALS, time_to_converge};
-use crate::report::{ChartRef, Report, Section, Table};
+use crate::output::page::{ChartRef, Report, Section, Table};
 use crate::scenario::Scenario;
 
 use super::charts::GROUND_TRUTH_KINDS;
-use super::tables::Tables;
+use super::read::Tables;
 
 /// `0.529` → `"52.9 %"`; undefined → `"n/a"`.
 pub fn pct(x: f64) -> String {

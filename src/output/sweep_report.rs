@@ -11,12 +11,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::SweepError;
-use super::merge::Merged;
-use super::point::{Point, canonical_value, display_order, param_number};
-use super::stats::Interval;
 use crate::charts::{Band, Chart, LineChart, LineSeries, PanelChart, RefLine, render_files};
-use crate::report::{ChartRef, Report, Section, Table, write_html, write_markdown};
+use crate::output::page::{ChartRef, Report, Section, Table, write_html, write_markdown};
+use crate::sweep::SweepError;
+use crate::sweep::merged::Merged;
+use crate::sweep::point::{Point, canonical_value, display_order, param_number};
+use crate::sweep::stats::Interval;
 
 /// Metrics per chart image.
 const METRICS_PER_CHART: usize = 6;

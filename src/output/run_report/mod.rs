@@ -3,13 +3,13 @@
 //! `synmarket report <RUN_DIR>` ([`rebuild`]) regenerates them from the tables alone and gives
 //! byte-identical SVGs and pages.
 //!
-//! * `tables.rs` – reading the tables back; the time axis.
+//! * `read.rs` – reading the tables back; the time axis.
 //! * `charts.rs` – one function per chart.
 //! * `text.rs` – the scenario summary, headline table and the sentences generated from the
 //!   numbers (never hard-coded claims).
 
 mod charts;
-mod tables;
+mod read;
 mod text;
 
 use std::path::Path;
@@ -17,10 +17,10 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use crate::charts::render_files;
-use crate::report::{ChartRef, write_html, write_markdown};
+use crate::output::page::{ChartRef, write_html, write_markdown};
 use crate::scenario::Scenario;
 
-pub use tables::{Frame, Tables, TimeAxis};
+pub use read::{Tables, TimeAxis};
 
 /// Folder of the charts inside a run folder.
 pub const CHART_DIR: &str = "charts";

@@ -1,0 +1,83 @@
+//! Reading a run folder's Parquet tables back for charts and report text: [`Tables`] holds
+//! every table the report needs (the metric tables and the raw `assignments`), each a
+//! [`Frame`].
+
+use std::path::Path;
+
+use crate::output::{Frame, IoError};
+
+fn load(dir: &Path, name: &str) -> Result<Frame, IoError> {
+    Frame::read(&dir.join(format!("{name}.parquet")))
+}
+
+/// Every table the report reads.
+pub struct Tables {
+    pub summary: Frame,
+    pub timeseries: Frame,
+    pub price_discovery: Frame,
+    pub escrows: Frame,
+    pub sla: Frame,
+    pub compliance: Frame,
+    pub welfare: Frame,
+    pub assignments: Frame,
+    /// The scenario's measured `[[effect]]` pair studies (`effects.parquet`), when it has any.
+    pub effects: Option<Frame>,
+}
+
+impl Tables {
+    /// Reads the tables of the run folder `dir`.
+    pub fn load(dir: &Path) -> Result<Self, IoError> {
+        Ok(Tables {
+            summary: load(dir, "summary")?,
+            timeseries: load(dir, "timeseries")?,
+            price_discovery: load(dir, "price_discovery")?,
+            escrows: load(dir, "escrows")?,
+            sla: load(dir, "sla")?,
+            compliance: load(dir, "compliance")?,
+            welfare: load(dir, "welfare")?,
+            assignments: load(dir, "assignments")?,
+            effects: if dir.join("effects.parquet").is_file() { Some(load(dir, "effects")?) } else { None },
+        })
+    }
+
+    /// Task types in table order (every distinct `task_type` of `timeseries` except `all`).
+    pub fn task_types(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for t in self.timeseries.str("task_type") {
+            if t != crate::metrics::ALL && !out.contains(&t) {
+                out.push(t);
+            }
+        }
+        out
+    }
+
+    /// A summary value (NaN when missing or null).
+    pub fn headline(&self, name: &str) -> f64 {
+        self.summary.first(name)
+    }
+}
+
+/// The time axis of a run's charts: hours for runs up to three days, days beyond.
+#[derive(Debug, Clone, Copy)]
+pub struct TimeAxis {
+    /// Milliseconds per axis unit.
+    pub ms: f64,
+    /// Axis label.
+    pub label: &'static str,
+}
+
+impl TimeAxis {
+    /// The axis for a run of `duration_ms`.
+    pub fn for_duration(duration_ms: f64) -> Self {
+        if duration_ms.is_finite() && duration_ms > 3.0 * 86_400_000.0 {
+            TimeAxis { ms: 86_400_000.0, label: "simulated time (days)" }
+        } else {
+            TimeAxis { ms: 3_600_000.0, label: "simulated time (hours)" }
+        }
+    }
+
+    /// `ms` in axis units.
+    pub fn x(&self, ms: f64) -> f64 {
+        ms / self.ms
+    }
+}
