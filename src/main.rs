@@ -16,7 +16,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use synmarket::run::{headline, prepare_run_dir, simulate, write_run_with};
+use synmarket::run::{prepare_run_dir, simulate, write_run_with};
 use synmarket::scenario::Scenario;
 
 /// Writes one line to stdout; a closed stdout is an error that `main` turns into a quiet exit.
@@ -193,6 +193,10 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     let input = e.chain().any(|c| {
         c.is::<synmarket::scenario::ScenarioError>()
             || c.is::<synmarket::run::RunDirError>()
+            || matches!(
+                c.downcast_ref::<synmarket::run::RunError>(),
+                Some(synmarket::run::RunError::Dir(_) | synmarket::run::RunError::Io(IoError::Unusable { .. }))
+            )
             || c.is::<InputError>()
             || matches!(c.downcast_ref::<IoError>(), Some(IoError::Unusable { .. }))
             || matches!(
@@ -274,9 +278,9 @@ fn cmd_run(
         }
         synmarket::versus::measure_effects(&path, &scenario, &set, &out, threads)?
     };
-    let (dir, manifest) = write_run_with(&out, &scenario, &result, simulate_seconds, force, effects)?;
-    let h = headline(&result);
-    say!("wrote {}", dir.display());
+    let written = write_run_with(&out, &scenario, &result, simulate_seconds, force, effects)?;
+    let (manifest, h) = (&written.manifest, &written.summary);
+    say!("wrote {}", written.dir.display());
     say!(
         "{} agents, {} orders, {} trades in {:.2} s ({:.0} events/s); ledger digest {}",
         manifest.agents,
@@ -286,11 +290,12 @@ fn cmd_run(
         manifest.timing.events_per_second,
         manifest.ledger_digest
     );
+    let pct = |x: Option<f64>| x.map_or("n/a".to_string(), |x| format!("{:.1} %", x * 100.0));
     say!(
-        "fill rate {:.1} %, VWAP {:.2} tokens/unit, SLA compliance {:.1} %",
-        h.fill_rate * 100.0,
-        h.vwap,
-        h.sla_compliance * 100.0
+        "fill rate {}, VWAP {}, SLA compliance {}",
+        pct(h.fill_rate),
+        h.vwap.map_or("n/a".to_string(), |v| format!("{v:.2} tokens/unit")),
+        pct(h.sla_compliance_rate)
     );
     Ok(())
 }
@@ -307,7 +312,7 @@ fn cmd_versus(
     threads: Option<usize>,
     quiet: bool,
 ) -> Result<()> {
-    use synmarket::sweep::{self, RunOptions, Shard};
+    use synmarket::sweep::{self, RunOptions, Shard, column};
     let mut sets = sets.to_vec();
     if let Some(seed) = seed {
         sets.push(format!("scenario.seed={seed}"));
@@ -340,8 +345,9 @@ fn cmd_versus(
         Ok(c.f64()?.iter().collect())
     };
     let metrics: Vec<String> =
-        paired.column("metric")?.str()?.iter().map(|m| m.unwrap_or_default().to_string()).collect();
-    let (mean, sd, low, high, n) = (col("mean_diff")?, col("sd_diff")?, col("ci_low")?, col("ci_high")?, col("n")?);
+        paired.column(column::METRIC)?.str()?.iter().map(|m| m.unwrap_or_default().to_string()).collect();
+    let (mean, sd, low, high, n) =
+        (col(column::MEAN_DIFF)?, col(column::SD_DIFF)?, col(column::CI_LOW)?, col(column::CI_HIGH)?, col(column::N)?);
     for name in synmarket::versus::headline_metrics() {
         let Some(i) = metrics.iter().position(|m| m == name) else { continue };
         let pairs = n[i].unwrap_or(0.0) as u64;

@@ -20,15 +20,52 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result};
 use serde::Serialize;
 
 use synmarket_agents::{SimError, SimResult, Simulation, SimulationSpec};
 use synmarket_engine::SimTime;
 
+use crate::metrics::{MetricsError, Summary};
 use crate::output::raw_tables as tables;
-use crate::output::{write_atomic, write_json_atomic, write_parquet_atomic};
+use crate::output::run_report::ReportError;
+use crate::output::{IoError, TableError, table, write_atomic, write_json_atomic, write_parquet_atomic};
 use crate::scenario::Scenario;
+
+/// Why a run could not be written. [`RunError::Dir`] is bad input refused before any work.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The run folder cannot be used.
+    #[error(transparent)]
+    Dir(#[from] RunDirError),
+    /// An output file could not be written.
+    #[error(transparent)]
+    Io(#[from] IoError),
+    /// A table could not be built.
+    #[error(transparent)]
+    Table(#[from] TableError),
+    /// The metric tables could not be written.
+    #[error(transparent)]
+    Metrics(#[from] MetricsError),
+    /// The report could not be written.
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    /// Creating, clearing or renaming a run folder failed.
+    #[error("cannot {what} {}: {source}", path.display())]
+    Folder {
+        /// What was attempted ("create", "clear", "move aside").
+        what: &'static str,
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn folder(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> RunError {
+    let path = path.to_path_buf();
+    move |source| RunError::Folder { what, path, source }
+}
 
 /// Why a run folder cannot be written.
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +119,7 @@ pub fn foreign_entries(dir: &Path) -> Vec<String> {
 
 /// Checks, before a run, that its folder under `out` can be written (see the module header),
 /// removes temporary folders of killed runs of the same seed, and returns the folder.
-pub fn prepare_run_dir(out: &Path, s: &Scenario, force: bool) -> Result<PathBuf> {
+pub fn prepare_run_dir(out: &Path, s: &Scenario, force: bool) -> Result<PathBuf, RunError> {
     let dir = run_dir(out, s);
     crate::output::check_output_dir(dir.parent().unwrap_or(out))?;
     if let Ok(meta) = std::fs::symlink_metadata(&dir) {
@@ -190,54 +227,36 @@ pub struct Timing {
     pub events_per_second: f64,
 }
 
-/// The headline numbers printed after a run.
-#[derive(Debug, Clone, Copy)]
-pub struct Headline {
-    /// Assignments.
-    pub trades: u64,
-    /// Units assigned / units requested.
-    pub fill_rate: f64,
-    /// Σ price·units / Σ units over all trades.
-    pub vwap: f64,
-    /// Completed without violation / settled.
-    pub sla_compliance: f64,
-}
-
-/// Computes the headline numbers.
-pub fn headline(r: &SimResult) -> Headline {
-    let m = &r.market;
-    let requested: u64 =
-        m.orders().iter().filter(|o| o.side == synmarket_engine::Side::Buy).map(|o| o.total_units).sum();
-    let a = m.assignments();
-    let units: u64 = a.iter().map(|x| x.units).sum();
-    let value: u128 = a.iter().map(|x| x.amount() as u128).sum();
-    let settled = a.iter().filter(|x| x.finished_at.is_some()).count();
-    let clean = a.iter().filter(|x| x.status == synmarket_engine::TaskStatus::Completed).count();
-    Headline {
-        trades: a.len() as u64,
-        fill_rate: if requested == 0 { f64::NAN } else { units as f64 / requested as f64 },
-        vwap: if units == 0 { f64::NAN } else { value as f64 / units as f64 },
-        sla_compliance: if settled == 0 { f64::NAN } else { clean as f64 / settled as f64 },
-    }
-}
-
-/// Writes every table of the run into `dir` (which must exist); returns the file names.
-pub fn write_tables(dir: &Path, s: &Scenario, r: &SimResult) -> Result<Vec<String>> {
+/// Writes every table of the run into `dir` (which must exist); returns the file names and the
+/// summary row.
+pub fn write_tables(dir: &Path, s: &Scenario, r: &SimResult) -> Result<(Vec<String>, Summary), RunError> {
     let names: Vec<String> = s.populations.iter().map(|p| p.name.clone()).collect();
     let mut files = Vec::new();
-    let mut put = |name: &str, df: polars::prelude::PolarsResult<polars::prelude::DataFrame>| -> Result<()> {
-        let mut df = df.with_context(|| format!("building table {name}"))?;
-        let file = format!("{name}.parquet");
-        write_parquet_atomic(dir.join(&file), &mut df)?;
-        files.push(file);
-        Ok(())
-    };
-    put("orders", tables::orders(r))?;
-    put("assignments", tables::assignments(r))?;
-    put("ledger", tables::ledger(r))?;
-    put("agents", tables::agents(r, &names))?;
-    crate::metrics::write_metric_tables(dir, s, r, &mut files)?;
-    Ok(files)
+    let mut put =
+        |name: &'static str, df: polars::prelude::PolarsResult<polars::prelude::DataFrame>| -> Result<(), RunError> {
+            let mut df = df.map_err(TableError::of(name))?;
+            let file = format!("{name}.parquet");
+            write_parquet_atomic(dir.join(&file), &mut df)?;
+            files.push(file);
+            Ok(())
+        };
+    put(table::ORDERS, tables::orders(r))?;
+    put(table::ASSIGNMENTS, tables::assignments(r))?;
+    put(table::LEDGER, tables::ledger(r))?;
+    put(table::AGENTS, tables::agents(r, &names))?;
+    let summary = crate::metrics::write_metric_tables(dir, s, r, &mut files)?;
+    Ok((files, summary))
+}
+
+/// What [`write_run`] wrote.
+#[derive(Debug)]
+pub struct RunOutput {
+    /// The run folder.
+    pub dir: PathBuf,
+    /// Its manifest.
+    pub manifest: Manifest,
+    /// The headline metrics (the row of `summary.parquet`).
+    pub summary: Summary,
 }
 
 /// Writes the run folder for `r` under `out`, atomically; returns the folder and manifest.
@@ -251,7 +270,7 @@ pub fn write_run(
     r: &SimResult,
     simulate_seconds: f64,
     force: bool,
-) -> Result<(PathBuf, Manifest)> {
+) -> Result<RunOutput, RunError> {
     write_run_with(out, s, r, simulate_seconds, force, None)
 }
 
@@ -264,23 +283,25 @@ pub fn write_run_with(
     simulate_seconds: f64,
     force: bool,
     effects: Option<polars::prelude::DataFrame>,
-) -> Result<(PathBuf, Manifest)> {
+) -> Result<RunOutput, RunError> {
     let started = Instant::now();
     let final_dir = prepare_run_dir(out, s, force)?;
-    let parent = final_dir.parent().context("run folder has no parent")?;
-    std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    let parent = final_dir.parent().unwrap_or(out);
+    std::fs::create_dir_all(parent).map_err(folder("create", parent))?;
     let tmp = parent.join(format!(".seed-{}.tmp-{}", s.seed, std::process::id()));
     if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).with_context(|| format!("cannot clear {}", tmp.display()))?;
+        std::fs::remove_dir_all(&tmp).map_err(folder("clear", &tmp))?;
     }
-    std::fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-    let result = (|| -> Result<Manifest> {
+    std::fs::create_dir_all(&tmp).map_err(folder("create", &tmp))?;
+    let result = (|| -> Result<(Manifest, Summary), RunError> {
         write_atomic(tmp.join("scenario.toml"), s.to_toml_string().as_bytes())?;
         let mut files = vec!["scenario.toml".to_string()];
-        files.extend(write_tables(&tmp, s, r)?);
+        let (tables, summary) = write_tables(&tmp, s, r)?;
+        files.extend(tables);
         if let Some(mut df) = effects {
-            write_parquet_atomic(tmp.join("effects.parquet"), &mut df)?;
-            files.push("effects.parquet".into());
+            let file = format!("{}.parquet", table::EFFECTS);
+            write_parquet_atomic(tmp.join(&file), &mut df)?;
+            files.push(file);
         }
         files.extend(crate::output::run_report::write_report(&tmp, s)?);
         files.push("manifest.json".into());
@@ -307,9 +328,9 @@ pub fn write_run_with(
             },
         };
         write_json_atomic(tmp.join("manifest.json"), &manifest)?;
-        Ok(manifest)
+        Ok((manifest, summary))
     })();
-    let manifest = match result {
+    let (manifest, summary) = match result {
         Ok(m) => m,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&tmp);
@@ -318,11 +339,11 @@ pub fn write_run_with(
     };
     if final_dir.exists() {
         let old = parent.join(format!(".seed-{}.old-{}", s.seed, std::process::id()));
-        std::fs::rename(&final_dir, &old).with_context(|| format!("cannot move aside {}", final_dir.display()))?;
-        std::fs::rename(&tmp, &final_dir).with_context(|| format!("cannot create {}", final_dir.display()))?;
+        std::fs::rename(&final_dir, &old).map_err(folder("move aside", &final_dir))?;
+        std::fs::rename(&tmp, &final_dir).map_err(folder("create", &final_dir))?;
         let _ = std::fs::remove_dir_all(&old);
     } else {
-        std::fs::rename(&tmp, &final_dir).with_context(|| format!("cannot create {}", final_dir.display()))?;
+        std::fs::rename(&tmp, &final_dir).map_err(folder("create", &final_dir))?;
     }
-    Ok((final_dir, manifest))
+    Ok(RunOutput { dir: final_dir, manifest, summary })
 }

@@ -27,8 +27,9 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::metrics::summary::column as S;
 use crate::scenario::Scenario;
-use crate::sweep::{Sweep, SweepError};
+use crate::sweep::{Sweep, SweepError, column};
 
 /// Default replications of a pair study.
 pub const DEFAULT_SEEDS: u64 = 10;
@@ -36,17 +37,17 @@ pub const DEFAULT_SEEDS: u64 = 10;
 /// The headline metrics of agent behaviour: a rule that changes none of them in any pair moves
 /// only tokens (the run report says so).
 pub const BEHAVIOURAL_METRICS: [&str; 7] = [
-    "fill_rate",
-    "vwap",
-    "relative_deviation_mean",
-    "allocative_efficiency",
-    "sla_compliance_rate",
-    "high_reputation_volume_share",
-    "high_reputation_price_premium",
+    S::fill_rate,
+    S::vwap,
+    S::relative_deviation_mean,
+    S::allocative_efficiency,
+    S::sla_compliance_rate,
+    S::high_reputation_volume_share,
+    S::high_reputation_price_premium,
 ];
 
 /// The headline metrics of token flows.
-pub const TRANSFER_METRICS: [&str; 3] = ["penalties", "requester_surplus", "total_surplus"];
+pub const TRANSFER_METRICS: [&str; 3] = [S::penalties, S::requester_surplus, S::total_surplus];
 
 /// The summary metrics a pair study prints and a run's `effects.parquet` holds (every metric is
 /// in the pair study's `paired.parquet`): the behavioural ones, then the transfers.
@@ -253,14 +254,15 @@ pub fn measure_effects(
             Ok(c.f64().map_err(|e| bad(e.to_string()))?.iter().collect())
         };
         let names: Vec<String> = paired
-            .column("metric")
+            .column(column::METRIC)
             .map_err(|e| bad(e.to_string()))?
             .str()
             .map_err(|e| bad(e.to_string()))?
             .iter()
             .map(|m| m.unwrap_or_default().to_string())
             .collect();
-        let (m, lo, hi, count) = (col("mean_diff")?, col("ci_low")?, col("ci_high")?, col("n")?);
+        let (m, lo, hi, count) =
+            (col(column::MEAN_DIFF)?, col(column::CI_LOW)?, col(column::CI_HIGH)?, col(column::N)?);
         for name in headline_metrics() {
             let Some(i) = names.iter().position(|x| x == name) else { continue };
             effect.push(e.name.clone());
@@ -275,15 +277,15 @@ pub fn measure_effects(
         }
     }
     let cols = vec![
-        Column::from(Series::new("effect".into(), effect)),
-        Column::from(Series::new("versus".into(), versus)),
-        Column::from(Series::new("seeds".into(), seeds)),
-        Column::from(Series::new("metric".into(), metric)),
-        Column::from(Series::new("n".into(), n)),
-        Column::from(Series::new("mean_diff".into(), mean)),
-        Column::from(Series::new("ci_low".into(), low)),
-        Column::from(Series::new("ci_high".into(), high)),
-        Column::from(Series::new("study".into(), study)),
+        Column::from(Series::new(column::EFFECT.into(), effect)),
+        Column::from(Series::new(column::VERSUS.into(), versus)),
+        Column::from(Series::new(column::SEEDS.into(), seeds)),
+        Column::from(Series::new(column::METRIC.into(), metric)),
+        Column::from(Series::new(column::N.into(), n)),
+        Column::from(Series::new(column::MEAN_DIFF.into(), mean)),
+        Column::from(Series::new(column::CI_LOW.into(), low)),
+        Column::from(Series::new(column::CI_HIGH.into(), high)),
+        Column::from(Series::new(column::STUDY.into(), study)),
     ];
     DataFrame::new_infer_height(cols).map(Some).map_err(|e| SweepError::table("effects", e))
 }

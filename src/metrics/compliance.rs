@@ -49,6 +49,19 @@ use crate::output::raw_tables::TableBuilder;
 use synmarket_agents::GroundTruthKind;
 use synmarket_engine::{AssignmentId, Escrow, EscrowId, PeerId, Vote};
 
+/// The column names of `compliance.parquet`, written here and read by the reports (reports/README.md documents
+/// each).
+#[allow(missing_docs)]
+pub mod column {
+    pub const KIND: &str = "kind";
+    pub const ATTEMPTED_IS_GROUND_TRUTH: &str = "attempted_is_ground_truth";
+    pub const ATTEMPTED: &str = "attempted";
+    pub const DETECTED: &str = "detected";
+    pub const UNDETECTED: &str = "undetected";
+    pub const TOKENS_EARNED_BY_VIOLATORS: &str = "tokens_earned_by_violators";
+    pub const HONEST_LOSS: &str = "honest_loss";
+}
+
 /// Breakdown rows of `leak` by privacy level (`detail` 1 and 2); not added to the totals.
 pub(crate) const PRIVACY_ROWS: [(&str, u64); 2] =
     [("privacy_incident_private", 1), ("privacy_incident_confidential", 2)];
@@ -267,13 +280,13 @@ impl ComplianceTable {
         let r = &self.rows;
         let o = |g: &dyn Fn(&ComplianceRow) -> Option<u64>| r.iter().map(g).collect::<Vec<Option<u64>>>();
         TableBuilder::new()
-            .col("kind", r.iter().map(|x| x.kind).collect::<Vec<&str>>())
-            .col("attempted_is_ground_truth", r.iter().map(|x| x.ground_truth).collect::<Vec<bool>>())
-            .col("attempted", o(&|x| x.attempted))
-            .col("detected", o(&|x| x.detected))
-            .col("undetected", o(&|x| x.undetected))
-            .col("tokens_earned_by_violators", o(&|x| x.tokens_earned))
-            .col("honest_loss", o(&|x| x.honest_loss))
+            .col(column::KIND, r.iter().map(|x| x.kind).collect::<Vec<&str>>())
+            .col(column::ATTEMPTED_IS_GROUND_TRUTH, r.iter().map(|x| x.ground_truth).collect::<Vec<bool>>())
+            .col(column::ATTEMPTED, o(&|x| x.attempted))
+            .col(column::DETECTED, o(&|x| x.detected))
+            .col(column::UNDETECTED, o(&|x| x.undetected))
+            .col(column::TOKENS_EARNED_BY_VIOLATORS, o(&|x| x.tokens_earned))
+            .col(column::HONEST_LOSS, o(&|x| x.honest_loss))
             .build()
     }
 }

@@ -23,6 +23,40 @@ use super::{Ctx, delivered};
 use crate::output::raw_tables::TableBuilder;
 use synmarket_engine::{CapabilitySet, PrivacyLevel, Side};
 
+/// The column names of `price_discovery.parquet`, written here and read by the reports (reports/README.md documents
+/// each).
+#[allow(missing_docs)]
+pub mod column {
+    pub const PERIOD: &str = "period";
+    pub const TIME_START_MS: &str = "time_start_ms";
+    pub const TIME_END_MS: &str = "time_end_ms";
+    pub const TASK_TYPE: &str = "task_type";
+    pub const ACTIVE_REQUESTERS: &str = "active_requesters";
+    pub const ACTIVE_PROVIDERS: &str = "active_providers";
+    pub const DEMAND_ORDERS: &str = "demand_orders";
+    pub const DEMAND_UNITS: &str = "demand_units";
+    pub const SUPPLY_ORDERS: &str = "supply_orders";
+    pub const SUPPLY_UNITS: &str = "supply_units";
+    pub const P_STAR: &str = "p_star";
+    pub const P_STAR_LOW: &str = "p_star_low";
+    pub const P_STAR_HIGH: &str = "p_star_high";
+    pub const Q_STAR_UNITS: &str = "q_star_units";
+    pub const TRADES: &str = "trades";
+    pub const VOLUME_UNITS: &str = "volume_units";
+    pub const VWAP: &str = "vwap";
+    pub const SMITH_ALPHA: &str = "smith_alpha";
+    pub const MAX_SURPLUS: &str = "max_surplus";
+    pub const REALISED_SURPLUS: &str = "realised_surplus";
+    pub const DELIVERED_UNITS: &str = "delivered_units";
+    pub const ALLOCATIVE_EFFICIENCY: &str = "allocative_efficiency";
+    pub const P_STAR_CONSTRAINED: &str = "p_star_constrained";
+    pub const P_STAR_CONSTRAINED_LOW: &str = "p_star_constrained_low";
+    pub const P_STAR_CONSTRAINED_HIGH: &str = "p_star_constrained_high";
+    pub const Q_STAR_CONSTRAINED_UNITS: &str = "q_star_constrained_units";
+    pub const MAX_SURPLUS_CONSTRAINED: &str = "max_surplus_constrained";
+    pub const ALLOCATIVE_EFFICIENCY_CONSTRAINED: &str = "allocative_efficiency_constrained";
+}
+
 /// The capabilities in both sets.
 fn intersection(a: CapabilitySet, b: CapabilitySet) -> CapabilitySet {
     a.indices().filter(|&i| b.contains(i)).fold(CapabilitySet::EMPTY, |s, i| s.with(i).unwrap_or(s))
@@ -284,37 +318,37 @@ pub(crate) fn frame(ctx: &Ctx, rows: &PeriodTable) -> PolarsResult<DataFrame> {
     let f = |g: &dyn Fn(&PeriodRow) -> Option<f64>| flat.iter().map(|x| g(x.2)).collect::<Vec<Option<f64>>>();
     let u = |g: &dyn Fn(&PeriodRow) -> u64| flat.iter().map(|x| g(x.2)).collect::<Vec<u64>>();
     TableBuilder::new()
-        .col("period", flat.iter().map(|x| x.0 as u32).collect::<Vec<u32>>())
-        .col("time_start_ms", flat.iter().map(|x| ctx.period_bounds(x.0).0).collect::<Vec<u64>>())
-        .col("time_end_ms", flat.iter().map(|x| ctx.period_bounds(x.0).1).collect::<Vec<u64>>())
-        .col("task_type", flat.iter().map(|x| ctx.task_types[x.1].as_str()).collect::<Vec<&str>>())
-        .col("active_requesters", u(&|r| r.requesters))
-        .col("active_providers", u(&|r| r.providers))
-        .col("demand_orders", u(&|r| r.demand_orders))
-        .col("demand_units", u(&|r| r.demand_units))
-        .col("supply_orders", u(&|r| r.supply_orders))
-        .col("supply_units", u(&|r| r.supply_units))
-        .col("p_star", f(&|r| r.eq.map(|e| e.p_star)))
-        .col("p_star_low", f(&|r| r.eq.map(|e| e.p_low)))
-        .col("p_star_high", f(&|r| r.eq.map(|e| e.p_high)))
-        .col("q_star_units", flat.iter().map(|x| x.2.eq.map(|e| e.q_star)).collect::<Vec<Option<u64>>>())
-        .col("trades", u(&|r| r.trades))
-        .col("volume_units", u(&|r| r.volume_units))
-        .col("vwap", f(&|r| r.vwap()))
-        .col("smith_alpha", f(&|r| r.smith_alpha()))
-        .col("max_surplus", f(&|r| r.eq.map(|e| e.max_surplus)))
-        .col("realised_surplus", f(&|r| Some(r.realised_surplus)))
-        .col("delivered_units", u(&|r| r.delivered_units))
-        .col("allocative_efficiency", f(&|r| r.efficiency()))
-        .col("p_star_constrained", f(&|r| r.constrained.and_then(|c| c.p_star())))
-        .col("p_star_constrained_low", f(&|r| r.constrained.and_then(|c| c.price_range).map(|p| p.0)))
-        .col("p_star_constrained_high", f(&|r| r.constrained.and_then(|c| c.price_range).map(|p| p.1)))
+        .col(column::PERIOD, flat.iter().map(|x| x.0 as u32).collect::<Vec<u32>>())
+        .col(column::TIME_START_MS, flat.iter().map(|x| ctx.period_bounds(x.0).0).collect::<Vec<u64>>())
+        .col(column::TIME_END_MS, flat.iter().map(|x| ctx.period_bounds(x.0).1).collect::<Vec<u64>>())
+        .col(column::TASK_TYPE, flat.iter().map(|x| ctx.task_types[x.1].as_str()).collect::<Vec<&str>>())
+        .col(column::ACTIVE_REQUESTERS, u(&|r| r.requesters))
+        .col(column::ACTIVE_PROVIDERS, u(&|r| r.providers))
+        .col(column::DEMAND_ORDERS, u(&|r| r.demand_orders))
+        .col(column::DEMAND_UNITS, u(&|r| r.demand_units))
+        .col(column::SUPPLY_ORDERS, u(&|r| r.supply_orders))
+        .col(column::SUPPLY_UNITS, u(&|r| r.supply_units))
+        .col(column::P_STAR, f(&|r| r.eq.map(|e| e.p_star)))
+        .col(column::P_STAR_LOW, f(&|r| r.eq.map(|e| e.p_low)))
+        .col(column::P_STAR_HIGH, f(&|r| r.eq.map(|e| e.p_high)))
+        .col(column::Q_STAR_UNITS, flat.iter().map(|x| x.2.eq.map(|e| e.q_star)).collect::<Vec<Option<u64>>>())
+        .col(column::TRADES, u(&|r| r.trades))
+        .col(column::VOLUME_UNITS, u(&|r| r.volume_units))
+        .col(column::VWAP, f(&|r| r.vwap()))
+        .col(column::SMITH_ALPHA, f(&|r| r.smith_alpha()))
+        .col(column::MAX_SURPLUS, f(&|r| r.eq.map(|e| e.max_surplus)))
+        .col(column::REALISED_SURPLUS, f(&|r| Some(r.realised_surplus)))
+        .col(column::DELIVERED_UNITS, u(&|r| r.delivered_units))
+        .col(column::ALLOCATIVE_EFFICIENCY, f(&|r| r.efficiency()))
+        .col(column::P_STAR_CONSTRAINED, f(&|r| r.constrained.and_then(|c| c.p_star())))
+        .col(column::P_STAR_CONSTRAINED_LOW, f(&|r| r.constrained.and_then(|c| c.price_range).map(|p| p.0)))
+        .col(column::P_STAR_CONSTRAINED_HIGH, f(&|r| r.constrained.and_then(|c| c.price_range).map(|p| p.1)))
         .col(
-            "q_star_constrained_units",
+            column::Q_STAR_CONSTRAINED_UNITS,
             flat.iter().map(|x| x.2.constrained.map(|c| c.q_units)).collect::<Vec<Option<u64>>>(),
         )
-        .col("max_surplus_constrained", f(&|r| r.constrained.map(|c| c.max_surplus)))
-        .col("allocative_efficiency_constrained", f(&|r| r.efficiency_constrained()))
+        .col(column::MAX_SURPLUS_CONSTRAINED, f(&|r| r.constrained.map(|c| c.max_surplus)))
+        .col(column::ALLOCATIVE_EFFICIENCY_CONSTRAINED, f(&|r| r.efficiency_constrained()))
         .build()
 }
 

@@ -32,28 +32,28 @@
 //! * Rows are sorted by time, then task type in scenario order (`all` last), then the table's
 //!   own key; reruns give byte-identical files.
 
-mod compliance;
-mod constrained;
-mod equilibrium;
-mod quality;
+pub mod compliance;
+pub mod constrained;
+pub mod equilibrium;
+pub mod quality;
 pub mod stats;
-mod summary;
-mod timeseries;
-mod welfare;
+pub mod summary;
+pub mod timeseries;
+pub mod welfare;
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
 use polars::prelude::DataFrame;
 
 use synmarket_agents::{AgentRecord, SimResult};
 use synmarket_engine::{PeerId, TaskStatus};
 
-use crate::output::write_parquet_atomic;
+use crate::output::{IoError, TableError, table, write_parquet_atomic};
 use crate::scenario::Scenario;
 
 pub use constrained::{Constrained, MAX_PAIRS as CONSTRAINED_MAX_PAIRS, Step as ConstrainedStep, constrained};
 pub use equilibrium::{Equilibrium, equilibrium};
+pub use summary::Summary;
 pub use timeseries::{CONVERGENCE_THRESHOLD, MIN_CONVERGED_INTERVALS, MIN_CONVERGED_SHARE, time_to_converge};
 
 /// Name of the aggregate row in tables that are otherwise per task type.
@@ -79,28 +79,38 @@ pub struct RunMetrics {
     pub welfare: DataFrame,
     /// One row: scenario, seed and every headline metric.
     pub summary: DataFrame,
+    /// The same row, typed.
+    pub headline: Summary,
 }
 
 impl RunMetrics {
     /// `(table name, frame)` in the order they are written.
     pub fn tables_mut(&mut self) -> [(&'static str, &mut DataFrame); 7] {
         [
-            ("timeseries", &mut self.timeseries),
-            ("price_discovery", &mut self.price_discovery),
-            ("escrows", &mut self.escrows),
-            ("sla", &mut self.sla),
-            ("compliance", &mut self.compliance),
-            ("welfare", &mut self.welfare),
-            ("summary", &mut self.summary),
+            (table::TIMESERIES, &mut self.timeseries),
+            (table::PRICE_DISCOVERY, &mut self.price_discovery),
+            (table::ESCROWS, &mut self.escrows),
+            (table::SLA, &mut self.sla),
+            (table::COMPLIANCE, &mut self.compliance),
+            (table::WELFARE, &mut self.welfare),
+            (table::SUMMARY, &mut self.summary),
         ]
     }
 }
 
 /// Names of the metric tables (files are `<name>.parquet`).
-pub const TABLES: [&str; 7] = ["timeseries", "price_discovery", "escrows", "sla", "compliance", "welfare", "summary"];
+pub const TABLES: [&str; 7] = [
+    table::TIMESERIES,
+    table::PRICE_DISCOVERY,
+    table::ESCROWS,
+    table::SLA,
+    table::COMPLIANCE,
+    table::WELFARE,
+    table::SUMMARY,
+];
 
 /// Computes every metric table of a run (pure).
-pub fn compute(s: &Scenario, r: &SimResult) -> Result<RunMetrics> {
+pub fn compute(s: &Scenario, r: &SimResult) -> Result<RunMetrics, TableError> {
     let ctx = Ctx::new(s, r);
     let eq = equilibrium::per_period(&ctx);
     let ts = timeseries::build(&ctx, &eq);
@@ -108,27 +118,45 @@ pub fn compute(s: &Scenario, r: &SimResult) -> Result<RunMetrics> {
     let escrows = quality::escrow_series(&ctx);
     let compliance = compliance::build(&ctx);
     let welfare = welfare::build(&ctx);
-    let summary = summary::build(&ctx, &eq, &ts, &sla, &escrows, &compliance, &welfare);
+    let headline = summary::build(&ctx, &eq, &ts, &sla, &escrows, &compliance, &welfare);
     Ok(RunMetrics {
-        timeseries: ts.frame().context("building table timeseries")?,
-        price_discovery: equilibrium::frame(&ctx, &eq).context("building table price_discovery")?,
-        escrows: escrows.frame().context("building table escrows")?,
-        sla: sla.frame().context("building table sla")?,
-        compliance: compliance.frame().context("building table compliance")?,
-        welfare: welfare.frame().context("building table welfare")?,
-        summary: summary.context("building table summary")?,
+        timeseries: ts.frame().map_err(TableError::of(table::TIMESERIES))?,
+        price_discovery: equilibrium::frame(&ctx, &eq).map_err(TableError::of(table::PRICE_DISCOVERY))?,
+        escrows: escrows.frame().map_err(TableError::of(table::ESCROWS))?,
+        sla: sla.frame().map_err(TableError::of(table::SLA))?,
+        compliance: compliance.frame().map_err(TableError::of(table::COMPLIANCE))?,
+        welfare: welfare.frame().map_err(TableError::of(table::WELFARE))?,
+        summary: headline.frame().map_err(TableError::of(table::SUMMARY))?,
+        headline,
     })
 }
 
 /// Writes the metric tables of a run into `dir`, appending file names to `files`.
-pub fn write_metric_tables(dir: &Path, s: &Scenario, r: &SimResult, files: &mut Vec<String>) -> Result<()> {
+/// Returns the typed summary row.
+pub fn write_metric_tables(
+    dir: &Path,
+    s: &Scenario,
+    r: &SimResult,
+    files: &mut Vec<String>,
+) -> Result<Summary, MetricsError> {
     let mut m = compute(s, r)?;
     for (name, df) in m.tables_mut() {
         let file = format!("{name}.parquet");
         write_parquet_atomic(dir.join(&file), df)?;
         files.push(file);
     }
-    Ok(())
+    Ok(m.headline)
+}
+
+/// Why the metric tables of a run could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum MetricsError {
+    /// A table could not be built.
+    #[error(transparent)]
+    Table(#[from] TableError),
+    /// A table could not be written.
+    #[error(transparent)]
+    Io(#[from] IoError),
 }
 
 /// What every metric needs: the run, its time grid and lookups by peer.

@@ -22,6 +22,52 @@ use super::{ALL, Ctx, delivered, settled};
 use crate::output::raw_tables::TableBuilder;
 use synmarket_engine::{EscrowState, FailureKind, TaskStatus, Tier, Vote};
 
+/// The column names of `sla.parquet` and `escrows.parquet`, written here and read by the reports (reports/README.md documents
+/// each).
+#[allow(missing_docs)]
+pub mod column {
+    pub const TIER: &str = "tier";
+    pub const TIER_MIN_REPUTATION: &str = "tier_min_reputation";
+    pub const ASSIGNMENTS: &str = "assignments";
+    pub const PROVIDERS: &str = "providers";
+    pub const VOLUME_UNITS: &str = "volume_units";
+    pub const VOLUME_SHARE: &str = "volume_share";
+    pub const VWAP: &str = "vwap";
+    pub const PRICE_PREMIUM: &str = "price_premium";
+    pub const SETTLED_TASKS: &str = "settled_tasks";
+    pub const COMPLETED_CLEAN: &str = "completed_clean";
+    pub const SLA_VIOLATED: &str = "sla_violated";
+    pub const FAILED: &str = "failed";
+    pub const NO_SHOWS: &str = "no_shows";
+    pub const ABANDONED: &str = "abandoned";
+    pub const VIOLATIONS_RESPONSE: &str = "violations_response";
+    pub const VIOLATIONS_DURATION: &str = "violations_duration";
+    pub const VIOLATIONS_UPTIME: &str = "violations_uptime";
+    pub const VIOLATIONS_QUALITY: &str = "violations_quality";
+    pub const PENALTIES: &str = "penalties";
+    pub const SLA_COMPLIANCE_RATE: &str = "sla_compliance_rate";
+    pub const INTERVAL: &str = "interval";
+    pub const TIME_START_MS: &str = "time_start_ms";
+    pub const TIME_END_MS: &str = "time_end_ms";
+    pub const ESCROW_BALANCE: &str = "escrow_balance";
+    pub const ESCROWS_FUNDED: &str = "escrows_funded";
+    pub const ESCROWS_COMPLETED: &str = "escrows_completed";
+    pub const ESCROWS_RELEASED: &str = "escrows_released";
+    pub const ESCROWS_REFUNDED: &str = "escrows_refunded";
+    pub const ESCROWS_EXPIRED: &str = "escrows_expired";
+    pub const ESCROWS_RESOLVED: &str = "escrows_resolved";
+    pub const DISPUTES_RAISED: &str = "disputes_raised";
+    pub const DISPUTES_RELEASE: &str = "disputes_release";
+    pub const DISPUTES_REFUND: &str = "disputes_refund";
+    pub const DISPUTES_SPLIT: &str = "disputes_split";
+    pub const DISPUTES_BY_TIMEOUT: &str = "disputes_by_timeout";
+    pub const DISPUTES_CORRECT: &str = "disputes_correct";
+    pub const PAID_PROVIDER: &str = "paid_provider";
+    pub const PAID_REQUESTER: &str = "paid_requester";
+    pub const FEES: &str = "fees";
+    pub const COMPLETION_TO_RELEASE_P50_MS: &str = "completion_to_release_p50_ms";
+}
+
 /// Outcomes of a set of assignments.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SlaRow {
@@ -132,26 +178,26 @@ impl SlaTable {
         let u = |g: &dyn Fn(&SlaRow) -> u64| rows.iter().map(g).collect::<Vec<u64>>();
         let f = |g: &dyn Fn(&SlaRow) -> Option<f64>| rows.iter().map(g).collect::<Vec<Option<f64>>>();
         TableBuilder::new()
-            .col("tier", rows.iter().map(|r| r.tier.as_str()).collect::<Vec<&str>>())
-            .col("tier_min_reputation", f(&|r| r.tier_min_reputation))
-            .col("assignments", u(&|r| r.assignments))
-            .col("providers", u(&|r| r.providers.len() as u64))
-            .col("volume_units", u(&|r| r.volume_units))
-            .col("volume_share", f(&|r| ratio(r.volume_units as f64, total_units)))
-            .col("vwap", f(&|r| r.vwap()))
-            .col("price_premium", f(&|r| ratio(r.vwap()?, all_vwap?).map(|x| x - 1.0)))
-            .col("settled_tasks", u(&|r| r.settled))
-            .col("completed_clean", u(&|r| r.clean))
-            .col("sla_violated", u(&|r| r.violated))
-            .col("failed", u(&|r| r.failed))
-            .col("no_shows", u(&|r| r.no_shows))
-            .col("abandoned", u(&|r| r.abandoned))
-            .col("violations_response", u(&|r| r.v_response))
-            .col("violations_duration", u(&|r| r.v_duration))
-            .col("violations_uptime", u(&|r| r.v_uptime))
-            .col("violations_quality", u(&|r| r.v_quality))
-            .col("penalties", u(&|r| r.penalties))
-            .col("sla_compliance_rate", f(&|r| r.compliance()))
+            .col(column::TIER, rows.iter().map(|r| r.tier.as_str()).collect::<Vec<&str>>())
+            .col(column::TIER_MIN_REPUTATION, f(&|r| r.tier_min_reputation))
+            .col(column::ASSIGNMENTS, u(&|r| r.assignments))
+            .col(column::PROVIDERS, u(&|r| r.providers.len() as u64))
+            .col(column::VOLUME_UNITS, u(&|r| r.volume_units))
+            .col(column::VOLUME_SHARE, f(&|r| ratio(r.volume_units as f64, total_units)))
+            .col(column::VWAP, f(&|r| r.vwap()))
+            .col(column::PRICE_PREMIUM, f(&|r| ratio(r.vwap()?, all_vwap?).map(|x| x - 1.0)))
+            .col(column::SETTLED_TASKS, u(&|r| r.settled))
+            .col(column::COMPLETED_CLEAN, u(&|r| r.clean))
+            .col(column::SLA_VIOLATED, u(&|r| r.violated))
+            .col(column::FAILED, u(&|r| r.failed))
+            .col(column::NO_SHOWS, u(&|r| r.no_shows))
+            .col(column::ABANDONED, u(&|r| r.abandoned))
+            .col(column::VIOLATIONS_RESPONSE, u(&|r| r.v_response))
+            .col(column::VIOLATIONS_DURATION, u(&|r| r.v_duration))
+            .col(column::VIOLATIONS_UPTIME, u(&|r| r.v_uptime))
+            .col(column::VIOLATIONS_QUALITY, u(&|r| r.v_quality))
+            .col(column::PENALTIES, u(&|r| r.penalties))
+            .col(column::SLA_COMPLIANCE_RATE, f(&|r| r.compliance()))
             .build()
     }
 }
@@ -249,27 +295,27 @@ impl EscrowSeries {
         let rows = &self.rows;
         let u = |g: &dyn Fn(&EscrowRow) -> u64| rows.iter().map(g).collect::<Vec<u64>>();
         TableBuilder::new()
-            .col("interval", (0..rows.len() as u32).collect::<Vec<u32>>())
-            .col("time_start_ms", self.bounds.iter().map(|b| b.0).collect::<Vec<u64>>())
-            .col("time_end_ms", self.bounds.iter().map(|b| b.1).collect::<Vec<u64>>())
-            .col("escrow_balance", rows.iter().map(|r| r.balance).collect::<Vec<Option<u64>>>())
-            .col("escrows_funded", u(&|r| r.funded))
-            .col("escrows_completed", u(&|r| r.completed))
-            .col("escrows_released", u(&|r| r.released))
-            .col("escrows_refunded", u(&|r| r.refunded))
-            .col("escrows_expired", u(&|r| r.expired))
-            .col("escrows_resolved", u(&|r| r.resolved))
-            .col("disputes_raised", u(&|r| r.disputes_raised))
-            .col("disputes_release", u(&|r| r.outcome_release))
-            .col("disputes_refund", u(&|r| r.outcome_refund))
-            .col("disputes_split", u(&|r| r.outcome_split))
-            .col("disputes_by_timeout", u(&|r| r.by_timeout))
-            .col("disputes_correct", u(&|r| r.correct))
-            .col("paid_provider", u(&|r| r.paid_provider))
-            .col("paid_requester", u(&|r| r.paid_requester))
-            .col("fees", u(&|r| r.fees))
+            .col(column::INTERVAL, (0..rows.len() as u32).collect::<Vec<u32>>())
+            .col(column::TIME_START_MS, self.bounds.iter().map(|b| b.0).collect::<Vec<u64>>())
+            .col(column::TIME_END_MS, self.bounds.iter().map(|b| b.1).collect::<Vec<u64>>())
+            .col(column::ESCROW_BALANCE, rows.iter().map(|r| r.balance).collect::<Vec<Option<u64>>>())
+            .col(column::ESCROWS_FUNDED, u(&|r| r.funded))
+            .col(column::ESCROWS_COMPLETED, u(&|r| r.completed))
+            .col(column::ESCROWS_RELEASED, u(&|r| r.released))
+            .col(column::ESCROWS_REFUNDED, u(&|r| r.refunded))
+            .col(column::ESCROWS_EXPIRED, u(&|r| r.expired))
+            .col(column::ESCROWS_RESOLVED, u(&|r| r.resolved))
+            .col(column::DISPUTES_RAISED, u(&|r| r.disputes_raised))
+            .col(column::DISPUTES_RELEASE, u(&|r| r.outcome_release))
+            .col(column::DISPUTES_REFUND, u(&|r| r.outcome_refund))
+            .col(column::DISPUTES_SPLIT, u(&|r| r.outcome_split))
+            .col(column::DISPUTES_BY_TIMEOUT, u(&|r| r.by_timeout))
+            .col(column::DISPUTES_CORRECT, u(&|r| r.correct))
+            .col(column::PAID_PROVIDER, u(&|r| r.paid_provider))
+            .col(column::PAID_REQUESTER, u(&|r| r.paid_requester))
+            .col(column::FEES, u(&|r| r.fees))
             .col(
-                "completion_to_release_p50_ms",
+                column::COMPLETION_TO_RELEASE_P50_MS,
                 rows.iter()
                     .map(|r| quantile_sorted(&sorted_finite(r.release_delays_ms.iter().copied()), 0.5))
                     .collect::<Vec<Option<f64>>>(),

@@ -29,6 +29,8 @@
 
 use polars::prelude::{Column, DataFrame, NamedFrom, PolarsResult, Series};
 
+use crate::output::Frame;
+
 use super::compliance::ComplianceTable;
 use super::equilibrium::PeriodTable;
 use super::quality::{EscrowSeries, SlaTable};
@@ -38,6 +40,145 @@ use super::welfare::WelfareTable;
 use super::{Ctx, settled};
 use synmarket_agents::Role;
 use synmarket_engine::{Account, LedgerEntry, Side, TaskStatus};
+
+/// Declares the one-row `summary` table once: the [`Summary`] struct the metric code fills, its
+/// frame (columns in declaration order, named after the fields), reading it back, and the
+/// [`column`] name constants that readers use, so that a misspelt metric does not compile.
+/// `text` columns are strings, `count` columns `u64`, `value` columns `f64` (null where
+/// undefined).
+macro_rules! summary_table {
+    ($($field:ident: $kind:ident,)+) => {
+        /// The headline metrics of one run: one field per column of `summary.parquet`
+        /// (reports/README.md documents each).
+        #[derive(Debug, Clone, PartialEq, Default)]
+        #[allow(missing_docs)]
+        pub struct Summary {
+            $(pub $field: summary_table!(@type $kind),)+
+        }
+
+        /// The column names of `summary.parquet`, as constants named after the fields.
+        #[allow(non_upper_case_globals, missing_docs)]
+        pub mod column {
+            $(pub const $field: &str = stringify!($field);)+
+        }
+
+        impl Summary {
+            /// Every column name, in table order.
+            pub const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),+];
+
+            /// The one-row table.
+            pub fn frame(&self) -> PolarsResult<DataFrame> {
+                DataFrame::new_infer_height(vec![
+                    $(Column::from(Series::new(stringify!($field).into(), [self.$field.clone()])),)+
+                ])
+            }
+
+            /// Reads the first row of a `summary` table back (a missing column reads as empty, 0
+            /// or null).
+            pub fn from_frame(f: &Frame) -> Self {
+                Summary { $($field: summary_table!(@read $kind, f, stringify!($field)),)+ }
+            }
+        }
+    };
+    (@type text) => { String };
+    (@type count) => { u64 };
+    (@type value) => { Option<f64> };
+    (@read text, $f:ident, $n:expr) => { $f.str($n).into_iter().next().unwrap_or_default() };
+    (@read count, $f:ident, $n:expr) => { $f.u64($n).first().copied().flatten().unwrap_or(0) };
+    (@read value, $f:ident, $n:expr) => { Some($f.first($n)).filter(|x| x.is_finite()) };
+}
+
+summary_table! {
+    scenario: text,
+    seed: count,
+    duration_ms: count,
+    sample_interval_ms: count,
+    periods: count,
+    agents: count,
+    requesters: count,
+    providers: count,
+    arbitrators: count,
+    orders: count,
+    requests: count,
+    offers: count,
+    trades: count,
+    requested_units: count,
+    filled_units: count,
+    fill_rate: value,
+    match_rate: value,
+    time_to_first_match_p50_ms: value,
+    time_to_first_match_p95_ms: value,
+    expired_unfilled_units: count,
+    volume_units: count,
+    vwap: value,
+    price_cv_mean: value,
+    relative_deviation_mean: value,
+    converged: count,
+    time_to_converge_ms: value,
+    converged_task_types: count,
+    smith_alpha_mean: value,
+    allocative_efficiency: value,
+    allocative_efficiency_mean: value,
+    allocative_efficiency_constrained: value,
+    resting_units_mean: value,
+    spread_mean: value,
+    active_providers_mean: value,
+    settled_tasks: count,
+    sla_compliance_rate: value,
+    sla_violations: count,
+    violations_response: count,
+    violations_duration: count,
+    violations_uptime: count,
+    violations_quality: count,
+    penalties: count,
+    no_shows: count,
+    abandoned: count,
+    reputation_p50_final: value,
+    reputation_gini_final: value,
+    high_reputation_volume_share: value,
+    high_reputation_price_premium: value,
+    reputation_reliability_corr: value,
+    escrow_balance_peak: count,
+    escrow_balance_final: count,
+    disputes_raised: count,
+    disputes_resolved: count,
+    disputes_release: count,
+    disputes_refund: count,
+    disputes_split: count,
+    arbitration_accuracy: value,
+    completion_to_release_p50_ms: value,
+    completion_to_release_p95_ms: value,
+    violations_attempted: count,
+    violations_detected: count,
+    violations_undetected: count,
+    tokens_earned_by_violators: count,
+    privacy_incidents: count,
+    honest_loss: count,
+    relay_attempted: count,
+    relay_detected: count,
+    relay_tokens_earned: count,
+    resale_attempted: count,
+    resale_detected: count,
+    resale_tokens_earned: count,
+    key_sharing_attempted: count,
+    key_sharing_detected: count,
+    key_sharing_tokens_earned: count,
+    banned_peers: count,
+    usage_cap_breaches: count,
+    unauthorised_calls_rejected: count,
+    forged_signatures_rejected: count,
+    orders_rejected: count,
+    calls_refused: count,
+    dispute_abuse_attempted: count,
+    dispute_abuse_detected: count,
+    corrupt_votes_attempted: count,
+    corrupt_votes_detected: count,
+    requester_surplus: value,
+    provider_profit: value,
+    treasury_income: count,
+    total_surplus: value,
+    wealth_gini: value,
+}
 
 /// The most tokens ever held in escrow: the running balance of the escrow accounts in the ledger,
 /// taken after each instant's entries (a fund and a release in the same millisecond are one
@@ -61,12 +202,6 @@ pub(crate) fn escrow_peak(entries: &[LedgerEntry]) -> u64 {
 
 /// Reputation at match time from which a provider counts as "high reputation".
 pub const HIGH_REPUTATION: f64 = 100.0;
-
-enum V {
-    S(String),
-    U(u64),
-    F(Option<f64>),
-}
 
 fn premium(ctx: &Ctx) -> (Option<f64>, Option<f64>) {
     let n = ctx.n_types();
@@ -106,7 +241,7 @@ pub(crate) fn build(
     esc: &EscrowSeries,
     comp: &ComplianceTable,
     welfare: &WelfareTable,
-) -> PolarsResult<DataFrame> {
+) -> Summary {
     let (r, m) = (ctx.r, &ctx.r.market);
     let n = ctx.n_types();
     let orders = m.orders();
@@ -157,116 +292,99 @@ pub(crate) fn build(
     let totals = comp.totals();
     let comp_get =
         |k: &str, g: &dyn Fn(&super::compliance::ComplianceRow) -> Option<u64>| comp.get(k).and_then(g).unwrap_or(0);
-    let per_kind: Vec<(String, u64)> = ["relay", "resale", "key_sharing"]
-        .iter()
-        .flat_map(|k| {
-            [
-                (format!("{k}_attempted"), comp_get(k, &|c| c.attempted)),
-                (format!("{k}_detected"), comp_get(k, &|c| c.detected)),
-                (format!("{k}_tokens_earned"), comp_get(k, &|c| c.tokens_earned)),
-            ]
-        })
-        .collect();
     let treasury = m.treasury();
     let req_surplus = welfare.surplus_of("requester");
     let prov_profit = welfare.surplus_of("provider");
 
-    let mut cols: Vec<(&str, V)> = vec![
-        ("scenario", V::S(ctx.s.name.clone())),
-        ("seed", V::U(ctx.s.seed)),
-        ("duration_ms", V::U(r.duration_ms)),
-        ("sample_interval_ms", V::U(ctx.interval_ms)),
-        ("periods", V::U(ctx.s.periods.unwrap_or(1) as u64)),
-        ("agents", V::U(r.agents.len() as u64)),
-        ("requesters", V::U(role_count(Role::Requester))),
-        ("providers", V::U(role_count(Role::Provider))),
-        ("arbitrators", V::U(role_count(Role::Arbitrator))),
-        ("orders", V::U(orders.len() as u64)),
-        ("requests", V::U(requests().count() as u64)),
-        ("offers", V::U(orders.iter().filter(|o| o.side == Side::Sell).count() as u64)),
-        ("trades", V::U(a.len() as u64)),
-        ("requested_units", V::U(requested)),
-        ("filled_units", V::U(filled)),
-        ("fill_rate", V::F(ratio(filled as f64, requested as f64))),
-        ("match_rate", V::F(ratio(matched, requests().count() as f64))),
-        ("time_to_first_match_p50_ms", V::F(quantile_sorted(&delays, 0.5))),
-        ("time_to_first_match_p95_ms", V::F(quantile_sorted(&delays, 0.95))),
-        ("expired_unfilled_units", V::U(all_rows().map(|x| x.expired_unfilled_units).sum())),
-        ("volume_units", V::U(volume)),
-        ("vwap", V::F(ratio(turnover as f64, volume as f64))),
-        ("price_cv_mean", V::F(mean(per_type().filter_map(|x| super::stats::cv(&x.prices))))),
-        ("relative_deviation_mean", V::F(mean(per_type().filter_map(|x| x.deviation())))),
-        ("converged", V::U(u64::from(time_to_converge_ms.is_some()))),
-        ("time_to_converge_ms", V::F(time_to_converge_ms.map(|t| *t as f64))),
-        ("converged_task_types", V::U(converge.iter().flatten().count() as u64)),
-        ("smith_alpha_mean", V::F(mean(cells().filter_map(|c| c.smith_alpha())))),
-        ("allocative_efficiency", V::F(if max > 0.0 { ratio(realised, max) } else { None })),
-        ("allocative_efficiency_mean", V::F(mean(cells().filter_map(|c| c.efficiency())))),
-        ("allocative_efficiency_constrained", V::F(if max_c > 0.0 { ratio(realised_c, max_c) } else { None })),
-        ("resting_units_mean", V::F(mean(all_rows().map(|x| x.resting_units as f64)))),
-        ("spread_mean", V::F(mean(per_type().filter_map(|x| x.spread().map(|s| s as f64))))),
-        ("active_providers_mean", V::F(mean(samples.iter().map(|s| s.active_providers as f64)))),
-        ("settled_tasks", V::U(su(&|x| x.settled))),
-        ("sla_compliance_rate", V::F(all.and_then(|x| x.compliance()))),
-        ("sla_violations", V::U(su(&|x| x.violations()))),
-        ("violations_response", V::U(su(&|x| x.v_response))),
-        ("violations_duration", V::U(su(&|x| x.v_duration))),
-        ("violations_uptime", V::U(su(&|x| x.v_uptime))),
-        ("violations_quality", V::U(su(&|x| x.v_quality))),
-        ("penalties", V::U(su(&|x| x.penalties))),
-        ("no_shows", V::U(su(&|x| x.no_shows))),
-        ("abandoned", V::U(su(&|x| x.abandoned))),
-        ("reputation_p50_final", V::F(last.map(|s| s.reputation_p50).filter(|x| x.is_finite()))),
-        ("reputation_gini_final", V::F(last.map(|s| s.reputation_gini).filter(|x| x.is_finite()))),
-        ("high_reputation_volume_share", V::F(high_share)),
-        ("high_reputation_price_premium", V::F(high_premium)),
-        ("reputation_reliability_corr", V::F(corr)),
-        ("escrow_balance_peak", V::U(escrow_peak(m.bank().entries()))),
-        ("escrow_balance_final", V::U(m.bank().escrow_total())),
-        ("disputes_raised", V::U(esc.total(|e| e.disputes_raised))),
-        ("disputes_resolved", V::U(disputes_resolved)),
-        ("disputes_release", V::U(esc.total(|e| e.outcome_release))),
-        ("disputes_refund", V::U(esc.total(|e| e.outcome_refund))),
-        ("disputes_split", V::U(esc.total(|e| e.outcome_split))),
-        ("arbitration_accuracy", V::F(ratio(esc.total(|e| e.correct) as f64, disputes_resolved as f64))),
-        ("completion_to_release_p50_ms", V::F(quantile_sorted(&release, 0.5))),
-        ("completion_to_release_p95_ms", V::F(quantile_sorted(&release, 0.95))),
-        ("violations_attempted", V::U(totals.attempted)),
-        ("violations_detected", V::U(totals.detected)),
-        ("violations_undetected", V::U(totals.undetected)),
-        ("tokens_earned_by_violators", V::U(totals.tokens_earned)),
-        ("privacy_incidents", V::U(comp_get("leak", &|c| c.attempted))),
-        ("honest_loss", V::U(comp.honest_loss)),
-        ("banned_peers", V::U(comp.banned_peers)),
-        ("usage_cap_breaches", V::U(comp_get("usage_cap", &|c| c.undetected))),
-        ("unauthorised_calls_rejected", V::U(comp_get("unauthorised_call", &|c| c.detected))),
-        ("forged_signatures_rejected", V::U(comp_get("forged_signature", &|c| c.detected))),
-        ("orders_rejected", V::U(m.counters().orders_rejected)),
-        ("calls_refused", V::U(m.counters().calls_refused)),
-        ("dispute_abuse_attempted", V::U(comp_get("dispute_abuse", &|c| c.attempted))),
-        ("dispute_abuse_detected", V::U(comp_get("dispute_abuse", &|c| c.detected))),
-        ("corrupt_votes_attempted", V::U(comp_get("corrupt_vote", &|c| c.attempted))),
-        ("corrupt_votes_detected", V::U(comp_get("corrupt_vote", &|c| c.detected))),
-        ("requester_surplus", V::F(Some(req_surplus))),
-        ("provider_profit", V::F(Some(prov_profit))),
-        ("treasury_income", V::U(treasury)),
-        ("total_surplus", V::F(Some(req_surplus + prov_profit + treasury as f64))),
-        ("wealth_gini", V::F(gini(welfare.wealth.iter().copied()))),
-    ];
-    // Per-kind counts of the audit-detectable violations (sweeps chart them against the audit rate).
-    let at = cols.iter().position(|c| c.0 == "honest_loss").map_or(cols.len(), |i| i + 1);
-    for (i, (name, v)) in per_kind.iter().enumerate() {
-        cols.insert(at + i, (name.as_str(), V::U(*v)));
+    Summary {
+        scenario: ctx.s.name.clone(),
+        seed: ctx.s.seed,
+        duration_ms: r.duration_ms,
+        sample_interval_ms: ctx.interval_ms,
+        periods: ctx.s.periods.unwrap_or(1) as u64,
+        agents: r.agents.len() as u64,
+        requesters: role_count(Role::Requester),
+        providers: role_count(Role::Provider),
+        arbitrators: role_count(Role::Arbitrator),
+        orders: orders.len() as u64,
+        requests: requests().count() as u64,
+        offers: orders.iter().filter(|o| o.side == Side::Sell).count() as u64,
+        trades: a.len() as u64,
+        requested_units: requested,
+        filled_units: filled,
+        fill_rate: ratio(filled as f64, requested as f64),
+        match_rate: ratio(matched, requests().count() as f64),
+        time_to_first_match_p50_ms: quantile_sorted(&delays, 0.5),
+        time_to_first_match_p95_ms: quantile_sorted(&delays, 0.95),
+        expired_unfilled_units: all_rows().map(|x| x.expired_unfilled_units).sum(),
+        volume_units: volume,
+        vwap: ratio(turnover as f64, volume as f64),
+        price_cv_mean: mean(per_type().filter_map(|x| super::stats::cv(&x.prices))),
+        relative_deviation_mean: mean(per_type().filter_map(|x| x.deviation())),
+        converged: u64::from(time_to_converge_ms.is_some()),
+        time_to_converge_ms: time_to_converge_ms.map(|t| *t as f64),
+        converged_task_types: converge.iter().flatten().count() as u64,
+        smith_alpha_mean: mean(cells().filter_map(|c| c.smith_alpha())),
+        allocative_efficiency: if max > 0.0 { ratio(realised, max) } else { None },
+        allocative_efficiency_mean: mean(cells().filter_map(|c| c.efficiency())),
+        allocative_efficiency_constrained: if max_c > 0.0 { ratio(realised_c, max_c) } else { None },
+        resting_units_mean: mean(all_rows().map(|x| x.resting_units as f64)),
+        spread_mean: mean(per_type().filter_map(|x| x.spread().map(|s| s as f64))),
+        active_providers_mean: mean(samples.iter().map(|s| s.active_providers as f64)),
+        settled_tasks: su(&|x| x.settled),
+        sla_compliance_rate: all.and_then(|x| x.compliance()),
+        sla_violations: su(&|x| x.violations()),
+        violations_response: su(&|x| x.v_response),
+        violations_duration: su(&|x| x.v_duration),
+        violations_uptime: su(&|x| x.v_uptime),
+        violations_quality: su(&|x| x.v_quality),
+        penalties: su(&|x| x.penalties),
+        no_shows: su(&|x| x.no_shows),
+        abandoned: su(&|x| x.abandoned),
+        reputation_p50_final: last.map(|s| s.reputation_p50).filter(|x| x.is_finite()),
+        reputation_gini_final: last.map(|s| s.reputation_gini).filter(|x| x.is_finite()),
+        high_reputation_volume_share: high_share,
+        high_reputation_price_premium: high_premium,
+        reputation_reliability_corr: corr,
+        escrow_balance_peak: escrow_peak(m.bank().entries()),
+        escrow_balance_final: m.bank().escrow_total(),
+        disputes_raised: esc.total(|e| e.disputes_raised),
+        disputes_resolved,
+        disputes_release: esc.total(|e| e.outcome_release),
+        disputes_refund: esc.total(|e| e.outcome_refund),
+        disputes_split: esc.total(|e| e.outcome_split),
+        arbitration_accuracy: ratio(esc.total(|e| e.correct) as f64, disputes_resolved as f64),
+        completion_to_release_p50_ms: quantile_sorted(&release, 0.5),
+        completion_to_release_p95_ms: quantile_sorted(&release, 0.95),
+        violations_attempted: totals.attempted,
+        violations_detected: totals.detected,
+        violations_undetected: totals.undetected,
+        tokens_earned_by_violators: totals.tokens_earned,
+        privacy_incidents: comp_get("leak", &|c| c.attempted),
+        honest_loss: comp.honest_loss,
+        relay_attempted: comp_get("relay", &|c| c.attempted),
+        relay_detected: comp_get("relay", &|c| c.detected),
+        relay_tokens_earned: comp_get("relay", &|c| c.tokens_earned),
+        resale_attempted: comp_get("resale", &|c| c.attempted),
+        resale_detected: comp_get("resale", &|c| c.detected),
+        resale_tokens_earned: comp_get("resale", &|c| c.tokens_earned),
+        key_sharing_attempted: comp_get("key_sharing", &|c| c.attempted),
+        key_sharing_detected: comp_get("key_sharing", &|c| c.detected),
+        key_sharing_tokens_earned: comp_get("key_sharing", &|c| c.tokens_earned),
+        banned_peers: comp.banned_peers,
+        usage_cap_breaches: comp_get("usage_cap", &|c| c.undetected),
+        unauthorised_calls_rejected: comp_get("unauthorised_call", &|c| c.detected),
+        forged_signatures_rejected: comp_get("forged_signature", &|c| c.detected),
+        orders_rejected: m.counters().orders_rejected,
+        calls_refused: m.counters().calls_refused,
+        dispute_abuse_attempted: comp_get("dispute_abuse", &|c| c.attempted),
+        dispute_abuse_detected: comp_get("dispute_abuse", &|c| c.detected),
+        corrupt_votes_attempted: comp_get("corrupt_vote", &|c| c.attempted),
+        corrupt_votes_detected: comp_get("corrupt_vote", &|c| c.detected),
+        requester_surplus: Some(req_surplus),
+        provider_profit: Some(prov_profit),
+        treasury_income: treasury,
+        total_surplus: Some(req_surplus + prov_profit + treasury as f64),
+        wealth_gini: gini(welfare.wealth.iter().copied()),
     }
-    let columns = cols
-        .into_iter()
-        .map(|(name, v)| {
-            Column::from(match v {
-                V::S(s) => Series::new(name.into(), [s]),
-                V::U(u) => Series::new(name.into(), [u]),
-                V::F(f) => Series::new(name.into(), [f]),
-            })
-        })
-        .collect();
-    DataFrame::new_infer_height(columns)
 }

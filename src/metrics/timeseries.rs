@@ -19,6 +19,54 @@ use crate::output::raw_tables::TableBuilder;
 use synmarket_agents::MarketSample;
 use synmarket_engine::{OrderStatus, Side, TaskStatus};
 
+/// The column names of `timeseries.parquet`, written here and read by the reports (reports/README.md documents
+/// each).
+#[allow(missing_docs)]
+pub mod column {
+    pub const INTERVAL: &str = "interval";
+    pub const TIME_START_MS: &str = "time_start_ms";
+    pub const TIME_END_MS: &str = "time_end_ms";
+    pub const TASK_TYPE: &str = "task_type";
+    pub const REQUESTS: &str = "requests";
+    pub const REQUESTED_UNITS: &str = "requested_units";
+    pub const FILLED_UNITS: &str = "filled_units";
+    pub const FILL_RATE: &str = "fill_rate";
+    pub const MATCH_RATE: &str = "match_rate";
+    pub const TIME_TO_FIRST_MATCH_P50_MS: &str = "time_to_first_match_p50_ms";
+    pub const TIME_TO_FIRST_MATCH_P95_MS: &str = "time_to_first_match_p95_ms";
+    pub const EXPIRED_UNFILLED_UNITS: &str = "expired_unfilled_units";
+    pub const OFFERS: &str = "offers";
+    pub const OFFERED_UNITS: &str = "offered_units";
+    pub const TRADES: &str = "trades";
+    pub const VOLUME_UNITS: &str = "volume_units";
+    pub const TURNOVER: &str = "turnover";
+    pub const VWAP: &str = "vwap";
+    pub const PRICE_MIN: &str = "price_min";
+    pub const PRICE_MAX: &str = "price_max";
+    pub const PRICE_CV: &str = "price_cv";
+    pub const P_STAR: &str = "p_star";
+    pub const P_STAR_LOW: &str = "p_star_low";
+    pub const P_STAR_HIGH: &str = "p_star_high";
+    pub const RELATIVE_DEVIATION: &str = "relative_deviation";
+    pub const RESTING_UNITS: &str = "resting_units";
+    pub const RESTING_OFFERS: &str = "resting_offers";
+    pub const OPEN_AUCTIONS: &str = "open_auctions";
+    pub const BEST_ASK: &str = "best_ask";
+    pub const BEST_BID: &str = "best_bid";
+    pub const SPREAD: &str = "spread";
+    pub const SETTLED_TASKS: &str = "settled_tasks";
+    pub const CLEAN_TASKS: &str = "clean_tasks";
+    pub const SLA_COMPLIANCE_RATE: &str = "sla_compliance_rate";
+    pub const ACTIVE_PROVIDERS: &str = "active_providers";
+    pub const ESCROW_BALANCE: &str = "escrow_balance";
+    pub const TREASURY: &str = "treasury";
+    pub const REPUTATION_P10: &str = "reputation_p10";
+    pub const REPUTATION_P50: &str = "reputation_p50";
+    pub const REPUTATION_P90: &str = "reputation_p90";
+    pub const REPUTATION_MEAN: &str = "reputation_mean";
+    pub const REPUTATION_GINI: &str = "reputation_gini";
+}
+
 /// Default threshold of the relative deviation for "converged" (5 %).
 pub const CONVERGENCE_THRESHOLD: f64 = 0.05;
 
@@ -225,48 +273,48 @@ impl Timeseries {
         };
         let mu = |g: &dyn Fn(&MarketSample) -> u64| flat.iter().map(|x| x.2.market.map(|m| g(&m))).collect::<Vec<_>>();
         TableBuilder::new()
-            .col("interval", flat.iter().map(|x| x.0 as u32).collect::<Vec<u32>>())
-            .col("time_start_ms", flat.iter().map(|x| self.bounds[x.0].0).collect::<Vec<u64>>())
-            .col("time_end_ms", flat.iter().map(|x| self.bounds[x.0].1).collect::<Vec<u64>>())
-            .col("task_type", flat.iter().map(|x| self.names[x.1].as_str()).collect::<Vec<&str>>())
-            .col("requests", u(&|r| r.requests))
-            .col("requested_units", u(&|r| r.requested_units))
-            .col("filled_units", u(&|r| r.filled_units))
-            .col("fill_rate", f(&|r| r.fill_rate()))
-            .col("match_rate", f(&|r| r.match_rate()))
-            .col("time_to_first_match_p50_ms", f(&|r| r.delay_q(0.5)))
-            .col("time_to_first_match_p95_ms", f(&|r| r.delay_q(0.95)))
-            .col("expired_unfilled_units", u(&|r| r.expired_unfilled_units))
-            .col("offers", u(&|r| r.offers))
-            .col("offered_units", u(&|r| r.offered_units))
-            .col("trades", u(&|r| r.trades))
-            .col("volume_units", u(&|r| r.volume_units))
-            .col("turnover", flat.iter().map(|x| x.2.turnover.min(u64::MAX as u128) as u64).collect::<Vec<u64>>())
-            .col("vwap", f(&|r| r.vwap()))
-            .col("price_min", f(&|r| r.prices.iter().copied().reduce(f64::min)))
-            .col("price_max", f(&|r| r.prices.iter().copied().reduce(f64::max)))
-            .col("price_cv", f(&|r| cv(&r.prices)))
-            .col("p_star", f(&|r| r.p_star))
-            .col("p_star_low", f(&|r| r.p_low))
-            .col("p_star_high", f(&|r| r.p_high))
-            .col("relative_deviation", f(&|r| r.deviation()))
-            .col("resting_units", u(&|r| r.resting_units))
-            .col("resting_offers", u(&|r| r.resting_offers))
-            .col("open_auctions", u(&|r| r.open_auctions))
-            .col("best_ask", ou(&|r| r.best_ask))
-            .col("best_bid", ou(&|r| r.best_bid))
-            .col("spread", flat.iter().map(|x| x.2.spread()).collect::<Vec<Option<i64>>>())
-            .col("settled_tasks", u(&|r| r.settled))
-            .col("clean_tasks", u(&|r| r.clean))
-            .col("sla_compliance_rate", f(&|r| r.sla_rate()))
-            .col("active_providers", mu(&|m| m.active_providers))
-            .col("escrow_balance", mu(&|m| m.escrow_balance))
-            .col("treasury", mu(&|m| m.treasury))
-            .col("reputation_p10", mk(&|m| m.reputation_p10))
-            .col("reputation_p50", mk(&|m| m.reputation_p50))
-            .col("reputation_p90", mk(&|m| m.reputation_p90))
-            .col("reputation_mean", mk(&|m| m.reputation_mean))
-            .col("reputation_gini", mk(&|m| m.reputation_gini))
+            .col(column::INTERVAL, flat.iter().map(|x| x.0 as u32).collect::<Vec<u32>>())
+            .col(column::TIME_START_MS, flat.iter().map(|x| self.bounds[x.0].0).collect::<Vec<u64>>())
+            .col(column::TIME_END_MS, flat.iter().map(|x| self.bounds[x.0].1).collect::<Vec<u64>>())
+            .col(column::TASK_TYPE, flat.iter().map(|x| self.names[x.1].as_str()).collect::<Vec<&str>>())
+            .col(column::REQUESTS, u(&|r| r.requests))
+            .col(column::REQUESTED_UNITS, u(&|r| r.requested_units))
+            .col(column::FILLED_UNITS, u(&|r| r.filled_units))
+            .col(column::FILL_RATE, f(&|r| r.fill_rate()))
+            .col(column::MATCH_RATE, f(&|r| r.match_rate()))
+            .col(column::TIME_TO_FIRST_MATCH_P50_MS, f(&|r| r.delay_q(0.5)))
+            .col(column::TIME_TO_FIRST_MATCH_P95_MS, f(&|r| r.delay_q(0.95)))
+            .col(column::EXPIRED_UNFILLED_UNITS, u(&|r| r.expired_unfilled_units))
+            .col(column::OFFERS, u(&|r| r.offers))
+            .col(column::OFFERED_UNITS, u(&|r| r.offered_units))
+            .col(column::TRADES, u(&|r| r.trades))
+            .col(column::VOLUME_UNITS, u(&|r| r.volume_units))
+            .col(column::TURNOVER, flat.iter().map(|x| x.2.turnover.min(u64::MAX as u128) as u64).collect::<Vec<u64>>())
+            .col(column::VWAP, f(&|r| r.vwap()))
+            .col(column::PRICE_MIN, f(&|r| r.prices.iter().copied().reduce(f64::min)))
+            .col(column::PRICE_MAX, f(&|r| r.prices.iter().copied().reduce(f64::max)))
+            .col(column::PRICE_CV, f(&|r| cv(&r.prices)))
+            .col(column::P_STAR, f(&|r| r.p_star))
+            .col(column::P_STAR_LOW, f(&|r| r.p_low))
+            .col(column::P_STAR_HIGH, f(&|r| r.p_high))
+            .col(column::RELATIVE_DEVIATION, f(&|r| r.deviation()))
+            .col(column::RESTING_UNITS, u(&|r| r.resting_units))
+            .col(column::RESTING_OFFERS, u(&|r| r.resting_offers))
+            .col(column::OPEN_AUCTIONS, u(&|r| r.open_auctions))
+            .col(column::BEST_ASK, ou(&|r| r.best_ask))
+            .col(column::BEST_BID, ou(&|r| r.best_bid))
+            .col(column::SPREAD, flat.iter().map(|x| x.2.spread()).collect::<Vec<Option<i64>>>())
+            .col(column::SETTLED_TASKS, u(&|r| r.settled))
+            .col(column::CLEAN_TASKS, u(&|r| r.clean))
+            .col(column::SLA_COMPLIANCE_RATE, f(&|r| r.sla_rate()))
+            .col(column::ACTIVE_PROVIDERS, mu(&|m| m.active_providers))
+            .col(column::ESCROW_BALANCE, mu(&|m| m.escrow_balance))
+            .col(column::TREASURY, mu(&|m| m.treasury))
+            .col(column::REPUTATION_P10, mk(&|m| m.reputation_p10))
+            .col(column::REPUTATION_P50, mk(&|m| m.reputation_p50))
+            .col(column::REPUTATION_P90, mk(&|m| m.reputation_p90))
+            .col(column::REPUTATION_MEAN, mk(&|m| m.reputation_mean))
+            .col(column::REPUTATION_GINI, mk(&|m| m.reputation_gini))
             .build()
     }
 }

@@ -24,6 +24,24 @@ use crate::output::raw_tables::TableBuilder;
 use synmarket_agents::{AgentRecord, Role};
 use synmarket_engine::PeerId;
 
+/// The column names of `welfare.parquet`, written here and read by the reports (reports/README.md documents
+/// each).
+#[allow(missing_docs)]
+pub mod column {
+    pub const POPULATION: &str = "population";
+    pub const ROLE: &str = "role";
+    pub const STRATEGY: &str = "strategy";
+    pub const AGENTS: &str = "agents";
+    pub const TRADES: &str = "trades";
+    pub const UNITS_DELIVERED: &str = "units_delivered";
+    pub const GROSS: &str = "gross";
+    pub const COSTS: &str = "costs";
+    pub const SURPLUS: &str = "surplus";
+    pub const SURPLUS_PER_AGENT: &str = "surplus_per_agent";
+    pub const BUDGET_MEAN: &str = "budget_mean";
+    pub const WEALTH_FINAL_MEAN: &str = "wealth_final_mean";
+}
+
 /// One population.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct WelfareRow {
@@ -123,18 +141,18 @@ impl WelfareTable {
         let r = &self.rows;
         let f = |g: &dyn Fn(&WelfareRow) -> f64| r.iter().map(g).collect::<Vec<f64>>();
         TableBuilder::new()
-            .col("population", r.iter().map(|x| x.population.as_str()).collect::<Vec<&str>>())
-            .col("role", r.iter().map(|x| x.role).collect::<Vec<&str>>())
-            .col("strategy", r.iter().map(|x| x.strategy).collect::<Vec<&str>>())
-            .col("agents", r.iter().map(|x| x.agents).collect::<Vec<u64>>())
-            .col("trades", r.iter().map(|x| x.trades).collect::<Vec<u64>>())
-            .col("units_delivered", r.iter().map(|x| x.units_delivered).collect::<Vec<u64>>())
-            .col("gross", f(&|x| x.gross))
-            .col("costs", f(&|x| x.costs))
-            .col("surplus", f(&|x| x.surplus()))
-            .col("surplus_per_agent", r.iter().map(|x| ratio(x.surplus(), x.agents as f64)).collect::<Vec<_>>())
-            .col("budget_mean", r.iter().map(|x| ratio(x.budget, x.agents as f64)).collect::<Vec<_>>())
-            .col("wealth_final_mean", r.iter().map(|x| ratio(x.wealth, x.agents as f64)).collect::<Vec<_>>())
+            .col(column::POPULATION, r.iter().map(|x| x.population.as_str()).collect::<Vec<&str>>())
+            .col(column::ROLE, r.iter().map(|x| x.role).collect::<Vec<&str>>())
+            .col(column::STRATEGY, r.iter().map(|x| x.strategy).collect::<Vec<&str>>())
+            .col(column::AGENTS, r.iter().map(|x| x.agents).collect::<Vec<u64>>())
+            .col(column::TRADES, r.iter().map(|x| x.trades).collect::<Vec<u64>>())
+            .col(column::UNITS_DELIVERED, r.iter().map(|x| x.units_delivered).collect::<Vec<u64>>())
+            .col(column::GROSS, f(&|x| x.gross))
+            .col(column::COSTS, f(&|x| x.costs))
+            .col(column::SURPLUS, f(&|x| x.surplus()))
+            .col(column::SURPLUS_PER_AGENT, r.iter().map(|x| ratio(x.surplus(), x.agents as f64)).collect::<Vec<_>>())
+            .col(column::BUDGET_MEAN, r.iter().map(|x| ratio(x.budget, x.agents as f64)).collect::<Vec<_>>())
+            .col(column::WEALTH_FINAL_MEAN, r.iter().map(|x| ratio(x.wealth, x.agents as f64)).collect::<Vec<_>>())
             .build()
     }
 }

@@ -86,6 +86,16 @@ impl Frame {
         }
     }
 
+    /// An unsigned integer column (null → `None`); empty when missing or not numeric.
+    pub fn u64(&self, name: &str) -> Vec<Option<u64>> {
+        let Ok(col) = self.df.column(name) else { return Vec::new() };
+        let Ok(cast) = col.cast(&DataType::UInt64) else { return Vec::new() };
+        match cast.u64() {
+            Ok(ca) => ca.iter().collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
     /// A string column (null → ""); empty when missing.
     pub fn str(&self, name: &str) -> Vec<String> {
         let Ok(col) = self.df.column(name) else { return Vec::new() };

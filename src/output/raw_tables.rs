@@ -7,6 +7,93 @@ use polars::prelude::*;
 use synmarket_agents::SimResult;
 use synmarket_engine::{EscrowId, PeerId, Vote};
 
+/// The column names of `orders`, `assignments`, `ledger` and `agents` (`.parquet`), written here and read by the reports (reports/README.md documents
+/// each).
+#[allow(missing_docs)]
+pub mod column {
+    pub const ORDER_ID: &str = "order_id";
+    pub const ORDER_TYPE: &str = "order_type";
+    pub const TRADER: &str = "trader";
+    pub const TASK_TYPE: &str = "task_type";
+    pub const PRICE_PER_UNIT: &str = "price_per_unit";
+    pub const TOTAL_UNITS: &str = "total_units";
+    pub const FILLED_UNITS: &str = "filled_units";
+    pub const STATUS: &str = "status";
+    pub const PLACED_AT_MS: &str = "placed_at_ms";
+    pub const EXPIRES_AT_MS: &str = "expires_at_ms";
+    pub const FIRST_FILL_AT_MS: &str = "first_fill_at_ms";
+    pub const CAPABILITIES: &str = "capabilities";
+    pub const MIN_REPUTATION: &str = "min_reputation";
+    pub const PRIVACY: &str = "privacy";
+    pub const HAS_SLA: &str = "has_sla";
+    pub const MAX_PROVIDERS: &str = "max_providers";
+    pub const PROVIDERS_USED: &str = "providers_used";
+    pub const ASSIGNMENT_ID: &str = "assignment_id";
+    pub const REQUEST_ID: &str = "request_id";
+    pub const OFFER_ID: &str = "offer_id";
+    pub const REQUESTER: &str = "requester";
+    pub const PROVIDER: &str = "provider";
+    pub const UNITS: &str = "units";
+    pub const BID: &str = "bid";
+    pub const ASK: &str = "ask";
+    pub const AMOUNT: &str = "amount";
+    pub const PROVIDER_REPUTATION: &str = "provider_reputation";
+    pub const ASSIGNED_AT_MS: &str = "assigned_at_ms";
+    pub const STARTED_AT_MS: &str = "started_at_ms";
+    pub const FINISHED_AT_MS: &str = "finished_at_ms";
+    pub const FAILURE: &str = "failure";
+    pub const VIOLATION_RESPONSE: &str = "violation_response";
+    pub const VIOLATION_DURATION: &str = "violation_duration";
+    pub const VIOLATION_UPTIME: &str = "violation_uptime";
+    pub const VIOLATION_QUALITY: &str = "violation_quality";
+    pub const PENALTY: &str = "penalty";
+    pub const UPTIME: &str = "uptime";
+    pub const QUALITY_MEAN: &str = "quality_mean";
+    pub const AUDITED: &str = "audited";
+    pub const RECEIPT_ACCOUNT: &str = "receipt_account";
+    pub const ESCROW_STATE: &str = "escrow_state";
+    pub const SETTLED_AT_MS: &str = "settled_at_ms";
+    pub const COMPLETED_AT_MS: &str = "completed_at_ms";
+    pub const PAID_PROVIDER: &str = "paid_provider";
+    pub const PAID_REQUESTER: &str = "paid_requester";
+    pub const FEE: &str = "fee";
+    pub const DISPUTED: &str = "disputed";
+    pub const DISPUTE_OUTCOME: &str = "dispute_outcome";
+    pub const FEEDBACK_BY_REQUESTER: &str = "feedback_by_requester";
+    pub const FEEDBACK_BY_PROVIDER: &str = "feedback_by_provider";
+    pub const SEQ: &str = "seq";
+    pub const TIME_MS: &str = "time_ms";
+    pub const KIND: &str = "kind";
+    pub const FROM_ACCOUNT: &str = "from_account";
+    pub const FROM_OWNER: &str = "from_owner";
+    pub const TO_ACCOUNT: &str = "to_account";
+    pub const TO_OWNER: &str = "to_owner";
+    pub const REFERENCE: &str = "reference";
+    pub const PEER: &str = "peer";
+    pub const AGENT: &str = "agent";
+    pub const IDENTITY: &str = "identity";
+    pub const SINCE_MS: &str = "since_ms";
+    pub const POPULATION: &str = "population";
+    pub const INDEX: &str = "index";
+    pub const ROLE: &str = "role";
+    pub const STRATEGY: &str = "strategy";
+    pub const VALUE_PER_UNIT: &str = "value_per_unit";
+    pub const COST_PER_UNIT: &str = "cost_per_unit";
+    pub const BUDGET: &str = "budget";
+    pub const ACCOUNT: &str = "account";
+    pub const USAGE_CAP_UNITS: &str = "usage_cap_units";
+    pub const INITIAL_REPUTATION: &str = "initial_reputation";
+    pub const FINAL_REPUTATION: &str = "final_reputation";
+    pub const FINAL_AVAILABLE: &str = "final_available";
+    pub const FINAL_LOCKED: &str = "final_locked";
+    pub const TRADES: &str = "trades";
+    pub const SUCCESSES: &str = "successes";
+    pub const FAILURES: &str = "failures";
+    pub const DISPUTES: &str = "disputes";
+    pub const BANNED: &str = "banned";
+    pub const STREAM_SEED: &str = "stream_seed";
+}
+
 /// Accumulates named columns and builds a frame.
 #[derive(Default)]
 pub struct TableBuilder {
@@ -41,26 +128,26 @@ pub fn orders(r: &SimResult) -> PolarsResult<DataFrame> {
     let v = m.vocabulary();
     let o = m.orders();
     TableBuilder::new()
-        .col("order_id", o.iter().map(|x| x.id.0).collect::<Vec<u64>>())
-        .col("order_type", o.iter().map(|x| x.side.as_str()).collect::<Vec<&str>>())
-        .col("trader", o.iter().map(|x| x.trader.0).collect::<Vec<u32>>())
-        .col("task_type", o.iter().map(|x| v.task_type_name(x.spec.task_type)).collect::<Vec<&str>>())
-        .col("price_per_unit", o.iter().map(|x| x.price_per_unit).collect::<Vec<u64>>())
-        .col("total_units", o.iter().map(|x| x.total_units).collect::<Vec<u64>>())
-        .col("filled_units", o.iter().map(|x| x.filled_units).collect::<Vec<u64>>())
-        .col("status", o.iter().map(|x| x.status.as_str()).collect::<Vec<&str>>())
-        .col("placed_at_ms", o.iter().map(|x| x.placed_at).collect::<Vec<u64>>())
-        .col("expires_at_ms", o.iter().map(|x| x.expires_at).collect::<Vec<Option<u64>>>())
-        .col("first_fill_at_ms", o.iter().map(|x| x.first_fill_at).collect::<Vec<Option<u64>>>())
+        .col(column::ORDER_ID, o.iter().map(|x| x.id.0).collect::<Vec<u64>>())
+        .col(column::ORDER_TYPE, o.iter().map(|x| x.side.as_str()).collect::<Vec<&str>>())
+        .col(column::TRADER, o.iter().map(|x| x.trader.0).collect::<Vec<u32>>())
+        .col(column::TASK_TYPE, o.iter().map(|x| v.task_type_name(x.spec.task_type)).collect::<Vec<&str>>())
+        .col(column::PRICE_PER_UNIT, o.iter().map(|x| x.price_per_unit).collect::<Vec<u64>>())
+        .col(column::TOTAL_UNITS, o.iter().map(|x| x.total_units).collect::<Vec<u64>>())
+        .col(column::FILLED_UNITS, o.iter().map(|x| x.filled_units).collect::<Vec<u64>>())
+        .col(column::STATUS, o.iter().map(|x| x.status.as_str()).collect::<Vec<&str>>())
+        .col(column::PLACED_AT_MS, o.iter().map(|x| x.placed_at).collect::<Vec<u64>>())
+        .col(column::EXPIRES_AT_MS, o.iter().map(|x| x.expires_at).collect::<Vec<Option<u64>>>())
+        .col(column::FIRST_FILL_AT_MS, o.iter().map(|x| x.first_fill_at).collect::<Vec<Option<u64>>>())
         .col(
-            "capabilities",
+            column::CAPABILITIES,
             o.iter().map(|x| v.capability_names(x.spec.capabilities).join(",")).collect::<Vec<String>>(),
         )
-        .col("min_reputation", o.iter().map(|x| x.spec.min_reputation).collect::<Vec<f64>>())
-        .col("privacy", o.iter().map(|x| x.spec.privacy_level.as_str()).collect::<Vec<&str>>())
-        .col("has_sla", o.iter().map(|x| x.sla.is_some()).collect::<Vec<bool>>())
-        .col("max_providers", o.iter().map(|x| x.max_providers).collect::<Vec<u32>>())
-        .col("providers_used", o.iter().map(|x| x.providers_used).collect::<Vec<u32>>())
+        .col(column::MIN_REPUTATION, o.iter().map(|x| x.spec.min_reputation).collect::<Vec<f64>>())
+        .col(column::PRIVACY, o.iter().map(|x| x.spec.privacy_level.as_str()).collect::<Vec<&str>>())
+        .col(column::HAS_SLA, o.iter().map(|x| x.sla.is_some()).collect::<Vec<bool>>())
+        .col(column::MAX_PROVIDERS, o.iter().map(|x| x.max_providers).collect::<Vec<u32>>())
+        .col(column::PROVIDERS_USED, o.iter().map(|x| x.providers_used).collect::<Vec<u32>>())
         .build()
 }
 
@@ -79,33 +166,33 @@ pub fn assignments(r: &SimResult) -> PolarsResult<DataFrame> {
     let a = m.assignments();
     let e = |x: &synmarket_engine::TaskAssignment| m.escrow(EscrowId(x.id.0)).expect("one escrow per assignment");
     TableBuilder::new()
-        .col("assignment_id", a.iter().map(|x| x.id.0).collect::<Vec<u64>>())
-        .col("request_id", a.iter().map(|x| x.request.0).collect::<Vec<u64>>())
-        .col("offer_id", a.iter().map(|x| x.offer.0).collect::<Vec<u64>>())
-        .col("requester", a.iter().map(|x| x.requester.0).collect::<Vec<u32>>())
-        .col("provider", a.iter().map(|x| x.provider.0).collect::<Vec<u32>>())
-        .col("task_type", a.iter().map(|x| v.task_type_name(x.task_type)).collect::<Vec<&str>>())
-        .col("units", a.iter().map(|x| x.units).collect::<Vec<u64>>())
-        .col("price_per_unit", a.iter().map(|x| x.price_per_unit).collect::<Vec<u64>>())
-        .col("bid", a.iter().map(|x| x.bid).collect::<Vec<u64>>())
-        .col("ask", a.iter().map(|x| x.ask).collect::<Vec<u64>>())
-        .col("amount", a.iter().map(|x| x.amount()).collect::<Vec<u64>>())
-        .col("privacy", a.iter().map(|x| x.privacy.as_str()).collect::<Vec<&str>>())
-        .col("provider_reputation", a.iter().map(|x| x.provider_reputation).collect::<Vec<f64>>())
-        .col("has_sla", a.iter().map(|x| x.sla.is_some()).collect::<Vec<bool>>())
-        .col("assigned_at_ms", a.iter().map(|x| x.assigned_at).collect::<Vec<u64>>())
-        .col("started_at_ms", a.iter().map(|x| x.started_at).collect::<Vec<Option<u64>>>())
-        .col("finished_at_ms", a.iter().map(|x| x.finished_at).collect::<Vec<Option<u64>>>())
-        .col("status", a.iter().map(|x| x.status.as_str()).collect::<Vec<&str>>())
-        .col("failure", a.iter().map(|x| x.failure.map(|f| f.as_str())).collect::<Vec<Option<&str>>>())
-        .col("violation_response", a.iter().map(|x| x.violations.response).collect::<Vec<bool>>())
-        .col("violation_duration", a.iter().map(|x| x.violations.duration).collect::<Vec<bool>>())
-        .col("violation_uptime", a.iter().map(|x| x.violations.uptime).collect::<Vec<bool>>())
-        .col("violation_quality", a.iter().map(|x| x.violations.quality as u32).collect::<Vec<u32>>())
-        .col("penalty", a.iter().map(|x| x.penalty).collect::<Vec<u64>>())
-        .col("uptime", a.iter().map(|x| x.uptime).collect::<Vec<f64>>())
+        .col(column::ASSIGNMENT_ID, a.iter().map(|x| x.id.0).collect::<Vec<u64>>())
+        .col(column::REQUEST_ID, a.iter().map(|x| x.request.0).collect::<Vec<u64>>())
+        .col(column::OFFER_ID, a.iter().map(|x| x.offer.0).collect::<Vec<u64>>())
+        .col(column::REQUESTER, a.iter().map(|x| x.requester.0).collect::<Vec<u32>>())
+        .col(column::PROVIDER, a.iter().map(|x| x.provider.0).collect::<Vec<u32>>())
+        .col(column::TASK_TYPE, a.iter().map(|x| v.task_type_name(x.task_type)).collect::<Vec<&str>>())
+        .col(column::UNITS, a.iter().map(|x| x.units).collect::<Vec<u64>>())
+        .col(column::PRICE_PER_UNIT, a.iter().map(|x| x.price_per_unit).collect::<Vec<u64>>())
+        .col(column::BID, a.iter().map(|x| x.bid).collect::<Vec<u64>>())
+        .col(column::ASK, a.iter().map(|x| x.ask).collect::<Vec<u64>>())
+        .col(column::AMOUNT, a.iter().map(|x| x.amount()).collect::<Vec<u64>>())
+        .col(column::PRIVACY, a.iter().map(|x| x.privacy.as_str()).collect::<Vec<&str>>())
+        .col(column::PROVIDER_REPUTATION, a.iter().map(|x| x.provider_reputation).collect::<Vec<f64>>())
+        .col(column::HAS_SLA, a.iter().map(|x| x.sla.is_some()).collect::<Vec<bool>>())
+        .col(column::ASSIGNED_AT_MS, a.iter().map(|x| x.assigned_at).collect::<Vec<u64>>())
+        .col(column::STARTED_AT_MS, a.iter().map(|x| x.started_at).collect::<Vec<Option<u64>>>())
+        .col(column::FINISHED_AT_MS, a.iter().map(|x| x.finished_at).collect::<Vec<Option<u64>>>())
+        .col(column::STATUS, a.iter().map(|x| x.status.as_str()).collect::<Vec<&str>>())
+        .col(column::FAILURE, a.iter().map(|x| x.failure.map(|f| f.as_str())).collect::<Vec<Option<&str>>>())
+        .col(column::VIOLATION_RESPONSE, a.iter().map(|x| x.violations.response).collect::<Vec<bool>>())
+        .col(column::VIOLATION_DURATION, a.iter().map(|x| x.violations.duration).collect::<Vec<bool>>())
+        .col(column::VIOLATION_UPTIME, a.iter().map(|x| x.violations.uptime).collect::<Vec<bool>>())
+        .col(column::VIOLATION_QUALITY, a.iter().map(|x| x.violations.quality as u32).collect::<Vec<u32>>())
+        .col(column::PENALTY, a.iter().map(|x| x.penalty).collect::<Vec<u64>>())
+        .col(column::UPTIME, a.iter().map(|x| x.uptime).collect::<Vec<f64>>())
         .col(
-            "quality_mean",
+            column::QUALITY_MEAN,
             a.iter()
                 .map(|x| {
                     if x.quality.is_empty() {
@@ -116,23 +203,26 @@ pub fn assignments(r: &SimResult) -> PolarsResult<DataFrame> {
                 })
                 .collect::<Vec<Option<f64>>>(),
         )
-        .col("audited", a.iter().map(|x| x.audited).collect::<Vec<bool>>())
-        .col("receipt_account", a.iter().map(|x| x.receipt_account.map(|r| r.0)).collect::<Vec<Option<u64>>>())
-        .col("escrow_state", a.iter().map(|x| e(x).state.as_str()).collect::<Vec<&str>>())
-        .col("settled_at_ms", a.iter().map(|x| e(x).settled_at).collect::<Vec<Option<u64>>>())
-        .col("completed_at_ms", a.iter().map(|x| e(x).completed_at).collect::<Vec<Option<u64>>>())
-        .col("paid_provider", a.iter().map(|x| e(x).paid_provider).collect::<Vec<u64>>())
-        .col("paid_requester", a.iter().map(|x| e(x).paid_requester).collect::<Vec<u64>>())
-        .col("fee", a.iter().map(|x| e(x).fee).collect::<Vec<u64>>())
-        .col("disputed", a.iter().map(|x| e(x).dispute.is_some()).collect::<Vec<bool>>())
+        .col(column::AUDITED, a.iter().map(|x| x.audited).collect::<Vec<bool>>())
+        .col(column::RECEIPT_ACCOUNT, a.iter().map(|x| x.receipt_account.map(|r| r.0)).collect::<Vec<Option<u64>>>())
+        .col(column::ESCROW_STATE, a.iter().map(|x| e(x).state.as_str()).collect::<Vec<&str>>())
+        .col(column::SETTLED_AT_MS, a.iter().map(|x| e(x).settled_at).collect::<Vec<Option<u64>>>())
+        .col(column::COMPLETED_AT_MS, a.iter().map(|x| e(x).completed_at).collect::<Vec<Option<u64>>>())
+        .col(column::PAID_PROVIDER, a.iter().map(|x| e(x).paid_provider).collect::<Vec<u64>>())
+        .col(column::PAID_REQUESTER, a.iter().map(|x| e(x).paid_requester).collect::<Vec<u64>>())
+        .col(column::FEE, a.iter().map(|x| e(x).fee).collect::<Vec<u64>>())
+        .col(column::DISPUTED, a.iter().map(|x| e(x).dispute.is_some()).collect::<Vec<bool>>())
         .col(
-            "dispute_outcome",
+            column::DISPUTE_OUTCOME,
             a.iter()
                 .map(|x| e(x).dispute.as_ref().and_then(|d| d.outcome).map(vote_name))
                 .collect::<Vec<Option<String>>>(),
         )
-        .col("feedback_by_requester", a.iter().map(|x| x.feedback[0].map(u32::from)).collect::<Vec<Option<u32>>>())
-        .col("feedback_by_provider", a.iter().map(|x| x.feedback[1].map(u32::from)).collect::<Vec<Option<u32>>>())
+        .col(
+            column::FEEDBACK_BY_REQUESTER,
+            a.iter().map(|x| x.feedback[0].map(u32::from)).collect::<Vec<Option<u32>>>(),
+        )
+        .col(column::FEEDBACK_BY_PROVIDER, a.iter().map(|x| x.feedback[1].map(u32::from)).collect::<Vec<Option<u32>>>())
         .build()
 }
 
@@ -140,15 +230,15 @@ pub fn assignments(r: &SimResult) -> PolarsResult<DataFrame> {
 pub fn ledger(r: &SimResult) -> PolarsResult<DataFrame> {
     let l = r.market.bank().entries();
     TableBuilder::new()
-        .col("seq", l.iter().map(|x| x.seq).collect::<Vec<u64>>())
-        .col("time_ms", l.iter().map(|x| x.time).collect::<Vec<u64>>())
-        .col("kind", l.iter().map(|x| x.kind.as_str()).collect::<Vec<&str>>())
-        .col("from_account", l.iter().map(|x| x.from.as_str()).collect::<Vec<&str>>())
-        .col("from_owner", l.iter().map(|x| x.from.owner()).collect::<Vec<i64>>())
-        .col("to_account", l.iter().map(|x| x.to.as_str()).collect::<Vec<&str>>())
-        .col("to_owner", l.iter().map(|x| x.to.owner()).collect::<Vec<i64>>())
-        .col("amount", l.iter().map(|x| x.amount).collect::<Vec<u64>>())
-        .col("reference", l.iter().map(|x| x.reference).collect::<Vec<u64>>())
+        .col(column::SEQ, l.iter().map(|x| x.seq).collect::<Vec<u64>>())
+        .col(column::TIME_MS, l.iter().map(|x| x.time).collect::<Vec<u64>>())
+        .col(column::KIND, l.iter().map(|x| x.kind.as_str()).collect::<Vec<&str>>())
+        .col(column::FROM_ACCOUNT, l.iter().map(|x| x.from.as_str()).collect::<Vec<&str>>())
+        .col(column::FROM_OWNER, l.iter().map(|x| x.from.owner()).collect::<Vec<i64>>())
+        .col(column::TO_ACCOUNT, l.iter().map(|x| x.to.as_str()).collect::<Vec<&str>>())
+        .col(column::TO_OWNER, l.iter().map(|x| x.to.owner()).collect::<Vec<i64>>())
+        .col(column::AMOUNT, l.iter().map(|x| x.amount).collect::<Vec<u64>>())
+        .col(column::REFERENCE, l.iter().map(|x| x.reference).collect::<Vec<u64>>())
         .build()
 }
 
@@ -163,36 +253,48 @@ pub fn agents(r: &SimResult, population_names: &[String]) -> PolarsResult<DataFr
         r.agents.iter().flat_map(|a| a.identities.iter().enumerate().map(move |(k, id)| (a, k, id))).collect();
     let rec = |p: PeerId| m.reputation_record(p).copied();
     TableBuilder::new()
-        .col("peer", rows.iter().map(|(_, _, id)| id.peer.0).collect::<Vec<u32>>())
-        .col("agent", rows.iter().map(|(a, _, _)| a.peer.0).collect::<Vec<u32>>())
-        .col("identity", rows.iter().map(|(_, k, _)| *k as u32).collect::<Vec<u32>>())
-        .col("since_ms", rows.iter().map(|(_, _, id)| id.since).collect::<Vec<u64>>())
+        .col(column::PEER, rows.iter().map(|(_, _, id)| id.peer.0).collect::<Vec<u32>>())
+        .col(column::AGENT, rows.iter().map(|(a, _, _)| a.peer.0).collect::<Vec<u32>>())
+        .col(column::IDENTITY, rows.iter().map(|(_, k, _)| *k as u32).collect::<Vec<u32>>())
+        .col(column::SINCE_MS, rows.iter().map(|(_, _, id)| id.since).collect::<Vec<u64>>())
         .col(
-            "population",
+            column::POPULATION,
             rows.iter()
                 .map(|(a, _, _)| population_names.get(a.population as usize).cloned().unwrap_or_default())
                 .collect::<Vec<String>>(),
         )
-        .col("index", rows.iter().map(|(a, _, _)| a.index).collect::<Vec<u32>>())
-        .col("role", rows.iter().map(|(a, _, _)| a.role.as_str()).collect::<Vec<&str>>())
-        .col("strategy", rows.iter().map(|(a, _, _)| a.strategy.as_str()).collect::<Vec<&str>>())
-        .col("value_per_unit", rows.iter().map(|(a, _, _)| a.profile.value_per_unit).collect::<Vec<Option<f64>>>())
-        .col("cost_per_unit", rows.iter().map(|(a, _, _)| a.profile.cost_per_unit).collect::<Vec<Option<f64>>>())
-        .col("budget", rows.iter().map(|(a, _, _)| a.profile.budget).collect::<Vec<u64>>())
-        .col("account", rows.iter().map(|(_, _, id)| id.account.map(|a| a.0)).collect::<Vec<Option<u64>>>())
-        .col("usage_cap_units", rows.iter().map(|(a, _, _)| a.usage_cap_units).collect::<Vec<Option<u64>>>())
-        .col("initial_reputation", rows.iter().map(|(_, _, id)| id.initial_reputation).collect::<Vec<f64>>())
-        .col("final_reputation", rows.iter().map(|(_, _, id)| m.reputation(id.peer)).collect::<Vec<f64>>())
-        .col("final_available", rows.iter().map(|(_, _, id)| m.wallet(id.peer).available).collect::<Vec<u64>>())
-        .col("final_locked", rows.iter().map(|(_, _, id)| m.wallet(id.peer).locked).collect::<Vec<u64>>())
-        .col("trades", rows.iter().map(|(_, _, id)| rec(id.peer).map_or(0, |r| r.trades)).collect::<Vec<u64>>())
-        .col("successes", rows.iter().map(|(_, _, id)| rec(id.peer).map_or(0, |r| r.successes)).collect::<Vec<u64>>())
-        .col("failures", rows.iter().map(|(_, _, id)| rec(id.peer).map_or(0, |r| r.failures)).collect::<Vec<u64>>())
-        .col("disputes", rows.iter().map(|(_, _, id)| rec(id.peer).map_or(0, |r| r.disputes)).collect::<Vec<u64>>())
+        .col(column::INDEX, rows.iter().map(|(a, _, _)| a.index).collect::<Vec<u32>>())
+        .col(column::ROLE, rows.iter().map(|(a, _, _)| a.role.as_str()).collect::<Vec<&str>>())
+        .col(column::STRATEGY, rows.iter().map(|(a, _, _)| a.strategy.as_str()).collect::<Vec<&str>>())
         .col(
-            "banned",
+            column::VALUE_PER_UNIT,
+            rows.iter().map(|(a, _, _)| a.profile.value_per_unit).collect::<Vec<Option<f64>>>(),
+        )
+        .col(column::COST_PER_UNIT, rows.iter().map(|(a, _, _)| a.profile.cost_per_unit).collect::<Vec<Option<f64>>>())
+        .col(column::BUDGET, rows.iter().map(|(a, _, _)| a.profile.budget).collect::<Vec<u64>>())
+        .col(column::ACCOUNT, rows.iter().map(|(_, _, id)| id.account.map(|a| a.0)).collect::<Vec<Option<u64>>>())
+        .col(column::USAGE_CAP_UNITS, rows.iter().map(|(a, _, _)| a.usage_cap_units).collect::<Vec<Option<u64>>>())
+        .col(column::INITIAL_REPUTATION, rows.iter().map(|(_, _, id)| id.initial_reputation).collect::<Vec<f64>>())
+        .col(column::FINAL_REPUTATION, rows.iter().map(|(_, _, id)| m.reputation(id.peer)).collect::<Vec<f64>>())
+        .col(column::FINAL_AVAILABLE, rows.iter().map(|(_, _, id)| m.wallet(id.peer).available).collect::<Vec<u64>>())
+        .col(column::FINAL_LOCKED, rows.iter().map(|(_, _, id)| m.wallet(id.peer).locked).collect::<Vec<u64>>())
+        .col(column::TRADES, rows.iter().map(|(_, _, id)| rec(id.peer).map_or(0, |r| r.trades)).collect::<Vec<u64>>())
+        .col(
+            column::SUCCESSES,
+            rows.iter().map(|(_, _, id)| rec(id.peer).map_or(0, |r| r.successes)).collect::<Vec<u64>>(),
+        )
+        .col(
+            column::FAILURES,
+            rows.iter().map(|(_, _, id)| rec(id.peer).map_or(0, |r| r.failures)).collect::<Vec<u64>>(),
+        )
+        .col(
+            column::DISPUTES,
+            rows.iter().map(|(_, _, id)| rec(id.peer).map_or(0, |r| r.disputes)).collect::<Vec<u64>>(),
+        )
+        .col(
+            column::BANNED,
             rows.iter().map(|(_, _, id)| m.peer_state(id.peer).is_some_and(|p| p.banned)).collect::<Vec<bool>>(),
         )
-        .col("stream_seed", rows.iter().map(|(a, _, _)| a.stream_seed).collect::<Vec<u64>>())
+        .col(column::STREAM_SEED, rows.iter().map(|(a, _, _)| a.stream_seed).collect::<Vec<u64>>())
         .build()
 }

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::charts::{Band, Chart, LineChart, LineSeries, PanelChart, RefLine, render_files};
+use crate::metrics::summary::column as S;
 use crate::output::page::{ChartRef, Report, Section, Table, write_html, write_markdown};
 use crate::sweep::SweepError;
 use crate::sweep::merged::Merged;
@@ -25,24 +26,24 @@ const MAX_SERIES: usize = 8;
 /// Metrics charted when the summary has them (docs/metrics.md headline metrics, then the compliance
 /// metrics that audit and enforcement sweeps move), in this order.
 const CHART_METRICS: [&str; 18] = [
-    "fill_rate",
-    "vwap",
-    "trades",
-    "allocative_efficiency",
-    "sla_compliance_rate",
-    "total_surplus",
-    "requester_surplus",
-    "provider_profit",
-    "treasury_income",
-    "high_reputation_volume_share",
-    "reputation_gini_final",
-    "time_to_first_match_p50_ms",
-    "relay_detected",
-    "relay_tokens_earned",
-    "violations_detected",
-    "violations_undetected",
-    "tokens_earned_by_violators",
-    "honest_loss",
+    S::fill_rate,
+    S::vwap,
+    S::trades,
+    S::allocative_efficiency,
+    S::sla_compliance_rate,
+    S::total_surplus,
+    S::requester_surplus,
+    S::provider_profit,
+    S::treasury_income,
+    S::high_reputation_volume_share,
+    S::reputation_gini_final,
+    S::time_to_first_match_p50_ms,
+    S::relay_detected,
+    S::relay_tokens_earned,
+    S::violations_detected,
+    S::violations_undetected,
+    S::tokens_earned_by_violators,
+    S::honest_loss,
 ];
 
 /// Whether metric `m` takes more than one value over the runs (config echoes such as

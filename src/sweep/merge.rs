@@ -20,7 +20,6 @@ use std::path::{Path, PathBuf};
 
 use polars::prelude::{Column, DataFrame, DataType, NamedFrom, Series};
 
-use super::SweepError;
 use super::exec::{is_key_column, sweep_dir};
 use super::folder::{BuildRecord, check, remove_stale_shared_temps, write_plan_files};
 use super::merged::Merged;
@@ -28,6 +27,7 @@ use super::plan::{Plan, RunSpec, identity_columns, param_columns};
 use super::point::{Point, display_order};
 use super::spec::{SeedMode, Sweep};
 use super::stats::{Interval, bounded_t_interval, is_binary, paired_differences, summary_interval, t_interval};
+use super::{SweepError, column};
 use crate::output::{read_parquet, write_parquet_atomic};
 
 /// Which runs of a sweep are done.
@@ -186,20 +186,20 @@ fn summary_frame(merged: &Merged, paired: bool) -> Result<Option<DataFrame>, Swe
     }
     let points: Vec<&Point> = rows.iter().filter_map(|(p, _, _)| sweep.points.get(*p)).collect();
     let ids: Vec<String> = points.iter().map(|p| p.id()).collect();
-    let mut cols = vec![Column::from(Series::new("point_id".into(), ids))];
+    let mut cols = vec![Column::from(Series::new(column::POINT_ID.into(), ids))];
     if let Some((b, _)) = merged.paired.as_ref().filter(|_| paired) {
         let base = sweep.points.get(*b).map(|p| p.id()).unwrap_or_default();
-        cols.push(Column::from(Series::new("baseline_point_id".into(), vec![base; rows.len()])));
+        cols.push(Column::from(Series::new(column::BASELINE_POINT_ID.into(), vec![base; rows.len()])));
     }
     cols.extend(param_columns(&sweep.param_keys(), &points));
     let names: Vec<&str> = rows.iter().map(|(_, m, _)| merged.metrics[*m].as_str()).collect();
-    cols.push(Column::from(Series::new("metric".into(), names)));
-    cols.push(Column::from(Series::new("n".into(), rows.iter().map(|r| r.2.n).collect::<Vec<u64>>())));
-    let (mean, sd) = if paired { ("mean_diff", "sd_diff") } else { ("mean", "sd") };
+    cols.push(Column::from(Series::new(column::METRIC.into(), names)));
+    cols.push(Column::from(Series::new(column::N.into(), rows.iter().map(|r| r.2.n).collect::<Vec<u64>>())));
+    let (mean, sd) = if paired { (column::MEAN_DIFF, column::SD_DIFF) } else { (column::MEAN, column::SD) };
     cols.push(opt_col(mean, rows.iter().map(|r| r.2.mean).collect()));
     cols.push(opt_col(sd, rows.iter().map(|r| r.2.sd).collect()));
-    cols.push(opt_col("ci_low", rows.iter().map(|r| r.2.low).collect()));
-    cols.push(opt_col("ci_high", rows.iter().map(|r| r.2.high).collect()));
+    cols.push(opt_col(column::CI_LOW, rows.iter().map(|r| r.2.low).collect()));
+    cols.push(opt_col(column::CI_HIGH, rows.iter().map(|r| r.2.high).collect()));
     DataFrame::new_infer_height(cols).map(Some).map_err(|e| SweepError::table(table, e))
 }
 

@@ -30,6 +30,26 @@ mod exec;
 mod folder;
 mod merge;
 pub(crate) mod merged;
+
+/// The column names of the merged tables (`summary.parquet`, `paired.parquet` of a sweep folder)
+/// and of a run's `effects.parquet`, written here and read by the reports and the CLI.
+#[allow(missing_docs)]
+pub mod column {
+    pub const POINT_ID: &str = "point_id";
+    pub const BASELINE_POINT_ID: &str = "baseline_point_id";
+    pub const METRIC: &str = "metric";
+    pub const N: &str = "n";
+    pub const MEAN: &str = "mean";
+    pub const SD: &str = "sd";
+    pub const MEAN_DIFF: &str = "mean_diff";
+    pub const SD_DIFF: &str = "sd_diff";
+    pub const CI_LOW: &str = "ci_low";
+    pub const CI_HIGH: &str = "ci_high";
+    pub const EFFECT: &str = "effect";
+    pub const VERSUS: &str = "versus";
+    pub const SEEDS: &str = "seeds";
+    pub const STUDY: &str = "study";
+}
 mod plan;
 pub(crate) mod point;
 

@@ -55,7 +55,7 @@ fn run(file: &Path, out: &Path) -> PathBuf {
         if file.ends_with("large.toml") { vec!["scenario.duration=\"2h\"".into()] } else { Vec::new() };
     let s = Scenario::load_with_overrides(file, &sets).unwrap_or_else(|e| panic!("{e}"));
     let r = simulate(&s, &mut |_| {}).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-    write_run(out, &s, &r, 0.0, false).unwrap().0
+    write_run(out, &s, &r, 0.0, false).unwrap().dir
 }
 
 #[test]

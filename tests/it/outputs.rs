@@ -28,7 +28,7 @@ fn scenario(extra: &[&str]) -> Scenario {
 
 fn run_into(out: &Path, s: &Scenario) -> PathBuf {
     let r = simulate(s, &mut |_| {}).expect("simulates");
-    write_run(out, s, &r, 0.0, false).expect("writes").0
+    write_run(out, s, &r, 0.0, false).expect("writes").dir
 }
 
 fn table(dir: &Path, name: &str) -> DataFrame {

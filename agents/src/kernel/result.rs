@@ -77,6 +77,26 @@ pub enum GroundTruthKind {
 synmarket_engine::named!(GroundTruthKind);
 
 impl GroundTruthKind {
+    /// What several of them are called in sentences ("relayed tasks", "Sybil re-entries").
+    pub fn plural(self) -> &'static str {
+        match self {
+            GroundTruthKind::Relay => "relayed tasks",
+            GroundTruthKind::Resale => "resold tasks",
+            GroundTruthKind::KeySharing => "tasks on shared keys",
+            GroundTruthKind::SybilReentry => "Sybil re-entries",
+            GroundTruthKind::CollusionFeedback => "ring ratings",
+            GroundTruthKind::DisputeAbuse => "abusive disputes",
+            GroundTruthKind::Forgery => "forged orders",
+            GroundTruthKind::Leak => "payload leaks",
+            GroundTruthKind::CorruptVote => "corrupt votes",
+        }
+    }
+
+    /// The kind named `name` (its `as_str`).
+    pub fn from_name(name: &str) -> Option<GroundTruthKind> {
+        GroundTruthKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     /// Every kind, in table order.
     pub const ALL: [GroundTruthKind; 9] = [
         GroundTruthKind::Relay,

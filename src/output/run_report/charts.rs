@@ -7,13 +7,42 @@ use crate::charts::{
     Band, BarChart, BarSeries, Chart, LineChart, LineSeries, MAX_SCATTER_POINTS, PanelChart, RefLine, ScatterSeries,
 };
 use crate::metrics::ALL;
+use crate::metrics::compliance::column as C;
+use crate::metrics::equilibrium::column as PD;
+use crate::metrics::quality::column as Q;
+use crate::metrics::timeseries::column as TS;
+use crate::metrics::welfare::column as W;
+use crate::output::raw_tables::column as A;
+use synmarket_agents::{GroundTruthKind, Role};
 
 use super::read::{Tables, TimeAxis};
 use crate::output::Frame;
 
-/// One chart to render.
+/// The report section a chart is placed in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// Price convergence and efficiency.
+    Convergence,
+    /// Liquidity.
+    Liquidity,
+    /// SLA enforcement.
+    Sla,
+    /// Reputation.
+    Reputation,
+    /// Escrow and disputes.
+    Escrow,
+    /// Compliance.
+    Compliance,
+    /// Welfare.
+    Welfare,
+}
+
+/// One chart to render: its file stem (`charts/<stem>.png|svg`), the section it is shown in, the
+/// chart and its one-line caption. Adding a chart to the run report is a function here, listed in
+/// [`figures`] (and a line in reports/README.md).
 pub struct Figure {
     pub stem: &'static str,
+    pub place: Place,
     pub chart: Chart,
     pub caption: String,
 }
@@ -25,8 +54,8 @@ fn points(x: &[f64], y: &[f64]) -> Vec<(f64, f64)> {
 
 /// Interval end times (axis units) and values of `col` for the rows of `task_type`.
 fn by_type(ts: &Frame, axis: TimeAxis, task_type: &str, col: &str) -> Vec<(f64, f64)> {
-    let rows = ts.rows_where("task_type", task_type);
-    let x: Vec<f64> = ts.pick("time_end_ms", &rows).into_iter().map(|t| axis.x(t)).collect();
+    let rows = ts.rows_where(TS::TASK_TYPE, task_type);
+    let x: Vec<f64> = ts.pick(TS::TIME_END_MS, &rows).into_iter().map(|t| axis.x(t)).collect();
     points(&x, &ts.pick(col, &rows))
 }
 
@@ -59,7 +88,7 @@ pub fn figures(t: &Tables, axis: TimeAxis) -> Vec<Figure> {
 fn price_convergence(t: &Tables, axis: TimeAxis) -> Figure {
     let ts = &t.timeseries;
     let a = &t.assignments;
-    let (at, price, tt) = (a.f64("assigned_at_ms"), a.f64("price_per_unit"), a.str("task_type"));
+    let (at, price, tt) = (a.f64(A::ASSIGNED_AT_MS), a.f64(A::PRICE_PER_UNIT), a.str(A::TASK_TYPE));
     let mut chart = PanelChart::new("Price convergence: trade prices vs the competitive equilibrium").with_columns(1);
     let types = t.task_types();
     // One stride for every panel, so that the legend names one "trade price" series.
@@ -67,9 +96,9 @@ fn price_convergence(t: &Tables, axis: TimeAxis) -> Figure {
     let stride = most.div_ceil(MAX_SCATTER_POINTS).max(1);
     let dots = if stride > 1 { format!("trade price (1 in {stride} shown)") } else { "trade price".to_string() };
     for name in types {
-        let rows = ts.rows_where("task_type", &name);
-        let x: Vec<f64> = ts.pick("time_end_ms", &rows).into_iter().map(|v| axis.x(v)).collect();
-        let (lo, hi) = (ts.pick("p_star_low", &rows), ts.pick("p_star_high", &rows));
+        let rows = ts.rows_where(TS::TASK_TYPE, &name);
+        let x: Vec<f64> = ts.pick(TS::TIME_END_MS, &rows).into_iter().map(|v| axis.x(v)).collect();
+        let (lo, hi) = (ts.pick(TS::P_STAR_LOW, &rows), ts.pick(TS::P_STAR_HIGH, &rows));
         let band: Vec<(f64, f64, f64)> = (0..x.len())
             .filter(|&i| x[i].is_finite() && lo[i].is_finite() && hi[i].is_finite())
             .map(|i| (x[i], lo[i], hi[i]))
@@ -83,16 +112,17 @@ fn price_convergence(t: &Tables, axis: TimeAxis) -> Figure {
             LineChart::new(name.clone(), axis.label, "tokens / unit")
                 .with_scatter(ScatterSeries::new(dots.clone(), trades).with_color(6))
                 .with_series(
-                    LineSeries::new("P* (equilibrium midpoint)", points(&x, &ts.pick("p_star", &rows)))
+                    LineSeries::new("P* (equilibrium midpoint)", points(&x, &ts.pick(TS::P_STAR, &rows)))
                         .dashed()
                         .with_color(1)
                         .with_band(Band::new(band).labelled("equilibrium price range [P* low, P* high]")),
                 )
-                .with_series(LineSeries::new("VWAP per interval", points(&x, &ts.pick("vwap", &rows))).with_color(0)),
+                .with_series(LineSeries::new("VWAP per interval", points(&x, &ts.pick(TS::VWAP, &rows))).with_color(0)),
         );
     }
     Figure {
         stem: "price_convergence",
+        place: Place::Convergence,
         chart: chart.into(),
         caption: "Trade prices (dots), their VWAP per interval and the competitive equilibrium P* computed from \
                   private values and costs without the eligibility constraints (the constrained P* is in \
@@ -112,11 +142,12 @@ fn efficiency(t: &Tables, axis: TimeAxis) -> Figure {
     .with_ref_line(RefLine::new("100 % (maximum surplus)", 1.0));
     let mut alpha = LineChart::new("Smith's alpha per period", axis.label, "alpha (% of P*)").y_from_zero();
     for name in t.task_types() {
-        eff = eff.with_series(LineSeries::new(name.clone(), by_type(pd, axis, &name, "allocative_efficiency")));
-        alpha = alpha.with_series(LineSeries::new(name.clone(), by_type(pd, axis, &name, "smith_alpha")));
+        eff = eff.with_series(LineSeries::new(name.clone(), by_type(pd, axis, &name, PD::ALLOCATIVE_EFFICIENCY)));
+        alpha = alpha.with_series(LineSeries::new(name.clone(), by_type(pd, axis, &name, PD::SMITH_ALPHA)));
     }
     Figure {
         stem: "efficiency",
+        place: Place::Convergence,
         chart: PanelChart::new("Efficiency and price dispersion around P*")
             .with_columns(1)
             .with_panel(eff)
@@ -139,17 +170,24 @@ fn liquidity(t: &Tables, axis: TimeAxis) -> Figure {
         LineChart::new("Spread (best ask − best bid; < 0: crossed, not matchable)", axis.label, "tokens per unit")
             .with_ref_line(RefLine::new("zero spread", 0.0));
     for name in t.task_types() {
-        fill = fill.with_series(LineSeries::new(name.clone(), by_type(ts, axis, &name, "fill_rate")));
-        depth = depth.with_series(LineSeries::new(name.clone(), by_type(ts, axis, &name, "resting_units")));
-        spread = spread.with_series(LineSeries::new(name.clone(), by_type(ts, axis, &name, "spread")));
+        fill = fill.with_series(LineSeries::new(name.clone(), by_type(ts, axis, &name, TS::FILL_RATE)));
+        depth = depth.with_series(LineSeries::new(name.clone(), by_type(ts, axis, &name, TS::RESTING_UNITS)));
+        spread = spread.with_series(LineSeries::new(name.clone(), by_type(ts, axis, &name, TS::SPREAD)));
     }
     let to_min = 1.0 / 60_000.0;
     let wait = LineChart::new("Time to first match (all task types)", axis.label, "minutes")
         .y_from_zero()
-        .with_series(LineSeries::new("p50 wait", scaled(by_type(ts, axis, ALL, "time_to_first_match_p50_ms"), to_min)))
-        .with_series(LineSeries::new("p95 wait", scaled(by_type(ts, axis, ALL, "time_to_first_match_p95_ms"), to_min)));
+        .with_series(LineSeries::new(
+            "p50 wait",
+            scaled(by_type(ts, axis, ALL, TS::TIME_TO_FIRST_MATCH_P50_MS), to_min),
+        ))
+        .with_series(LineSeries::new(
+            "p95 wait",
+            scaled(by_type(ts, axis, ALL, TS::TIME_TO_FIRST_MATCH_P95_MS), to_min),
+        ));
     Figure {
         stem: "liquidity",
+        place: Place::Liquidity,
         chart: PanelChart::new("Liquidity")
             .with_columns(2)
             .with_panel(fill)
@@ -168,14 +206,15 @@ fn sla_over_time(t: &Tables, axis: TimeAxis) -> Figure {
     let ts = &t.timeseries;
     let mut c = LineChart::new("SLA compliance over time", axis.label, "completed without violation / settled")
         .with_y_range(0.0, 1.0)
-        .with_series(LineSeries::new("all task types", by_type(ts, axis, ALL, "sla_compliance_rate")).with_color(0));
+        .with_series(LineSeries::new("all task types", by_type(ts, axis, ALL, TS::SLA_COMPLIANCE_RATE)).with_color(0));
     for (i, name) in t.task_types().into_iter().enumerate() {
         c = c.with_series(
-            LineSeries::new(name.clone(), by_type(ts, axis, &name, "sla_compliance_rate")).with_color(i + 1).dashed(),
+            LineSeries::new(name.clone(), by_type(ts, axis, &name, TS::SLA_COMPLIANCE_RATE)).with_color(i + 1).dashed(),
         );
     }
     Figure {
         stem: "sla_over_time",
+        place: Place::Sla,
         chart: c.into(),
         caption: "Share of the tasks settled in each interval that completed without any SLA violation.".into(),
     }
@@ -183,23 +222,24 @@ fn sla_over_time(t: &Tables, axis: TimeAxis) -> Figure {
 
 fn sla_by_tier(t: &Tables) -> Figure {
     let sla = &t.sla;
-    let rows: Vec<usize> = (0..sla.len()).filter(|&i| sla.str("tier").get(i).is_some_and(|x| x != ALL)).collect();
-    let tiers: Vec<String> = rows.iter().filter_map(|&i| sla.str("tier").get(i).cloned()).collect();
-    let all = sla.rows_where("tier", ALL);
+    let rows: Vec<usize> = (0..sla.len()).filter(|&i| sla.str(Q::TIER).get(i).is_some_and(|x| x != ALL)).collect();
+    let tiers: Vec<String> = rows.iter().filter_map(|&i| sla.str(Q::TIER).get(i).cloned()).collect();
+    let all = sla.rows_where(Q::TIER, ALL);
     let mut c = BarChart::new(
         "SLA compliance, volume share and price premium by provider reputation tier at match time",
         "provider reputation tier at match time",
         "fraction",
         tiers,
     )
-    .with_series(BarSeries::new("SLA compliance rate", sla.pick("sla_compliance_rate", &rows)))
-    .with_series(BarSeries::new("share of volume (units)", sla.pick("volume_share", &rows)))
-    .with_series(BarSeries::new("price premium vs all trades", sla.pick("price_premium", &rows)));
-    if let Some(v) = sla.pick("sla_compliance_rate", &all).first().filter(|v| v.is_finite()) {
+    .with_series(BarSeries::new("SLA compliance rate", sla.pick(Q::SLA_COMPLIANCE_RATE, &rows)))
+    .with_series(BarSeries::new("share of volume (units)", sla.pick(Q::VOLUME_SHARE, &rows)))
+    .with_series(BarSeries::new("price premium vs all trades", sla.pick(Q::PRICE_PREMIUM, &rows)));
+    if let Some(v) = sla.pick(Q::SLA_COMPLIANCE_RATE, &all).first().filter(|v| v.is_finite()) {
         c = c.with_ref_line(RefLine::new(format!("compliance, all tiers: {:.0} %", v * 100.0), *v));
     }
     Figure {
         stem: "sla_by_tier",
+        place: Place::Sla,
         chart: c.into(),
         caption: "By the provider's reputation tier when matched: SLA compliance rate, share of traded units won, and \
                   VWAP relative to all trades minus one."
@@ -209,21 +249,22 @@ fn sla_by_tier(t: &Tables) -> Figure {
 
 fn reputation(t: &Tables, axis: TimeAxis) -> Figure {
     let ts = &t.timeseries;
-    let p10 = by_type(ts, axis, ALL, "reputation_p10");
-    let p90 = by_type(ts, axis, ALL, "reputation_p90");
+    let p10 = by_type(ts, axis, ALL, TS::REPUTATION_P10);
+    let p90 = by_type(ts, axis, ALL, TS::REPUTATION_P90);
     let band: Vec<(f64, f64, f64)> = p10.iter().zip(&p90).map(|(a, b)| (a.0, a.1, b.1)).collect();
     let q = LineChart::new("Provider reputation", axis.label, "reputation score")
         .y_from_zero()
         .with_series(
-            LineSeries::new("median", by_type(ts, axis, ALL, "reputation_p50"))
+            LineSeries::new("median", by_type(ts, axis, ALL, TS::REPUTATION_P50))
                 .with_band(Band::new(band).labelled("10 %–90 % quantile band")),
         )
-        .with_series(LineSeries::new("mean", by_type(ts, axis, ALL, "reputation_mean")).dashed());
+        .with_series(LineSeries::new("mean", by_type(ts, axis, ALL, TS::REPUTATION_MEAN)).dashed());
     let g = LineChart::new("Inequality of provider reputation", axis.label, "Gini coefficient")
         .with_y_range(0.0, 1.0)
-        .with_series(LineSeries::new("Gini", by_type(ts, axis, ALL, "reputation_gini")));
+        .with_series(LineSeries::new("Gini", by_type(ts, axis, ALL, TS::REPUTATION_GINI)));
     Figure {
         stem: "reputation",
+        place: Place::Reputation,
         chart: PanelChart::new("Reputation distribution over time").with_columns(1).with_panel(q).with_panel(g).into(),
         caption: "Quantiles and mean of provider reputation at the end of each interval, and their Gini coefficient."
             .into(),
@@ -232,30 +273,30 @@ fn reputation(t: &Tables, axis: TimeAxis) -> Figure {
 
 fn escrow(t: &Tables, axis: TimeAxis) -> Figure {
     let e = &t.escrows;
-    let x: Vec<f64> = e.f64("time_end_ms").into_iter().map(|v| axis.x(v)).collect();
+    let x: Vec<f64> = e.f64(Q::TIME_END_MS).into_iter().map(|v| axis.x(v)).collect();
     let line = |col: &str| points(&x, &e.f64(col));
     let bal = LineChart::new("Funds in escrow", axis.label, "tokens")
         .y_from_zero()
-        .with_series(LineSeries::new("escrow balance", line("escrow_balance")).with_color(0));
+        .with_series(LineSeries::new("escrow balance", line(Q::ESCROW_BALANCE)).with_color(0));
     let settle = counts_range(
         LineChart::new("Escrow settlements per interval", axis.label, "escrows")
-            .with_series(LineSeries::new("released", line("escrows_released")).with_color(2))
-            .with_series(LineSeries::new("refunded", line("escrows_refunded")).with_color(1))
-            .with_series(LineSeries::new("expired", line("escrows_expired")).with_color(3)),
+            .with_series(LineSeries::new("released", line(Q::ESCROWS_RELEASED)).with_color(2))
+            .with_series(LineSeries::new("refunded", line(Q::ESCROWS_REFUNDED)).with_color(1))
+            .with_series(LineSeries::new("expired", line(Q::ESCROWS_EXPIRED)).with_color(3)),
     );
     let disputes = counts_range(
         LineChart::new("Disputes per interval", axis.label, "disputes")
-            .with_series(LineSeries::new("disputes raised", line("disputes_raised")).with_color(4))
-            .with_series(LineSeries::new("disputes resolved", line("escrows_resolved")).with_color(5))
+            .with_series(LineSeries::new("disputes raised", line(Q::DISPUTES_RAISED)).with_color(4))
+            .with_series(LineSeries::new("disputes resolved", line(Q::ESCROWS_RESOLVED)).with_color(5))
             .with_series(
-                LineSeries::new("resolved as the evidence says", line("disputes_correct")).with_color(6).dashed(),
+                LineSeries::new("resolved as the evidence says", line(Q::DISPUTES_CORRECT)).with_color(6).dashed(),
             ),
     );
     let delay = counts_range(
         LineChart::new("Completion to release (median)", axis.label, "minutes").with_series(
             LineSeries::new(
                 "median completion → release",
-                scaled(line("completion_to_release_p50_ms"), 1.0 / 60_000.0),
+                scaled(line(Q::COMPLETION_TO_RELEASE_P50_MS), 1.0 / 60_000.0),
             )
             .with_color(0)
             .dashed(),
@@ -263,6 +304,7 @@ fn escrow(t: &Tables, axis: TimeAxis) -> Figure {
     );
     Figure {
         stem: "escrow",
+        place: Place::Escrow,
         chart: PanelChart::new("Escrow and disputes")
             .with_columns(2)
             .with_panel(bal)
@@ -276,25 +318,13 @@ fn escrow(t: &Tables, axis: TimeAxis) -> Figure {
     }
 }
 
-/// The nine ground-truth kinds of the compliance table, in table order.
-pub const GROUND_TRUTH_KINDS: [&str; 9] = [
-    "relay",
-    "resale",
-    "key_sharing",
-    "sybil_reentry",
-    "collusion_feedback",
-    "dispute_abuse",
-    "forgery",
-    "leak",
-    "corrupt_vote",
-];
-
 fn compliance(t: &Tables) -> Figure {
     let c = &t.compliance;
-    let kinds = c.str("kind");
-    let rows: Vec<usize> = (0..kinds.len()).filter(|&i| GROUND_TRUTH_KINDS.contains(&kinds[i].as_str())).collect();
+    let kinds = c.str(C::KIND);
+    let ground_truth: Vec<&str> = GroundTruthKind::ALL.iter().map(|k| k.as_str()).collect();
+    let rows: Vec<usize> = (0..kinds.len()).filter(|&i| ground_truth.contains(&kinds[i].as_str())).collect();
     let names: Vec<String> = rows.iter().map(|&i| kinds[i].replace('_', " ")).collect();
-    let (attempted, detected) = (c.pick("attempted", &rows), c.pick("detected", &rows));
+    let (attempted, detected) = (c.pick(C::ATTEMPTED, &rows), c.pick(C::DETECTED, &rows));
     let top = attempted.iter().chain(&detected).copied().filter(|v| v.is_finite()).fold(0.0, f64::max);
     let chart = BarChart::new(
         "Compliance: violations attempted (ground truth) vs detected by the market",
@@ -308,6 +338,7 @@ fn compliance(t: &Tables) -> Figure {
         .with_series(BarSeries::new("detected (audit, refusal or dispute outcome)", detected));
     Figure {
         stem: "compliance",
+        place: Place::Compliance,
         chart: chart.into(),
         caption: "Per kind of violation: attempts the simulation recorded as ground truth, and those the market \
                   detected (receipt audits for relay, resale and key sharing; bad-signature refusals for forgery; \
@@ -319,8 +350,9 @@ fn compliance(t: &Tables) -> Figure {
 
 fn welfare(t: &Tables) -> Figure {
     let w = &t.welfare;
-    let rows: Vec<usize> = (0..w.len()).filter(|&i| w.str("role").get(i).is_some_and(|r| r != "arbitrator")).collect();
-    let (pop, strat) = (w.str("population"), w.str("strategy"));
+    let rows: Vec<usize> =
+        (0..w.len()).filter(|&i| w.str(W::ROLE).get(i).is_some_and(|r| r != Role::Arbitrator.as_str())).collect();
+    let (pop, strat) = (w.str(W::POPULATION), w.str(W::STRATEGY));
     let cats: Vec<String> = rows
         .iter()
         .map(|&i| format!("{} ({})", pop.get(i).map_or("", String::as_str), strat.get(i).map_or("", String::as_str)))
@@ -328,10 +360,11 @@ fn welfare(t: &Tables) -> Figure {
     let chart = BarChart::new("Welfare by population and strategy", "population (strategy)", "tokens per agent", cats)
         .with_series(BarSeries::new(
             "surplus per agent (requesters) / profit per agent (providers)",
-            w.pick("surplus_per_agent", &rows),
+            w.pick(W::SURPLUS_PER_AGENT, &rows),
         ));
     Figure {
         stem: "welfare",
+        place: Place::Welfare,
         chart: chart.into(),
         caption:
             "Surplus per requester (value of delivered work − tokens paid) and profit per provider (tokens received \

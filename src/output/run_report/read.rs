@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use crate::output::{Frame, IoError};
+use crate::metrics::timeseries::column as TS;
+use crate::output::{Frame, IoError, table};
 
 fn load(dir: &Path, name: &str) -> Result<Frame, IoError> {
     Frame::read(&dir.join(format!("{name}.parquet")))
@@ -28,22 +29,26 @@ impl Tables {
     /// Reads the tables of the run folder `dir`.
     pub fn load(dir: &Path) -> Result<Self, IoError> {
         Ok(Tables {
-            summary: load(dir, "summary")?,
-            timeseries: load(dir, "timeseries")?,
-            price_discovery: load(dir, "price_discovery")?,
-            escrows: load(dir, "escrows")?,
-            sla: load(dir, "sla")?,
-            compliance: load(dir, "compliance")?,
-            welfare: load(dir, "welfare")?,
-            assignments: load(dir, "assignments")?,
-            effects: if dir.join("effects.parquet").is_file() { Some(load(dir, "effects")?) } else { None },
+            summary: load(dir, table::SUMMARY)?,
+            timeseries: load(dir, table::TIMESERIES)?,
+            price_discovery: load(dir, table::PRICE_DISCOVERY)?,
+            escrows: load(dir, table::ESCROWS)?,
+            sla: load(dir, table::SLA)?,
+            compliance: load(dir, table::COMPLIANCE)?,
+            welfare: load(dir, table::WELFARE)?,
+            assignments: load(dir, table::ASSIGNMENTS)?,
+            effects: if dir.join(format!("{}.parquet", table::EFFECTS)).is_file() {
+                Some(load(dir, table::EFFECTS)?)
+            } else {
+                None
+            },
         })
     }
 
     /// Task types in table order (every distinct `task_type` of `timeseries` except `all`).
     pub fn task_types(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        for t in self.timeseries.str("task_type") {
+        for t in self.timeseries.str(TS::TASK_TYPE) {
             if t != crate::metrics::ALL && !out.contains(&t) {
                 out.push(t);
             }

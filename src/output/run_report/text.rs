@@ -2,11 +2,20 @@
 //! generated from the tables' numbers, next to the charts. Every claim is computed here from the
 //! tables; where a number is undefined (no trades, no disputes) the sentence says so instead.
 
+use synmarket_agents::{GroundTruthKind, Role};
+
+use crate::metrics::compliance::column as C;
+use crate::metrics::equilibrium::column as PD;
+use crate::metrics::quality::column as Q;
+use crate::metrics::summary::column as S;
+use crate::metrics::timeseries::column as TS;
+use crate::metrics::welfare::column as W;
 use crate::metrics::{ALL, CONVERGENCE_THRESHOLD, MIN_CONVERGED_INTERVALS, time_to_converge};
 use crate::output::page::{ChartRef, Report, Section, Table};
 use crate::scenario::Scenario;
+use crate::sweep::column as stats_column;
 
-use super::charts::GROUND_TRUTH_KINDS;
+use super::charts::Place;
 use super::read::Tables;
 
 /// `0.529` → `"52.9 %"`; undefined → `"n/a"`.
@@ -49,44 +58,39 @@ pub fn dur(ms: f64) -> String {
     }
 }
 
-fn chart(charts: &[(&str, ChartRef)], stem: &str) -> Option<ChartRef> {
-    charts.iter().find(|c| c.0 == stem).map(|c| c.1.clone())
-}
-
-fn with_charts(mut s: Section, charts: &[(&str, ChartRef)], stems: &[&str]) -> Section {
-    for stem in stems {
-        if let Some(c) = chart(charts, stem) {
-            s = s.with_chart(c);
-        }
+/// `s` with every chart placed in it, in figure order.
+fn with_charts(mut s: Section, charts: &[(Place, ChartRef)], place: Place) -> Section {
+    for (_, c) in charts.iter().filter(|(p, _)| *p == place) {
+        s = s.with_chart(c.clone());
     }
     s
 }
 
 /// The whole report.
-pub fn report(s: &Scenario, t: &Tables, charts: Vec<(&str, ChartRef)>) -> Report {
+pub fn report(s: &Scenario, t: &Tables, charts: Vec<(Place, ChartRef)>) -> Report {
     let h = |k: &str| t.headline(k);
     Report::new(format!("Run report: {} (seed {})", s.name, s.seed))
         .with_subtitle(format!(
             "synmarket {} · {} simulated · {} agents · generated from the Parquet tables of this folder",
             env!("CARGO_PKG_VERSION"),
             dur(s.duration_ms as f64),
-            num(h("agents"), 0)
+            num(h(S::agents), 0)
         ))
         .with_section(scenario_section(s, t))
         .with_section(headline_section(t))
-        .with_section(with_charts(convergence_section(t), &charts, &["price_convergence", "efficiency"]))
-        .with_section(with_charts(liquidity_section(t), &charts, &["liquidity"]))
-        .with_section(with_charts(sla_section(t), &charts, &["sla_over_time", "sla_by_tier"]))
-        .with_section(with_charts(reputation_section(t), &charts, &["reputation"]))
+        .with_section(with_charts(convergence_section(t), &charts, Place::Convergence))
+        .with_section(with_charts(liquidity_section(t), &charts, Place::Liquidity))
+        .with_section(with_charts(sla_section(t), &charts, Place::Sla))
+        .with_section(with_charts(reputation_section(t), &charts, Place::Reputation))
         .with_section(effects_section(t))
-        .with_section(with_charts(escrow_section(t), &charts, &["escrow"]))
-        .with_section(with_charts(compliance_section(t), &charts, &["compliance"]))
-        .with_section(with_charts(welfare_section(t), &charts, &["welfare"]))
+        .with_section(with_charts(escrow_section(t), &charts, Place::Escrow))
+        .with_section(with_charts(compliance_section(t), &charts, Place::Compliance))
+        .with_section(with_charts(welfare_section(t), &charts, Place::Welfare))
 }
 
 fn scenario_section(s: &Scenario, t: &Tables) -> Section {
     let w = &t.welfare;
-    let (pop, role, strat, agents) = (w.str("population"), w.str("role"), w.str("strategy"), w.f64("agents"));
+    let (pop, role, strat, agents) = (w.str(W::POPULATION), w.str(W::ROLE), w.str(W::STRATEGY), w.f64(W::AGENTS));
     let rows = (0..pop.len())
         .map(|i| {
             vec![
@@ -131,34 +135,34 @@ fn headline_section(t: &Tables) -> Section {
     let rows: Vec<(&str, String)> = vec![
         (
             "orders (requests / offers)",
-            format!("{} ({} / {})", num(h("orders"), 0), num(h("requests"), 0), num(h("offers"), 0)),
+            format!("{} ({} / {})", num(h(S::orders), 0), num(h(S::requests), 0), num(h(S::offers), 0)),
         ),
-        ("trades", num(h("trades"), 0)),
-        ("volume (units)", num(h("volume_units"), 0)),
-        ("VWAP (tokens per unit)", num(h("vwap"), 2)),
-        ("fill rate", pct(h("fill_rate"))),
-        ("match rate", pct(h("match_rate"))),
+        ("trades", num(h(S::trades), 0)),
+        ("volume (units)", num(h(S::volume_units), 0)),
+        ("VWAP (tokens per unit)", num(h(S::vwap), 2)),
+        ("fill rate", pct(h(S::fill_rate))),
+        ("match rate", pct(h(S::match_rate))),
         (
             "time to first match p50 / p95",
-            format!("{} / {}", dur(h("time_to_first_match_p50_ms")), dur(h("time_to_first_match_p95_ms"))),
+            format!("{} / {}", dur(h(S::time_to_first_match_p50_ms)), dur(h(S::time_to_first_match_p95_ms))),
         ),
-        ("mean relative deviation |VWAP − P*| / P*", pct(h("relative_deviation_mean"))),
+        ("mean relative deviation |VWAP − P*| / P*", pct(h(S::relative_deviation_mean))),
         (
             "time to converge (5 %)",
-            if h("time_to_converge_ms").is_finite() { dur(h("time_to_converge_ms")) } else { "never".into() },
+            if h(S::time_to_converge_ms).is_finite() { dur(h(S::time_to_converge_ms)) } else { "never".into() },
         ),
-        ("Smith's alpha (mean)", num(h("smith_alpha_mean"), 1)),
-        ("allocative efficiency", pct(h("allocative_efficiency"))),
-        ("allocative efficiency, eligibility-constrained", pct(h("allocative_efficiency_constrained"))),
-        ("SLA compliance rate", pct(h("sla_compliance_rate"))),
-        ("SLA violations / no-shows", format!("{} / {}", num(h("sla_violations"), 0), num(h("no_shows"), 0))),
-        ("penalties paid (tokens)", num(h("penalties"), 0)),
-        ("high-reputation volume share", pct(h("high_reputation_volume_share"))),
-        ("high-reputation price premium", pct(h("high_reputation_price_premium"))),
-        ("disputes raised", num(h("disputes_raised"), 0)),
-        ("usage-cap breaches", num(h("usage_cap_breaches"), 0)),
-        ("treasury income (tokens)", num(h("treasury_income"), 0)),
-        ("wealth Gini", num(h("wealth_gini"), 3)),
+        ("Smith's alpha (mean)", num(h(S::smith_alpha_mean), 1)),
+        ("allocative efficiency", pct(h(S::allocative_efficiency))),
+        ("allocative efficiency, eligibility-constrained", pct(h(S::allocative_efficiency_constrained))),
+        ("SLA compliance rate", pct(h(S::sla_compliance_rate))),
+        ("SLA violations / no-shows", format!("{} / {}", num(h(S::sla_violations), 0), num(h(S::no_shows), 0))),
+        ("penalties paid (tokens)", num(h(S::penalties), 0)),
+        ("high-reputation volume share", pct(h(S::high_reputation_volume_share))),
+        ("high-reputation price premium", pct(h(S::high_reputation_price_premium))),
+        ("disputes raised", num(h(S::disputes_raised), 0)),
+        ("usage-cap breaches", num(h(S::usage_cap_breaches), 0)),
+        ("treasury income (tokens)", num(h(S::treasury_income), 0)),
+        ("wealth Gini", num(h(S::wealth_gini), 3)),
     ];
     Section::new("Headline metrics")
         .with_table(Table::key_value(rows).with_caption("End-of-run values (summary.parquet)"))
@@ -167,13 +171,13 @@ fn headline_section(t: &Tables) -> Section {
 fn convergence_section(t: &Tables) -> Section {
     let ts = &t.timeseries;
     let pd = &t.price_discovery;
-    let period_ms = pd.f64("time_end_ms").first().copied().unwrap_or(f64::NAN)
-        - pd.f64("time_start_ms").first().copied().unwrap_or(f64::NAN);
+    let period_ms = pd.f64(PD::TIME_END_MS).first().copied().unwrap_or(f64::NAN)
+        - pd.f64(PD::TIME_START_MS).first().copied().unwrap_or(f64::NAN);
     let mut s = Section::new("How fast prices converge");
     for name in t.task_types() {
-        let rows = ts.rows_where("task_type", &name);
-        let ends = ts.pick("time_end_ms", &rows);
-        let devs = ts.pick("relative_deviation", &rows);
+        let rows = ts.rows_where(TS::TASK_TYPE, &name);
+        let ends = ts.pick(TS::TIME_END_MS, &rows);
+        let devs = ts.pick(TS::RELATIVE_DEVIATION, &rows);
         let series: Vec<(u64, Option<f64>)> =
             ends.iter().zip(&devs).map(|(e, d)| (e.max(0.0) as u64, d.is_finite().then_some(*d))).collect();
         let defined: Vec<f64> = devs.iter().copied().filter(|d| d.is_finite()).collect();
@@ -211,8 +215,8 @@ fn convergence_section(t: &Tables) -> Section {
         ));
     }
     let h = |k: &str| t.headline(k);
-    let constrained = h("allocative_efficiency_constrained");
-    let (pu, pc) = (pd.f64("p_star"), pd.f64("p_star_constrained"));
+    let constrained = h(S::allocative_efficiency_constrained);
+    let (pu, pc) = (pd.f64(PD::P_STAR), pd.f64(PD::P_STAR_CONSTRAINED));
     let both: Vec<(f64, f64)> =
         pu.iter().zip(&pc).filter(|(a, b)| a.is_finite() && b.is_finite()).map(|(a, b)| (*a, *b)).collect();
     let p_star_sentence = if both.is_empty() {
@@ -243,9 +247,9 @@ fn convergence_section(t: &Tables) -> Section {
          with a mean coefficient of variation of {} per interval; allocative efficiency was {} of the unconstrained \
          maximum surplus{against} (periods of {}). Price deviations and alpha are measured against the unconstrained \
          P*.{p_star_sentence}",
-        num(h("smith_alpha_mean"), 1),
-        num(h("price_cv_mean"), 3),
-        pct(h("allocative_efficiency")),
+        num(h(S::smith_alpha_mean), 1),
+        num(h(S::price_cv_mean), 3),
+        pct(h(S::allocative_efficiency)),
         dur(period_ms)
     ))
 }
@@ -256,33 +260,34 @@ fn liquidity_section(t: &Tables) -> Section {
         .with_paragraph(format!(
             "{} of the requested units were filled and {} of the requests were matched at least in part; {} units \
              expired unfilled.",
-            pct(h("fill_rate")),
-            pct(h("match_rate")),
-            num(h("expired_unfilled_units"), 0)
+            pct(h(S::fill_rate)),
+            pct(h(S::match_rate)),
+            num(h(S::expired_unfilled_units), 0)
         ))
         .with_paragraph(format!(
             "Half of the matched requests found a provider {} and 95 % within {}. On average {} offer units \
              rested on the book, {} providers had an offer out, and the mean spread (best ask − best bid) was {} \
              tokens per unit (a negative spread means the best ask and bid cannot trade with each other, e.g. for \
              lack of capabilities or reputation).",
-            if h("time_to_first_match_p50_ms") == 0.0 {
+            if h(S::time_to_first_match_p50_ms) == 0.0 {
                 "immediately (against resting offers)".to_string()
             } else {
-                format!("within {}", dur(h("time_to_first_match_p50_ms")))
+                format!("within {}", dur(h(S::time_to_first_match_p50_ms)))
             },
-            dur(h("time_to_first_match_p95_ms")),
-            num(h("resting_units_mean"), 0),
-            num(h("active_providers_mean"), 1),
-            num(h("spread_mean"), 1)
+            dur(h(S::time_to_first_match_p95_ms)),
+            num(h(S::resting_units_mean), 0),
+            num(h(S::active_providers_mean), 1),
+            num(h(S::spread_mean), 1)
         ))
 }
 
 fn sla_section(t: &Tables) -> Section {
     let h = |k: &str| t.headline(k);
     let sla = &t.sla;
-    let tiers: Vec<String> = sla.str("tier");
-    let rate = sla.f64("sla_compliance_rate");
-    let cols = ["assignments", "volume_share", "vwap", "price_premium", "sla_compliance_rate", "no_shows", "penalties"];
+    let tiers: Vec<String> = sla.str(Q::TIER);
+    let rate = sla.f64(Q::SLA_COMPLIANCE_RATE);
+    let cols =
+        [Q::ASSIGNMENTS, Q::VOLUME_SHARE, Q::VWAP, Q::PRICE_PREMIUM, Q::SLA_COMPLIANCE_RATE, Q::NO_SHOWS, Q::PENALTIES];
     let data: Vec<Vec<f64>> = cols.iter().map(|c| sla.f64(c)).collect();
     let cell = |c: usize, i: usize| data[c].get(i).copied().unwrap_or(f64::NAN);
     let rows = (0..tiers.len())
@@ -305,16 +310,16 @@ fn sla_section(t: &Tables) -> Section {
         "{} tasks settled; {} of them completed without any SLA violation. The market recorded {} violations \
          ({} response time, {} duration, {} uptime, {} quality), {} no-shows and {} abandoned tasks, and moved {} \
          tokens of penalties from providers to requesters.",
-        num(h("settled_tasks"), 0),
-        pct(h("sla_compliance_rate")),
-        num(h("sla_violations"), 0),
-        num(h("violations_response"), 0),
-        num(h("violations_duration"), 0),
-        num(h("violations_uptime"), 0),
-        num(h("violations_quality"), 0),
-        num(h("no_shows"), 0),
-        num(h("abandoned"), 0),
-        num(h("penalties"), 0)
+        num(h(S::settled_tasks), 0),
+        pct(h(S::sla_compliance_rate)),
+        num(h(S::sla_violations), 0),
+        num(h(S::violations_response), 0),
+        num(h(S::violations_duration), 0),
+        num(h(S::violations_uptime), 0),
+        num(h(S::violations_quality), 0),
+        num(h(S::no_shows), 0),
+        num(h(S::abandoned), 0),
+        num(h(S::penalties), 0)
     ));
     let ranked: Vec<(String, f64)> =
         tiers.iter().zip(&rate).filter(|(t, r)| *t != ALL && r.is_finite()).map(|(t, r)| (t.clone(), *r)).collect();
@@ -342,7 +347,7 @@ fn sla_section(t: &Tables) -> Section {
 
 fn reputation_section(t: &Tables) -> Section {
     let h = |k: &str| t.headline(k);
-    let corr = h("reputation_reliability_corr");
+    let corr = h(S::reputation_reliability_corr);
     let strength = match corr.abs() {
         c if !c.is_finite() => "cannot be measured (too few settled tasks or no variation)",
         c if c < 0.1 => "is negligible",
@@ -350,7 +355,7 @@ fn reputation_section(t: &Tables) -> Section {
         c if c < 0.5 => "is moderate",
         _ => "is strong",
     };
-    let premium = h("high_reputation_price_premium");
+    let premium = h(S::high_reputation_price_premium);
     let direction = if !premium.is_finite() {
         "an undefined price premium (one of the groups did not trade)".to_string()
     } else if premium >= 0.0 {
@@ -361,7 +366,7 @@ fn reputation_section(t: &Tables) -> Section {
     Section::new("What reputation changes")
         .with_paragraph(format!(
             "Providers with a reputation of at least 100 when matched won {} of the traded units, at {}.",
-            pct(h("high_reputation_volume_share")),
+            pct(h(S::high_reputation_volume_share)),
             direction
         ))
         .with_paragraph(format!(
@@ -370,8 +375,8 @@ fn reputation_section(t: &Tables) -> Section {
              reputations {}.",
             strength,
             num(corr, 3),
-            num(h("reputation_p50_final"), 1),
-            num(h("reputation_gini_final"), 3)
+            num(h(S::reputation_p50_final), 1),
+            num(h(S::reputation_gini_final), 3)
         ))
         .with_paragraph(
             "These figures describe this run; they do not measure what the reputation rules do. Providers who \
@@ -398,9 +403,10 @@ fn effects_section(t: &Tables) -> Section {
              seeds and state the difference a rule makes, with an interval.",
         );
     };
-    let (name, versus, metric) = (e.str("effect"), e.str("versus"), e.str("metric"));
-    let (seeds, n) = (e.f64("seeds"), e.f64("n"));
-    let (mean, low, high) = (e.f64("mean_diff"), e.f64("ci_low"), e.f64("ci_high"));
+    let (name, versus, metric) =
+        (e.str(stats_column::EFFECT), e.str(stats_column::VERSUS), e.str(stats_column::METRIC));
+    let (seeds, n) = (e.f64(stats_column::SEEDS), e.f64(stats_column::N));
+    let (mean, low, high) = (e.f64(stats_column::MEAN_DIFF), e.f64(stats_column::CI_LOW), e.f64(stats_column::CI_HIGH));
     let mut rows = Vec::new();
     let mut resolved = Vec::new();
     for i in 0..e.len() {
@@ -492,16 +498,16 @@ fn effects_section(t: &Tables) -> Section {
 
 fn escrow_section(t: &Tables) -> Section {
     let h = |k: &str| t.headline(k);
-    let disputes = if h("disputes_raised") > 0.0 {
+    let disputes = if h(S::disputes_raised) > 0.0 {
         format!(
             "{} disputes were raised and {} resolved ({} released, {} refunded, {} split); arbitration matched the \
              ground truth in {} of them.",
-            num(h("disputes_raised"), 0),
-            num(h("disputes_resolved"), 0),
-            num(h("disputes_release"), 0),
-            num(h("disputes_refund"), 0),
-            num(h("disputes_split"), 0),
-            pct(h("arbitration_accuracy"))
+            num(h(S::disputes_raised), 0),
+            num(h(S::disputes_resolved), 0),
+            num(h(S::disputes_release), 0),
+            num(h(S::disputes_refund), 0),
+            num(h(S::disputes_split), 0),
+            pct(h(S::arbitration_accuracy))
         )
     } else {
         "No disputes were raised, so arbitration accuracy is not defined in this run.".to_string()
@@ -510,48 +516,42 @@ fn escrow_section(t: &Tables) -> Section {
         .with_paragraph(format!(
             "Escrow held at most {} tokens and {} at the end. Released escrows paid out a median {} after completion \
              (95 %: {}).",
-            num(h("escrow_balance_peak"), 0),
-            num(h("escrow_balance_final"), 0),
-            dur(h("completion_to_release_p50_ms")),
-            dur(h("completion_to_release_p95_ms"))
+            num(h(S::escrow_balance_peak), 0),
+            num(h(S::escrow_balance_final), 0),
+            dur(h(S::completion_to_release_p50_ms)),
+            dur(h(S::completion_to_release_p95_ms))
         ))
         .with_paragraph(disputes)
 }
 
 /// Plural label of a ground-truth kind for sentences.
 fn violation_label(kind: &str) -> &'static str {
-    match kind {
-        "relay" => "relayed tasks",
-        "resale" => "resold tasks",
-        "key_sharing" => "tasks on shared keys",
-        "sybil_reentry" => "Sybil re-entries",
-        "collusion_feedback" => "ring ratings",
-        "dispute_abuse" => "abusive disputes",
-        "forgery" => "forged orders",
-        "leak" => "payload leaks",
-        "corrupt_vote" => "corrupt votes",
-        _ => "other violations",
-    }
+    GroundTruthKind::from_name(kind).map_or("other violations", GroundTruthKind::plural)
 }
 
 fn compliance_section(t: &Tables) -> Section {
     let h = |k: &str| t.headline(k);
     let c = &t.compliance;
-    let kinds = c.str("kind");
+    let kinds = c.str(C::KIND);
     let col = |name: &str| c.f64(name);
-    let (att, det, und, earned, lost) =
-        (col("attempted"), col("detected"), col("undetected"), col("tokens_earned_by_violators"), col("honest_loss"));
+    let (att, det, und, earned, lost) = (
+        col(C::ATTEMPTED),
+        col(C::DETECTED),
+        col(C::UNDETECTED),
+        col(C::TOKENS_EARNED_BY_VIOLATORS),
+        col(C::HONEST_LOSS),
+    );
     let at = |v: &[f64], i: usize| v.get(i).copied().unwrap_or(f64::NAN);
-    let ground: Vec<usize> = (0..kinds.len()).filter(|&i| GROUND_TRUTH_KINDS.contains(&kinds[i].as_str())).collect();
+    let ground: Vec<usize> = (0..kinds.len()).filter(|&i| GroundTruthKind::from_name(&kinds[i]).is_some()).collect();
     let mut s = Section::new("Compliance");
-    if h("violations_attempted") > 0.0 {
+    if h(S::violations_attempted) > 0.0 {
         s = s.with_paragraph(format!(
             "Agents attempted {} violations (ground truth); the market detected {} of them ({}) and {} went \
              undetected.",
-            num(h("violations_attempted"), 0),
-            num(h("violations_detected"), 0),
-            pct(h("violations_detected") / h("violations_attempted")),
-            num(h("violations_undetected"), 0)
+            num(h(S::violations_attempted), 0),
+            num(h(S::violations_detected), 0),
+            pct(h(S::violations_detected) / h(S::violations_attempted)),
+            num(h(S::violations_undetected), 0)
         ));
         let tried: Vec<String> = ground
             .iter()
@@ -590,7 +590,7 @@ fn compliance_section(t: &Tables) -> Section {
         s = s.with_paragraph(format!(
             "Violators earned {} tokens on their violating trades: {}. Detected relay, resale and key-sharing tasks \
              earn nothing (their escrow is forfeited and the provider banned).",
-            num(h("tokens_earned_by_violators"), 0),
+            num(h(S::tokens_earned_by_violators), 0),
             earners.iter().map(|(v, l)| format!("{} on {l}", num(*v, 0))).collect::<Vec<_>>().join(", ")
         ));
     }
@@ -601,20 +601,20 @@ fn compliance_section(t: &Tables) -> Section {
         "Honest agents lost {} tokens moved against the evidence ({} through abusive disputes, {} through corrupt \
          votes; an escrow hit by both counts once). {} privacy incidents occurred ({} private, {} confidential \
          payloads leaked); they are counted, not priced.",
-        num(h("honest_loss"), 0),
-        num(lost_by("dispute_abuse"), 0),
-        num(lost_by("corrupt_vote"), 0),
-        num(h("privacy_incidents"), 0),
+        num(h(S::honest_loss), 0),
+        num(lost_by(GroundTruthKind::DisputeAbuse.as_str()), 0),
+        num(lost_by(GroundTruthKind::CorruptVote.as_str()), 0),
+        num(h(S::privacy_incidents), 0),
         num(cnt("privacy_incident_private", &att), 0),
         num(cnt("privacy_incident_confidential", &att), 0)
     ));
     s = s.with_paragraph(format!(
         "{} peers were banned. Usage-cap breaches: {} (must be 0). Unauthorised calls refused: {}; forged \
          signatures refused: {}.",
-        num(h("banned_peers"), 0),
-        num(h("usage_cap_breaches"), 0),
-        num(h("unauthorised_calls_rejected"), 0),
-        num(h("forged_signatures_rejected"), 0)
+        num(h(S::banned_peers), 0),
+        num(h(S::usage_cap_breaches), 0),
+        num(h(S::unauthorised_calls_rejected), 0),
+        num(h(S::forged_signatures_rejected), 0)
     ));
     let opt = |v: f64| if v.is_finite() { num(v, 0) } else { "–".to_string() };
     let rows = (0..kinds.len())
@@ -639,11 +639,11 @@ fn compliance_section(t: &Tables) -> Section {
 fn welfare_section(t: &Tables) -> Section {
     let h = |k: &str| t.headline(k);
     let w = &t.welfare;
-    let (role, strat, agents, surplus) = (w.str("role"), w.str("strategy"), w.f64("agents"), w.f64("surplus"));
+    let (role, strat, agents, surplus) = (w.str(W::ROLE), w.str(W::STRATEGY), w.f64(W::AGENTS), w.f64(W::SURPLUS));
     // League table by (role, strategy), in order of first appearance.
     let mut league: Vec<(String, String, f64, f64)> = Vec::new();
     for i in 0..role.len().min(strat.len()) {
-        if role[i] == "arbitrator" {
+        if role[i] == Role::Arbitrator.as_str() {
             continue;
         }
         let (a, s) = (agents.get(i).copied().unwrap_or(0.0), surplus.get(i).copied().unwrap_or(0.0));
@@ -667,12 +667,12 @@ fn welfare_section(t: &Tables) -> Section {
             "Requesters gained a surplus of {} tokens and providers a profit of {} tokens; the treasury collected {} \
              tokens of fees. Per agent, the best requester strategy was {} and the best provider strategy {}. The \
              Gini coefficient of final wealth is {}.",
-            num(h("requester_surplus"), 0),
-            num(h("provider_profit"), 0),
-            num(h("treasury_income"), 0),
-            best("requester"),
-            best("provider"),
-            num(h("wealth_gini"), 3)
+            num(h(S::requester_surplus), 0),
+            num(h(S::provider_profit), 0),
+            num(h(S::treasury_income), 0),
+            best(Role::Requester.as_str()),
+            best(Role::Provider.as_str()),
+            num(h(S::wealth_gini), 3)
         ))
         .with_table(
             Table::new(header.iter().map(|x| x.to_string()).collect(), rows).with_caption("League table by strategy"),
