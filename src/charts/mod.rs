@@ -1,12 +1,12 @@
 //! Charts for run and sweep reports: a small declarative model ([`Chart`]: line, bar and
-//! multi-panel charts) and a renderer that draws the same description to a 1200×800 PNG
-//! (plotters' bitmap backend) and to an SVG string, both without any system font.
+//! multi-panel charts) and one renderer: the chart is drawn once as a 1200×800 SVG (plotters' SVG
+//! backend) and the PNG is that SVG rasterised by resvg, so the two always agree. No system font
+//! is used.
 //!
 //! * `model`    – the data a caller fills in (series, bands, scatter, reference lines, bars).
 //! * `render`   – backends, layout of title / plot / legend, the multi-panel grid, file output.
 //! * `line`, `bar` – drawing of one line plot / bar plot; `legend` – the legend strip.
 //! * `geometry` – ranges and clipping; `style` – palette, font sizes, tick formatting.
-//! * `glyphs`   – correct text rasterisation for the PNG backend.
 //!
 //! Text uses DejaVu Sans embedded with `include_bytes!` and registered once as "sans-serif".
 //! Rendering never panics on data: empty series give a "no data" frame, NaN/inf values are
@@ -15,7 +15,6 @@
 
 mod bar;
 mod geometry;
-mod glyphs;
 mod legend;
 mod line;
 mod model;
@@ -31,7 +30,7 @@ use crate::output::IoError;
 pub use model::{
     Band, BandStyle, BarChart, BarSeries, Chart, LineChart, LineSeries, PanelChart, RefLine, ScatterSeries,
 };
-pub use render::{RenderedChart, render_files, render_png, render_svg};
+pub use render::{RenderedChart, rasterize, render_files, render_png, render_svg};
 pub use style::PALETTE;
 
 /// Image width in pixels of every chart.
@@ -42,7 +41,10 @@ pub const HEIGHT: u32 = 800;
 pub const MAX_SCATTER_POINTS: usize = 4000;
 
 /// DejaVu Sans (Bitstream Vera licence, see `assets/fonts/LICENSE-DejaVu.txt`).
-static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+pub(crate) static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+
+/// The family name inside the embedded font file.
+pub(crate) const FONT_FAMILY_NAME: &str = "DejaVu Sans";
 
 /// Why a chart could not be drawn or written.
 #[derive(Debug, thiserror::Error)]

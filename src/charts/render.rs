@@ -1,5 +1,6 @@
-//! From a [`Chart`] to pixels: the PNG and SVG backends, the page layout (title, plot, legend
-//! strip at the bottom), the multi-panel grid, and atomic file output. Drawing is guarded so a
+//! From a [`Chart`] to pixels: the SVG drawing (plotters' SVG backend), its rasterisation to PNG
+//! (resvg), the page layout (title, plot, legend strip at the bottom), the multi-panel grid, and
+//! atomic file output. Drawing is guarded so a
 //! panic inside plotters becomes a [`ChartError`] rather than ending a long sweep.
 
 use std::any::Any;
@@ -9,12 +10,10 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::glyphs::GlyphFix;
 use super::line::{self, ColorMap};
 use super::model::{Chart, LineChart, PanelChart};
 use super::style::{FULL, PANEL};
 use super::{ChartError, HEIGHT, WIDTH, bar, draw_err, ensure_font, legend};
-use crate::output::IoError;
 use crate::output::atomic as io;
 
 /// The files written for one chart and its SVG text (to inline into an HTML report).
@@ -54,34 +53,44 @@ pub fn render_svg(chart: &Chart) -> Result<String, ChartError> {
     Ok(out)
 }
 
-/// Draws `chart` as a 1200×800 PNG at `path`, atomically (temporary sibling, then rename).
-pub fn render_png(chart: &Chart, path: impl AsRef<Path>) -> Result<(), ChartError> {
-    let path = path.as_ref();
-    ensure_font()?;
-    io::ensure_parent(path)?;
-    let temp = io::temp_sibling(path, Some("png"));
-    let result = guarded(|| {
-        let root = GlyphFix(BitMapBackend::new(&temp, (WIDTH, HEIGHT))).into_drawing_area();
-        draw_chart(&root, chart)?;
-        root.present().map_err(|e| ChartError::Io(IoError::Content { path: path.to_path_buf(), reason: e.to_string() }))
-    });
-    match result {
-        Ok(()) => Ok(io::commit_temp(&temp, path)?),
-        Err(e) => {
-            let _ = std::fs::remove_file(&temp);
-            Err(e)
+/// Rasterises an SVG document drawn by [`render_svg`] to PNG bytes with resvg. Only the
+/// embedded font is known to the rasteriser (no system fonts), so the PNG is the SVG, pixel for
+/// pixel, on any machine.
+pub fn rasterize(svg: &str) -> Result<Vec<u8>, ChartError> {
+    use resvg::{tiny_skia, usvg};
+    static OPTIONS: std::sync::OnceLock<usvg::Options<'static>> = std::sync::OnceLock::new();
+    let options = OPTIONS.get_or_init(|| {
+        let mut db = usvg::fontdb::Database::new();
+        db.load_font_data(super::FONT_BYTES.to_vec());
+        db.set_sans_serif_family(super::FONT_FAMILY_NAME);
+        usvg::Options {
+            font_family: super::FONT_FAMILY_NAME.to_string(),
+            fontdb: std::sync::Arc::new(db),
+            ..usvg::Options::default()
         }
-    }
+    });
+    let tree = usvg::Tree::from_str(svg, options).map_err(draw_err)?;
+    let mut pixmap = tiny_skia::Pixmap::new(WIDTH, HEIGHT).ok_or_else(|| ChartError::Draw("empty image".into()))?;
+    pixmap.fill(tiny_skia::Color::WHITE);
+    resvg::render(&tree, tiny_skia::Transform::default(), &mut pixmap.as_mut());
+    pixmap.encode_png().map_err(draw_err)
+}
+
+/// Draws `chart` as a 1200×800 PNG at `path` (the SVG, rasterised), atomically.
+pub fn render_png(chart: &Chart, path: impl AsRef<Path>) -> Result<(), ChartError> {
+    let png = rasterize(&render_svg(chart)?)?;
+    Ok(io::write_atomic(path.as_ref(), &png)?)
 }
 
 /// Writes `<dir>/<stem>.png` and `<dir>/<stem>.svg` and returns the SVG text with both paths.
+/// The PNG is the SVG rasterised, so the two always show the same chart.
 pub fn render_files(chart: &Chart, dir: impl AsRef<Path>, stem: &str) -> Result<RenderedChart, ChartError> {
     let dir = dir.as_ref();
     let svg = render_svg(chart)?;
     let svg_path = dir.join(format!("{stem}.svg"));
     io::write_atomic(&svg_path, svg.as_bytes())?;
     let png_path = dir.join(format!("{stem}.png"));
-    render_png(chart, &png_path)?;
+    io::write_atomic(&png_path, &rasterize(&svg)?)?;
     Ok(RenderedChart { svg, png_path, svg_path })
 }
 
