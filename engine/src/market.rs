@@ -12,7 +12,7 @@
 //!
 //! **Placement checks**, in order (the first failure is the error): units, price, `price × units`
 //! overflow, task type, `min_reputation`, the task spec's `max_duration_ms` and the SLA
-//! ([`SlaSpec::validate`]: uptime in [0, 1], durations at most [`MAX_DURATION_MS`]), expiry not in
+//! ([`crate::SlaSpec::validate`]: uptime in [0, 1], durations at most [`MAX_DURATION_MS`]), expiry not in
 //! the past, trader known and not banned, then (with `verify_signatures`) the signature and its
 //! sequence number ([`crate::signing`]), then the side's own checks (funds for a request; pause,
 //! account and usage cap for an offer).

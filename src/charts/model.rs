@@ -45,8 +45,11 @@ pub struct LineChart {
     pub x_label: String,
     /// Y axis description, with its unit, e.g. "price per unit (credits)".
     pub y_label: String,
+    /// The lines, drawn in order (later lines on top).
     pub series: Vec<LineSeries>,
+    /// Unconnected dots, drawn under the lines.
     pub scatter: Vec<ScatterSeries>,
+    /// Horizontal reference lines across the plot.
     pub ref_lines: Vec<RefLine>,
     /// Fixed x range; `None` fits the data.
     pub x_range: Option<(f64, f64)>,
@@ -57,30 +60,36 @@ pub struct LineChart {
 }
 
 impl LineChart {
+    /// A chart with a title and axis descriptions (each with its unit) and nothing drawn yet.
     pub fn new(title: impl Into<String>, x_label: impl Into<String>, y_label: impl Into<String>) -> Self {
         Self { title: title.into(), x_label: x_label.into(), y_label: y_label.into(), ..Self::default() }
     }
 
+    /// Adds a series.
     pub fn with_series(mut self, series: LineSeries) -> Self {
         self.series.push(series);
         self
     }
 
+    /// Adds a scatter series.
     pub fn with_scatter(mut self, scatter: ScatterSeries) -> Self {
         self.scatter.push(scatter);
         self
     }
 
+    /// Adds a horizontal reference line.
     pub fn with_ref_line(mut self, line: RefLine) -> Self {
         self.ref_lines.push(line);
         self
     }
 
+    /// Fixes the x range to `[lo, hi]` (axis units).
     pub fn with_x_range(mut self, lo: f64, hi: f64) -> Self {
         self.x_range = Some((lo, hi));
         self
     }
 
+    /// Fixes the y range to `[lo, hi]` (axis units).
     pub fn with_y_range(mut self, lo: f64, hi: f64) -> Self {
         self.y_range = Some((lo, hi));
         self
@@ -98,6 +107,7 @@ impl LineChart {
 pub struct LineSeries {
     /// Legend label; an empty name is left out of the legend.
     pub name: String,
+    /// The `(x, y)` points in axis units; non-finite points are skipped.
     pub points: Vec<(f64, f64)>,
     /// Optional lower/upper band drawn under the line in the same colour.
     pub band: Option<Band>,
@@ -108,20 +118,24 @@ pub struct LineSeries {
 }
 
 impl LineSeries {
+    /// A series named `name` (its legend label) of `(x, y)` points.
     pub fn new(name: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
         Self { name: name.into(), points, ..Self::default() }
     }
 
+    /// Adds a band drawn under the line in its colour.
     pub fn with_band(mut self, band: Band) -> Self {
         self.band = Some(band);
         self
     }
 
+    /// Draws the line dashed.
     pub fn dashed(mut self) -> Self {
         self.dashed = true;
         self
     }
 
+    /// Uses palette colour `palette_index` (`charts::PALETTE`, wrapping).
     pub fn with_color(mut self, palette_index: usize) -> Self {
         self.color = Some(palette_index);
         self
@@ -145,19 +159,23 @@ pub struct Band {
     pub label: Option<String>,
     /// (x, lower, upper); lower and upper are swapped if given the wrong way round.
     pub points: Vec<(f64, f64, f64)>,
+    /// Shaded area or error bars.
     pub style: BandStyle,
 }
 
 impl Band {
+    /// A band of `(x, lower, upper)` points, shaded, not in the legend.
     pub fn new(points: Vec<(f64, f64, f64)>) -> Self {
         Self { points, ..Self::default() }
     }
 
+    /// Names the band in the legend.
     pub fn labelled(mut self, label: impl Into<String>) -> Self {
         self.label = Some(label.into());
         self
     }
 
+    /// Draws the band as error bars.
     pub fn error_bars(mut self) -> Self {
         self.style = BandStyle::ErrorBars;
         self
@@ -170,16 +188,21 @@ impl Band {
 /// legend says so.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ScatterSeries {
+    /// Legend label.
     pub name: String,
+    /// The `(x, y)` points in axis units; non-finite points are skipped.
     pub points: Vec<(f64, f64)>,
+    /// Palette index; `None` picks the next colour.
     pub color: Option<usize>,
 }
 
 impl ScatterSeries {
+    /// A series named `name` (its legend label) of `(x, y)` points.
     pub fn new(name: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
         Self { name: name.into(), points, color: None }
     }
 
+    /// Uses palette colour `palette_index` (`charts::PALETTE`, wrapping).
     pub fn with_color(mut self, palette_index: usize) -> Self {
         self.color = Some(palette_index);
         self
@@ -189,17 +212,21 @@ impl ScatterSeries {
 /// A dashed horizontal line across the whole plot, named in the legend (e.g. "P* = 100").
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RefLine {
+    /// Legend label, with the value where it helps ("P* = 100").
     pub label: String,
+    /// Height of the line, in y axis units.
     pub y: f64,
     /// Palette index; `None` uses black, then dark grey, then palette colours.
     pub color: Option<usize>,
 }
 
 impl RefLine {
+    /// A reference line labelled `label` at height `y`.
     pub fn new(label: impl Into<String>, y: f64) -> Self {
         Self { label: label.into(), y, color: None }
     }
 
+    /// Uses palette colour `palette_index` (`charts::PALETTE`, wrapping).
     pub fn with_color(mut self, palette_index: usize) -> Self {
         self.color = Some(palette_index);
         self
@@ -210,12 +237,17 @@ impl RefLine {
 /// simple bar chart (and no legend).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BarChart {
+    /// Drawn above the chart.
     pub title: String,
     /// Description under the category labels (may be empty).
     pub x_label: String,
+    /// Y axis description, with its unit.
     pub y_label: String,
+    /// One label per group of bars, left to right.
     pub categories: Vec<String>,
+    /// One bar per series in each group, in order.
     pub series: Vec<BarSeries>,
+    /// Horizontal reference lines across the plot.
     pub ref_lines: Vec<RefLine>,
     /// Print each bar's value above it (when there is room).
     pub show_values: bool,
@@ -224,6 +256,7 @@ pub struct BarChart {
 }
 
 impl BarChart {
+    /// A bar chart with a title, axis descriptions and its categories, showing values.
     pub fn new(
         title: impl Into<String>,
         x_label: impl Into<String>,
@@ -242,21 +275,25 @@ impl BarChart {
         }
     }
 
+    /// Adds a series.
     pub fn with_series(mut self, series: BarSeries) -> Self {
         self.series.push(series);
         self
     }
 
+    /// Adds a horizontal reference line.
     pub fn with_ref_line(mut self, line: RefLine) -> Self {
         self.ref_lines.push(line);
         self
     }
 
+    /// Fixes the y range to `[lo, hi]` (axis units).
     pub fn with_y_range(mut self, lo: f64, hi: f64) -> Self {
         self.y_range = Some((lo, hi));
         self
     }
 
+    /// Does not print the bar values.
     pub fn without_values(mut self) -> Self {
         self.show_values = false;
         self
@@ -267,16 +304,21 @@ impl BarChart {
 /// values draw no bar.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct BarSeries {
+    /// Legend label.
     pub name: String,
+    /// Bar heights, one per category.
     pub values: Vec<f64>,
+    /// Palette index; `None` picks the next colour.
     pub color: Option<usize>,
 }
 
 impl BarSeries {
+    /// A series named `name` with one value per category.
     pub fn new(name: impl Into<String>, values: Vec<f64>) -> Self {
         Self { name: name.into(), values, color: None }
     }
 
+    /// Uses palette colour `palette_index` (`charts::PALETTE`, wrapping).
     pub fn with_color(mut self, palette_index: usize) -> Self {
         self.color = Some(palette_index);
         self
@@ -287,22 +329,27 @@ impl BarSeries {
 /// panels and appear once in the shared legend under the grid.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PanelChart {
+    /// Drawn above the chart.
     pub title: String,
     /// Panels per row; 0 picks a near-square grid.
     pub columns: usize,
+    /// The panels, left to right then top to bottom.
     pub panels: Vec<LineChart>,
 }
 
 impl PanelChart {
+    /// An empty grid titled `title`.
     pub fn new(title: impl Into<String>) -> Self {
         Self { title: title.into(), ..Self::default() }
     }
 
+    /// Adds a panel.
     pub fn with_panel(mut self, panel: LineChart) -> Self {
         self.panels.push(panel);
         self
     }
 
+    /// Sets the panels per row (0: a near-square grid).
     pub fn with_columns(mut self, columns: usize) -> Self {
         self.columns = columns;
         self

@@ -19,8 +19,11 @@ use crate::output::atomic as io;
 /// The files written for one chart and its SVG text (to inline into an HTML report).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RenderedChart {
+    /// The SVG document (1200×800).
     pub svg: String,
+    /// Where the PNG was written.
     pub png_path: PathBuf,
+    /// Where the SVG was written.
     pub svg_path: PathBuf,
 }
 

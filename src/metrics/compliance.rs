@@ -36,7 +36,7 @@
 //! * `unauthorised_call`, `forged_signature`: calls refused as `not_authorized` and
 //!   `bad_signature`; attempted = detected, undetected null.
 //!
-//! Run-level totals for `summary` ([`ComplianceTable::totals`]) add the nine ground-truth rows;
+//! Run-level totals for `summary` (`ComplianceTable::totals`) add the nine ground-truth rows;
 //! the run's honest loss counts each escrow once (a dispute abuse that a corrupt vote decided is
 //! one loss, not two).
 

@@ -8,7 +8,7 @@
 //!   the share of runs that converged, and the mean of `time_to_converge_ms` is over those runs
 //!   only (its `n` says how many). `converged_task_types` counts the task types that did.
 //! * `escrow_balance_peak`: the most tokens ever in escrow, from the ledger after each instant
-//!   ([`escrow_peak`]), not the largest sampled `escrow_balance`.
+//!   (`escrow_peak`), not the largest sampled `escrow_balance`.
 //! * `relative_deviation_mean`, `price_cv_mean`, `smith_alpha_mean`, `spread_mean`: means over
 //!   the per-type intervals (or periods) where the value is defined.
 //! * `allocative_efficiency`: Σ realised surplus / Σ maximum surplus over all periods and types.

@@ -22,38 +22,56 @@ pub enum IoError {
     /// Creating, writing or renaming a file (or its folder) failed.
     #[error("cannot write {}: {source}", path.display())]
     Write {
+        /// The path concerned.
         path: PathBuf,
         #[source]
+        /// The operating system's error.
         source: std::io::Error,
     },
     /// Opening a file for reading failed.
     #[error("cannot read {}: {source}", path.display())]
     Read {
+        /// The path concerned.
         path: PathBuf,
         #[source]
+        /// The operating system's error.
         source: std::io::Error,
     },
     /// Polars failed to encode or decode a Parquet file.
     #[error("parquet error for {}: {source}", path.display())]
     Parquet {
+        /// The path concerned.
         path: PathBuf,
         #[source]
+        /// What polars said.
         source: PolarsError,
     },
     /// A value could not be serialised to JSON.
     #[error("cannot serialise JSON for {}: {source}", path.display())]
     Json {
+        /// The path concerned.
         path: PathBuf,
         #[source]
+        /// What serde_json said.
         source: serde_json::Error,
     },
     /// The output folder cannot be used (a file is in the way, or nothing can be created there).
     /// Checked before any work starts ([`check_output_dir`]).
     #[error("cannot write output under {}: {reason}", path.display())]
-    Unusable { path: PathBuf, reason: String },
+    Unusable {
+        /// The folder.
+        path: PathBuf,
+        /// Why it cannot be used.
+        reason: String,
+    },
     /// Producing the file's content failed for another reason (e.g. a chart backend error).
     #[error("cannot produce {}: {reason}", path.display())]
-    Content { path: PathBuf, reason: String },
+    Content {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        reason: String,
+    },
 }
 
 /// Sequence number that keeps temporary names unique between threads of one process.

@@ -18,26 +18,35 @@ use crate::output::{IoError, write_atomic};
 /// A whole report page.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Report {
+    /// The page title (`<h1>`).
     pub title: String,
+    /// A line under the title.
     pub subtitle: Option<String>,
+    /// The sections, in order.
     pub sections: Vec<Section>,
 }
 
 /// One titled part of a report, rendered in field order: paragraphs, tables, charts.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Section {
+    /// The section heading (`<h2>`).
     pub heading: String,
     /// Plain sentences; each element is one paragraph.
     pub paragraphs: Vec<String>,
+    /// Tables, after the paragraphs.
     pub tables: Vec<Table>,
+    /// Charts, after the tables.
     pub charts: Vec<ChartRef>,
 }
 
 /// A table with a header row. Cells that look numeric are right-aligned in HTML.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Table {
+    /// A caption above the table.
     pub caption: Option<String>,
+    /// Column headings.
     pub header: Vec<String>,
+    /// Rows of cells, each as long as the header.
     pub rows: Vec<Vec<String>>,
 }
 
@@ -45,21 +54,27 @@ pub struct Table {
 /// report file (used by Markdown) and a one-line caption.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ChartRef {
+    /// The chart as an SVG document (inlined into HTML).
     pub svg: String,
+    /// The PNG, relative to the page (linked from Markdown).
     pub png_path: String,
+    /// One line under the chart.
     pub caption: String,
 }
 
 impl Report {
+    /// A page titled `title`, empty.
     pub fn new(title: impl Into<String>) -> Self {
         Self { title: title.into(), ..Self::default() }
     }
 
+    /// Sets the subtitle.
     pub fn with_subtitle(mut self, subtitle: impl Into<String>) -> Self {
         self.subtitle = Some(subtitle.into());
         self
     }
 
+    /// Adds a section.
     pub fn with_section(mut self, section: Section) -> Self {
         self.sections.push(section);
         self
@@ -67,20 +82,24 @@ impl Report {
 }
 
 impl Section {
+    /// A section headed `heading`, empty.
     pub fn new(heading: impl Into<String>) -> Self {
         Self { heading: heading.into(), ..Self::default() }
     }
 
+    /// Adds a paragraph of plain text.
     pub fn with_paragraph(mut self, text: impl Into<String>) -> Self {
         self.paragraphs.push(text.into());
         self
     }
 
+    /// Adds a table.
     pub fn with_table(mut self, table: Table) -> Self {
         self.tables.push(table);
         self
     }
 
+    /// Adds a chart.
     pub fn with_chart(mut self, chart: ChartRef) -> Self {
         self.charts.push(chart);
         self
@@ -88,6 +107,7 @@ impl Section {
 }
 
 impl Table {
+    /// A table with `header` and `rows`.
     pub fn new(header: Vec<String>, rows: Vec<Vec<String>>) -> Self {
         Self { caption: None, header, rows }
     }
@@ -100,6 +120,7 @@ impl Table {
         )
     }
 
+    /// Sets the caption.
     pub fn with_caption(mut self, caption: impl Into<String>) -> Self {
         self.caption = Some(caption.into());
         self
@@ -107,6 +128,7 @@ impl Table {
 }
 
 impl ChartRef {
+    /// A chart from its SVG text, its PNG path relative to the page, and its caption.
     pub fn new(svg: impl Into<String>, png_path: impl Into<String>, caption: impl Into<String>) -> Self {
         Self { svg: svg.into(), png_path: png_path.into(), caption: caption.into() }
     }

@@ -6,7 +6,7 @@
 //!
 //! Decisions: only numeric parameters with at least two values get charts (strings and booleans
 //! are listed in the tables instead). When several parameters vary, each chart has one series per
-//! combination of the other parameters (the first [`MAX_SERIES`] combinations in label order). Metrics whose mean is undefined at every point are left out of charts.
+//! combination of the other parameters (the first `MAX_SERIES` (8) combinations in label order). Metrics whose mean is undefined at every point are left out of charts.
 
 use std::collections::BTreeMap;
 use std::path::Path;

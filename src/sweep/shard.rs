@@ -187,7 +187,7 @@ pub fn detect_shard(
 /// more shards.
 pub const MAX_THREADS: usize = 1024;
 
-/// Threads for the local pool: the flag (1..=[`MAX_THREADS`]), else `SLURM_CPUS_PER_TASK`, else
+/// Threads for the local pool: the flag (1..=`MAX_THREADS`, 1024), else `SLURM_CPUS_PER_TASK`, else
 /// all cores.
 pub fn default_threads(flag: Option<usize>, env: &dyn Fn(&str) -> Option<String>) -> Result<usize, SweepError> {
     if let Some(n) = flag {

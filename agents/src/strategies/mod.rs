@@ -1,5 +1,5 @@
 //! The strategy set: one module per strategy, each owning its parameters (serde, defaults,
-//! checks, docs) and its behaviour, gathered in one registry ([`strategies!`] below).
+//! checks, docs) and its behaviour, gathered in one registry (the `strategies!` macro below).
 //!
 //! A strategy is three small things, all reached through [`Behaviour`], which its `Params`
 //! struct implements:

@@ -1,7 +1,7 @@
 //! Providers: offer their compute, execute assigned work, and — for the adversaries — break the
 //! federation's rules in the ways the compliance metrics count.
 //!
-//! A provider holds one resting offer at a time, priced by its [`Pricer`] (adaptive pricers
+//! A provider holds one resting offer at a time, priced by its price rule ([`super::PriceRule`]) (adaptive pricers
 //! cancel and re-quote at each arrival), sized within its usage cap and its `units_per_period`
 //! quota. Assigned work follows the reliability profile: a no-show with `no_show_probability`,
 //! else a start after `start_delay`, a duration of `duration × speed_factor`, a quality draw per

@@ -2,7 +2,7 @@
 //!
 //! A requester holds one open request at a time. At each arrival it draws a task type from its
 //! mix, units, the capabilities needed, a minimum reputation, a privacy level and SLA terms, and
-//! bids by its [`Pricer`]; adaptive pricers (ZIP, Roth–Erev) cancel the open request and re-quote.
+//! bids by its price rule ([`super::PriceRule`]); adaptive pricers (ZIP, Roth–Erev) cancel the open request and re-quote.
 //! It never bids more than it can lock, nor beyond its `units_per_period` quota.
 //!
 //! What a strategy changes is asked of its price rule and its conduct ([`super::Behaviour`]): a

@@ -13,13 +13,21 @@ fn load(dir: &Path, name: &str) -> Result<Frame, IoError> {
 
 /// Every table the report reads.
 pub struct Tables {
+    /// `summary.parquet`.
     pub summary: Frame,
+    /// `timeseries.parquet`.
     pub timeseries: Frame,
+    /// `price_discovery.parquet`.
     pub price_discovery: Frame,
+    /// `escrows.parquet`.
     pub escrows: Frame,
+    /// `sla.parquet`.
     pub sla: Frame,
+    /// `compliance.parquet`.
     pub compliance: Frame,
+    /// `welfare.parquet`.
     pub welfare: Frame,
+    /// `assignments.parquet` (raw).
     pub assignments: Frame,
     /// The scenario's measured `[[effect]]` pair studies (`effects.parquet`), when it has any.
     pub effects: Option<Frame>,
