@@ -295,14 +295,11 @@ mod tests {
     use super::*;
     use crate::metrics::equilibrium;
 
-    /// A seeded xorshift stream: `next(m)` draws from `0..m` (test inputs only).
-    fn xorshift(mut x: u64) -> impl FnMut(u64) -> u64 {
-        move |m| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % m
-        }
+    /// A seeded stream of test inputs (`synmarket_engine::seed`'s SplitMix64): `next(m)` draws
+    /// from `0..m`. A failing case prints its seed and case number.
+    fn stream(seed: u64) -> impl FnMut(u64) -> u64 {
+        let mut g = synmarket_engine::workload::SplitMix::seed_from_u64(seed);
+        move |m| g.next_u64() % m
     }
 
     fn step(price: f64, units: u64, caps: &[u8], reputation: f64) -> Step {
@@ -331,19 +328,20 @@ mod tests {
     /// Without constraints the constrained prices are P*'s clearing range, on random markets.
     #[test]
     fn unconstrained_prices_are_the_clearing_range() {
-        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
-        for _ in 0..300 {
+        const SEED: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = stream(SEED);
+        for case in 0..300 {
             let d: Vec<Step> = (0..1 + next(6)).map(|_| step(1.0 + next(40) as f64, 1 + next(3), &[], 0.0)).collect();
             let s: Vec<Step> = (0..1 + next(6)).map(|_| step(1.0 + next(40) as f64, 1 + next(3), &[], 0.0)).collect();
             let c = constrained(&d, &s).unwrap();
             let mut dd: Vec<(f64, u64)> = d.iter().map(|x| (x.price, x.units)).collect();
             let mut ss: Vec<(f64, u64)> = s.iter().map(|x| (x.price, x.units)).collect();
             let e = equilibrium(&mut dd, &mut ss).unwrap();
-            assert_eq!(c.q_units, e.q_star, "{d:?} {s:?}");
+            assert_eq!(c.q_units, e.q_star, "seed {SEED:#x} case {case}: {d:?} {s:?}");
             if let Some((lo, hi)) = c.price_range {
                 assert!(
                     (lo - e.p_low).abs() < 1e-9 && (hi - e.p_high).abs() < 1e-9,
-                    "{d:?} {s:?}: constrained [{lo}, {hi}] vs P* range [{}, {}]",
+                    "seed {SEED:#x} case {case}: {d:?} {s:?}: constrained [{lo}, {hi}] vs P* range [{}, {}]",
                     e.p_low,
                     e.p_high
                 );
@@ -375,8 +373,9 @@ mod tests {
     /// A brute-force check over every assignment of small random cells.
     #[test]
     fn matches_brute_force_on_small_unit_cells() {
-        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
-        for _ in 0..300 {
+        const SEED: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = stream(SEED);
+        for case in 0..300 {
             let nd = 1 + next(4) as usize;
             let ns = 1 + next(4) as usize;
             let d: Vec<Step> = (0..nd)
@@ -402,7 +401,7 @@ mod tests {
             }
             let want = best(0, &d, &s, &mut vec![false; ns]);
             let got = constrained(&d, &s).unwrap().max_surplus;
-            assert!((got - want).abs() < 1e-9, "{d:?} {s:?}: {got} vs {want}");
+            assert!((got - want).abs() < 1e-9, "seed {SEED:#x} case {case}: {d:?} {s:?}: {got} vs {want}");
         }
     }
 }
