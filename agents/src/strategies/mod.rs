@@ -31,6 +31,7 @@ pub mod dispute_abuser;
 pub mod exploiter;
 pub mod fixed_markup;
 pub mod forger;
+pub mod giveaway;
 pub mod honest_arbitrator;
 pub mod key_sharer;
 pub mod leaker;
@@ -252,6 +253,7 @@ strategies! {
     Forger => forger,
     Leaker => leaker,
     CorruptArbitrator => corrupt_arbitrator,
+    Giveaway => giveaway,
 }
 
 /// Draws an index from weighted `(index, weight)` pairs.
