@@ -9,6 +9,9 @@
 //!   only (its `n` says how many). `converged_task_types` counts the task types that did.
 //! * `escrow_balance_peak`: the most tokens ever in escrow, from the ledger after each instant
 //!   (`escrow_peak`), not the largest sampled `escrow_balance`.
+//! * `smith_alpha_last_period`: Smith's alpha in the last period where it is defined (mean over
+//!   the task types that traded in it): where a period study ends up (Cliff 1997 reports alpha
+//!   by period).
 //! * `relative_deviation_mean`, `price_cv_mean`, `smith_alpha_mean`, `spread_mean`: means over
 //!   the per-type intervals (or periods) where the value is defined.
 //! * `allocative_efficiency`: Σ realised surplus / Σ maximum surplus over all periods and types.
@@ -117,6 +120,7 @@ summary_table! {
     time_to_converge_ms: value,
     converged_task_types: count,
     smith_alpha_mean: value,
+    smith_alpha_last_period: value,
     allocative_efficiency: value,
     allocative_efficiency_mean: value,
     allocative_efficiency_constrained: value,
@@ -325,6 +329,8 @@ pub(crate) fn build(
         time_to_converge_ms: time_to_converge_ms.map(|t| *t as f64),
         converged_task_types: converge.iter().flatten().count() as u64,
         smith_alpha_mean: mean(cells().filter_map(|c| c.smith_alpha())),
+        // Where convergence ends: the mean over task types of alpha in the last period with one.
+        smith_alpha_last_period: eq.iter().rev().map(|p| mean(p.iter().filter_map(|c| c.smith_alpha()))).find_map(|a| a),
         allocative_efficiency: if max > 0.0 { ratio(realised, max) } else { None },
         allocative_efficiency_mean: mean(cells().filter_map(|c| c.efficiency())),
         allocative_efficiency_constrained: if max_c > 0.0 { ratio(realised_c, max_c) } else { None },
