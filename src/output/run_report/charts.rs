@@ -75,6 +75,7 @@ pub fn figures(t: &Tables, axis: TimeAxis) -> Vec<Figure> {
     vec![
         price_convergence(t, axis),
         efficiency(t, axis),
+        price_dispersion(t, axis),
         liquidity(t, axis),
         sla_over_time(t, axis),
         sla_by_tier(t),
@@ -157,6 +158,27 @@ fn efficiency(t: &Tables, axis: TimeAxis) -> Figure {
                   against the maximum under the eligibility rules see price_discovery.parquet, \
                   allocative_efficiency_constrained) and Smith's alpha (RMS deviation of trade prices from the \
                   unconstrained P*, in % of P*) per period and task type."
+            .into(),
+    }
+}
+
+fn price_dispersion(t: &Tables, axis: TimeAxis) -> Figure {
+    let ts = &t.timeseries;
+    let mut c = LineChart::new(
+        "Price dispersion per interval (coefficient of variation of trade prices)",
+        axis.label,
+        "standard deviation / mean of trade prices",
+    )
+    .y_from_zero();
+    for name in t.task_types() {
+        c = c.with_series(LineSeries::new(name.clone(), by_type(ts, axis, &name, TS::PRICE_CV)));
+    }
+    Figure {
+        stem: "price_dispersion",
+        place: Place::Convergence,
+        chart: c.into(),
+        caption: "How far trade prices of one interval spread around their mean (coefficient of variation, each \
+                  trade counted once), per task type: prices that converge also stop dispersing."
             .into(),
     }
 }
