@@ -330,7 +330,11 @@ pub(crate) fn build(
         converged_task_types: converge.iter().flatten().count() as u64,
         smith_alpha_mean: mean(cells().filter_map(|c| c.smith_alpha())),
         // Where convergence ends: the mean over task types of alpha in the last period with one.
-        smith_alpha_last_period: eq.iter().rev().map(|p| mean(p.iter().filter_map(|c| c.smith_alpha()))).find_map(|a| a),
+        smith_alpha_last_period: eq
+            .iter()
+            .rev()
+            .map(|p| mean(p.iter().filter_map(|c| c.smith_alpha())))
+            .find_map(|a| a),
         allocative_efficiency: if max > 0.0 { ratio(realised, max) } else { None },
         allocative_efficiency_mean: mean(cells().filter_map(|c| c.efficiency())),
         allocative_efficiency_constrained: if max_c > 0.0 { ratio(realised_c, max_c) } else { None },
