@@ -239,6 +239,10 @@ pub struct MarketConfig {
     /// Window of price discovery (§11).
     #[serde(rename = "price_window", with = "crate::duration::serde_ms")]
     pub price_window_ms: DurationMs,
+    /// Feedback on a settled trade is accepted only this long after its escrow settled (§7); 0
+    /// accepts it at any time.
+    #[serde(rename = "feedback_window", with = "crate::duration::serde_ms")]
+    pub feedback_window_ms: DurationMs,
     /// Keep every ledger entry in memory (the hash chain is always kept).
     pub retain_ledger: bool,
     /// Reputation rules.
@@ -271,6 +275,7 @@ impl Default for MarketConfig {
             deadline_grace_ms: 5 * MINUTE,
             usage_cap_window_ms: DAY,
             price_window_ms: DAY,
+            feedback_window_ms: 0,
             retain_ledger: true,
             reputation: ReputationConfig::default(),
         }
@@ -291,7 +296,7 @@ impl MarketConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |field: &'static str, reason: String| Err(ConfigError { field, reason });
         let r = &self.reputation;
-        let durations: [(&'static str, DurationMs); 11] = [
+        let durations: [(&'static str, DurationMs); 12] = [
             ("auction_window", self.auction_window_ms),
             ("review_window", self.review_window_ms),
             ("escrow_timeout", self.escrow_timeout_ms),
@@ -301,6 +306,7 @@ impl MarketConfig {
             ("deadline_grace", self.deadline_grace_ms),
             ("usage_cap_window", self.usage_cap_window_ms),
             ("price_window", self.price_window_ms),
+            ("feedback_window", self.feedback_window_ms),
             ("reputation.decay_half_life", r.decay_half_life_ms),
             ("reputation.decay_step", r.decay_step_ms),
         ];

@@ -63,7 +63,7 @@
 //! - `dispute`: escrow known; caller a party; escrow `Funded` or `Completed`; panel staffed.
 //! - `vote`: escrow known; a split within 0..=10000; a dispute exists; caller on its panel and not banned;
 //!   escrow `Disputed`; no earlier vote by the caller.
-//! - `leave_feedback`: assignment known; caller a party; rating in 1..=5; escrow settled; no
+//! - `leave_feedback`: assignment known; caller a party; rating in 1..=5; escrow settled, and at most `feedback_window_ms` ago when that is set; no
 //!   earlier feedback from that side.
 //!
 //! **SLA at completion.** Each quality minimum is met only by a reported value `>=` the minimum
@@ -657,6 +657,17 @@ impl Market {
         let state = self.escrows[aid.index()].state;
         if !state.is_settled() {
             return Err(MarketError::WrongState { action: "leave feedback", state: state.as_str() });
+        }
+        // Feedback closes `feedback_window_ms` after settlement (inclusive); 0 never closes it.
+        let window = self.config.feedback_window_ms;
+        if window > 0
+            && let Some(at) = self.escrows[aid.index()].settled_at
+            && now > at.saturating_add(window)
+        {
+            return Err(MarketError::WrongState {
+                action: "leave feedback after the feedback window",
+                state: state.as_str(),
+            });
         }
         if a.feedback[side].is_some() {
             return Err(MarketError::Duplicate(from));

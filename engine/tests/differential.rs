@@ -112,6 +112,7 @@ fn config(k: u64) -> (MarketConfig, usize) {
         deadline_grace_ms: [5 * MINUTE, 0][pick(19, 2)],
         usage_cap_window_ms: [DAY, HOUR][pick(20, 2)],
         price_window_ms: [DAY, HOUR][pick(21, 2)],
+        feedback_window_ms: [0, 10 * MINUTE, DAY][pick(24, 3)],
         reputation: ReputationConfig {
             min: [0.0, -100.0][pick(22, 2)],
             decay_half_life_ms: half,
@@ -681,5 +682,43 @@ proptest! {
         if let Err(e) = run(k, &ops) {
             prop_assert!(false, "world {k}: {e}");
         }
+    }
+}
+
+/// `feedback_window`: feedback is accepted up to the window's end after settlement (inclusive)
+/// and refused one millisecond later, by the engine and the reference model alike; with the
+/// window 0 it is accepted at any time.
+#[test]
+fn feedback_closes_at_the_end_of_its_window() {
+    for (window, late_ok) in [(HOUR, false), (0, true)] {
+        let cfg = MarketConfig { feedback_window_ms: window, ..MarketConfig::default() };
+        let mut m = Market::new(cfg.clone()).unwrap();
+        let mut r = Ref::new(cfg);
+        let tt = m.register_task_type("t").unwrap();
+        assert_eq!(r.register_task_type(), tt);
+        let requester = PeerSpec { endowment: 10_000, ..Default::default() };
+        let provider = PeerSpec { account: Some(AccountId(7)), ..Default::default() };
+        let (q, p) = (m.register_peer(requester.clone(), 0).unwrap(), m.register_peer(provider.clone(), 0).unwrap());
+        assert_eq!((r.register_peer(requester, 0).unwrap(), r.register_peer(provider, 0).unwrap()), (q, p));
+        let spec = ComputeTaskSpec::new(tt, CapabilitySet::EMPTY);
+        for order in [NewOrder::sell(p, 40, 10, spec), NewOrder::buy(q, 50, 10, spec)] {
+            m.place_order(order, 0).unwrap();
+            r.place_order(order, 0).unwrap();
+        }
+        let a = AssignmentId(0);
+        let done = Completion::on(AccountId(7));
+        m.start_task(a, p, SECOND).unwrap();
+        r.start_task(a, p, SECOND).unwrap();
+        m.complete_task(a, p, done, MINUTE).unwrap();
+        r.complete_task(a, p, done, MINUTE).unwrap();
+        m.approve_release(EscrowId(0), q, None, 2 * MINUTE).unwrap();
+        r.approve_release(EscrowId(0), q, None, 2 * MINUTE).unwrap();
+        let end = 2 * MINUTE + window;
+        assert_eq!(m.leave_feedback(a, q, 5, end), Ok(()), "window {window}: the last instant counts");
+        assert_eq!(r.leave_feedback(a, q, 5, end), Ok(()));
+        let late = (m.leave_feedback(a, p, 5, end + 1), r.leave_feedback(a, p, 5, end + 1));
+        assert_eq!(late.0, late.1, "engine and reference agree");
+        assert_eq!(late.0.is_ok(), late_ok, "window {window}: {:?}", late.0);
+        m.check_invariants().unwrap();
     }
 }

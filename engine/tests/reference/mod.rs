@@ -1357,6 +1357,13 @@ impl Ref {
         ) {
             return Err(MarketError::WrongState { action: "leave feedback", state: state.as_str() });
         }
+        let settled = self.esc[aid.index()].settled_at.unwrap_or(0);
+        if self.cfg.feedback_window_ms > 0 && now > settled.saturating_add(self.cfg.feedback_window_ms) {
+            return Err(MarketError::WrongState {
+                action: "leave feedback after the feedback window",
+                state: state.as_str(),
+            });
+        }
         if a.feedback[side].is_some() {
             return Err(MarketError::Duplicate(by));
         }
