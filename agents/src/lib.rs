@@ -24,17 +24,19 @@ pub mod agent;
 pub mod config;
 pub mod dist;
 pub mod kernel;
+pub mod population;
+pub mod roles;
 pub mod spec;
 pub mod strategies;
 pub mod stream;
 
-pub use agent::{Action, Agent, Observation, Profile, TaskTypeInfo, Wake};
+pub use agent::{Action, GroundTruthKind, Observation, Profile, TaskTypeInfo, Wake};
 pub use dist::{Dist, DurationDist};
 pub use kernel::{
-    AgentRecord, GroundTruth, GroundTruthKind, Identity, KernelStats, MarketSample, Observer, SimError, SimResult,
-    Simulation, SimulationSpec, TypeSample,
+    AgentRecord, GroundTruth, Identity, KernelStats, MarketSample, Observer, SimError, SimResult, Simulation,
+    SimulationSpec, TypeSample,
 };
-pub use spec::{
-    Common, PopulationSpec, PrivacyMix, Providing, Reliability, Requesting, Role, SlaTerms, TaskTypeSpec, Trading,
-};
+pub use population::{Common, PopulationSpec, Providing, Requesting, Trading};
+pub use roles::Agent;
+pub use spec::{PrivacyMix, Reliability, Role, SlaTerms, TaskTypeSpec};
 pub use strategies::{Strategy, StrategySpec};

@@ -10,14 +10,14 @@ use synmarket_engine::{EscrowState, MarketConfig, PrivacyLevel, TaskStatus, Vote
 fn buyers(count: u32) -> PopulationSpec {
     let mut b = pop("buyers", Role::Requester, count, Strategy::Truthful);
     b.requesting.value_per_unit = Dist::Fixed(100.0);
-    b.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(2.0);
+    b.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(2.0);
     b
 }
 
 fn sellers(name: &str, count: u32, strategy: Strategy) -> PopulationSpec {
     let mut s = pop(name, Role::Provider, count, strategy);
     s.providing.cost_per_unit = Dist::Fixed(50.0);
-    s.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(2.0);
+    s.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(2.0);
     s.trading.order_ttl_ms = Some(synmarket_engine::HOUR);
     s
 }
@@ -122,7 +122,7 @@ fn sybils_re_enter_as_new_peers_at_the_new_peer_score() {
 #[test]
 fn colluding_rings_trade_among_themselves_and_rate_each_other() {
     let mut ring_buyers = pop("ring_buyers", Role::Requester, 2, Strategy::Colluder);
-    ring_buyers.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(2.0);
+    ring_buyers.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(2.0);
     let ring_sellers = sellers("ring_sellers", 2, Strategy::Colluder);
     let pops = vec![buyers(6), sellers("honest", 3, Strategy::FixedMarkup), ring_buyers, ring_sellers];
     let r = run(spec(5, 24, MarketConfig::default(), pops));
@@ -141,7 +141,7 @@ fn colluding_rings_trade_among_themselves_and_rate_each_other() {
 fn abusers() -> PopulationSpec {
     let mut a = pop("abusers", Role::Requester, 6, Strategy::DisputeAbuser);
     a.requesting.value_per_unit = Dist::Fixed(100.0);
-    a.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(2.0);
+    a.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(2.0);
     a
 }
 
@@ -197,7 +197,7 @@ fn forged_orders_are_all_rejected() {
     forgers.strategy = synmarket_agents::StrategySpec::Forger(synmarket_agents::strategies::forger::Params {
         violation_probability: synmarket_agents::strategies::ViolationProbability(0.5),
     });
-    forgers.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(3.0);
+    forgers.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(3.0);
     let market = MarketConfig { verify_signatures: true, ..MarketConfig::default() };
     let r = run(spec(8, 24, market, vec![buyers(6), forgers, sellers("honest", 4, Strategy::FixedMarkup)]));
     let gt = truth(&r, GroundTruthKind::Forgery);

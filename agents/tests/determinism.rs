@@ -15,7 +15,7 @@ fn everyone() -> Vec<PopulationSpec> {
             let name = format!("{}_{}", s.as_str(), if role == Role::Requester { "r" } else { "p" });
             let mut p = pop(&name, role, if role == Role::Arbitrator { 3 } else { 2 }, s);
             if role != Role::Arbitrator {
-                p.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(3.0);
+                p.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(3.0);
                 p.trading.order_ttl_ms = Some(synmarket_engine::HOUR);
             }
             if role == Role::Provider {

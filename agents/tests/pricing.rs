@@ -15,12 +15,12 @@ fn zi_constrained_never_bids_above_value_nor_asks_below_cost() {
     for seed in 0..4 {
         let mut buyers = pop("buyers", Role::Requester, 10, Strategy::ZiConstrained);
         buyers.requesting.value_per_unit = Dist::Uniform(0.5, 80.5);
-        buyers.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(4.0);
+        buyers.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(4.0);
         buyers.trading.order_ttl_ms = Some(20 * synmarket_engine::MINUTE);
         let mut sellers = pop("sellers", Role::Provider, 10, Strategy::ZiConstrained);
         sellers.trading.order_ttl_ms = Some(20 * synmarket_engine::MINUTE);
         sellers.providing.cost_per_unit = Dist::Uniform(20.3, 60.7);
-        sellers.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(4.0);
+        sellers.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(4.0);
         let r = run(spec(seed, 12, MarketConfig::default(), vec![buyers, sellers]));
         let bids = quotes(&r, 0, Side::Buy);
         let asks = quotes(&r, 1, Side::Sell);
@@ -51,12 +51,12 @@ fn zip_margins_move_toward_the_equilibrium() {
     buyers.requesting.value_per_unit = Dist::Uniform(40.0, 100.0);
     buyers.strategy =
         synmarket_agents::StrategySpec::Zip(zip::Params { initial_margin: Dist::Fixed(0.6), ..Default::default() });
-    buyers.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(4.0);
+    buyers.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(4.0);
     let mut sellers = pop("sellers", Role::Provider, 12, Strategy::Zip);
     sellers.providing.cost_per_unit = Dist::Uniform(20.0, 80.0);
     sellers.strategy =
         synmarket_agents::StrategySpec::Zip(zip::Params { initial_margin: Dist::Fixed(1.0), ..Default::default() });
-    sellers.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(4.0);
+    sellers.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(4.0);
     // The midpoint rule lets both sides learn from each trade, as in Cliff's double auction.
     let market = MarketConfig { pricing: synmarket_engine::PriceRule::Midpoint, ..MarketConfig::default() };
     let r = run(spec(3, 48, market, vec![buyers, sellers]));
@@ -106,21 +106,21 @@ fn zip_margins_move_toward_the_equilibrium() {
 fn roth_erev_learns_the_best_markup_that_fills() {
     let mut buyers = pop("buyers", Role::Requester, 20, Strategy::Truthful);
     buyers.requesting.value_per_unit = Dist::Fixed(65.0);
-    buyers.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(6.0);
+    buyers.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(6.0);
     let mut sellers = pop("sellers", Role::Provider, 4, Strategy::RothErev);
     sellers.providing.cost_per_unit = Dist::Fixed(50.0);
     sellers.strategy = synmarket_agents::StrategySpec::RothErev(roth_erev::Params {
         markups: vec![0.0, 0.1, 0.2, 0.4, 0.8],
         ..Default::default()
     });
-    sellers.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(6.0);
+    sellers.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(6.0);
     let r = run(spec(5, 48, MarketConfig::default(), vec![buyers, sellers]));
     let asks: Vec<u64> = quotes(&r, 1, Side::Sell).iter().map(|x| x.1).collect();
     assert!(asks.len() > 300, "{} asks", asks.len());
     // The best markup that still fills is 0.2 on the fee-inclusive limit (50 / 0.99 = 50.5): 61;
     // 0.4 asks 71, above the buyers' value of 65.
     let fee = MarketConfig::default().fee_bps;
-    let best = (synmarket_agents::strategies::provider_limit(50.0, fee) * 1.2).ceil() as u64;
+    let best = (synmarket_agents::roles::provider_limit(50.0, fee) * 1.2).ceil() as u64;
     assert_eq!(best, 61);
     let share = |xs: &[u64]| xs.iter().filter(|&&a| a == best).count() as f64 / xs.len() as f64;
     let third = asks.len() / 3;
@@ -136,10 +136,10 @@ fn providers_quote_above_cost_after_the_fee() {
     let run_at = |fee_bps: u64| {
         let mut buyers = pop("buyers", Role::Requester, 20, Strategy::ZiConstrained);
         buyers.requesting.value_per_unit = Dist::Uniform(40.0, 80.0);
-        buyers.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(6.0);
+        buyers.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(6.0);
         let mut sellers = pop("sellers", Role::Provider, 20, Strategy::ZiConstrained);
         sellers.providing.cost_per_unit = Dist::Uniform(30.0, 70.0);
-        sellers.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(6.0);
+        sellers.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(6.0);
         let config = MarketConfig { fee_bps, ..MarketConfig::default() };
         run(spec(9, 24, config, vec![buyers, sellers]))
     };
@@ -152,21 +152,21 @@ fn providers_quote_above_cost_after_the_fee() {
     }
     let units = |r: &synmarket_agents::SimResult| r.market.assignments().iter().map(|a| a.units).sum::<u64>();
     assert!(units(&high) < units(&low), "a 20 % fee must trade less: {} vs {}", units(&high), units(&low));
-    assert_eq!(synmarket_agents::strategies::provider_limit(50.0, 10_000), f64::INFINITY);
-    assert_eq!(synmarket_agents::strategies::provider_limit(0.0, 10_000), 0.0);
+    assert_eq!(synmarket_agents::roles::provider_limit(50.0, 10_000), f64::INFINITY);
+    assert_eq!(synmarket_agents::roles::provider_limit(0.0, 10_000), 0.0);
 }
 
 #[test]
 fn vwap_tracker_follows_price_discovery_never_below_cost() {
     let mut buyers = pop("buyers", Role::Requester, 10, Strategy::Truthful);
     buyers.requesting.value_per_unit = Dist::Fixed(100.0);
-    buyers.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(3.0);
+    buyers.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(3.0);
     let mut honest = pop("honest", Role::Provider, 6, Strategy::FixedMarkup);
     honest.providing.cost_per_unit = Dist::Fixed(50.0);
-    honest.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(3.0);
+    honest.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(3.0);
     let mut tracker = pop("tracker", Role::Provider, 2, Strategy::VwapTracker);
     tracker.providing.cost_per_unit = Dist::Fixed(10.0);
-    tracker.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(3.0);
+    tracker.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(3.0);
     let r = run(spec(7, 24, MarketConfig::default(), vec![buyers, honest, tracker]));
     let late: Vec<u64> = r
         .market
@@ -187,12 +187,12 @@ fn units_per_period_quota_caps_each_period() {
     let mut buyers = pop("buyers", Role::Requester, 8, Strategy::ZiConstrained);
     buyers.trading.units = Some(Dist::Fixed(1.0));
     buyers.trading.units_per_period = Some(1);
-    buyers.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(12.0);
+    buyers.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(12.0);
     buyers.trading.order_ttl_ms = Some(10 * synmarket_engine::MINUTE);
     let mut sellers = pop("sellers", Role::Provider, 8, Strategy::ZiConstrained);
     sellers.trading.units = Some(Dist::Fixed(1.0));
     sellers.trading.units_per_period = Some(1);
-    sellers.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(12.0);
+    sellers.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(12.0);
     sellers.trading.order_ttl_ms = Some(10 * synmarket_engine::MINUTE);
     let mut s = spec(11, 8, MarketConfig::default(), vec![buyers, sellers]);
     s.periods = 4;

@@ -10,7 +10,7 @@ use synmarket_engine::{MarketConfig, Side, TaskStatus};
 fn buyers(count: u32, rate: f64) -> synmarket_agents::PopulationSpec {
     let mut b = pop("buyers", Role::Requester, count, Strategy::Truthful);
     b.requesting.value_per_unit = Dist::Fixed(100.0);
-    b.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(rate);
+    b.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(rate);
     b
 }
 
@@ -23,7 +23,7 @@ fn reputation_builder_undercuts_while_new_and_raises_prices_with_its_tier() {
             markup: synmarket_agents::strategies::Markup(Dist::Fixed(0.5)),
             ..Default::default()
         });
-    builder.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(6.0);
+    builder.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(6.0);
     let r = run(spec(1, 72, MarketConfig::default(), vec![buyers(20, 2.0), builder]));
     let asks = quotes(&r, 1, Side::Sell);
     assert!(asks.len() > 50);
@@ -49,7 +49,7 @@ fn exploiter_lowers_quality_once_its_reputation_is_high() {
     });
     let mut x = pop("exploiter", Role::Provider, 2, Strategy::Exploiter);
     x.providing.cost_per_unit = Dist::Fixed(50.0);
-    x.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(6.0);
+    x.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(6.0);
     x.strategy = synmarket_agents::StrategySpec::Exploiter(synmarket_agents::strategies::exploiter::Params {
         exploit_threshold: 150.0,
         ..Default::default()
@@ -73,10 +73,10 @@ fn exploiter_lowers_quality_once_its_reputation_is_high() {
 #[test]
 fn unreliable_providers_fail_and_deliver_less() {
     let mut honest = pop("honest", Role::Provider, 5, Strategy::FixedMarkup);
-    honest.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(2.0);
+    honest.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(2.0);
     honest.trading.order_ttl_ms = Some(synmarket_engine::HOUR);
     let mut flaky = pop("flaky", Role::Provider, 5, Strategy::Unreliable);
-    flaky.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(2.0);
+    flaky.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(2.0);
     flaky.trading.order_ttl_ms = Some(synmarket_engine::HOUR);
     let r = run(spec(3, 48, MarketConfig::default(), vec![buyers(20, 2.0), honest, flaky]));
     let stats = |pi: u32| {

@@ -67,7 +67,7 @@ pub struct NewOrder {
     /// Simulated time at which the unfilled remainder expires; `None`: never.
     pub expires_at: Option<SimTime>,
     /// With `verify_signatures`: the trader's signature over [`crate::signing::order_message`].
-    pub signature: Option<crate::signing::Signed>,
+    pub signature: Option<Signed>,
 }
 
 impl NewOrder {
@@ -310,3 +310,26 @@ impl Order {
 
 /// A signature over an order or approval, as 64 raw bytes (ed25519).
 pub type SignatureBytes = [u8; 64];
+
+/// A signature and the sequence number it signed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signed {
+    /// The signer's sequence number, also inside the signed bytes.
+    pub seq: u64,
+    /// The ed25519 signature over the canonical message.
+    #[serde(with = "signature_bytes")]
+    pub bytes: SignatureBytes,
+}
+
+mod signature_bytes {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(b: &[u8; 64], s: S) -> Result<S::Ok, S::Error> {
+        b.as_slice().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 64], D::Error> {
+        let v = Vec::<u8>::deserialize(d)?;
+        v.try_into().map_err(|_| serde::de::Error::custom("a signature is 64 bytes"))
+    }
+}

@@ -32,34 +32,12 @@
 //! (`BadSignature` otherwise), then the sequence number is fresh (`Replayed` otherwise).
 
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::ids::{EscrowId, PeerId};
 use crate::order::{MAX_QUALITY_VALUES, NewOrder, Side, SignatureBytes};
 
-/// A signature and the sequence number it signed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Signed {
-    /// The signer's sequence number, also inside the signed bytes.
-    pub seq: u64,
-    /// The ed25519 signature over the canonical message.
-    #[serde(with = "signature_bytes")]
-    pub bytes: SignatureBytes,
-}
-
-mod signature_bytes {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    pub fn serialize<S: Serializer>(b: &[u8; 64], s: S) -> Result<S::Ok, S::Error> {
-        b.as_slice().serialize(s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 64], D::Error> {
-        let v = Vec::<u8>::deserialize(d)?;
-        v.try_into().map_err(|_| serde::de::Error::custom("a signature is 64 bytes"))
-    }
-}
+pub use crate::order::Signed;
 
 /// The signing key of `peer` under `key_seed`.
 pub fn derive_signing_key(key_seed: u64, peer: PeerId) -> SigningKey {

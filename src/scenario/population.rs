@@ -11,7 +11,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use synmarket_agents::config::{Check, Invalid, TomlPath, bad, field_names};
-use synmarket_agents::spec::{Common, Context, Group, MERGED_TABLES, Providing, Requesting, Trading};
+use synmarket_agents::population::{Common, Group, MERGED_TABLES, Providing, Requesting, Trading};
+use synmarket_agents::spec::Context;
 use synmarket_agents::{PopulationSpec, Role, Strategy, StrategySpec};
 
 use super::messages;

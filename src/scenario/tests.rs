@@ -2,7 +2,9 @@
 //! input (the message names the file, the TOML path and the reason) and no panic on garbage.
 
 use proptest::prelude::*;
-use synmarket_agents::spec::{Dist, DurationDist, PrivacyMix, Rate, Reliability, Role, Strategy};
+use synmarket_agents::Strategy;
+use synmarket_agents::population::Rate;
+use synmarket_agents::spec::{Dist, DurationDist, PrivacyMix, Reliability, Role};
 use synmarket_agents::{StrategySpec, strategies::fixed_markup};
 use synmarket_engine::{MarketConfig, MultiSigType};
 

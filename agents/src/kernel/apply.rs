@@ -22,8 +22,8 @@ use synmarket_engine::{
 
 use super::{GroundTruth, GroundTruthKind, Identity, KEvent, Simulation};
 use crate::agent::Action;
+use crate::roles::evidence_vote;
 use crate::spec::Role;
-use crate::strategies::evidence_vote;
 
 impl Simulation {
     fn record(

@@ -39,8 +39,10 @@ use synmarket_engine::{
     AccountId, AssignmentId, Completion, DurationMs, EscrowState, Market, MarketConfig, MarketEvent, PeerId, SimTime,
 };
 
-use crate::agent::{Action, Agent, Observation, TaskTypeInfo, Wake};
-use crate::spec::{PopulationSpec, Role, TaskTypeSpec, exponential_ms};
+use crate::agent::{Action, Observation, TaskTypeInfo, Wake};
+use crate::population::PopulationSpec;
+use crate::roles::Agent;
+use crate::spec::{Role, TaskTypeSpec, exponential_ms};
 use crate::stream::AgentRng;
 
 pub use result::{

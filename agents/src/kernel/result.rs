@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 
 use synmarket_engine::{AccountId, AssignmentId, DurationMs, Market, PeerId, PriceStats, SimTime, TaskTypeId};
 
+pub use crate::agent::GroundTruthKind;
 use crate::agent::{Profile, TaskTypeInfo};
-use crate::spec::{Role, Strategy};
+use crate::spec::Role;
+use crate::strategies::Strategy;
 
 /// One identity an agent used: the first is the one it registered with at time 0; a Sybil adds
 /// one per re-entry.
@@ -48,67 +50,6 @@ pub struct AgentRecord {
     pub stream_seed: u64,
     /// Every identity, in order (`identities[0].peer == peer`); more than one only for Sybils.
     pub identities: Vec<Identity>,
-}
-
-/// The kinds of attempted policy violation the kernel records as ground truth.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GroundTruthKind {
-    /// A task's receipt names a foreign account (a relay kept a cut). `detail`: the account.
-    Relay,
-    /// A task executed on the account backing a reseller's capacity. `detail`: the account.
-    Resale,
-    /// A task executed on an account that several peers registered. `detail`: the account.
-    KeySharing,
-    /// An identity abandoned for a new peer. `peer`: the old id; `detail`: the new peer id.
-    SybilReentry,
-    /// Positive feedback between members of one ring. `detail`: the rated peer.
-    CollusionFeedback,
-    /// A requester disputed work that was delivered. `detail`: the provider.
-    DisputeAbuse,
-    /// An order placed in another peer's name. `detail`: the victim peer.
-    Forgery,
-    /// A private (`detail` = 1) or confidential (2) payload leaked: a privacy incident.
-    Leak,
-    /// An arbitrator voted against the evidence. `detail`: 0 refund, 1 release, 2 split (the vote cast).
-    CorruptVote,
-}
-
-synmarket_engine::named!(GroundTruthKind);
-
-impl GroundTruthKind {
-    /// What several of them are called in sentences ("relayed tasks", "Sybil re-entries").
-    pub fn plural(self) -> &'static str {
-        match self {
-            GroundTruthKind::Relay => "relayed tasks",
-            GroundTruthKind::Resale => "resold tasks",
-            GroundTruthKind::KeySharing => "tasks on shared keys",
-            GroundTruthKind::SybilReentry => "Sybil re-entries",
-            GroundTruthKind::CollusionFeedback => "ring ratings",
-            GroundTruthKind::DisputeAbuse => "abusive disputes",
-            GroundTruthKind::Forgery => "forged orders",
-            GroundTruthKind::Leak => "payload leaks",
-            GroundTruthKind::CorruptVote => "corrupt votes",
-        }
-    }
-
-    /// The kind named `name` (its `as_str`).
-    pub fn from_name(name: &str) -> Option<GroundTruthKind> {
-        GroundTruthKind::ALL.into_iter().find(|k| k.as_str() == name)
-    }
-
-    /// Every kind, in table order.
-    pub const ALL: [GroundTruthKind; 9] = [
-        GroundTruthKind::Relay,
-        GroundTruthKind::Resale,
-        GroundTruthKind::KeySharing,
-        GroundTruthKind::SybilReentry,
-        GroundTruthKind::CollusionFeedback,
-        GroundTruthKind::DisputeAbuse,
-        GroundTruthKind::Forgery,
-        GroundTruthKind::Leak,
-        GroundTruthKind::CorruptVote,
-    ];
 }
 
 /// One attempted violation, as the simulation knows it (the market may or may not detect it).

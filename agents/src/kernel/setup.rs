@@ -12,8 +12,9 @@ use synmarket_engine::{AccountId, Market, PeerId, PeerSpec, signing};
 
 use super::{AgentRecord, Identity, KEvent, KernelStats, SimError, Simulation, SimulationSpec, Slot};
 use crate::agent::TaskTypeInfo;
-use crate::spec::{PopulationSpec, Role, exponential_ms};
-use crate::strategies::{Population, Setup, build_agent};
+use crate::population::PopulationSpec;
+use crate::roles::{Population, Setup, build_agent};
+use crate::spec::{Role, exponential_ms};
 use crate::stream::{stream_rng, stream_seed};
 
 /// Names of the quality metrics every completion reports: those named by SLAs, first four.

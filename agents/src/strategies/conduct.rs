@@ -8,9 +8,9 @@
 
 use synmarket_engine::{AccountId, Market, PeerId, PrivacyLevel};
 
+use crate::agent::GroundTruthKind;
 use crate::agent::Observation;
 use crate::dist::Dist;
-use crate::kernel::GroundTruthKind;
 use crate::stream::AgentRng;
 
 /// The account a provider names on a task's receipt.

@@ -1,5 +1,5 @@
 //! `honest_arbitrator`: an arbitrator that votes by the evidence
-//! ([`super::evidence_vote`]): release for work that completed (SLA penalties are owed either
+//! ([`crate::roles::evidence_vote`]): release for work that completed (SLA penalties are owed either
 //! way), refund for work that never completed. It approves the arbitrated escrows it sits on.
 
 use serde::{Deserialize, Serialize};

@@ -11,9 +11,9 @@ use synmarket_engine::{AccountId, PeerId};
 use super::conduct::{Conduct, Receipt};
 use super::pricing::{PriceRule, Quote, limit_price};
 use super::{Behaviour, PricerSetup, ViolationProbability, account_of, chance};
+use crate::agent::GroundTruthKind;
 use crate::agent::Observation;
 use crate::config::{Check, TomlPath, in_range};
-use crate::kernel::GroundTruthKind;
 use crate::spec::{Context, Role};
 use crate::stream::AgentRng;
 

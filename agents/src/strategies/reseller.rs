@@ -11,9 +11,9 @@ use super::conduct::{Conduct, Receipt};
 use super::pricing::PriceRule;
 use super::relay::{MiddlemanRule, foreign_account, validate_cut};
 use super::{Behaviour, PricerSetup};
+use crate::agent::GroundTruthKind;
 use crate::agent::Observation;
 use crate::config::Check;
-use crate::kernel::GroundTruthKind;
 use crate::spec::{Context, Role};
 use crate::stream::AgentRng;
 

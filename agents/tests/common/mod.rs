@@ -19,7 +19,7 @@ pub fn task_type() -> TaskTypeSpec {
 pub fn pop(name: &str, role: Role, count: u32, strategy: Strategy) -> PopulationSpec {
     let mut p = PopulationSpec::new(name, role, count, strategy);
     if role == Role::Arbitrator {
-        p.trading.arrival_rate_per_hour = synmarket_agents::spec::Rate(0.0);
+        p.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(0.0);
     }
     p
 }

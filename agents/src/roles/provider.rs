@@ -1,14 +1,14 @@
 //! Providers: offer their compute, execute assigned work, and — for the adversaries — break the
 //! federation's rules in the ways the compliance metrics count.
 //!
-//! A provider holds one resting offer at a time, priced by its price rule ([`super::PriceRule`]) (adaptive pricers
+//! A provider holds one resting offer at a time, priced by its price rule ([`crate::strategies::PriceRule`]) (adaptive pricers
 //! cancel and re-quote at each arrival), sized within its usage cap and its `units_per_period`
 //! quota. Assigned work follows the reliability profile: a no-show with `no_show_probability`,
 //! else a start after `start_delay`, a duration of `duration × speed_factor`, a quality draw per
 //! metric and an availability draw as uptime. A provider is offline at an arrival with
 //! `offline_probability` (it withdraws its offer and places none).
 //!
-//! Execution follows the strategy's conduct ([`super::Conduct`]): honest providers name their own
+//! Execution follows the strategy's conduct ([`crate::strategies::Conduct`]): honest providers name their own
 //! account on the receipt; the conduct of an adversary can re-enter as a new peer at an arrival
 //! (`Action::ReEnter`), lower the quality it delivers, name a foreign account on the receipt
 //! (declaring the violation it is), leak payloads (`Action::Leak`) and inflate ratings. A
@@ -20,13 +20,16 @@ use synmarket_engine::{
     CapabilitySet, Completion, ComputeTaskSpec, EscrowId, EscrowState, OrderId, QualityValues, Side,
 };
 
-use super::conduct::Conduct;
-use super::pricing::{PriceRule, Quote, View};
-use super::{Population, PricerSetup, Quota, Setup, account_of, approves, chance, pick_weighted, to_ms, to_units};
-use crate::agent::{Action, Agent, Observation, Profile, TaskTypeInfo, Wake};
+use super::Agent;
+use super::{Population, Quota, Setup, account_of, approves, chance, pick_weighted, to_ms, to_units};
+use crate::agent::{Action, Observation, Profile, TaskTypeInfo, Wake};
+use crate::strategies::PricerSetup;
+use crate::strategies::conduct::Conduct;
+use crate::strategies::pricing::{PriceRule, Quote, View};
 use std::sync::Arc;
 
-use crate::spec::{Role, Strategy};
+use crate::spec::Role;
+use crate::strategies::Strategy;
 use crate::stream::AgentRng;
 
 /// A provider.

@@ -7,10 +7,12 @@
 
 use synmarket_engine::{EscrowId, EscrowState, Vote};
 
-use super::conduct::Conduct;
+use super::Agent;
 use super::{Population, evidence_vote, to_ms};
-use crate::agent::{Action, Agent, Observation, Profile, Wake};
-use crate::spec::{Role, Strategy};
+use crate::agent::{Action, Observation, Profile, Wake};
+use crate::spec::Role;
+use crate::strategies::Strategy;
+use crate::strategies::conduct::Conduct;
 use crate::stream::AgentRng;
 
 /// An arbitrator.

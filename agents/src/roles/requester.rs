@@ -2,10 +2,10 @@
 //!
 //! A requester holds one open request at a time. At each arrival it draws a task type from its
 //! mix, units, the capabilities needed, a minimum reputation, a privacy level and SLA terms, and
-//! bids by its price rule ([`super::PriceRule`]); adaptive pricers (ZIP, Roth–Erev) cancel the open request and re-quote.
+//! bids by its price rule ([`crate::strategies::PriceRule`]); adaptive pricers (ZIP, Roth–Erev) cancel the open request and re-quote.
 //! It never bids more than it can lock, nor beyond its `units_per_period` quota.
 //!
-//! What a strategy changes is asked of its price rule and its conduct ([`super::Behaviour`]): a
+//! What a strategy changes is asked of its price rule and its conduct ([`crate::strategies::Behaviour`]): a
 //! colluder's ring capability comes from the kernel (`Setup::ring_capability`), abusive disputes
 //! and forgeries from the conduct.
 
@@ -15,13 +15,16 @@ use synmarket_engine::{
     ComputeTaskSpec, EscrowId, EscrowState, MAX_DURATION_MS, OrderId, PeerId, QualityValues, Side, SlaSpec, TaskStatus,
 };
 
-use super::conduct::Conduct;
-use super::pricing::{PriceRule, Quote, View};
-use super::{Population, PricerSetup, Quota, Setup, approves, chance, pick_weighted, sample_caps, to_ms, to_units};
-use crate::agent::{Action, Agent, Observation, Profile, TaskTypeInfo, Wake};
+use super::Agent;
+use super::{Population, Quota, Setup, approves, chance, pick_weighted, sample_caps, to_ms, to_units};
+use crate::agent::{Action, Observation, Profile, TaskTypeInfo, Wake};
+use crate::strategies::PricerSetup;
+use crate::strategies::conduct::Conduct;
+use crate::strategies::pricing::{PriceRule, Quote, View};
 use std::sync::Arc;
 
-use crate::spec::{Role, Strategy};
+use crate::spec::Role;
+use crate::strategies::Strategy;
 use crate::stream::AgentRng;
 
 /// A requester.
