@@ -222,7 +222,7 @@ pub(crate) fn write_report(dir: &Path, merged: &Merged) -> Result<Vec<String>, S
         sweep.points.len(),
         sweep.replications,
         sweep.scenario_ref,
-        sweep.seed_mode.name(),
+        sweep.seed_mode.as_str(),
         sweep.base_seed
     ));
 

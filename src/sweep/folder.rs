@@ -73,7 +73,7 @@ pub fn resolved_toml(sweep: &Sweep, runs: usize, builds: &[BuildRecord]) -> Stri
     head.insert("scenario".into(), sweep.scenario_ref.clone().into());
     head.insert("replications".into(), toml::Value::Integer(sweep.replications as i64));
     head.insert("base_seed".into(), sweep.base_seed.to_string().into());
-    head.insert("seed_mode".into(), sweep.seed_mode.name().into());
+    head.insert("seed_mode".into(), sweep.seed_mode.as_str().into());
     head.insert("fingerprint".into(), sweep.fingerprint.clone().into());
     head.insert("points".into(), toml::Value::Integer(sweep.points.len() as i64));
     head.insert("runs".into(), toml::Value::Integer(runs as i64));

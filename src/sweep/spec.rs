@@ -43,7 +43,8 @@ const MAX_RANDOM: u64 = 100_000;
 const DIST_KEYS: [&str; 6] = ["fixed", "uniform", "normal", "lognormal", "choice", "poisson_rate_per_hour"];
 
 /// How seeds are assigned to replications.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SeedMode {
     /// Replication r uses the same seed at every point (common random numbers; enables paired
     /// differences).
@@ -52,15 +53,7 @@ pub enum SeedMode {
     Independent,
 }
 
-impl SeedMode {
-    /// The name used in files.
-    pub fn name(self) -> &'static str {
-        match self {
-            SeedMode::Common => "common",
-            SeedMode::Independent => "independent",
-        }
-    }
-}
+synmarket_engine::named!(SeedMode);
 
 /// A validated sweep.
 #[derive(Debug, Clone)]
@@ -393,7 +386,7 @@ impl Sweep {
         let base_text = toml::to_string(&base).map_err(|e| ctx.err("sweep.scenario", e.to_string()))?;
         // The build is recorded and checked apart (`folder.rs`), so a new build gets its own
         // message instead of "a different definition".
-        let fingerprint = hex_id(&format!("synmarket-sweep-v2\n{base_seed}\n{}\n{base_text}", seed_mode.name()));
+        let fingerprint = hex_id(&format!("synmarket-sweep-v2\n{base_seed}\n{}\n{base_text}", seed_mode.as_str()));
         let sweep = Sweep {
             name,
             file,
