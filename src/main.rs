@@ -40,7 +40,7 @@ enum Command {
         /// The scenario file (TOML).
         scenario: PathBuf,
         /// Override the scenario's seed.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true, value_parser = seed_flag)]
         seed: Option<u64>,
         /// Output folder (the run goes to <out>/<scenario>/seed-<seed>/).
         #[arg(long, default_value = "reports")]
@@ -65,10 +65,10 @@ enum Command {
         #[arg(long, value_name = "KEY=VALUE")]
         versus: Vec<String>,
         /// Pairs of a --versus study (at least 2).
-        #[arg(long, value_name = "N", default_value_t = synmarket::versus::DEFAULT_SEEDS, requires = "versus")]
+        #[arg(long, value_name = "N", default_value_t = synmarket::versus::DEFAULT_SEEDS, requires = "versus", allow_hyphen_values = true, value_parser = count_flag::<u64>)]
         seeds: u64,
         /// Threads of a --versus study; default: all cores.
-        #[arg(long, requires = "versus")]
+        #[arg(long, requires = "versus", allow_hyphen_values = true, value_parser = count_flag::<usize>)]
         threads: Option<usize>,
     },
     /// Check scenario files without running them.
@@ -96,13 +96,13 @@ enum SweepCommand {
         /// The sweep file (TOML).
         sweep: PathBuf,
         /// Shards (array tasks) for the printed sbatch line; default: one per run, at most 1000.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true, value_parser = count_flag::<usize>)]
         shards: Option<usize>,
         /// Output folder used in the printed commands.
         #[arg(long, default_value = "reports")]
         out: PathBuf,
         /// Threads per array task (the printed --cpus-per-task).
-        #[arg(long, value_name = "N", default_value_t = 1)]
+        #[arg(long, value_name = "N", default_value_t = 1, allow_hyphen_values = true, value_parser = count_flag::<usize>)]
         threads: usize,
     },
     /// Run the sweep's runs (this shard's), skipping runs whose files exist.
@@ -113,13 +113,13 @@ enum SweepCommand {
         #[arg(long, default_value = "reports")]
         out: PathBuf,
         /// Run shard K of N (K from 0); default: from Slurm, Kubernetes or MPI variables, else 0/1.
-        #[arg(long, value_name = "K/N")]
+        #[arg(long, value_name = "K/N", allow_hyphen_values = true)]
         shard: Option<String>,
         /// Shard count N when the environment gives only an index (JOB_COMPLETION_INDEX).
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = count_flag::<usize>)]
         shards: Option<usize>,
         /// Threads of the local pool; default: SLURM_CPUS_PER_TASK, else all cores.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true, value_parser = count_flag::<usize>)]
         threads: Option<usize>,
         /// No progress bar (the summary line is still printed).
         #[arg(long)]
@@ -137,11 +137,11 @@ enum SweepCommand {
         #[arg(long, default_value = "reports")]
         out: PathBuf,
         /// Shard count N of the submission, to list the shard indices to resubmit.
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", allow_hyphen_values = true, value_parser = count_flag::<usize>)]
         shards: Option<usize>,
         /// Threads per array task of the resubmission (the printed --cpus-per-task; use the
         /// submission's).
-        #[arg(long, value_name = "N", default_value_t = 1)]
+        #[arg(long, value_name = "N", default_value_t = 1, allow_hyphen_values = true, value_parser = count_flag::<usize>)]
         threads: usize,
     },
     /// Check completeness and write summary.parquet, paired.parquet, charts and report.
@@ -155,6 +155,24 @@ enum SweepCommand {
         #[arg(long, value_name = "POINT_ID")]
         baseline: Option<String>,
     },
+}
+
+/// `--seed`: a whole number 0 ..= 2^64 − 1, decimal or `0x` hexadecimal (clap would otherwise
+/// read `-1` as a flag and suggest `-- -1`, which then fails as an unsigned number).
+fn seed_flag(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let parsed = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => t.parse().ok(),
+    };
+    parsed.ok_or_else(|| {
+        format!("{text:?} is not a seed: a seed is a whole number from 0 to 18446744073709551615 (or 0x followed by hex digits)")
+    })
+}
+
+/// A count flag (`--seeds`, `--threads`, `--shards`): a whole number ≥ 0 in the user's words.
+fn count_flag<T: std::str::FromStr>(text: &str) -> Result<T, String> {
+    text.trim().parse().map_err(|_| format!("{text:?} is not a count: write a whole number such as 4"))
 }
 
 fn main() -> ExitCode {

@@ -280,7 +280,7 @@ impl<'de> Deserialize<'de> for Written {
 fn number<E: de::Error>(s: &Scalar) -> Result<f64, E> {
     match s {
         Scalar::Num(x) => Ok(*x),
-        Scalar::Text(t) => Err(E::custom(format!("expected a number, found the string {t:?}"))),
+        Scalar::Text(t) => Err(E::custom(format!("expected a number, found the text {t:?}"))),
     }
 }
 
@@ -288,7 +288,7 @@ fn millis<E: de::Error>(s: &Scalar) -> Result<f64, E> {
     match s {
         Scalar::Text(t) => parse_ms(t).map(|ms| ms as f64).map_err(E::custom),
         Scalar::Num(x) => {
-            Err(E::custom(format!("expected a duration string such as \"30s\" or \"2h\", found the number {x}")))
+            Err(E::custom(format!("expected a duration in quotes such as \"30s\" or \"2h\", found the number {x}")))
         }
     }
 }

@@ -329,7 +329,7 @@ impl MarketConfig {
             return bad("slot_divisor", "must be at least 1".into());
         }
         if self.slot_cap == 0 || self.slot_cap > 1000 {
-            return bad("slot_cap", format!("{} is outside 1..=1000", self.slot_cap));
+            return bad("slot_cap", format!("{} is outside 1 to 1000", self.slot_cap));
         }
         if !self.reputation_weight.is_finite() || !(0.0..=10.0).contains(&self.reputation_weight) {
             return bad("reputation_weight", format!("{} is outside [0, 10]", self.reputation_weight));

@@ -83,7 +83,7 @@ pub mod serde_ms {
 
         fn visit_i64<E: de::Error>(self, v: i64) -> Result<DurationMs, E> {
             Err(E::custom(format!(
-                "expected a duration string such as \"{v}s\" or \"{v}m\", found the number {v} (durations need a unit)"
+                "expected a duration in quotes such as \"{v}s\" or \"{v}m\", found the number {v} (durations need a unit)"
             )))
         }
 
@@ -92,7 +92,7 @@ pub mod serde_ms {
         }
 
         fn visit_f64<E: de::Error>(self, v: f64) -> Result<DurationMs, E> {
-            Err(E::custom(format!("expected a duration string such as \"30s\" or \"2h\", found the number {v}")))
+            Err(E::custom(format!("expected a duration in quotes such as \"30s\" or \"2h\", found the number {v}")))
         }
     }
 }
@@ -168,7 +168,21 @@ fn decimal_hint(text: &str) -> String {
     let suggestion = match (whole.parse::<f64>(), scale) {
         (Ok(x), Some(scale)) if x.is_finite() && x >= 0.0 && whole.len() + unit.len() == text.len() => {
             let ms = x * scale as f64;
-            (ms.fract() == 0.0 && ms < 1e18).then(|| format!(" (write \"{}\")", format_ms(ms as u64)))
+            let smaller = match unit.as_str() {
+                "d" => Some((HOUR, "h")),
+                "h" => Some((MINUTE, "m")),
+                "m" => Some((SECOND, "s")),
+                _ => None,
+            };
+            (ms.fract() == 0.0 && ms < 1e18).then(|| {
+                let ms = ms as u64;
+                match smaller {
+                    Some((step, name)) if ms.is_multiple_of(step) && format!("{}{name}", ms / step) != format_ms(ms) => {
+                        format!(" (write \"{}{name}\" or \"{}\")", ms / step, format_ms(ms))
+                    }
+                    _ => format!(" (write \"{}\")", format_ms(ms)),
+                }
+            })
         }
         _ => None,
     };
@@ -222,7 +236,7 @@ mod tests {
     #[test]
     fn decimals_are_refused_with_the_whole_unit_form() {
         let e = parse_ms("1.5d").unwrap_err();
-        assert!(e.contains("not a decimal") && e.contains("\"1d12h\""), "{e}");
+        assert!(e.contains("not a decimal") && e.contains("\"36h\" or \"1d12h\""), "{e}");
         let e = parse_ms("0.5h").unwrap_err();
         assert!(e.contains("\"30m\""), "{e}");
         let e = parse_ms("1.5x").unwrap_err();

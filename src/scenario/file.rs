@@ -53,6 +53,9 @@ pub struct Header {
     /// A declared capability vocabulary: task types may only use these names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capabilities: Option<Vec<String>>,
+    /// A declared vocabulary of quality metrics: SLA minimums may only name these.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality_metrics: Option<Vec<String>>,
 }
 
 /// A root seed: any `u64`. TOML integers stop at `i64::MAX`, so larger seeds are written as a
@@ -65,13 +68,13 @@ impl<'de> Deserialize<'de> for Seed {
         match toml::Value::deserialize(d)? {
             toml::Value::Integer(i) => u64::try_from(i)
                 .map(Seed)
-                .map_err(|_| D::Error::custom(format!("{i} is negative; seeds are 0 ..= 2^64-1"))),
+                .map_err(|_| D::Error::custom(format!("{i} is negative; seeds are 0 to 2^64-1"))),
             toml::Value::String(t) => parse_seed(&t).map(Seed).ok_or_else(|| {
-                D::Error::custom(format!("{t:?} is not a u64 (write a decimal number or 0x followed by hex digits)"))
+                D::Error::custom(format!("{t:?} is not a seed: write a whole number from 0 to 2^64-1, in decimal or as 0x followed by hex digits"))
             }),
             other => Err(D::Error::custom(format!(
-                "expected an integer seed (or a string holding a u64), found {}",
-                other.type_str()
+                "expected a whole-number seed (or text holding one, for seeds above 2^63-1), found {}",
+                super::messages::kind_of(&other)
             ))),
         }
     }

@@ -81,7 +81,12 @@ impl SpanTree<'_> {
     /// The byte span of the last key of `path` where it is written (for errors about the key
     /// itself, such as an unknown key), else of the value or its deepest written ancestor.
     pub fn key_span_of(&self, path: &TomlPath) -> Option<Range<usize>> {
-        let Some((Seg::Key(last), parent)) = path.0.split_last() else { return self.span_of(path) };
+        self.exact_key_span(path).or_else(|| self.span_of(path))
+    }
+
+    /// The byte span of the last key of `path`, only when that key is written in the file.
+    pub fn exact_key_span(&self, path: &TomlPath) -> Option<Range<usize>> {
+        let Some((Seg::Key(last), parent)) = path.0.split_last() else { return None };
         let mut table = self.root.get_ref();
         let mut current: Option<&Spanned<DeValue<'_>>> = None;
         for seg in parent {
@@ -94,20 +99,53 @@ impl SpanTree<'_> {
                 (Seg::Index(i), Some(DeValue::Array(a))) => a.get(*i),
                 _ => None,
             };
-            let Some(v) = next else { return self.span_of(path) };
-            current = Some(v);
+            current = Some(next?);
         }
         if let Some(v) = current {
             match v.get_ref() {
                 DeValue::Table(t) => table = t,
-                _ => return self.span_of(path),
+                _ => return None,
             }
         }
-        table
-            .iter()
-            .find(|(k, _)| k.get_ref().as_ref() == last.as_str())
-            .map(|(k, _)| k.span())
-            .or_else(|| self.span_of(path))
+        table.iter().find(|(k, _)| k.get_ref().as_ref() == last.as_str()).map(|(k, _)| k.span())
+    }
+
+    /// Where a dotted key of a sweep or override file is written, as `(line, column)`: the key
+    /// may be nested tables (`[grid] market.fee_bps`) or one quoted key (`"market.fee_bps"`), so
+    /// every split into tables and a last quoted key is tried.
+    pub fn locate_dotted(&self, text: &str, dotted: &str) -> Option<(usize, usize)> {
+        let segs = super::overrides::split_path(dotted)?;
+        let show = |segs: &[Seg]| {
+            let mut out = String::new();
+            for s in segs {
+                match s {
+                    Seg::Key(k) if out.is_empty() => out.push_str(k),
+                    Seg::Key(k) => {
+                        out.push('.');
+                        out.push_str(k);
+                    }
+                    Seg::Index(i) => out.push_str(&format!("[{i}]")),
+                }
+            }
+            out
+        };
+        for j in (1..=segs.len()).rev() {
+            let mut path = TomlPath(segs[..j].to_vec());
+            if j < segs.len() {
+                if matches!(segs[j], Seg::Index(_)) {
+                    continue;
+                }
+                path = path.key(&show(&segs[j..]));
+            }
+            if let Some(span) = self.exact_key_span(&path) {
+                return Some(line_col(text, span.start));
+            }
+        }
+        // A missing key: point at the table that should hold it.
+        (1..segs.len())
+            .rev()
+            .find_map(|j| self.exact_key_span(&TomlPath(segs[..j].to_vec())))
+            .map(|span| line_col(text, span.start))
     }
 }
 

@@ -93,6 +93,20 @@ pub fn serde_reason(reason: &str, key: Option<&str>) -> String {
     r.to_string()
 }
 
+/// What kind of TOML value `v` is, in the user's words, with its article ("a whole number",
+/// "text", "a list"). Used for "expected X, found Y" messages written outside serde.
+pub fn kind_of(v: &toml::Value) -> &'static str {
+    match v {
+        toml::Value::Integer(_) => "a whole number",
+        toml::Value::Float(_) => "a number with a fraction",
+        toml::Value::String(_) => "text",
+        toml::Value::Boolean(_) => "a true/false value",
+        toml::Value::Datetime(_) => "a date",
+        toml::Value::Array(_) => "a list",
+        toml::Value::Table(_) => "a table",
+    }
+}
+
 /// "unknown key `k`" with the closest known key as a suggestion and the keys that exist.
 pub fn unknown_key(k: &str, known: &[&str]) -> String {
     let hint = suggestion(k, known).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();

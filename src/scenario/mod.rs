@@ -36,6 +36,7 @@ use synmarket_agents::{PopulationSpec, Role, TaskTypeSpec};
 use synmarket_engine::MarketConfig;
 use thiserror::Error;
 
+pub(crate) use locate::SpanTree;
 pub use locate::line_col;
 pub use overrides::{
     OverrideError, apply_override, apply_overrides, get as get_value, parse_override,
@@ -163,7 +164,21 @@ fn read(path: &Path) -> Result<String, ScenarioError> {
 
 fn syntax_error(text: &str, file: &str, e: &toml::de::Error) -> ScenarioError {
     let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
-    ScenarioError::Syntax { file: file.to_string(), line, column, reason: e.message().trim().to_string() }
+    let mut reason = e.message().trim().to_string();
+    // `population[0].count = 5` is not TOML: a key with an index must be one quoted key.
+    let written = text.lines().nth(line.saturating_sub(1)).unwrap_or("").trim_start();
+    if let Some((key, _)) = written.split_once('=')
+        && !written.starts_with('[')
+        && key.contains('[')
+        && !key.trim_start().starts_with('"')
+    {
+        let key = key.trim();
+        reason.push_str(&format!(
+            "; a key with an index such as `{key}` is not TOML: in a sweep file or `--set` quote it as one \
+             key (\"{key}\" = ...); in a scenario file write the last part inside its [[table]]"
+        ));
+    }
+    ScenarioError::Syntax { file: file.to_string(), line, column, reason }
 }
 
 /// Parses TOML text into a value tree (for overrides and sweeps); syntax errors carry line:column.

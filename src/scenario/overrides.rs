@@ -51,7 +51,9 @@ fn parse_path(key: &str) -> Result<Vec<Step>, OverrideError> {
                 return err(key, format!("unclosed `[` in `{part}`"));
             };
             let digits = &rest[1..close];
-            let index: usize = digits.parse().or_else(|_| err(key, format!("`[{digits}]` is not an array index")))?;
+            let index: usize = digits
+                .parse()
+                .or_else(|_| err(key, format!("`[{digits}]` is not a list index (write a whole number ≥ 0)")))?;
             steps.push(Step::Index(index));
             rest = &rest[close + 1..];
             if !rest.is_empty() && !rest.starts_with('[') {
@@ -60,6 +62,21 @@ fn parse_path(key: &str) -> Result<Vec<Step>, OverrideError> {
         }
     }
     Ok(steps)
+}
+
+/// The steps of a dotted key (`population[2].sla.probability`) as TOML path segments, or `None`
+/// when it is not a valid dotted key.
+pub(crate) fn split_path(key: &str) -> Option<Vec<super::locate::Seg>> {
+    let steps = parse_path(key).ok()?;
+    Some(
+        steps
+            .into_iter()
+            .map(|s| match s {
+                Step::Key(k) => super::locate::Seg::Key(k),
+                Step::Index(i) => super::locate::Seg::Index(i),
+            })
+            .collect(),
+    )
 }
 
 /// Parses the value of an override: a TOML value, or else the text as a string.
@@ -132,11 +149,11 @@ pub fn set(root: &mut toml::Value, key: &str, value: toml::Value) -> Result<(), 
     for (i, step) in steps.iter().enumerate() {
         let last = i + 1 == steps.len();
         let here = describe(&steps[..i]);
-        let kind = node.type_str();
+        let kind = super::messages::kind_of(node);
         node = match step {
             Step::Key(k) => {
                 let Some(table) = node.as_table_mut() else {
-                    return err(key, format!("`{here}` is a {kind}, not a table"));
+                    return err(key, format!("`{here}` is {kind}, not a table"));
                 };
                 if last {
                     table.insert(k.clone(), value);
@@ -159,13 +176,16 @@ pub fn set(root: &mut toml::Value, key: &str, value: toml::Value) -> Result<(), 
             }
             Step::Index(n) => {
                 let Some(array) = node.as_array_mut() else {
-                    return err(key, format!("`{here}` is a {kind}, not an array"));
+                    return err(key, format!("`{here}` is {kind}, not a list"));
                 };
                 let len = array.len();
                 let Some(slot) = array.get_mut(*n) else {
                     return err(
                         key,
-                        format!("`{here}[{n}]` does not exist: `{here}` has {len} element(s), numbered from 0"),
+                        format!(
+                            "`{here}[{n}]` does not exist: `{here}` has {len} {}, numbered from 0",
+                            if len == 1 { "entry" } else { "entries" }
+                        ),
                     );
                 };
                 if last {
@@ -207,7 +227,7 @@ mod tests {
         let mut v = doc();
         let e = apply_override(&mut v, "population[3].count=1").unwrap_err();
         assert_eq!(e.key, "population[3].count");
-        assert!(e.reason.contains("has 1 element"), "{}", e.reason);
+        assert!(e.reason.contains("has 1 entry"), "{}", e.reason);
         assert!(apply_override(&mut v, "market.fee_bps.x=1").unwrap_err().reason.contains("not a table"));
         assert!(apply_override(&mut v, "task_type[0].name=x").unwrap_err().reason.contains("not in the file"));
         assert!(apply_override(&mut v, "no_equals_sign").is_err());
@@ -215,7 +235,7 @@ mod tests {
         assert!(apply_override(&mut v, "a..b=1").is_err());
         assert!(apply_override(&mut v, "a[x]=1").is_err());
         assert!(apply_override(&mut v, "a[1=1").is_err());
-        assert!(apply_override(&mut v, "market[0]=1").unwrap_err().reason.contains("not an array"));
+        assert!(apply_override(&mut v, "market[0]=1").unwrap_err().reason.contains("not a list"));
     }
 
     #[test]

@@ -69,6 +69,7 @@ pub fn scenario(file: &ScenarioFile) -> Check<Scenario> {
         verify_signatures: market.verify_signatures,
     };
     let populations = populations(&root.key("population"), &file.population, &ctx, duration_ms)?;
+    quality_metrics(&root.key("population"), &populations, file.scenario.quality_metrics.as_deref(), &header)?;
     let arbitrators: u64 = populations.iter().filter(|p| p.role == Role::Arbitrator).map(|p| u64::from(p.count)).sum();
     // A threshold is never lowered (engine, `lifecycle.rs`): a dispute needs
     // `dispute_panel_required` matching votes from distinct arbitrators, so a scenario with some
@@ -152,7 +153,7 @@ fn header_values(path: &TomlPath, h: &Header) -> Check<HeaderValues> {
         Some(n) => {
             let p = path.key("periods");
             if !(1..=MAX_PERIODS).contains(&n) {
-                return bad(&p, format!("{n} is outside 1..={MAX_PERIODS}"));
+                return bad(&p, format!("{n} is outside 1 to {MAX_PERIODS}"));
             }
             if !duration_ms.is_multiple_of(n as u64) {
                 return bad(
@@ -292,6 +293,89 @@ fn populations(
         }
     }
     Ok(out)
+}
+
+/// The quality metrics SLA minimums name. Every completion reports every metric some SLA names
+/// (at most four, `synmarket_agents::kernel::quality_metric_names`), so a misspelt name is not
+/// an error anyone would see: it becomes a metric of its own that the other populations' SLAs
+/// never check. Refused here: more than four names; a name outside `scenario.quality_metrics`
+/// when that is declared; without a declaration, a name within two edits of a name used earlier
+/// (declare both to mean both).
+fn quality_metrics(
+    path: &TomlPath,
+    pops: &[PopulationSpec],
+    declared: Option<&[String]>,
+    header: &TomlPath,
+) -> Check<()> {
+    use crate::scenario::messages::{edit_distance, suggestion};
+    if let Some(list) = declared {
+        capability_list(&header.key("quality_metrics"), list, synmarket_engine::order::MAX_QUALITY_VALUES)?;
+    }
+    // Every (name, where) in file order; `uses` counts the populations naming each.
+    let mut named: Vec<(String, TomlPath)> = Vec::new();
+    for (i, p) in pops.iter().enumerate() {
+        let Some(sla) = p.requesting.sla.as_ref().filter(|_| p.role == Role::Requester) else { continue };
+        let at = path.index(i).key("sla").key("quality_minimums");
+        for name in sla.quality_minimums.keys() {
+            let here = at.key(name);
+            if let Some(list) = declared
+                && !list.contains(name)
+            {
+                let known: Vec<&str> = list.iter().map(String::as_str).collect();
+                let hint = suggestion(name, &known).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
+                return bad(
+                    &here,
+                    format!(
+                        "`{name}` is not one of the quality metrics declared in {} ({}){hint}",
+                        header.key("quality_metrics"),
+                        list.join(", ")
+                    ),
+                );
+            }
+            named.push((name.clone(), here));
+        }
+    }
+    let uses = |n: &str| named.iter().filter(|(o, _)| o == n).count();
+    if declared.is_none() {
+        // A near-duplicate pair: blame the spelling fewer populations use (the later one on a tie).
+        for (j, (name, here)) in named.iter().enumerate() {
+            let near = named.iter().enumerate().find(|(k, (o, _))| {
+                o != name
+                    && edit_distance(o, name) <= 2
+                    && o.len().min(name.len()) > 3
+                    && (uses(o) > uses(name) || (uses(o) == uses(name) && *k < j))
+            });
+            if let Some((_, (other, where_))) = near {
+                return bad(
+                    here,
+                    format!(
+                        "`{name}` is within two letters of `{other}` ({where_}): they would be two metrics, each \
+                         reported by every provider, and a minimum on one never checks the other. Write one \
+                         spelling, or declare both in {} if both are meant",
+                        header.key("quality_metrics")
+                    ),
+                );
+            }
+        }
+    }
+    let mut distinct: Vec<&str> = Vec::new();
+    for (name, here) in &named {
+        if !distinct.contains(&name.as_str()) {
+            distinct.push(name);
+        }
+        if distinct.len() > synmarket_engine::order::MAX_QUALITY_VALUES {
+            return bad(
+                here,
+                format!(
+                    "a completion reports at most {} quality metrics, and the SLAs name {}: {}",
+                    synmarket_engine::order::MAX_QUALITY_VALUES,
+                    distinct.len(),
+                    distinct.join(", ")
+                ),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// `[[effect]]` tables: names, keys and seed counts (the counterfactual itself is validated by

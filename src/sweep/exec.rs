@@ -207,6 +207,7 @@ fn run_one(sweep: &Sweep, dir: &Path, run: &RunSpec) -> Result<(), SweepError> {
         point_id: run.point_id.clone(),
         point: format!("{}, replication {}, seed {}", point.canonical(), run.replication, run.seed),
         reason,
+        location: None,
     };
     let result = crate::run::simulate(&scenario, &mut |_| {}).map_err(|e| fail(format!("simulation failed: {e}")))?;
     let metrics = crate::metrics::compute(&scenario, &result).map_err(|e| fail(format!("metrics: {e:#}")))?;

@@ -260,12 +260,14 @@ pub fn merge(sweep: &Sweep, out: &Path, baseline: Option<&str>) -> Result<MergeO
                 file: sweep.file.clone(),
                 key: "sweep.seed_mode".into(),
                 reason: format!("--baseline {id}: paired differences need seed_mode = \"common\""),
+                location: None,
             });
         }
         Some(id) => Some(sweep.points.iter().position(|p| p.id() == id).ok_or_else(|| SweepError::Spec {
             file: sweep.file.clone(),
             key: "--baseline".into(),
             reason: format!("no point has id {id}; ids are listed in _sweep.toml and by `sweep plan`"),
+            location: None,
         })?),
         None if sweep.seed_mode == SeedMode::Common && sweep.points.len() > 1 => {
             display_order(&sweep.points).first().copied()

@@ -78,17 +78,19 @@ pub use stats::{Interval, mean_sd, t_interval, t_quantile_975};
 #[derive(Debug, Error)]
 pub enum SweepError {
     /// The sweep file could not be read or parsed, or a key in it is wrong.
-    #[error("{file}: {key}: {reason}")]
+    #[error("{file}{}: {}{reason}", location.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default(), if key.is_empty() { String::new() } else { format!("{key}: ") })]
     Spec {
         /// The sweep file as given.
         file: String,
-        /// The TOML key (or `(file)` for the whole file).
+        /// The TOML key (empty for the whole file).
         key: String,
         /// What is wrong.
         reason: String,
+        /// Line and column of the key in the file, when it is written there.
+        location: Option<(usize, usize)>,
     },
     /// Applying a point to the base scenario does not give a valid scenario.
-    #[error("{file}: point {point_id} ({point}): {reason}")]
+    #[error("{file}{}: point {point_id} ({point}): {reason}", location.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
     Point {
         /// The sweep file.
         file: String,
@@ -98,6 +100,8 @@ pub enum SweepError {
         point: String,
         /// The scenario's error.
         reason: String,
+        /// Line and column in the sweep file of the point's key that the error is about.
+        location: Option<(usize, usize)>,
     },
     /// Bad shard or thread settings (flags or environment).
     #[error("{0}")]

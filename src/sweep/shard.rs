@@ -155,7 +155,7 @@ pub fn detect_shard(
             && max.checked_sub(min).and_then(|d| d.checked_add(1)) != Some(c)
         {
             return Err(SweepError::Shard(format!(
-                "the Slurm array's ids {min}..={max} have gaps ({c} tasks): to resubmit some shards of a sweep of N shards, pass --shards N (the ids are then the shard indices)"
+                "the Slurm array's ids {min} to {max} have gaps ({c} tasks): to resubmit some shards of a sweep of N shards, pass --shards N (the ids are then the shard indices)"
             )));
         }
         let s = Shard::new(k, n).map_err(|e| SweepError::Shard(format!("from the Slurm array variables: {e}")))?;

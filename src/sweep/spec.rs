@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 
 use super::SweepError;
 use super::point::{Point, RandomDist, hex_id, sample_random_points};
-use crate::scenario::{Scenario, ScenarioError, apply_overrides, parse_document, parse_override};
+use crate::scenario::{Scenario, ScenarioError, SpanTree, apply_overrides, parse_document, parse_override};
 
 /// Most replications per point.
 pub const MAX_REPLICATIONS: u64 = 100_000;
@@ -41,6 +41,9 @@ pub const MAX_RUNS: u64 = 1_000_000;
 const MAX_RANDOM: u64 = 100_000;
 /// Scenario distribution keywords: a table made of these is a value, not a nesting level.
 const DIST_KEYS: [&str; 6] = ["fixed", "uniform", "normal", "lognormal", "choice", "poisson_rate_per_hour"];
+
+/// The keys of the `[sweep]` table.
+const HEADER_KEYS: [&str; 5] = ["name", "scenario", "replications", "base_seed", "seed_mode"];
 
 /// How seeds are assigned to replications.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -80,50 +83,83 @@ pub struct Sweep {
     pub points: Vec<Point>,
     /// Hash of what changes results without changing ids (see the module header of `mod.rs`).
     pub fingerprint: String,
+    /// The sweep file's text, to point errors of a point at its key.
+    text: String,
 }
 
 struct Ctx<'a> {
     file: &'a str,
+    /// The file's text and spanned tree, once it parsed (errors then carry line:column).
+    source: Option<(&'a str, SpanTree<'a>)>,
 }
 
 impl Ctx<'_> {
     fn err(&self, key: impl Into<String>, reason: impl Into<String>) -> SweepError {
-        SweepError::Spec { file: self.file.to_string(), key: key.into(), reason: reason.into() }
+        let key = key.into();
+        let location = self.source.as_ref().and_then(|(text, tree)| tree.locate_dotted(text, &key));
+        SweepError::Spec { file: self.file.to_string(), key, reason: reason.into(), location }
     }
 
     fn check_keys(&self, table: &toml::Table, at: &str, allowed: &[&str]) -> Result<(), SweepError> {
         match table.keys().find(|k| !allowed.contains(&k.as_str())) {
-            Some(k) => Err(self.err(join(at, k), format!("unknown key, expected one of {}", allowed.join(", ")))),
+            Some(k) => Err(self.err(join(at, k), crate::scenario::messages::unknown_key(k, allowed))),
             None => Ok(()),
         }
     }
 
     fn table<'v>(&self, v: &'v toml::Value, key: &str) -> Result<&'v toml::Table, SweepError> {
-        v.as_table().ok_or_else(|| self.err(key, format!("expected a table, found a {}", v.type_str())))
+        v.as_table()
+            .ok_or_else(|| self.err(key, format!("expected a table, found {}", crate::scenario::messages::kind_of(v))))
     }
 
     fn uint(&self, v: Option<&toml::Value>, key: &str, default: Option<u64>) -> Result<u64, SweepError> {
         match v {
-            None => default.ok_or_else(|| self.err(key, "required")),
-            Some(toml::Value::Integer(i)) => u64::try_from(*i).map_err(|_| self.err(key, format!("{i} is negative"))),
+            None => default.ok_or_else(|| {
+                let (table, name) = key.rsplit_once('.').unwrap_or(("", key));
+                self.err(key, format!("missing key `{name}`: add `{name} = ...` to [{table}]"))
+            }),
+            Some(toml::Value::Integer(i)) => u64::try_from(*i).map_err(|_| {
+                self.err(key, format!("expected a whole number ≥ 0, found {i}: this value cannot be negative"))
+            }),
             Some(toml::Value::String(s)) => {
                 let parsed = match s.strip_prefix("0x") {
                     Some(hex) => u64::from_str_radix(hex, 16),
                     None => s.parse(),
                 };
-                parsed.map_err(|_| self.err(key, format!("\"{s}\" is not a decimal or 0x-hex 64-bit integer")))
+                parsed.map_err(|_| {
+                    self.err(key, format!("expected a whole number ≥ 0, found the text \"{s}\": write the number without quotes (or 0x followed by hex digits)"))
+                })
             }
-            Some(other) => Err(self.err(key, format!("expected an integer, found a {}", other.type_str()))),
+            Some(other) => {
+                Err(self
+                    .err(key, format!("expected a whole number, found {}", crate::scenario::messages::kind_of(other))))
+            }
         }
     }
 
     /// Checks a dotted key's syntax and that the sweep may set it.
     fn check_param_key(&self, key: &str) -> Result<(), SweepError> {
         parse_override(&format!("{key}=0")).map_err(|e| self.err(key, e.reason))?;
-        if key == "scenario.seed" || key == "scenario.name" {
-            return Err(self.err(key, "the sweep sets seeds and names itself (use base_seed and [sweep].name)"));
+        if key == "scenario.seed" {
+            return Err(self.err(
+                key,
+                "is a valid scenario key but cannot be swept: the sweep gives every run its own seed; set how \
+                 many runs each point gets with [sweep] replications and where their seeds start with base_seed",
+            ));
+        }
+        if key == "scenario.name" {
+            return Err(self
+                .err(key, "is a valid scenario key but cannot be swept: runs are named by the sweep ([sweep] name)"));
         }
         Ok(())
+    }
+}
+
+/// The error `e` about a parameter key, reported at `at` (its full key in the sweep file).
+fn rekey(ctx: &Ctx, e: SweepError, at: &str) -> SweepError {
+    match e {
+        SweepError::Spec { reason, .. } => ctx.err(at, reason),
+        other => other,
     }
 }
 
@@ -216,10 +252,10 @@ fn grid_points(ctx: &Ctx, grid: &toml::Table) -> Result<Vec<Point>, SweepError> 
     let mut total: u64 = 1;
     for (key, values) in &axes {
         let key_at = join("grid", key);
-        ctx.check_param_key(key).map_err(|_| ctx.err(&key_at, "not a valid dotted scenario key"))?;
-        let values = values
-            .as_array()
-            .ok_or_else(|| ctx.err(&key_at, format!("expected a list of values, found a {}", values.type_str())))?;
+        ctx.check_param_key(key).map_err(|e| rekey(ctx, e, &key_at))?;
+        let values = values.as_array().ok_or_else(|| {
+            ctx.err(&key_at, format!("expected a list of values, found {}", crate::scenario::messages::kind_of(values)))
+        })?;
         if values.is_empty() {
             return Err(ctx.err(&key_at, "empty list of values"));
         }
@@ -254,7 +290,15 @@ fn random_points(ctx: &Ctx, random: &toml::Value) -> Result<Vec<Point>, SweepErr
         return Err(ctx.err("random.count", format!("{count} samples: expected 1 to {MAX_RANDOM}")));
     }
     let seed = ctx.uint(t.get("seed"), "random.seed", Some(0))?;
-    let params = ctx.table(t.get("params").ok_or_else(|| ctx.err("random.params", "required"))?, "random.params")?;
+    let params = ctx.table(
+        t.get("params").ok_or_else(|| {
+            ctx.err(
+                "random.params",
+                "missing table `params`: add [random.params] with the keys to draw and their ranges",
+            )
+        })?,
+        "random.params",
+    )?;
     let mut leaves = Vec::new();
     flatten(params, "", &|v| !v.is_table() || is_random_leaf(v), &mut leaves);
     if leaves.is_empty() {
@@ -262,7 +306,7 @@ fn random_points(ctx: &Ctx, random: &toml::Value) -> Result<Vec<Point>, SweepErr
     }
     let mut dists = BTreeMap::new();
     for (key, v) in &leaves {
-        ctx.check_param_key(key).map_err(|_| ctx.err(join("random.params", key), "not a valid dotted scenario key"))?;
+        ctx.check_param_key(key).map_err(|e| rekey(ctx, e, &join("random.params", key)))?;
         dists.insert(key.clone(), random_dist(ctx, &join("random.params", key), v)?);
     }
     Ok(sample_random_points(seed, count, &dists))
@@ -276,7 +320,7 @@ fn explicit_points(ctx: &Ctx, points: &toml::Value) -> Result<Vec<Point>, SweepE
         let mut pairs = Vec::new();
         flatten(ctx.table(item, &at)?, "", &|v| !v.is_table() || is_dist_table(v), &mut pairs);
         for (key, v) in &pairs {
-            ctx.check_param_key(key).map_err(|_| ctx.err(format!("{at}.{key}"), "not a valid dotted scenario key"))?;
+            ctx.check_param_key(key).map_err(|e| rekey(ctx, e, &format!("{at}.{key}")))?;
             check_value(ctx, &format!("{at}.{key}"), v)?;
         }
         out.push(Point::new(pairs));
@@ -297,24 +341,53 @@ impl Sweep {
     pub fn load(path: impl AsRef<Path>) -> Result<Sweep, SweepError> {
         let path = path.as_ref();
         let file = path.display().to_string();
-        let ctx = Ctx { file: &file };
-        let text = std::fs::read_to_string(path).map_err(|e| ctx.err("(file)", format!("cannot read: {e}")))?;
+        let plain = Ctx { file: &file, source: None };
+        let text = std::fs::read_to_string(path).map_err(|e| plain.err("", format!("cannot read: {e}")))?;
         let doc = parse_document(&text, &file).map_err(|e| match e {
-            ScenarioError::Syntax { line, column, reason, .. } => {
-                ctx.err(format!("line {line}, column {column}"), format!("TOML syntax error: {reason}"))
-            }
-            other => ctx.err("(file)", other.to_string()),
+            ScenarioError::Syntax { line, column, reason, .. } => SweepError::Spec {
+                file: file.clone(),
+                key: "".into(),
+                reason: format!("TOML syntax error: {reason}"),
+                location: Some((line, column)),
+            },
+            other => plain.err("", other.to_string()),
         })?;
+        let ctx = Ctx { file: &file, source: SpanTree::parse(&text).ok().map(|t| (text.as_str(), t)) };
         let top = ctx.table(&doc, "(top level)")?;
+        if top.contains_key("scenario") && !top.contains_key("sweep") {
+            return Err(ctx.err(
+                "scenario",
+                "this is a scenario file, not a sweep: run it with `synmarket run <FILE>` (a sweep file has a \
+                 [sweep] table naming its base scenario)",
+            ));
+        }
         ctx.check_keys(top, "", &["sweep", "fixed", "grid", "points", "random"])?;
+        // TOML puts every key after a [table] header into that table: a [sweep] key written below
+        // [fixed] or [grid] is not where the user thinks.
+        for section in ["fixed", "grid", "random"] {
+            if let Some(t) = top.get(section).and_then(|v| v.as_table())
+                && let Some(k) = t.keys().find(|k| HEADER_KEYS.contains(&k.as_str()))
+            {
+                return Err(ctx.err(
+                    join(section, k),
+                    format!(
+                        "`{k}` is a [sweep] key, but it comes after the [{section}] header, and TOML puts every key \
+                         after a header into that table: move `{k}` up into [sweep]"
+                    ),
+                ));
+            }
+        }
         let head = ctx.table(top.get("sweep").ok_or_else(|| ctx.err("sweep", "required table"))?, "sweep")?;
-        ctx.check_keys(head, "sweep", &["name", "scenario", "replications", "base_seed", "seed_mode"])?;
+        ctx.check_keys(head, "sweep", &HEADER_KEYS)?;
 
         let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         let name = match head.get("name") {
             Some(toml::Value::String(s)) => s.clone(),
             Some(other) => {
-                return Err(ctx.err("sweep.name", format!("expected a string, found a {}", other.type_str())));
+                return Err(ctx.err(
+                    "sweep.name",
+                    format!("expected text in quotes, found {}", crate::scenario::messages::kind_of(other)),
+                ));
             }
             None => stem,
         };
@@ -348,10 +421,7 @@ impl Sweep {
         if let Some(f) = top.get("fixed") {
             flatten(ctx.table(f, "fixed")?, "", &|v| !v.is_table() || is_dist_table(v), &mut fixed);
             for (key, v) in &fixed {
-                ctx.check_param_key(key).map_err(|e| match e {
-                    SweepError::Spec { reason, .. } => ctx.err(join("fixed", key), reason),
-                    other => other,
-                })?;
+                ctx.check_param_key(key).map_err(|e| rekey(&ctx, e, &join("fixed", key)))?;
                 check_value(&ctx, &join("fixed", key), v)?;
             }
         }
@@ -368,7 +438,7 @@ impl Sweep {
             points.extend(random_points(&ctx, r)?);
         }
         if points.is_empty() {
-            return Err(ctx.err("(file)", "no points: give a [grid], [[points]] or [random]"));
+            return Err(ctx.err("", "no points: give a [grid], [[points]] or [random]"));
         }
         let mut by_id: BTreeMap<String, Point> = BTreeMap::new();
         for p in points {
@@ -399,6 +469,7 @@ impl Sweep {
             base,
             points,
             fingerprint,
+            text: text.clone(),
         };
         for p in &sweep.points {
             sweep.scenario(p, 0)?;
@@ -413,6 +484,7 @@ impl Sweep {
             file: self.file.clone(),
             point_id: point.id(),
             point: point.canonical(),
+            location: self.locate_point_key(point, &reason),
             reason,
         };
         let mut doc = self.base.clone();
@@ -425,6 +497,27 @@ impl Sweep {
         apply_overrides(&mut doc, &overrides).map_err(|e| fail(e.to_string()))?;
         Scenario::from_value(&doc, &self.scenario_path.display().to_string())
             .map_err(|e| fail(scenario_error_reason(&e)))
+    }
+
+    /// Where in the sweep file the key of `point` that `reason` (a scenario error, `path: why`) is
+    /// about is written.
+    fn locate_point_key(&self, point: &Point, reason: &str) -> Option<(usize, usize)> {
+        let path = match reason.strip_prefix("override `") {
+            Some(rest) => rest.split('`').next()?,
+            None => reason.split(": ").next()?,
+        };
+        let key = point
+            .params
+            .keys()
+            .chain(self.fixed.iter().map(|(k, _)| k))
+            .filter(|k| path.starts_with(k.as_str()) || k.starts_with(path))
+            .max_by_key(|k| k.len())?;
+        let tree = SpanTree::parse(&self.text).ok()?;
+        let mut candidates = vec![format!("grid.{key}"), format!("fixed.{key}"), format!("random.params.{key}")];
+        let written = toml::from_str::<toml::Table>(&self.text).ok()?;
+        let explicit = written.get("points").and_then(|p| p.as_array()).map_or(0, Vec::len);
+        candidates.extend((0..explicit).map(|i| format!("points[{i}].{key}")));
+        candidates.iter().find_map(|c| tree.locate_dotted(&self.text, c))
     }
 
     /// Every key set by some point, sorted.

@@ -2,6 +2,7 @@
 
 mod cli;
 mod conservation;
+mod messages;
 mod narrate;
 mod outputs;
 mod sweep;

@@ -171,7 +171,7 @@ fn bad_sweep_files_name_file_key_and_reason() {
         ("\"market.fee_bps\" = []", "grid.market.fee_bps", "empty list"),
         ("\"market.no_such_key\" = [1]", "market.no_such_key", "unknown key `no_such_key`"),
         ("\"market.fee_bps\" = [-5]", "market.fee_bps", "market.fee_bps=-5"),
-        ("\"scenario.seed\" = [1, 2]", "grid.scenario.seed", "valid dotted scenario key"),
+        ("\"scenario.seed\" = [1, 2]", "grid.scenario.seed", "cannot be swept"),
     ];
     for (grid, key, reason) in cases {
         let path = sweep_file(&dir, grid, 2);

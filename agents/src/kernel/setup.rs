@@ -57,7 +57,8 @@ impl Simulation {
             }
         }
         // Quality metrics are interned as capabilities would be: indices 0..n in name order.
-        let quality_metrics: Vec<u8> = (0..quality_metric_names(&spec.populations).len() as u8).collect();
+        let metric_names = quality_metric_names(&spec.populations);
+        let quality_metrics: Vec<u8> = (0..metric_names.len() as u8).collect();
         let periods = spec.periods.max(1);
         let period_ms = (spec.duration_ms / periods as u64).max(1);
         let mut sim = Simulation {
@@ -92,7 +93,15 @@ impl Simulation {
             .iter()
             .map(|p| {
                 let task_mix = if p.role.trades() { p.trading.resolved_mix(&type_names) } else { Vec::new() };
-                std::sync::Arc::new(Population { spec: p.clone(), task_mix })
+                let quality_minimums = match p.requesting.sla.as_ref().filter(|_| p.role == Role::Requester) {
+                    Some(sla) => sla
+                        .quality_minimums
+                        .iter()
+                        .filter_map(|(name, min)| metric_names.iter().position(|m| m == name).map(|i| (i as u8, *min)))
+                        .collect(),
+                    None => Vec::new(),
+                };
+                std::sync::Arc::new(Population { spec: p.clone(), task_mix, quality_minimums })
             })
             .collect();
         for (pi, population) in populations.iter().enumerate() {

@@ -133,6 +133,9 @@ pub struct Population {
     pub spec: PopulationSpec,
     /// The task mix as `(task type index, weight)` in scenario order.
     pub task_mix: Vec<(usize, f64)>,
+    /// Requesters: the SLA's quality minimums as `(metric index, minimum)`, each metric found by
+    /// its name among the metrics every completion reports (`kernel::quality_metric_names`).
+    pub quality_minimums: Vec<(u8, f64)>,
 }
 
 /// Builds the agent for a population member.

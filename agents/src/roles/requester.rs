@@ -66,16 +66,15 @@ impl RequesterAgent {
         self.pricer.as_ref()
     }
 
-    fn sla(&self, obs: &Observation<'_>, nominal: f64, bid: u64, units: u64, rng: &mut AgentRng) -> Option<SlaSpec> {
+    fn sla(&self, nominal: f64, bid: u64, units: u64, rng: &mut AgentRng) -> Option<SlaSpec> {
         let t = self.pop.spec.requesting.sla.as_ref()?;
         if !chance(t.probability, rng) {
             return None;
         }
+        // Each minimum is on the metric of its name (resolved by the kernel), at most four.
         let mut minimums = [(0u8, 0.0f64); 4];
-        let n = t.quality_minimums.len().min(obs.quality_metrics.len()).min(4);
-        for (i, (m, minimum)) in minimums.iter_mut().zip(t.quality_minimums.values()).take(n).enumerate() {
-            *m = (obs.quality_metrics[i], *minimum);
-        }
+        let n = self.pop.quality_minimums.len().min(4);
+        minimums[..n].copy_from_slice(&self.pop.quality_minimums[..n]);
         Some(SlaSpec {
             // The engine refuses durations above MAX_DURATION_MS (10 years): an SLA asks at most that.
             max_response_time_ms: to_ms(t.max_response_ms.sample(rng)).min(MAX_DURATION_MS),
@@ -127,7 +126,7 @@ impl RequesterAgent {
         };
         let Some(bid) = self.pricer.quote(&quote, rng) else { return };
         let nominal = tt.spec.duration_ms.mean().max(1.0);
-        let sla = self.sla(obs, nominal, bid, units, rng);
+        let sla = self.sla(nominal, bid, units, rng);
         let forge = self.conduct.forges(rng);
         // Never ask for more than the wallet can lock.
         let units = units.min(available / bid.max(1));
