@@ -425,7 +425,7 @@ mod tests {
         assert_eq!(read_ms("\"2m\""), Ok(Dist::Fixed(120_000.0)));
         assert_eq!(read_ms("{ uniform = [\"1s\", \"1m\"] }"), Ok(Dist::Uniform(1e3, 6e4)));
         assert_eq!(read_ms("{ lognormal = [\"20m\", 0.5] }"), Ok(Dist::LogNormal(1_200_000f64.ln(), 0.5)));
-        assert!(read_ms("120").unwrap_err().contains("duration string"));
+        assert!(read_ms("120").unwrap_err().contains("duration in quotes"));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::geometry::{Extent, Span, y_span};
+use super::geometry::{Extent, Span, TickedAxis, nice_ticks, y_span};
 use super::legend::{LegendEntry, Swatch};
 use super::line::{draw_title, plot_frame};
 use super::model::BarChart;
@@ -55,7 +55,7 @@ pub(crate) fn draw_bar_plot<DB: DrawingBackend>(
             extent.add(*v);
         }
     }
-    let has_data = n_cat > 0 && extent.get().is_some();
+    let has_data = n_cat > 0 && extent.get().is_some() && chart.note.is_none();
     for r in &chart.ref_lines {
         extent.add(r.y);
     }
@@ -84,12 +84,8 @@ pub(crate) fn draw_bar_plot<DB: DrawingBackend>(
     let measure_tick = |s: &str| area.estimate_text_size(s, &tick_font).map_or(u32::MAX, |(w, _)| w);
     let label_font = style::text(sizes.label_px);
     let measure_label = |s: &str| area.estimate_text_size(s, &label_font).map_or(u32::MAX, |(w, _)| w);
-    let widest_y = plotters::coord::types::RangedCoordf64::from(ys.lo..ys.hi)
-        .key_points(y_ticks)
-        .iter()
-        .map(|v| measure_tick(&y_fmt.format(*v)))
-        .max()
-        .unwrap_or(0);
+    let y_tick_values = nice_ticks(ys, y_ticks);
+    let widest_y = y_tick_values.iter().map(|v| measure_tick(&y_fmt.format(*v))).max().unwrap_or(0);
     let y_desc_w = if chart.y_label.trim().is_empty() { 0 } else { sizes.label_px + 16 };
     let y_area = widest_y + 14 + y_desc_w;
     let line_h = sizes.tick_px + 5;
@@ -101,7 +97,8 @@ pub(crate) fn draw_bar_plot<DB: DrawingBackend>(
     let x_desc = style::fit_text(chart.x_label.trim(), plot_w, &measure_label);
     let y_desc = style::fit_text(chart.y_label.trim(), plot_h, &measure_label);
 
-    let mut ctx = plot_frame(&area, (margin_l, margin_r), (x_area, y_area), xs, ys)?;
+    let axes = (TickedAxis::new(xs, Vec::new()), TickedAxis::new(ys, y_tick_values));
+    let mut ctx = plot_frame(&area, (margin_l, margin_r), (x_area, y_area), axes.0, axes.1)?;
     let y_formatter = |v: &f64| y_fmt.format(*v);
     ctx.configure_mesh()
         .disable_x_mesh()
@@ -119,13 +116,22 @@ pub(crate) fn draw_bar_plot<DB: DrawingBackend>(
         .map_err(draw_err)?;
 
     if !has_data {
+        let text = chart.note.as_deref().unwrap_or("no data");
         let note = style::anchored(style::text_colored(sizes.label_px + 2, &NOTE), HPos::Center, VPos::Center);
-        ctx.plotting_area().draw(&Text::new("no data", (0.5, 0.5), note)).map_err(draw_err)?;
-        return Ok(());
+        let measure_note = |s: &str| area.estimate_text_size(s, &note).map_or(u32::MAX, |(w, _)| w);
+        let fitted = style::fit_text(text, plot_w.saturating_sub(16), &measure_note);
+        ctx.plotting_area().draw(&Text::new(fitted, (xs.hi / 2.0, 0.5), note)).map_err(draw_err)?;
+        if chart.note.is_none() {
+            return Ok(());
+        }
+        return draw_category_names(&area, &ctx, chart, ys, &measure_tick, sizes);
     }
 
     // Bars.
-    let bar_w = GROUP_W / n_ser.max(1) as f64;
+    // A disjoint chart draws one bar per category, in the slot of a single series.
+    let slots = if chart.disjoint { 1 } else { n_ser.max(1) };
+    let slot = |j: usize| if chart.disjoint { 0 } else { j };
+    let bar_w = GROUP_W / slots as f64;
     let base = ys.clamp(0.0);
     let bar_px = {
         let a = ctx.backend_coord(&(0.0, base));
@@ -135,7 +141,7 @@ pub(crate) fn draw_bar_plot<DB: DrawingBackend>(
     for (j, s) in chart.series.iter().enumerate() {
         let color = series_color(chart, j);
         let bars = s.values.iter().take(n_cat).enumerate().filter(|(_, v)| drawable(**v)).map(|(c, &v)| {
-            let x0 = c as f64 + (1.0 - GROUP_W) / 2.0 + j as f64 * bar_w;
+            let x0 = c as f64 + (1.0 - GROUP_W) / 2.0 + slot(j) as f64 * bar_w;
             let x1 = x0 + bar_w * 0.92;
             Rectangle::new([(x0, base), (x1, ys.clamp(v))], color.filled())
         });
@@ -151,16 +157,27 @@ pub(crate) fn draw_bar_plot<DB: DrawingBackend>(
         let value_px = sizes.tick_px.saturating_sub(2).max(10);
         let value_font = style::text(value_px);
         // (x, value, text, missing): a missing or non-finite value is marked "n/a" at the base.
+        let max_abs = chart
+            .series
+            .iter()
+            .flat_map(|s| s.values.iter().take(n_cat))
+            .filter(|v| drawable(**v))
+            .fold(0.0f64, |m, v| m.max(v.abs()));
+        let decimals = y_fmt.value_decimals(max_abs);
         let labels: Vec<(f64, f64, String, bool)> = chart
             .series
             .iter()
             .enumerate()
             .flat_map(|(j, s)| {
-                (0..n_cat).map(move |c| {
-                    let x = c as f64 + (1.0 - GROUP_W) / 2.0 + (j as f64 + 0.46) * bar_w;
+                let slot = &slot;
+                let y_fmt = &y_fmt;
+                (0..n_cat).filter_map(move |c| {
+                    let x = c as f64 + (1.0 - GROUP_W) / 2.0 + (slot(j) as f64 + 0.46) * bar_w;
                     match s.values.get(c).copied().filter(|v| drawable(*v)) {
-                        Some(v) => (x, v, style::short_number(v), false),
-                        None => (x, base, "n/a".to_owned(), true),
+                        Some(v) => Some((x, v, y_fmt.format_value(v, decimals), false)),
+                        // In a disjoint chart the other series' gaps are expected, not missing.
+                        None if chart.disjoint => None,
+                        None => Some((x, base, "n/a".to_owned(), true)),
                     }
                 })
             })
@@ -194,17 +211,29 @@ pub(crate) fn draw_bar_plot<DB: DrawingBackend>(
         .map_err(draw_err)?;
     }
 
-    // Category names under the groups.
+    draw_category_names(&area, &ctx, chart, ys, &measure_tick, sizes)
+}
+
+/// Category names under the groups (wrapped to two lines, cut with "…").
+fn draw_category_names<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    ctx: &ChartContext<'_, DB, Cartesian2d<TickedAxis, TickedAxis>>,
+    chart: &BarChart,
+    ys: Span,
+    measure_tick: &dyn Fn(&str) -> u32,
+    sizes: Sizes,
+) -> Result<(), ChartError> {
+    let line_h = sizes.tick_px + 5;
     let group_px = {
         let a = ctx.backend_coord(&(0.0, ys.lo));
         let b = ctx.backend_coord(&(1.0, ys.lo));
         (b.0 - a.0).unsigned_abs().saturating_sub(6)
     };
-    let cat_font = style::anchored(tick_font.clone(), HPos::Center, VPos::Top);
+    let cat_font = style::anchored(style::text(sizes.tick_px), HPos::Center, VPos::Top);
     let (bx, by) = area.get_base_pixel();
     for (c, name) in chart.categories.iter().enumerate() {
         let (px, py) = ctx.backend_coord(&(c as f64 + 0.5, ys.lo));
-        let lines = style::wrap_text(name, group_px.max(20), 2, &measure_tick);
+        let lines = style::wrap_text(name, group_px.max(20), 2, measure_tick);
         for (k, line) in lines.iter().enumerate() {
             let y = py - by + 8 + (k as u32 * line_h) as i32;
             area.draw_text(line, &cat_font, (px - bx, y)).map_err(draw_err)?;

@@ -1,7 +1,70 @@
-//! Pure geometry for the renderer: data ranges with padding, and clipping of lines, polygons
-//! and points to a fixed plot range (plotters draws outside its plot area otherwise).
+//! Pure geometry for the renderer: data ranges with padding, tick positions (with labelled axis
+//! ends), and clipping of lines, polygons and points to a fixed plot range (plotters draws outside
+//! its plot area otherwise).
+
+use std::ops::Range;
+
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
+use plotters::coord::types::RangedCoordf64;
 
 use super::style::drawable;
+
+/// An f64 axis whose ticks (grid lines and labels) are chosen here, not by plotters: the same
+/// mapping as plotters' `RangedCoordf64`, with `ticks` as its key points.
+#[derive(Debug, Clone)]
+pub(crate) struct TickedAxis {
+    span: Span,
+    ticks: Vec<f64>,
+}
+
+impl TickedAxis {
+    /// An axis over `span` with grid lines and labels at `ticks` (values outside are dropped).
+    pub(crate) fn new(span: Span, ticks: Vec<f64>) -> Self {
+        let ticks = ticks.into_iter().filter(|t| span.contains(*t)).collect();
+        Self { span, ticks }
+    }
+}
+
+impl Ranged for TickedAxis {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        RangedCoordf64::from(self.span.lo..self.span.hi).map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if hint.max_num_points() == 0 || hint.weight().allow_light_points() { Vec::new() } else { self.ticks.clone() }
+    }
+
+    fn range(&self) -> Range<f64> {
+        self.span.lo..self.span.hi
+    }
+}
+
+/// Plotters' "nice" tick values over `span` (at most `max_ticks`).
+pub(crate) fn nice_ticks(span: Span, max_ticks: usize) -> Vec<f64> {
+    if max_ticks == 0 {
+        return Vec::new();
+    }
+    RangedCoordf64::from(span.lo..span.hi).key_points(max_ticks)
+}
+
+/// Nice ticks plus both ends of the axis, so that a reader sees where the axis starts and stops
+/// (a 7-day run reads 0 … 7, not 2, 4, 6). An interior tick closer to an end than `min_gap` (axis
+/// units: the room one label needs) gives way to the end.
+pub(crate) fn ticks_with_ends(span: Span, max_ticks: usize, min_gap: f64) -> Vec<f64> {
+    if max_ticks == 0 {
+        return Vec::new();
+    }
+    let gap = min_gap.max(0.0);
+    let mut ticks = vec![span.lo];
+    ticks.extend(nice_ticks(span, max_ticks).into_iter().filter(|t| *t - span.lo >= gap && span.hi - *t >= gap));
+    if span.hi - span.lo >= gap {
+        ticks.push(span.hi);
+    }
+    ticks
+}
 
 /// A closed numeric interval `lo < hi`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -225,6 +288,23 @@ mod tests {
         assert_eq!((s.lo, s.hi), (2.0, 8.0));
         let s = x_span((0.0, 10.0), Some((f64::NAN, 2.0)));
         assert_eq!((s.lo, s.hi), (0.0, 10.0));
+    }
+
+    #[test]
+    fn axis_ends_are_ticks() {
+        let week = Span { lo: 0.0, hi: 7.0 };
+        let t = ticks_with_ends(week, 5, 0.5);
+        assert_eq!(t.first(), Some(&0.0));
+        assert_eq!(t.last(), Some(&7.0));
+        assert!(t.windows(2).all(|w| w[1] - w[0] >= 0.5), "{t:?}");
+        // An interior tick too close to an end gives way to it.
+        let t = ticks_with_ends(Span { lo: 0.0, hi: 6.1 }, 4, 0.5);
+        assert!(!t.contains(&6.0) && t.contains(&6.1), "{t:?}");
+        assert!(ticks_with_ends(week, 0, 0.5).is_empty());
+        let axis = TickedAxis::new(week, vec![-1.0, 0.0, 3.5, 7.0, 8.0]);
+        assert_eq!(axis.key_points(plotters::coord::ranged1d::BoldPoints(5)), vec![0.0, 3.5, 7.0]);
+        assert!(axis.key_points(5usize).is_empty(), "no light grid lines");
+        assert_eq!(axis.map(&3.5, (0, 700)), 350);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::style::{self, LEGEND_BG, LEGEND_BORDER};
+use super::style::{self, LEGEND_BG, LEGEND_BORDER, MARK};
 use super::{ChartError, draw_err};
 
 /// What the swatch in front of a legend label looks like.
@@ -20,6 +20,8 @@ pub(crate) enum Swatch {
     ErrorBar(RGBColor),
     Dot(RGBColor),
     Bar(RGBColor),
+    /// A short dotted vertical line (an [`super::XMark`]).
+    Mark,
     /// No swatch (the "… and N more" note).
     None,
 }
@@ -205,6 +207,13 @@ fn draw_swatch<DB: DrawingBackend>(
         }
         Swatch::Bar(color) => {
             area.draw(&Rectangle::new([(x + 4, cy - 8), (x + w - 4, cy + 8)], color.filled())).map_err(draw_err)?;
+        }
+        Swatch::Mark => {
+            let mid = x + w / 2;
+            for k in 0..4 {
+                let y0 = cy - 9 + k * 5;
+                area.draw(&PathElement::new(vec![(mid, y0), (mid, y0 + 3)], MARK.stroke_width(2))).map_err(draw_err)?;
+            }
         }
         Swatch::None => {}
     }

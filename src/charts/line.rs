@@ -5,14 +5,15 @@
 use std::collections::BTreeMap;
 
 use plotters::coord::Shift;
-use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
-use super::geometry::{Extent, Span, clip_polygon, clip_polyline, x_span, y_span};
+use super::geometry::{
+    Extent, Span, TickedAxis, clip_polygon, clip_polyline, nice_ticks, ticks_with_ends, x_span, y_span,
+};
 use super::legend::{LegendEntry, Swatch, push_unique};
 use super::model::{BandStyle, LineChart};
-use super::style::{self, AXIS, GRID, NOTE, Sizes, TickFormat, drawable};
+use super::style::{self, AXIS, GRID, MARK, NOTE, Sizes, TickFormat, drawable};
 use super::{ChartError, MAX_SCATTER_POINTS, draw_err};
 
 /// Series drawn with point markers when they have at most this many points.
@@ -84,13 +85,33 @@ fn thin(points: &[(f64, f64)]) -> (Vec<(f64, f64)>, usize) {
     (finite.into_iter().step_by(stride).collect(), stride)
 }
 
+/// Whether a band is wide enough to see: at least a tenth of its drawable points have
+/// `upper > lower`. A band that is a single line almost everywhere (the equilibrium range when
+/// supply and demand cross at one price) stays out of the legend, so no entry names something
+/// the reader cannot find.
+fn band_is_visible(band: &super::model::Band) -> bool {
+    let drawn: Vec<f64> = band
+        .points
+        .iter()
+        .filter(|(x, lo, hi)| drawable(*x) && drawable(*lo) && drawable(*hi))
+        .map(|(_, lo, hi)| (hi - lo).abs())
+        .collect();
+    let wide = drawn.iter().filter(|w| **w > 0.0).count();
+    !drawn.is_empty() && wide * 10 >= drawn.len()
+}
+
 /// Appends the legend entries of `chart` (drawn as chart number `index` of a ColorMap).
 pub(crate) fn legend_entries(chart: &LineChart, index: usize, colors: &ColorMap, out: &mut Vec<LegendEntry>) {
+    if chart.note.is_some() {
+        // A panel showing a note draws none of its series.
+        return;
+    }
     for (i, s) in chart.series.iter().enumerate() {
         let color = colors.line(index, chart, i);
         push_unique(out, LegendEntry { swatch: Swatch::Line { color, dashed: s.dashed }, label: s.name.clone() });
         if let Some(band) = &s.band
             && let Some(label) = &band.label
+            && band_is_visible(band)
         {
             let swatch = match band.style {
                 BandStyle::Shaded => Swatch::Band(color),
@@ -107,6 +128,11 @@ pub(crate) fn legend_entries(chart: &LineChart, index: usize, colors: &ColorMap,
             s.name.clone()
         };
         push_unique(out, LegendEntry { swatch: Swatch::Dot(colors.dot(index, chart, i)), label });
+    }
+    for m in &chart.x_marks {
+        if !m.label.trim().is_empty() {
+            push_unique(out, LegendEntry { swatch: Swatch::Mark, label: m.label.clone() });
+        }
     }
     for (i, r) in chart.ref_lines.iter().enumerate() {
         push_unique(
@@ -160,9 +186,9 @@ pub(crate) fn plot_frame<'a, DB: DrawingBackend>(
     area: &'a DrawingArea<DB, Shift>,
     (margin_l, margin_r): (u32, u32),
     (x_area, y_area): (u32, u32),
-    xs: Span,
-    ys: Span,
-) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, ChartError> {
+    x: TickedAxis,
+    y: TickedAxis,
+) -> Result<ChartContext<'a, DB, Cartesian2d<TickedAxis, TickedAxis>>, ChartError> {
     ChartBuilder::on(area)
         .margin_top(12)
         .margin_bottom(4)
@@ -170,7 +196,7 @@ pub(crate) fn plot_frame<'a, DB: DrawingBackend>(
         .margin_right(margin_r)
         .x_label_area_size(x_area)
         .y_label_area_size(y_area)
-        .build_cartesian_2d(xs.lo..xs.hi, ys.lo..ys.hi)
+        .build_cartesian_2d(x, y)
         .map_err(draw_err)
 }
 
@@ -193,21 +219,36 @@ pub(crate) fn draw_title<DB: DrawingBackend>(
     Ok(rest)
 }
 
-/// Pixel width of the widest tick label of an axis.
-fn widest_label<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    span: Span,
-    ticks: usize,
-    format: &TickFormat,
-    px: u32,
-) -> u32 {
+/// Pixel width of the widest of `labels`.
+fn widest_label<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, labels: &[String], px: u32) -> u32 {
     let font = style::text(px);
-    RangedCoordf64::from(span.lo..span.hi)
-        .key_points(ticks)
-        .iter()
-        .map(|v| area.estimate_text_size(&format.format(*v), &font).map_or(px * 4, |(w, _)| w))
-        .max()
-        .unwrap_or(0)
+    labels.iter().map(|l| area.estimate_text_size(l, &font).map_or(px * 4, |(w, _)| w)).max().unwrap_or(0)
+}
+
+/// The x ticks of a plot `plot_w` pixels wide, with both ends labelled, as many as fit: (ticks,
+/// their labels). Interior ticks use the axis format; the ends as many decimals as they need.
+fn x_ticks<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    xs: Span,
+    (max_ticks, ends): (usize, bool),
+    plot_w: u32,
+    px: u32,
+) -> (Vec<f64>, Vec<String>) {
+    let mut n = max_ticks;
+    loop {
+        let fmt = TickFormat::for_axis(xs.lo, xs.hi, n.max(1));
+        let label = |t: f64| if ends && (t == xs.lo || t == xs.hi) { fmt.format_exact(t) } else { fmt.format(t) };
+        let interior: Vec<String> = nice_ticks(xs, n).into_iter().map(label).collect();
+        let end_labels = if ends { vec![label(xs.lo), label(xs.hi)] } else { Vec::new() };
+        let widest = widest_label(area, &interior, px).max(widest_label(area, &end_labels, px));
+        let gap = f64::from(widest + 24) / f64::from(plot_w.max(1)) * (xs.hi - xs.lo);
+        let ticks = if ends { ticks_with_ends(xs, n, gap) } else { nice_ticks(xs, n) };
+        if n <= 2 || ticks.len() as u32 * (widest + 24) <= plot_w {
+            let labels = ticks.iter().map(|t| label(*t)).collect();
+            return (ticks, labels);
+        }
+        n -= 1;
+    }
 }
 
 /// Draws one line plot with its title into `area` (legend drawn elsewhere).
@@ -223,40 +264,37 @@ pub(crate) fn draw_line_plot<DB: DrawingBackend>(
     let label_font = style::text(sizes.label_px);
     let measure_label = |s: &str| area.estimate_text_size(s, &label_font).map_or(u32::MAX, |(w, _)| w);
 
-    let data = extents(chart);
+    let data = extents(chart).filter(|_| chart.note.is_none());
     let (xs, ys) = match data {
         Some((x, y)) => (x_span(x, chart.x_range), y_span(y, chart.y_range, chart.y_includes_zero)),
-        None => (Span { lo: 0.0, hi: 1.0 }, Span { lo: 0.0, hi: 1.0 }),
+        None => (x_span((0.0, 1.0), chart.x_range), Span { lo: 0.0, hi: 1.0 }),
     };
-    let (x_ticks_max, y_ticks) = if data.is_some() { (sizes.x_ticks, sizes.y_ticks) } else { (0, 0) };
+    let y_ticks = if data.is_some() { sizes.y_ticks } else { 0 };
     let y_fmt = TickFormat::for_axis(ys.lo, ys.hi, y_ticks.max(1));
+    let y_tick_values = nice_ticks(ys, y_ticks);
+    let y_labels: Vec<String> = y_tick_values.iter().map(|v| y_fmt.format(*v)).collect();
     let y_desc_w = if chart.y_label.trim().is_empty() { 0 } else { sizes.label_px + 16 };
-    let y_area = widest_label(&area, ys, y_ticks, &y_fmt, sizes.tick_px) + 14 + y_desc_w;
+    let y_area = widest_label(&area, &y_labels, sizes.tick_px) + 14 + y_desc_w;
     let (margin_l, margin_r) = (10u32, 34u32);
     let plot_w = w.saturating_sub(y_area + margin_l + margin_r).max(50);
-    // Fewer x ticks if their labels would collide.
-    let mut x_ticks = x_ticks_max;
-    let mut x_fmt = TickFormat::for_axis(xs.lo, xs.hi, x_ticks.max(1));
-    while x_ticks > 2 {
-        let widest = widest_label(&area, xs, x_ticks, &x_fmt, sizes.tick_px);
-        let count = RangedCoordf64::from(xs.lo..xs.hi).key_points(x_ticks).len() as u32;
-        if count * (widest + 24) <= plot_w {
-            break;
-        }
-        x_ticks -= 1;
-        x_fmt = TickFormat::for_axis(xs.lo, xs.hi, x_ticks);
-    }
+    // A note keeps a fixed x range's ticks (the time axis of an empty panel still reads 0 … 7).
+    let x_max_ticks =
+        if data.is_some() || (chart.note.is_some() && chart.x_range.is_some()) { sizes.x_ticks } else { 0 };
+    let (x_tick_values, x_labels) = x_ticks(&area, xs, (x_max_ticks, chart.x_ends_labelled), plot_w, sizes.tick_px);
     let x_desc_h = if chart.x_label.trim().is_empty() { 0 } else { sizes.label_px + 14 };
     let x_area = sizes.tick_px + 16 + x_desc_h;
     let plot_h = h.saturating_sub(x_area + 16).max(50);
     let x_desc = style::fit_text(chart.x_label.trim(), plot_w, &measure_label);
     let y_desc = style::fit_text(chart.y_label.trim(), plot_h, &measure_label);
 
-    let mut ctx = plot_frame(&area, (margin_l, margin_r), (x_area, y_area), xs, ys)?;
-    let x_formatter = |v: &f64| x_fmt.format(*v);
+    let x_axis = TickedAxis::new(xs, x_tick_values.clone());
+    let mut ctx =
+        plot_frame(&area, (margin_l, margin_r), (x_area, y_area), x_axis, TickedAxis::new(ys, y_tick_values))?;
+    let x_formatter =
+        |v: &f64| x_tick_values.iter().position(|t| t == v).and_then(|i| x_labels.get(i).cloned()).unwrap_or_default();
     let y_formatter = |v: &f64| y_fmt.format(*v);
     ctx.configure_mesh()
-        .x_labels(x_ticks)
+        .x_labels(x_max_ticks + 2)
         .y_labels(y_ticks)
         .x_label_formatter(&x_formatter)
         .y_label_formatter(&y_formatter)
@@ -271,9 +309,21 @@ pub(crate) fn draw_line_plot<DB: DrawingBackend>(
         .map_err(draw_err)?;
 
     if data.is_none() {
+        let text = chart.note.as_deref().unwrap_or("no data");
         let note = style::anchored(style::text_colored(sizes.label_px + 2, &NOTE), HPos::Center, VPos::Center);
-        ctx.plotting_area().draw(&Text::new("no data", (0.5, 0.5), note)).map_err(draw_err)?;
+        let measure_note = |s: &str| area.estimate_text_size(s, &note).map_or(u32::MAX, |(w, _)| w);
+        let fitted = style::fit_text(text, plot_w.saturating_sub(16), &measure_note);
+        let centre = ((xs.lo + xs.hi) / 2.0, 0.5);
+        ctx.plotting_area().draw(&Text::new(fitted, centre, note)).map_err(draw_err)?;
         return Ok(());
+    }
+
+    // Vertical marks (period boundaries), under the data.
+    for m in &chart.x_marks {
+        if drawable(m.x) && xs.contains(m.x) {
+            ctx.draw_series(DashedLineSeries::new(vec![(m.x, ys.lo), (m.x, ys.hi)], 3, 4, MARK.stroke_width(2)))
+                .map_err(draw_err)?;
+        }
     }
 
     // Bands first, under everything else.

@@ -28,9 +28,9 @@ use plotters::style::FontStyle;
 use crate::output::IoError;
 
 pub use model::{
-    Band, BandStyle, BarChart, BarSeries, Chart, LineChart, LineSeries, PanelChart, RefLine, ScatterSeries,
+    Band, BandStyle, BarChart, BarSeries, Chart, LineChart, LineSeries, PanelChart, RefLine, ScatterSeries, XMark,
 };
-pub use render::{RenderedChart, rasterize, render_files, render_png, render_svg};
+pub use render::{RenderedChart, TextBox, rasterize, render_files, render_png, render_svg, text_boxes};
 pub use style::PALETTE;
 
 /// Image width in pixels of every chart.

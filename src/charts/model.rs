@@ -57,6 +57,14 @@ pub struct LineChart {
     pub y_range: Option<(f64, f64)>,
     /// When fitting the y range, extend it to include zero (rates, counts).
     pub y_includes_zero: bool,
+    /// Label both ends of the x axis (a time axis from 0 to the run's end reads "0 … 7", not
+    /// "2, 4, 6"); interior ticks too close to an end give way to it.
+    pub x_ends_labelled: bool,
+    /// Vertical marks across the plot (e.g. period boundaries), drawn dotted under the data.
+    pub x_marks: Vec<XMark>,
+    /// Drawn in place of the data, centred in an empty frame ("no disputes in this run"): for a
+    /// panel whose data would be a flat zero line that looks like a measurement.
+    pub note: Option<String>,
 }
 
 impl LineChart {
@@ -99,6 +107,48 @@ impl LineChart {
     pub fn y_from_zero(mut self) -> Self {
         self.y_includes_zero = true;
         self
+    }
+
+    /// Labels both ends of the x axis (see [`LineChart::x_ends_labelled`]).
+    pub fn with_x_ends_labelled(mut self) -> Self {
+        self.x_ends_labelled = true;
+        self
+    }
+
+    /// Adds a vertical mark at `x` (axis units).
+    pub fn with_x_mark(mut self, mark: XMark) -> Self {
+        self.x_marks.push(mark);
+        self
+    }
+
+    /// Draws `note` in place of the data (the title and axis labels stay).
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
+        self
+    }
+
+    /// Whether any series or scatter holds a finite value other than zero.
+    pub fn has_nonzero_value(&self) -> bool {
+        let nonzero = |y: f64| y.is_finite() && y != 0.0;
+        self.series.iter().any(|s| s.points.iter().any(|p| nonzero(p.1)))
+            || self.scatter.iter().any(|s| s.points.iter().any(|p| nonzero(p.1)))
+    }
+}
+
+/// A dotted vertical line across a plot at `x`, e.g. a period boundary. Marks that share a
+/// label appear once in the legend; an empty label is left out of it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct XMark {
+    /// Legend label ("period boundary").
+    pub label: String,
+    /// Position, in x axis units.
+    pub x: f64,
+}
+
+impl XMark {
+    /// A mark labelled `label` at `x`.
+    pub fn new(label: impl Into<String>, x: f64) -> Self {
+        Self { label: label.into(), x }
     }
 }
 
@@ -253,6 +303,11 @@ pub struct BarChart {
     pub show_values: bool,
     /// Fixed y range; `None` fits the data and always includes zero.
     pub y_range: Option<(f64, f64)>,
+    /// The series are disjoint (each category has a value in one series only, e.g. requesters'
+    /// surplus and providers' profit): one full-width bar per category, coloured by its series.
+    pub disjoint: bool,
+    /// Drawn in place of the bars, centred in an empty frame ("no violations in this run").
+    pub note: Option<String>,
 }
 
 impl BarChart {
@@ -272,6 +327,8 @@ impl BarChart {
             ref_lines: Vec::new(),
             show_values: true,
             y_range: None,
+            disjoint: false,
+            note: None,
         }
     }
 
@@ -296,6 +353,18 @@ impl BarChart {
     /// Does not print the bar values.
     pub fn without_values(mut self) -> Self {
         self.show_values = false;
+        self
+    }
+
+    /// Marks the series as disjoint: one full-width bar per category (see [`BarChart::disjoint`]).
+    pub fn disjoint(mut self) -> Self {
+        self.disjoint = true;
+        self
+    }
+
+    /// Draws `note` in place of the bars (the title and category names stay).
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
         self
     }
 }

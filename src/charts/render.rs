@@ -60,9 +60,19 @@ pub fn render_svg(chart: &Chart) -> Result<String, ChartError> {
 /// embedded font is known to the rasteriser (no system fonts), so the PNG is the SVG, pixel for
 /// pixel, on any machine.
 pub fn rasterize(svg: &str) -> Result<Vec<u8>, ChartError> {
-    use resvg::{tiny_skia, usvg};
+    use resvg::tiny_skia;
+    let tree = resvg::usvg::Tree::from_str(svg, usvg_options()).map_err(draw_err)?;
+    let mut pixmap = tiny_skia::Pixmap::new(WIDTH, HEIGHT).ok_or_else(|| ChartError::Draw("empty image".into()))?;
+    pixmap.fill(tiny_skia::Color::WHITE);
+    resvg::render(&tree, tiny_skia::Transform::default(), &mut pixmap.as_mut());
+    pixmap.encode_png().map_err(draw_err)
+}
+
+/// The parser options of [`rasterize`]: only the embedded font, as "sans-serif".
+fn usvg_options() -> &'static resvg::usvg::Options<'static> {
+    use resvg::usvg;
     static OPTIONS: std::sync::OnceLock<usvg::Options<'static>> = std::sync::OnceLock::new();
-    let options = OPTIONS.get_or_init(|| {
+    OPTIONS.get_or_init(|| {
         let mut db = usvg::fontdb::Database::new();
         db.load_font_data(super::FONT_BYTES.to_vec());
         db.set_sans_serif_family(super::FONT_FAMILY_NAME);
@@ -71,12 +81,44 @@ pub fn rasterize(svg: &str) -> Result<Vec<u8>, ChartError> {
             fontdb: std::sync::Arc::new(db),
             ..usvg::Options::default()
         }
-    });
-    let tree = usvg::Tree::from_str(svg, options).map_err(draw_err)?;
-    let mut pixmap = tiny_skia::Pixmap::new(WIDTH, HEIGHT).ok_or_else(|| ChartError::Draw("empty image".into()))?;
-    pixmap.fill(tiny_skia::Color::WHITE);
-    resvg::render(&tree, tiny_skia::Transform::default(), &mut pixmap.as_mut());
-    pixmap.encode_png().map_err(draw_err)
+    })
+}
+
+/// One text item of a drawn chart: its characters and the box its glyphs cover, in pixels
+/// (`left, top, right, bottom`; the canvas is `0, 0, WIDTH, HEIGHT`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextBox {
+    /// The characters drawn.
+    pub text: String,
+    /// `[left, top, right, bottom]` of the laid-out glyphs, pixels.
+    pub bounds: [f32; 4],
+}
+
+/// Every text item of an SVG drawn by [`render_svg`] with the box its glyphs cover, laid out
+/// by resvg with the embedded font (what the PNG shows). For checks that no axis label, title or
+/// legend entry is clipped: each box must lie within the canvas.
+///
+/// # Errors
+/// [`ChartError::Draw`] when the SVG does not parse.
+pub fn text_boxes(svg: &str) -> Result<Vec<TextBox>, ChartError> {
+    use resvg::usvg::{Group, Node};
+    fn walk(group: &Group, out: &mut Vec<TextBox>) {
+        for node in group.children() {
+            match node {
+                Node::Group(g) => walk(g, out),
+                Node::Text(t) => {
+                    let b = t.abs_bounding_box();
+                    let text: String = t.chunks().iter().map(|c| c.text()).collect();
+                    out.push(TextBox { text, bounds: [b.left(), b.top(), b.right(), b.bottom()] });
+                }
+                Node::Path(_) | Node::Image(_) => {}
+            }
+        }
+    }
+    let tree = resvg::usvg::Tree::from_str(svg, usvg_options()).map_err(draw_err)?;
+    let mut out = Vec::new();
+    walk(tree.root(), &mut out);
+    Ok(out)
 }
 
 /// Draws `chart` as a 1200×800 PNG at `path` (the SVG, rasterised), atomically.
@@ -153,7 +195,21 @@ fn draw_panels<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &PanelC
     let cells = plot.split_evenly((rows, cols));
     for (i, (cell, panel)) in cells.iter().zip(&chart.panels).enumerate() {
         let cell = cell.margin(6, 6, 4, 4);
-        line::draw_line_plot(&cell, panel, i, &colors, sizes)?;
+        let shown = shared_axis_titles(&chart.panels, i, cols);
+        line::draw_line_plot(&cell, shown.as_ref().unwrap_or(panel), i, &colors, sizes)?;
     }
     Ok(())
+}
+
+/// Panel `i` without an x axis title that the panel below it repeats (`None`: the panel keeps
+/// it). Stacked panels then read as one figure, without the same title between each pair. Y titles
+/// stay: each panel has its own scale.
+fn shared_axis_titles(panels: &[LineChart], i: usize, cols: usize) -> Option<LineChart> {
+    let below = panels.get(i + cols).is_some_and(|p| p.x_label == panels[i].x_label);
+    if !below {
+        return None;
+    }
+    let mut panel = panels[i].clone();
+    panel.x_label.clear();
+    Some(panel)
 }

@@ -26,6 +26,8 @@ pub(crate) const TEXT: RGBColor = RGBColor(30, 30, 30);
 pub(crate) const AXIS: RGBColor = RGBColor(90, 90, 90);
 pub(crate) const GRID: RGBColor = RGBColor(226, 226, 226);
 pub(crate) const NOTE: RGBColor = RGBColor(120, 120, 120);
+/// Colour of x marks (period boundaries).
+pub(crate) const MARK: RGBColor = RGBColor(150, 150, 150);
 pub(crate) const LEGEND_BG: RGBColor = RGBColor(247, 247, 247);
 pub(crate) const LEGEND_BORDER: RGBColor = RGBColor(190, 190, 190);
 
@@ -119,6 +121,44 @@ impl TickFormat {
             0
         };
         Self { scale, suffix, decimals, scientific: decimals > 6 }
+    }
+
+    /// Like [`TickFormat::format`], with as many decimals as `v` needs up to three (an axis end
+    /// such as 0.25 or 4.167 on an axis whose ticks are whole numbers).
+    pub(crate) fn format_exact(&self, v: f64) -> String {
+        if self.scientific {
+            return self.format(v);
+        }
+        let scaled = v / self.scale;
+        let most = self.decimals.max(3);
+        let decimals = (self.decimals..=most)
+            .find(|d| {
+                let shown: f64 = format!("{scaled:.d$}", d = *d).parse().unwrap_or(f64::NAN);
+                (shown - scaled).abs() <= 1e-9 * scaled.abs().max(1.0)
+            })
+            .unwrap_or(most);
+        Self { decimals, ..*self }.format(v)
+    }
+
+    /// Decimals for the value labels of one chart whose largest absolute value is `max_abs`: three
+    /// significant digits for that value in this axis's scale, the same for every label.
+    pub(crate) fn value_decimals(&self, max_abs: f64) -> usize {
+        let a = (max_abs / self.scale).abs();
+        if !a.is_finite() || a == 0.0 { 0 } else { (2 - a.log10().floor() as i32).clamp(0, 4) as usize }
+    }
+
+    /// A value label (a bar's height) in this axis's scale with `decimals` decimals: the same
+    /// suffix and decimals for every bar of a chart, so one chart never mixes `89601` with `504k`
+    /// or `0.0737` with `0.13`.
+    pub(crate) fn format_value(&self, v: f64, decimals: usize) -> String {
+        if self.scientific || !v.is_finite() {
+            return short_number(v);
+        }
+        let s = format!("{:.decimals$}", v / self.scale);
+        if s.chars().all(|c| matches!(c, '0' | '.' | '-')) {
+            return "0".to_owned();
+        }
+        format!("{s}{}", self.suffix)
     }
 
     pub(crate) fn format(&self, v: f64) -> String {
@@ -238,6 +278,23 @@ mod tests {
         assert_eq!(f.format(-0.0), "0.0");
         let f = TickFormat::for_axis(0.0, 1e-9, 8);
         assert!(f.format(5e-10).contains('e'));
+    }
+
+    #[test]
+    fn ends_and_values_share_the_axis_scale() {
+        let f = TickFormat::for_step(7.0, 2.0);
+        assert_eq!(f.format(2.0), "2");
+        assert_eq!(f.format_exact(0.25), "0.25");
+        assert_eq!(f.format_exact(7.0), "7");
+        let k = TickFormat::for_step(500_000.0, 100_000.0);
+        assert_eq!(k.format(500_000.0), "500k");
+        let d = k.value_decimals(498_000.0);
+        assert_eq!((k.format_value(85_520.0, d), k.format_value(498_000.0, d)), ("86k".into(), "498k".into()));
+        assert_eq!(k.format_value(0.0, d), "0");
+        let f = TickFormat::for_step(1.0, 0.2);
+        let d = f.value_decimals(0.958);
+        assert_eq!((f.format_value(0.0737, d), f.format_value(0.13, d)), ("0.074".into(), "0.130".into()));
+        assert_eq!(f.format_value(-0.0002, d), "0");
     }
 
     #[test]

@@ -227,3 +227,126 @@ fn png_error_names_the_path() {
     let err = render_png(&price_chart().into(), dir.join("blocker/x.png")).unwrap_err();
     assert!(err.to_string().contains("blocker"), "{err}");
 }
+
+// ---- golden SVGs and text on the canvas -----------------------------------------------------
+
+/// One small, fixed chart of each kind the reports draw, with the features this renderer
+/// promises: labelled time-axis ends, x marks, a band too thin to show (not in the legend), a
+/// note in place of an empty panel, stacked panels sharing one x title, grouped and disjoint
+/// bars with value labels in the axis scale.
+fn golden_charts() -> Vec<(&'static str, Chart)> {
+    let days = |n: usize, f: &dyn Fn(usize) -> f64| -> Vec<(f64, f64)> {
+        (0..=n).map(|i| (i as f64 * 7.0 / n as f64, f(i))).collect()
+    };
+    let price = LineChart::new("task type: unit", "simulated time (days)", "tokens / unit")
+        .with_x_range(0.0, 7.0)
+        .with_x_ends_labelled()
+        .with_x_mark(XMark::new("period boundary", 3.5))
+        .with_series(
+            LineSeries::new("P*", days(14, &|_| 100.0))
+                .dashed()
+                .with_band(Band::new((0..=14).map(|i| (i as f64 * 0.5, 100.0, 100.0)).collect()).labelled("range")),
+        )
+        .with_series(LineSeries::new("VWAP", days(14, &|i| 100.0 + 20.0 * noise(i, 5))));
+    let empty = LineChart::new("Disputes per interval", "simulated time (days)", "disputes")
+        .with_x_range(0.0, 7.0)
+        .with_x_ends_labelled()
+        .with_series(LineSeries::new("raised", days(14, &|_| 0.0)))
+        .with_note("no disputes in this run");
+    let stacked = PanelChart::new("Stacked panels").with_columns(1).with_panel(price.clone()).with_panel(empty.clone());
+    let bars = BarChart::new("Grouped bars", "tier", "fraction", vec!["low".into(), "high".into()])
+        .with_series(BarSeries::new("compliance", vec![0.5, 0.9]))
+        .with_series(BarSeries::new("share", vec![0.2, 0.8]));
+    let welfare = BarChart::new("Disjoint bars", "population", "tokens per agent", vec!["a".into(), "b".into()])
+        .disjoint()
+        .with_series(BarSeries::new("surplus", vec![498_000.0, f64::NAN]))
+        .with_series(BarSeries::new("profit", vec![f64::NAN, 85_520.0]));
+    let none = BarChart::new("Violations", "kind", "count", vec!["relay".into()])
+        .with_series(BarSeries::new("attempted", vec![0.0]))
+        .with_note("no violations attempted or detected in this run");
+    vec![
+        ("line", price.into()),
+        ("note", empty.into()),
+        ("panels", stacked.into()),
+        ("bars", bars.into()),
+        ("bars_disjoint", welfare.into()),
+        ("bars_note", none.into()),
+    ]
+}
+
+fn golden_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src/charts/golden")
+}
+
+/// Each chart kind draws the same SVG as its checked-in golden file (the SVG is a pure function
+/// of the description). After an intended change of the drawing, regenerate the files with
+/// `SYNMARKET_UPDATE_GOLDEN=1 cargo test -p synmarket --lib golden` and look at them.
+#[test]
+fn golden_svgs() {
+    let update = std::env::var_os("SYNMARKET_UPDATE_GOLDEN").is_some();
+    let mut differ = Vec::new();
+    for (stem, chart) in golden_charts() {
+        let svg = render_svg(&chart).expect("render");
+        let path = golden_dir().join(format!("{stem}.svg"));
+        if update {
+            std::fs::create_dir_all(golden_dir()).expect("golden dir");
+            std::fs::write(&path, &svg).expect("write golden");
+            // A PNG beside each, in the temporary folder, to look at.
+            let png = std::env::temp_dir().join(format!("synmarket-golden-{stem}.png"));
+            std::fs::write(png, rasterize(&svg).expect("rasterize")).expect("write png");
+            continue;
+        }
+        let want = std::fs::read_to_string(&path).unwrap_or_default();
+        if want != svg {
+            let actual = std::env::temp_dir().join(format!("synmarket-golden-{stem}.svg"));
+            std::fs::write(&actual, &svg).expect("write actual");
+            differ.push(format!("{} (drawn now: {})", path.display(), actual.display()));
+        }
+    }
+    assert!(differ.is_empty(), "SVGs differ from their golden files:\n{}", differ.join("\n"));
+}
+
+/// Every text item lies within the canvas and none was cut with "…" (except the legend's
+/// "… and N more"), for the golden charts and for long titles, labels and legends.
+#[test]
+fn no_text_is_clipped() {
+    let long = "a title long enough to need the whole width of the image and then some more words";
+    let mut charts = golden_charts();
+    charts.push(("long", LineChart::new(long, long, long).with_series(LineSeries::new(long, vec![(0.0, 1.0)])).into()));
+    for (stem, chart) in charts {
+        let svg = render_svg(&chart).expect("render");
+        let boxes = text_boxes(&svg).expect("parse");
+        assert!(!boxes.is_empty(), "{stem}: no text found");
+        for b in &boxes {
+            let [l, t, r, bottom] = b.bounds;
+            assert!(
+                l >= 0.0 && t >= 0.0 && r <= WIDTH as f32 && bottom <= HEIGHT as f32,
+                "{stem}: {:?} at {:?} leaves the canvas",
+                b.text,
+                b.bounds
+            );
+        }
+        if stem != "long" {
+            assert!(!boxes.iter().any(|b| b.text.contains('…')), "{stem}: some text was cut");
+        }
+    }
+}
+
+#[test]
+fn time_axes_label_both_ends_and_empty_panels_say_why() {
+    let charts = golden_charts();
+    let texts = |c: &Chart| -> Vec<String> {
+        text_boxes(&render_svg(c).expect("render")).expect("parse").into_iter().map(|b| b.text).collect()
+    };
+    let line = texts(&charts[0].1);
+    assert!(line.iter().any(|t| t == "0") && line.iter().any(|t| t == "7"), "{line:?}");
+    // The zero-width band is not in the legend; the x mark is.
+    assert!(!line.iter().any(|t| t == "range") && line.iter().any(|t| t == "period boundary"), "{line:?}");
+    let note = texts(&charts[1].1);
+    assert!(note.iter().any(|t| t == "no disputes in this run") && !note.iter().any(|t| t == "raised"), "{note:?}");
+    let panels = texts(&charts[2].1);
+    assert_eq!(panels.iter().filter(|t| *t == "simulated time (days)").count(), 1, "{panels:?}");
+    let disjoint = texts(&charts[4].1);
+    assert!(disjoint.iter().any(|t| t == "498k") && disjoint.iter().any(|t| t == "86k"), "{disjoint:?}");
+    assert!(!disjoint.iter().any(|t| t == "n/a"), "{disjoint:?}");
+}

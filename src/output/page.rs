@@ -154,6 +154,7 @@ h1{font-size:2rem;margin:0.4em 0 0.1em}\
 .subtitle{color:#555;margin:0 0 1.5em}\
 h2{font-size:1.4rem;margin:2em 0 0.6em;padding-bottom:0.2em;border-bottom:1px solid #ddd}\
 p{max-width:80ch}\
+.table{overflow-x:auto;max-width:100%}\
 table{border-collapse:collapse;margin:1em 0;background:#fff;font-variant-numeric:tabular-nums}\
 caption{caption-side:top;text-align:left;font-weight:600;padding:0 0 0.4em}\
 th,td{border:1px solid #ddd;padding:0.35em 0.8em;text-align:left;vertical-align:top}\
@@ -219,7 +220,8 @@ fn svg_is_plain(svg: &str) -> bool {
 }
 
 fn html_table(out: &mut String, table: &Table) {
-    out.push_str("<table>\n");
+    // The wrapper scrolls sideways instead of widening the page when a table is too wide.
+    out.push_str("<div class=\"table\"><table>\n");
     if let Some(caption) = &table.caption {
         let _ = writeln!(out, "<caption>{}</caption>", escape_html(caption));
     }
@@ -242,7 +244,7 @@ fn html_table(out: &mut String, table: &Table) {
         }
         out.push_str("</tr>\n");
     }
-    out.push_str("</tbody>\n</table>\n");
+    out.push_str("</tbody>\n</table></div>\n");
 }
 
 /// The HTML page for `report` (see the module docs).
@@ -289,26 +291,33 @@ pub fn write_html(report: &Report, path: impl AsRef<Path>) -> Result<(), IoError
 // ---------------------------------------------------------------------------------------------
 // Markdown
 
-/// Escapes Markdown punctuation so text stays literal; newlines become spaces.
+/// Escapes the Markdown punctuation that would turn text into markup, and only that, so the
+/// file also reads well as plain text: `baseline (seed 42)` and `fill_rate` stay as written.
+/// Escaped: `\\` `` ` `` `*` `[` `]` `<` `|` `~` everywhere; `_` at a word boundary (inside a word
+/// it is never emphasis in CommonMark); `&` before a letter or `#` (an entity); a leading `#`,
+/// `>`, `-`, `+` or `1.` / `1)` (a heading, quote or list). Parentheses, braces and `!` are never
+/// markup once `[` and `]` are escaped. Newlines become spaces.
 pub fn escape_markdown(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '<' | '>' | '(' | ')' | '#' | '+' | '!' | '|' | '~'
-            | '&' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\n' | '\r' => out.push(' '),
-            _ => out.push(c),
+    let chars: Vec<char> = s.chars().map(|c| if c == '\n' || c == '\r' { ' ' } else { c }).collect();
+    let word = |i: Option<&char>| i.is_some_and(|c| c.is_alphanumeric());
+    let mut out = String::with_capacity(s.len() + 8);
+    for (i, &c) in chars.iter().enumerate() {
+        let escape = match c {
+            '\\' | '`' | '*' | '[' | ']' | '<' | '|' | '~' => true,
+            '_' => !(word(i.checked_sub(1).and_then(|j| chars.get(j))) && word(chars.get(i + 1))),
+            '&' => chars.get(i + 1).is_some_and(|n| n.is_ascii_alphabetic() || *n == '#'),
+            _ => false,
+        };
+        if escape {
+            out.push('\\');
         }
+        out.push(c);
     }
-    // A leading "-" or "1." / "1)" could start a list.
-    if out.starts_with('-') {
+    if out.starts_with(['#', '>', '-', '+']) {
         out.insert(0, '\\');
     }
     let digits = out.chars().take_while(char::is_ascii_digit).count();
-    if digits > 0 && matches!(out[digits..].chars().next(), Some('.')) {
+    if digits > 0 && matches!(out[digits..].chars().next(), Some('.' | ')')) {
         out.insert(digits, '\\');
     }
     out
@@ -442,15 +451,18 @@ mod tests {
     fn markdown_escapes_and_references_pngs() {
         let dir = fresh_dir("report-md");
         let md = render_markdown(&sample(&dir));
-        assert!(md.starts_with("# Run report \\<script\\>"));
+        assert!(md.starts_with("# Run report \\<script>"));
         assert!(md.contains("![Fill rate over time](charts/fill_rate.png)"));
         assert!(md.contains("](charts/welfare.png)"));
-        assert!(md.contains("a\\_b \\[x\\]\\(y\\) \\| pipe \\# hash"));
+        assert!(md.contains("a_b \\[x\\](y) \\| pipe # hash"));
         assert!(md.contains("| odd \\| key |"));
         assert!(md.contains("| --- | --- |"));
-        assert!(md.contains("\\<script\\>alert\\(\"x\"\\) \\& 'y'"));
+        assert!(md.contains("\\<script>alert(\"x\") & 'y'"), "{md}");
         assert_eq!(escape_markdown("1. not a list"), "1\\. not a list");
         assert_eq!(escape_markdown("- not a list"), "\\- not a list");
+        assert_eq!(escape_markdown("baseline (seed 42)"), "baseline (seed 42)");
+        assert_eq!(escape_markdown("fill_rate _emphasis_ &amp;"), "fill_rate \\_emphasis\\_ \\&amp;");
+        assert_eq!(escape_markdown("# not a heading"), "\\# not a heading");
         assert!(!md.contains("<svg"));
     }
 

@@ -46,6 +46,9 @@ const CHART_METRICS: [&str; 18] = [
     S::honest_loss,
 ];
 
+/// Point columns per results table (more tables when the sweep has more points).
+const POINTS_PER_TABLE: usize = 3;
+
 /// Whether metric `m` takes more than one value over the runs (config echoes such as
 /// `duration_ms` do not).
 fn varies(merged: &Merged, m: usize) -> bool {
@@ -142,7 +145,7 @@ fn param_charts(
         .into_iter()
         .filter(|&m| (0..sweep.points.len()).any(|p| get(p, m).and_then(|iv| iv.mean).is_some()))
         .collect();
-    let what = if paired { "difference to baseline" } else { "mean" };
+    let what = if paired { "difference" } else { "mean" };
     // x range padded by 6 % each side; several series are dodged sideways so that their error
     // bars do not hide each other.
     let xs: Vec<f64> = groups.values().flatten().map(|(x, _)| *x).collect();
@@ -151,8 +154,10 @@ fn param_charts(
     let n_series = groups.len().min(MAX_SERIES);
     let title = match (paired, merged.paired.as_ref().and_then(|(b, _)| sweep.points.get(*b))) {
         (true, Some(b)) => {
-            let name = if b.label().len() <= 48 { b.label() } else { format!("point {}", b.id()) };
-            format!("Difference to baseline {name} (mean, 95 % CI) against {key}")
+            // Short enough for one title line at 1200 px: the baseline's label only when it is
+            // short, else its point id (the report names the baseline in full).
+            let name = if b.label().len() <= 32 { b.label() } else { format!("point {}", b.id()) };
+            format!("Paired difference to {name} (mean, 95 % CI) against {key}")
         }
         _ => format!("Mean with 95 % CI against {key} ({} replications)", sweep.replications),
     };
@@ -160,8 +165,14 @@ fn param_charts(
     for (k, chunk) in metrics.chunks(METRICS_PER_CHART).enumerate() {
         let mut chart = PanelChart::new(title.clone()).with_columns(3);
         for &m in chunk {
+            let metric = &merged.metrics[m];
+            // The panel title names the metric; the axis says what is drawn and in which unit.
+            let y_label = match crate::metrics::summary::Summary::unit(metric) {
+                Some(unit) if !unit.is_empty() => format!("{what} ({unit})"),
+                _ => what.to_string(),
+            };
             let mut panel =
-                LineChart::new(merged.metrics[m].clone(), key, what).with_x_range(lo - 0.06 * span, hi + 0.06 * span);
+                LineChart::new(metric.clone(), key, y_label).with_x_range(lo - 0.06 * span, hi + 0.06 * span);
             for (s, (label, pts)) in groups.iter().take(MAX_SERIES).enumerate() {
                 let dodge = (s as f64 - (n_series as f64 - 1.0) / 2.0) * 0.015 * span;
                 let mut pts = pts.clone();
@@ -278,17 +289,27 @@ pub(crate) fn write_report(dir: &Path, merged: &Merged) -> Result<Vec<String>, S
         results = results.with_paragraph(format!("The same in every run: {}.", constant.join(", ")));
     }
     if sweep.points.len() <= 12 {
-        let mut header = vec!["Metric".to_string()];
-        header.extend(order.iter().filter_map(|&i| sweep.points.get(i)).map(|p| p.label()));
-        let rows = (0..merged.metrics.len())
-            .filter(|&m| varies(merged, m))
-            .map(|m| {
-                let mut row = vec![merged.metrics[m].clone()];
-                row.extend(order.iter().map(|&p| cell(&merged.summary[p][m], sweep.replications)));
-                row
-            })
-            .collect();
-        results = results.with_table(Table::new(header, rows).with_caption("mean [95 % CI] by point"));
+        // At most POINTS_PER_TABLE point columns per table, so that a table fits the page
+        // (each cell is `mean [low, high]`, about 24 characters).
+        let parts: Vec<&[usize]> = order.chunks(POINTS_PER_TABLE).collect();
+        for (k, part) in parts.iter().enumerate() {
+            let mut header = vec!["Metric".to_string()];
+            header.extend(part.iter().filter_map(|&i| sweep.points.get(i)).map(|p| p.label()));
+            let rows = (0..merged.metrics.len())
+                .filter(|&m| varies(merged, m))
+                .map(|m| {
+                    let mut row = vec![merged.metrics[m].clone()];
+                    row.extend(part.iter().map(|&p| cell(&merged.summary[p][m], sweep.replications)));
+                    row
+                })
+                .collect();
+            let caption = if parts.len() > 1 {
+                format!("mean [95 % CI] by point (table {} of {})", k + 1, parts.len())
+            } else {
+                "mean [95 % CI] by point".to_string()
+            };
+            results = results.with_table(Table::new(header, rows).with_caption(caption));
+        }
     } else {
         results = results.with_paragraph(format!("{} points: see summary.parquet for the table.", sweep.points.len()));
     }

@@ -208,3 +208,78 @@ fn audits_detect_every_relay_at_rate_one_and_none_at_zero() {
     assert_eq!(detected, 0.0, "audit rate 0: nothing detected");
     assert!(earned > 0.0, "undetected relays are paid");
 }
+
+/// Every chart in `dir/charts` keeps its text on the canvas, uncut (only the legend's "… and N
+/// more" may hold "…"); every chart over simulated time labels its axis at 0 and at `end` (the
+/// run's end as the axis prints it). Returns each chart's texts by file stem.
+pub(crate) fn assert_charts_are_readable(
+    dir: &Path,
+    end: Option<f64>,
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut out = std::collections::BTreeMap::new();
+    let charts = dir.join("charts");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&charts)
+        .unwrap_or_else(|e| panic!("{}: {e}", charts.display()))
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "svg"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no charts in {}", charts.display());
+    for f in files {
+        let svg = std::fs::read_to_string(&f).expect("svg");
+        let boxes = synmarket::charts::text_boxes(&svg).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let (w, h) = (synmarket::charts::WIDTH as f32, synmarket::charts::HEIGHT as f32);
+        for b in &boxes {
+            let [l, t, r, bottom] = b.bounds;
+            assert!(
+                l >= 0.0 && t >= 0.0 && r <= w && bottom <= h,
+                "{}: {:?} at {:?} is clipped",
+                f.display(),
+                b.text,
+                b.bounds
+            );
+            assert!(!b.text.contains('…') || b.text.starts_with("… and "), "{}: {:?} was cut", f.display(), b.text);
+        }
+        let texts: Vec<String> = boxes.into_iter().map(|b| b.text).collect();
+        if let Some(end) = end
+            && texts.iter().any(|t| t.starts_with("simulated time ("))
+        {
+            let labelled = |v: f64| texts.iter().any(|t| t.parse::<f64>().is_ok_and(|x| (x - v).abs() < 1e-3));
+            assert!(
+                labelled(0.0) && labelled(end),
+                "{}: time axis ends not labelled 0 and {end}: {texts:?}",
+                f.display()
+            );
+        }
+        out.insert(f.file_stem().unwrap().to_string_lossy().to_string(), texts);
+    }
+    out
+}
+
+#[test]
+fn charts_of_the_shipped_scenarios_are_readable() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (file, end) in [
+        ("scenarios/baseline.toml", 7.0),
+        ("scenarios/economic_simulation.toml", 100.0 / 24.0),
+        ("scenarios/studies/gode_sunder.toml", 10.0),
+    ] {
+        let s = Scenario::load_with_overrides(root.join(file), &[]).expect("loads");
+        let dir = run_into(&tmp(&file.replace('/', "-")), &s);
+        let texts = assert_charts_are_readable(&dir, Some(end));
+        let has = |chart: &str, text: &str| texts[chart].iter().any(|t| t == text);
+        if file.ends_with("baseline.toml") {
+            // The equilibrium range is one price in nearly every interval: no legend entry for it.
+            assert!(!has("price_convergence", "equilibrium price range [P* low, P* high]"), "{file}");
+            assert!(has("escrow", "no disputes in this run"), "{file}");
+            assert!(has("compliance", "no violations attempted or detected in this run"), "{file}");
+        }
+        if file.ends_with("gode_sunder.toml") {
+            assert!(
+                has("price_convergence", "period boundary") && has("price_convergence", "task type: unit"),
+                "{file}"
+            );
+        }
+        assert!(has("welfare", "surplus per requester (value − price paid)"), "{file}");
+    }
+}

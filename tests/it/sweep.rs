@@ -108,6 +108,9 @@ fn shards_threads_and_resume_give_identical_files() {
         );
     }
     assert!(whole.join("tiny/charts").read_dir().unwrap().count() >= 4);
+    let texts = crate::outputs::assert_charts_are_readable(&whole.join("tiny"), None);
+    // Sweep panels name the metric above and its unit on the axis.
+    assert!(texts.values().flatten().any(|t| t == "mean (fraction)"), "{texts:?}");
 }
 
 #[test]

@@ -5,11 +5,13 @@
 
 use crate::charts::{
     Band, BarChart, BarSeries, Chart, LineChart, LineSeries, MAX_SCATTER_POINTS, PanelChart, RefLine, ScatterSeries,
+    XMark,
 };
 use crate::metrics::ALL;
 use crate::metrics::compliance::column as C;
 use crate::metrics::equilibrium::column as PD;
 use crate::metrics::quality::column as Q;
+use crate::metrics::summary::column as S;
 use crate::metrics::timeseries::column as TS;
 use crate::metrics::welfare::column as W;
 use crate::output::raw_tables::column as A;
@@ -70,6 +72,28 @@ fn scaled(p: Vec<(f64, f64)>, k: f64) -> Vec<(f64, f64)> {
     p.into_iter().map(|(x, y)| (x, y * k)).collect()
 }
 
+/// Period studies with more periods than this are not marked: the lines would hide the data
+/// (economic_simulation has 100 one-hour periods).
+const MAX_MARKED_PERIODS: f64 = 40.0;
+
+/// The ends of every period but the last (axis units) when the run is a period study
+/// (`1 < scenario.periods ≤ MAX_MARKED_PERIODS`): the market restarts there, so each is marked
+/// on time axes.
+fn period_boundaries(t: &Tables, axis: TimeAxis) -> Vec<f64> {
+    let periods = t.headline(S::periods);
+    if !(periods.is_finite() && periods > 1.0 && periods <= MAX_MARKED_PERIODS && axis.end.is_finite()) {
+        return Vec::new();
+    }
+    let n = periods as u64;
+    (1..n).map(|k| axis.end * k as f64 / n as f64).collect()
+}
+
+/// `chart`, or an empty frame saying `note` when none of its values is other than zero (a flat
+/// zero line looks like a measurement; "no disputes in this run" is one).
+fn unless_all_zero(chart: LineChart, note: &str) -> LineChart {
+    if chart.has_nonzero_value() { chart } else { chart.with_note(note) }
+}
+
 /// Every chart of the report, in report order.
 pub fn figures(t: &Tables, axis: TimeAxis) -> Vec<Figure> {
     vec![
@@ -90,12 +114,16 @@ fn price_convergence(t: &Tables, axis: TimeAxis) -> Figure {
     let ts = &t.timeseries;
     let a = &t.assignments;
     let (at, price, tt) = (a.f64(A::ASSIGNED_AT_MS), a.f64(A::PRICE_PER_UNIT), a.str(A::TASK_TYPE));
-    let mut chart = PanelChart::new("Price convergence: trade prices vs the competitive equilibrium").with_columns(1);
     let types = t.task_types();
+    // Stacked while the panels stay tall enough to read; two columns beyond three task types.
+    let columns = if types.len() <= 3 { 1 } else { 2 };
+    let mut chart =
+        PanelChart::new("Price convergence: trade prices vs the competitive equilibrium").with_columns(columns);
     // One stride for every panel, so that the legend names one "trade price" series.
     let most = types.iter().map(|n| tt.iter().filter(|x| *x == n).count()).max().unwrap_or(0);
     let stride = most.div_ceil(MAX_SCATTER_POINTS).max(1);
     let dots = if stride > 1 { format!("trade price (1 in {stride} shown)") } else { "trade price".to_string() };
+    let boundaries = period_boundaries(t, axis);
     for name in types {
         let rows = ts.rows_where(TS::TASK_TYPE, &name);
         let x: Vec<f64> = ts.pick(TS::TIME_END_MS, &rows).into_iter().map(|v| axis.x(v)).collect();
@@ -109,8 +137,12 @@ fn price_convergence(t: &Tables, axis: TimeAxis) -> Figure {
             .map(|i| (axis.x(at[i]), price[i]))
             .step_by(stride)
             .collect();
+        let mut panel = axis.chart(format!("task type: {name}"), "tokens / unit");
+        for x in &boundaries {
+            panel = panel.with_x_mark(XMark::new("period boundary", *x));
+        }
         chart = chart.with_panel(
-            LineChart::new(name.clone(), axis.label, "tokens / unit")
+            panel
                 .with_scatter(ScatterSeries::new(dots.clone(), trades).with_color(6))
                 .with_series(
                     LineSeries::new("P* (equilibrium midpoint)", points(&x, &ts.pick(TS::P_STAR, &rows)))
@@ -134,14 +166,11 @@ fn price_convergence(t: &Tables, axis: TimeAxis) -> Figure {
 
 fn efficiency(t: &Tables, axis: TimeAxis) -> Figure {
     let pd = &t.price_discovery;
-    let mut eff = LineChart::new(
-        "Allocative efficiency per period (against the unconstrained maximum)",
-        axis.label,
-        "realised / maximum surplus",
-    )
-    .with_y_range(0.0, 1.05)
-    .with_ref_line(RefLine::new("100 % (maximum surplus)", 1.0));
-    let mut alpha = LineChart::new("Smith's alpha per period", axis.label, "alpha (% of P*)").y_from_zero();
+    let mut eff = axis
+        .chart("Allocative efficiency per period (against the unconstrained maximum)", "realised / maximum surplus")
+        .with_y_range(0.0, 1.05)
+        .with_ref_line(RefLine::new("100 % (maximum surplus)", 1.0));
+    let mut alpha = axis.chart("Smith's alpha per period", "alpha (% of P*)").y_from_zero();
     for name in t.task_types() {
         eff = eff.with_series(LineSeries::new(name.clone(), by_type(pd, axis, &name, PD::ALLOCATIVE_EFFICIENCY)));
         alpha = alpha.with_series(LineSeries::new(name.clone(), by_type(pd, axis, &name, PD::SMITH_ALPHA)));
@@ -164,12 +193,12 @@ fn efficiency(t: &Tables, axis: TimeAxis) -> Figure {
 
 fn price_dispersion(t: &Tables, axis: TimeAxis) -> Figure {
     let ts = &t.timeseries;
-    let mut c = LineChart::new(
-        "Price dispersion per interval (coefficient of variation of trade prices)",
-        axis.label,
-        "standard deviation / mean of trade prices",
-    )
-    .y_from_zero();
+    let mut c = axis
+        .chart(
+            "Price dispersion per interval (coefficient of variation of trade prices)",
+            "standard deviation / mean of trade prices",
+        )
+        .y_from_zero();
     for name in t.task_types() {
         c = c.with_series(LineSeries::new(name.clone(), by_type(ts, axis, &name, TS::PRICE_CV)));
     }
@@ -185,19 +214,19 @@ fn price_dispersion(t: &Tables, axis: TimeAxis) -> Figure {
 
 fn liquidity(t: &Tables, axis: TimeAxis) -> Figure {
     let ts = &t.timeseries;
-    let mut fill = LineChart::new("Fill rate of requests placed", axis.label, "units filled / units requested")
-        .with_y_range(0.0, 1.0);
-    let mut depth = LineChart::new("Resting depth", axis.label, "offer units resting").y_from_zero();
-    let mut spread =
-        LineChart::new("Spread (best ask − best bid; < 0: crossed, not matchable)", axis.label, "tokens per unit")
-            .with_ref_line(RefLine::new("zero spread", 0.0));
+    let mut fill = axis.chart("Fill rate of requests placed", "units filled / units requested").with_y_range(0.0, 1.0);
+    let mut depth = axis.chart("Resting depth", "offer units resting").y_from_zero();
+    let mut spread = axis
+        .chart("Spread (best ask − best bid; < 0: crossed, not matchable)", "tokens per unit")
+        .with_ref_line(RefLine::new("zero spread", 0.0));
     for name in t.task_types() {
         fill = fill.with_series(LineSeries::new(name.clone(), by_type(ts, axis, &name, TS::FILL_RATE)));
         depth = depth.with_series(LineSeries::new(name.clone(), by_type(ts, axis, &name, TS::RESTING_UNITS)));
         spread = spread.with_series(LineSeries::new(name.clone(), by_type(ts, axis, &name, TS::SPREAD)));
     }
     let to_min = 1.0 / 60_000.0;
-    let wait = LineChart::new("Time to first match (all task types)", axis.label, "minutes")
+    let wait = axis
+        .chart("Time to first match (all task types)", "minutes")
         .y_from_zero()
         .with_series(LineSeries::new(
             "p50 wait",
@@ -226,7 +255,8 @@ fn liquidity(t: &Tables, axis: TimeAxis) -> Figure {
 
 fn sla_over_time(t: &Tables, axis: TimeAxis) -> Figure {
     let ts = &t.timeseries;
-    let mut c = LineChart::new("SLA compliance over time", axis.label, "completed without violation / settled")
+    let mut c = axis
+        .chart("SLA compliance over time", "completed without violation / settled")
         .with_y_range(0.0, 1.0)
         .with_series(LineSeries::new("all task types", by_type(ts, axis, ALL, TS::SLA_COMPLIANCE_RATE)).with_color(0));
     for (i, name) in t.task_types().into_iter().enumerate() {
@@ -274,14 +304,16 @@ fn reputation(t: &Tables, axis: TimeAxis) -> Figure {
     let p10 = by_type(ts, axis, ALL, TS::REPUTATION_P10);
     let p90 = by_type(ts, axis, ALL, TS::REPUTATION_P90);
     let band: Vec<(f64, f64, f64)> = p10.iter().zip(&p90).map(|(a, b)| (a.0, a.1, b.1)).collect();
-    let q = LineChart::new("Provider reputation", axis.label, "reputation score")
+    let q = axis
+        .chart("Provider reputation", "reputation score")
         .y_from_zero()
         .with_series(
             LineSeries::new("median", by_type(ts, axis, ALL, TS::REPUTATION_P50))
                 .with_band(Band::new(band).labelled("10 %–90 % quantile band")),
         )
         .with_series(LineSeries::new("mean", by_type(ts, axis, ALL, TS::REPUTATION_MEAN)).dashed());
-    let g = LineChart::new("Inequality of provider reputation", axis.label, "Gini coefficient")
+    let g = axis
+        .chart("Inequality of provider reputation", "Gini coefficient")
         .with_y_range(0.0, 1.0)
         .with_series(LineSeries::new("Gini", by_type(ts, axis, ALL, TS::REPUTATION_GINI)));
     Figure {
@@ -297,32 +329,42 @@ fn escrow(t: &Tables, axis: TimeAxis) -> Figure {
     let e = &t.escrows;
     let x: Vec<f64> = e.f64(Q::TIME_END_MS).into_iter().map(|v| axis.x(v)).collect();
     let line = |col: &str| points(&x, &e.f64(col));
-    let bal = LineChart::new("Funds in escrow", axis.label, "tokens")
+    let bal = axis
+        .chart("Funds in escrow", "tokens")
         .y_from_zero()
         .with_series(LineSeries::new("escrow balance", line(Q::ESCROW_BALANCE)).with_color(0));
-    let settle = counts_range(
-        LineChart::new("Escrow settlements per interval", axis.label, "escrows")
-            .with_series(LineSeries::new("released", line(Q::ESCROWS_RELEASED)).with_color(2))
-            .with_series(LineSeries::new("refunded", line(Q::ESCROWS_REFUNDED)).with_color(1))
-            .with_series(LineSeries::new("expired", line(Q::ESCROWS_EXPIRED)).with_color(3)),
-    );
-    let disputes = counts_range(
-        LineChart::new("Disputes per interval", axis.label, "disputes")
-            .with_series(LineSeries::new("disputes raised", line(Q::DISPUTES_RAISED)).with_color(4))
-            .with_series(LineSeries::new("disputes resolved", line(Q::ESCROWS_RESOLVED)).with_color(5))
-            .with_series(
-                LineSeries::new("resolved as the evidence says", line(Q::DISPUTES_CORRECT)).with_color(6).dashed(),
-            ),
-    );
-    let delay = counts_range(
-        LineChart::new("Completion to release (median)", axis.label, "minutes").with_series(
-            LineSeries::new(
-                "median completion → release",
-                scaled(line(Q::COMPLETION_TO_RELEASE_P50_MS), 1.0 / 60_000.0),
-            )
-            .with_color(0)
-            .dashed(),
+    let settle = unless_all_zero(
+        counts_range(
+            axis.chart("Escrow settlements per interval", "escrows")
+                .with_series(LineSeries::new("released", line(Q::ESCROWS_RELEASED)).with_color(2))
+                .with_series(LineSeries::new("refunded", line(Q::ESCROWS_REFUNDED)).with_color(1))
+                .with_series(LineSeries::new("expired", line(Q::ESCROWS_EXPIRED)).with_color(3)),
         ),
+        "no escrow settled in this run",
+    );
+    let disputes = unless_all_zero(
+        counts_range(
+            axis.chart("Disputes per interval", "disputes")
+                .with_series(LineSeries::new("disputes raised", line(Q::DISPUTES_RAISED)).with_color(4))
+                .with_series(LineSeries::new("disputes resolved", line(Q::ESCROWS_RESOLVED)).with_color(5))
+                .with_series(
+                    LineSeries::new("resolved as the evidence says", line(Q::DISPUTES_CORRECT)).with_color(6).dashed(),
+                ),
+        ),
+        "no disputes in this run",
+    );
+    let delay = unless_all_zero(
+        counts_range(
+            axis.chart("Completion to release (median)", "minutes").with_series(
+                LineSeries::new(
+                    "median completion → release",
+                    scaled(line(Q::COMPLETION_TO_RELEASE_P50_MS), 1.0 / 60_000.0),
+                )
+                .with_color(0)
+                .dashed(),
+            ),
+        ),
+        "no escrow released after a completion in this run",
     );
     Figure {
         stem: "escrow",
@@ -354,7 +396,7 @@ fn compliance(t: &Tables) -> Figure {
         "count",
         names,
     );
-    let chart = if top > 0.0 { chart } else { chart.with_y_range(0.0, 1.0) };
+    let chart = if top > 0.0 { chart } else { chart.with_note("no violations attempted or detected in this run") };
     let chart = chart
         .with_series(BarSeries::new("attempted (ground truth)", attempted))
         .with_series(BarSeries::new("detected (audit, refusal or dispute outcome)", detected));
@@ -379,11 +421,22 @@ fn welfare(t: &Tables) -> Figure {
         .iter()
         .map(|&i| format!("{} ({})", pop.get(i).map_or("", String::as_str), strat.get(i).map_or("", String::as_str)))
         .collect();
+    let roles = w.str(W::ROLE);
+    let value = w.pick(W::SURPLUS_PER_AGENT, &rows);
+    let of_role = |role: Role| -> Vec<f64> {
+        rows.iter()
+            .zip(&value)
+            .map(|(&i, v)| if roles.get(i).is_some_and(|r| r == role.as_str()) { *v } else { f64::NAN })
+            .collect()
+    };
     let chart = BarChart::new("Welfare by population and strategy", "population (strategy)", "tokens per agent", cats)
-        .with_series(BarSeries::new(
-            "surplus per agent (requesters) / profit per agent (providers)",
-            w.pick(W::SURPLUS_PER_AGENT, &rows),
-        ));
+        .disjoint()
+        .with_series(
+            BarSeries::new("surplus per requester (value − price paid)", of_role(Role::Requester)).with_color(0),
+        )
+        .with_series(
+            BarSeries::new("profit per provider (price received − cost)", of_role(Role::Provider)).with_color(1),
+        );
     Figure {
         stem: "welfare",
         place: Place::Welfare,

@@ -2,6 +2,7 @@
 //! every table the report needs (the metric tables and the raw `assignments`), each a
 //! [`Frame`].
 
+use crate::charts::LineChart;
 use std::path::Path;
 
 use crate::metrics::timeseries::column as TS;
@@ -77,16 +78,27 @@ pub struct TimeAxis {
     pub ms: f64,
     /// Axis label.
     pub label: &'static str,
+    /// The run's end in axis units (NaN when unknown): time axes span `0 ..= end`, so both ends
+    /// are labelled and every chart of one run shares one axis.
+    pub end: f64,
 }
 
 impl TimeAxis {
     /// The axis for a run of `duration_ms`.
     pub fn for_duration(duration_ms: f64) -> Self {
-        if duration_ms.is_finite() && duration_ms > 3.0 * 86_400_000.0 {
-            TimeAxis { ms: 86_400_000.0, label: "simulated time (days)" }
+        let (ms, label) = if duration_ms.is_finite() && duration_ms > 3.0 * 86_400_000.0 {
+            (86_400_000.0, "simulated time (days)")
         } else {
-            TimeAxis { ms: 3_600_000.0, label: "simulated time (hours)" }
-        }
+            (3_600_000.0, "simulated time (hours)")
+        };
+        let end = if duration_ms.is_finite() && duration_ms > 0.0 { duration_ms / ms } else { f64::NAN };
+        TimeAxis { ms, label, end }
+    }
+
+    /// A line chart over this time axis (x from 0 to the run's end).
+    pub fn chart(&self, title: impl Into<String>, y_label: impl Into<String>) -> LineChart {
+        let chart = LineChart::new(title, self.label, y_label).with_x_ends_labelled();
+        if self.end.is_finite() { chart.with_x_range(0.0, self.end) } else { chart }
     }
 
     /// `ms` in axis units.

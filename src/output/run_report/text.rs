@@ -116,11 +116,14 @@ fn scenario_section(s: &Scenario, t: &Tables) -> Section {
     .with_caption("Key market settings");
     Section::new("Scenario")
         .with_paragraph(format!(
-            "Scenario {} with seed {}: {} simulated in {} trading period(s), sampled every {}.",
+            "Scenario {} with seed {}: {} simulated in {}, sampled every {}.",
             s.name,
             s.seed,
             dur(s.duration_ms as f64),
-            s.periods.unwrap_or(1),
+            match s.periods.unwrap_or(1) {
+                1 => "one trading period".to_string(),
+                n => format!("{n} trading periods"),
+            },
             dur(s.sample_interval_ms as f64)
         ))
         .with_table(
