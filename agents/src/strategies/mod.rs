@@ -35,6 +35,7 @@ pub mod relay;
 pub mod reputation_builder;
 pub mod reseller;
 pub mod roth_erev;
+pub mod shaver;
 pub mod sybil;
 pub mod truthful;
 pub mod unreliable;
@@ -247,6 +248,7 @@ strategies! {
     Leaker => leaker,
     CorruptArbitrator => corrupt_arbitrator,
     Giveaway => giveaway,
+    Shaver => shaver,
 }
 
 /// Uniform on `[lo, hi]` (`lo` when the interval is empty).
