@@ -28,7 +28,7 @@ pub struct Params {
 
 impl Behaviour for Params {
     fn price_rule(&self, _: &PricerSetup, _: &mut AgentRng) -> Box<dyn PriceRule> {
-        Box::new(ZiC)
+        Box::new(ZiC::default())
     }
 
     fn conduct(&self) -> Box<dyn Conduct> {
