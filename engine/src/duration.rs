@@ -177,7 +177,9 @@ fn decimal_hint(text: &str) -> String {
             (ms.fract() == 0.0 && ms < 1e18).then(|| {
                 let ms = ms as u64;
                 match smaller {
-                    Some((step, name)) if ms.is_multiple_of(step) && format!("{}{name}", ms / step) != format_ms(ms) => {
+                    Some((step, name))
+                        if ms.is_multiple_of(step) && format!("{}{name}", ms / step) != format_ms(ms) =>
+                    {
                         format!(" (write \"{}{name}\" or \"{}\")", ms / step, format_ms(ms))
                     }
                     _ => format!(" (write \"{}\")", format_ms(ms)),
