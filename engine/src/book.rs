@@ -6,6 +6,14 @@
 //! and walks each from the best price: never a scan over all offers. Classes are never removed
 //! (their number is bounded by the distinct capability sets seen), so class indices are stable.
 //!
+//! Finding the class of a capability set ([`TypeBook::class_of`], [`TypeBook::auction_class_of`],
+//! [`TypeBook::remove_auction`]) is one `BTreeMap` lookup, O(log c) for c classes (it was a
+//! linear scan of the classes). The map is an index into the `Vec`s, which stay in creation order
+//! and are what every walk iterates. Empty classes are still kept: removing one would shift the
+//! indices that an offer's walk over need classes holds while it closes filled requests
+//! (`match_offer`), and a class created again would move from its first position to the end,
+//! changing the order in which walks visit classes.
+//!
 //! Within a class, offers are split into [`REP_BUCKETS`] reputation buckets by their reputation
 //! factor `f = clamp(rep / 100, 0.5, 2)`: bucket `b` holds factors in
 //! `[0.5·4^(b/32), 0.5·4^((b+1)/32))`. Priority is the weighted ask `ask / f^k`, but a match
@@ -24,7 +32,7 @@
 //! never look at it.
 
 use std::cmp::Reverse;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
 use crate::capability::CapabilitySet;
@@ -143,6 +151,10 @@ pub struct TypeBook {
     pub classes: Vec<ClassBook>,
     /// Need classes of open auctions.
     pub auction_classes: Vec<AuctionClass>,
+    /// Index into `classes` by capability set (lookups only; walks iterate `classes`).
+    pub class_index: BTreeMap<CapabilitySet, usize>,
+    /// Index into `auction_classes` by needs (lookups only; walks iterate `auction_classes`).
+    pub auction_class_index: BTreeMap<CapabilitySet, usize>,
     /// Open auctions in all need classes.
     pub open_auctions: usize,
     /// Offer units resting in this task type.
@@ -154,11 +166,13 @@ pub struct TypeBook {
 impl TypeBook {
     /// The class index of `capabilities`, creating the class if new.
     pub fn class_of(&mut self, capabilities: CapabilitySet) -> usize {
-        if let Some(i) = self.classes.iter().position(|c| c.capabilities == capabilities) {
+        if let Some(&i) = self.class_index.get(&capabilities) {
             return i;
         }
+        let i = self.classes.len();
         self.classes.push(ClassBook { capabilities, ..ClassBook::default() });
-        self.classes.len() - 1
+        self.class_index.insert(capabilities, i);
+        i
     }
 
     /// The first key after `after` (or the first key) in bucket `bucket` of class `class`.
@@ -173,11 +187,13 @@ impl TypeBook {
 
     /// The need class of `needs`, creating it if new.
     pub fn auction_class_of(&mut self, needs: CapabilitySet) -> usize {
-        if let Some(i) = self.auction_classes.iter().position(|c| c.needs == needs) {
+        if let Some(&i) = self.auction_class_index.get(&needs) {
             return i;
         }
+        let i = self.auction_classes.len();
         self.auction_classes.push(AuctionClass { needs, auctions: BTreeSet::new() });
-        self.auction_classes.len() - 1
+        self.auction_class_index.insert(needs, i);
+        i
     }
 
     /// Opens an auction.
@@ -190,7 +206,7 @@ impl TypeBook {
 
     /// Closes an auction (no-op if it is not open).
     pub fn remove_auction(&mut self, needs: CapabilitySet, key: AuctionKey) {
-        if let Some(c) = self.auction_classes.iter().position(|c| c.needs == needs)
+        if let Some(&c) = self.auction_class_index.get(&needs)
             && self.auction_classes[c].auctions.remove(&key)
         {
             self.open_auctions -= 1;
@@ -287,5 +303,47 @@ mod tests {
         assert_eq!(second.id, OrderId(1));
         assert!(t.classes[c1].is_empty());
         assert_eq!(t.classes[c0].len(), 3);
+    }
+
+    #[test]
+    fn class_index_finds_the_creation_slot_after_emptying_and_refilling() {
+        let mut t = TypeBook::default();
+        let sets: Vec<CapabilitySet> =
+            (0..40u8).map(|i| CapabilitySet::single(i % 20).unwrap().with(100 + i / 20).unwrap()).collect();
+        // Create in a scrambled order; each set keeps the slot it was created in.
+        let order: Vec<usize> = (0..40).map(|i| (i * 17) % 40).collect();
+        for &i in &order {
+            let c = t.class_of(sets[i]);
+            t.classes[c].insert(0, OfferKey { weighted_bits: 1.0f64.to_bits(), id: OrderId(i as u64) });
+            let a = t.auction_class_of(sets[i]);
+            t.insert_auction(sets[i], (Reverse(10), OrderId(i as u64)));
+            assert_eq!(t.auction_classes[a].needs, sets[i]);
+        }
+        for (slot, &i) in order.iter().enumerate() {
+            assert_eq!(t.class_of(sets[i]), slot);
+            assert_eq!(t.classes[slot].capabilities, sets[i]);
+            assert_eq!(t.auction_class_of(sets[i]), slot);
+        }
+        assert_eq!(t.open_auctions, 40);
+        // Empty every class in another order, then refill: slots and walk order do not move.
+        for i in (0..40).rev() {
+            let c = t.class_of(sets[i]);
+            assert!(t.classes[c].remove(0, &OfferKey { weighted_bits: 1.0f64.to_bits(), id: OrderId(i as u64) }));
+            t.remove_auction(sets[i], (Reverse(10), OrderId(i as u64)));
+            t.remove_auction(sets[i], (Reverse(10), OrderId(i as u64))); // already closed: no-op
+        }
+        assert_eq!(t.open_auctions, 0);
+        assert!(t.classes.iter().all(ClassBook::is_empty));
+        t.remove_auction(CapabilitySet::single(99).unwrap(), (Reverse(1), OrderId(0))); // unknown class
+        assert_eq!(t.auction_classes.len(), 40);
+        for &i in order.iter().rev() {
+            let before = t.classes.len();
+            t.insert_auction(sets[i], (Reverse(5), OrderId(100 + i as u64)));
+            assert_eq!(t.classes.len(), before);
+        }
+        let walked: Vec<CapabilitySet> = t.auction_classes.iter().map(|c| c.needs).collect();
+        assert_eq!(walked, order.iter().map(|&i| sets[i]).collect::<Vec<_>>());
+        assert_eq!(t.best_bid(), Some(5));
+        assert_eq!(t.class_of(CapabilitySet::single(99).unwrap()), 40);
     }
 }
