@@ -51,6 +51,7 @@ use crate::error::{ConfigError, MarketError};
 use crate::escrow::{Escrow, EscrowTransition, TaskAssignment};
 use crate::events::{CloseReason, MarketEvent};
 use crate::ids::{AccountId, EscrowId, OrderId, PeerId, SimTime, TaskTypeId};
+use crate::open_list::OpenLists;
 use crate::order::{NewOrder, Order, OrderStatus, Side};
 use crate::price::PriceWindow;
 use crate::reputation::ReputationBook;
@@ -89,7 +90,6 @@ pub struct PeerState {
     pub(crate) key: Option<VerifyingKey>,
     /// The last signature sequence number accepted from this peer.
     pub(crate) last_seq: Option<u64>,
-    pub(crate) open_orders: Vec<OrderId>,
     pub(crate) usage: VecDeque<(SimTime, u64)>,
     pub(crate) usage_sum: u64,
 }
@@ -145,6 +145,8 @@ pub struct Market {
     pub(crate) escrows: Vec<Escrow>,
     pub(crate) trail: Vec<EscrowTransition>,
     pub(crate) book: OfferBook,
+    /// Each peer's open orders, in opening order.
+    pub(crate) open: OpenLists,
     pub(crate) bank: Bank,
     pub(crate) reputation: ReputationBook,
     pub(crate) prices: Vec<PriceWindow>,
@@ -196,6 +198,7 @@ impl Market {
             escrows: Vec::new(),
             trail: Vec::new(),
             book: OfferBook::default(),
+            open: OpenLists::default(),
             prices: Vec::new(),
             timers: Timers::default(),
             events: Vec::new(),
@@ -270,7 +273,6 @@ impl Market {
             paused: false,
             key,
             last_seq: None,
-            open_orders: Vec::new(),
             usage: VecDeque::new(),
             usage_sum: 0,
         });
@@ -280,6 +282,7 @@ impl Market {
         if spec.arbitrator {
             self.arbitrators.push(id);
         }
+        self.open.add_peer();
         self.bank.add_wallet();
         self.reputation.add_peer(spec.initial_reputation);
         self.bank.transfer(
@@ -446,6 +449,7 @@ impl Market {
         });
         self.rank_keys.push(0);
         self.rank_buckets.push(0);
+        self.open.add_order();
         self.counters.orders_placed += 1;
         self.events.push(MarketEvent::OrderPlaced {
             time: now,
@@ -477,7 +481,7 @@ impl Market {
                     self.book
                         .get_mut(task_spec.task_type)
                         .insert_auction(task_spec.capabilities, (Reverse(price_per_unit), id));
-                    self.peers[trader.index()].open_orders.push(id);
+                    self.open.push(trader, id);
                     self.schedule(closes_at, TimerKind::AuctionClose, id.0);
                     self.events.push(MarketEvent::AuctionOpened { time: now, request: id, closes_at });
                 }
@@ -498,7 +502,7 @@ impl Market {
                     tb.classes[class].insert(bucket, OfferKey { weighted_bits: bits, id });
                     tb.resting_units += remaining;
                     tb.resting_offers += 1;
-                    self.peers[trader.index()].open_orders.push(id);
+                    self.open.push(trader, id);
                 }
             }
         }

@@ -3,7 +3,8 @@
 //! maintenance when reputations change, and closing orders (fill, expiry, window end, cancel).
 //!
 //! See `book.rs` for how the book is indexed (capability classes, reputation buckets, need
-//! classes) and why no walk scans offers that cannot trade.
+//! classes) and why no walk scans offers that cannot trade. Closing an order unlinks it from its
+//! owner's open list in O(1) (`open_list.rs`; it was a linear search and shift of the list).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -430,10 +431,7 @@ impl Market {
             tb.resting_units -= remaining;
             tb.resting_offers -= 1;
         }
-        let open = &mut self.peers[trader.index()].open_orders;
-        if let Some(pos) = open.iter().position(|&x| x == oid) {
-            open.remove(pos);
-        }
+        self.open.remove(trader, oid);
     }
 
     /// Re-sorts a provider's resting offers after its reputation changed.
@@ -443,8 +441,9 @@ impl Market {
             return;
         }
         let rep = self.reputation.score(peer);
-        for i in 0..self.peers[peer.index()].open_orders.len() {
-            let oid = self.peers[peer.index()].open_orders[i];
+        let mut next = self.open.first(peer);
+        while let Some(oid) = next {
+            next = self.open.next(oid);
             let o = &self.orders[oid.index()];
             if o.side != Side::Sell {
                 continue;
@@ -475,10 +474,7 @@ impl Market {
         match side {
             Side::Buy => {
                 self.book.get_mut(tt).remove_auction(needs, (Reverse(bid), id));
-                let open = &mut self.peers[trader.index()].open_orders;
-                if let Some(pos) = open.iter().position(|&x| x == id) {
-                    open.remove(pos);
-                }
+                self.open.remove(trader, id);
                 let _ = self.bank.transfer(
                     EntryKind::Unlock,
                     Account::Locked(trader),
@@ -522,13 +518,12 @@ impl Market {
 
     pub(crate) fn close_open_orders(&mut self, peer: PeerId, only: Option<Side>) {
         let now = self.clock;
-        let mut i = 0;
-        while i < self.peers[peer.index()].open_orders.len() {
-            let oid = self.peers[peer.index()].open_orders[i];
+        // Closing an order unlinks only that order, so its successor, read first, stays valid.
+        let mut next = self.open.first(peer);
+        while let Some(oid) = next {
+            next = self.open.next(oid);
             if only.is_none_or(|t| self.orders[oid.index()].side == t) {
                 self.close_order(oid, OrderStatus::Cancelled, CloseReason::Cancelled, now);
-            } else {
-                i += 1;
             }
         }
     }

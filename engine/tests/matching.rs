@@ -286,3 +286,50 @@ fn same_operations_same_events() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn open_orders_keep_placement_order_whatever_closes_first() {
+    let mut f = Fx::new(MarketConfig::default());
+    let spec = PeerSpec { endowment: 1_000_000, account: Some(AccountId(77)), ..Default::default() };
+    let x = f.m.register_peer(spec, 0).unwrap();
+    let other = f.provider(50.0);
+    // x's offers ask 100 and its requests bid 10: nothing trades, everything stays open.
+    let mut mine = Vec::new();
+    for i in 0..9 {
+        mine.push(if i % 3 == 2 { f.request(x, 10, 5, 0.0) } else { f.offer(x, 100, 5) }.unwrap());
+        f.offer(other, 100, 5).unwrap(); // interleaved ids of another peer
+    }
+    let open = |f: &Fx| f.m.open_orders(x).to_vec();
+    assert_eq!(open(&f), mine);
+    // Close the middle, then the head, then the tail, then a neighbour of an earlier gap.
+    for pos in [4, 0, 8, 3] {
+        f.m.cancel_order(mine[pos], x, 0).unwrap();
+        let left: Vec<OrderId> = mine.iter().copied().filter(|o| f.m.order(*o).unwrap().status.is_open()).collect();
+        assert_eq!(open(&f), left);
+        assert_eq!(f.m.open_orders(x).len(), left.len());
+        assert_eq!(f.m.open_orders(x).first(), left.first());
+    }
+    // New orders go to the end; a pause then cancels the offers only, in placement order.
+    let late = f.offer(x, 100, 5).unwrap();
+    f.m.drain_events().for_each(drop);
+    f.m.set_paused(x, true, 0).unwrap();
+    let cancelled: Vec<OrderId> =
+        f.m.drain_events()
+            .filter_map(|e| match e {
+                MarketEvent::OrderCancelled { order, .. } => Some(order),
+                _ => None,
+            })
+            .collect();
+    assert_eq!(cancelled, vec![mine[1], mine[6], mine[7], late]);
+    assert_eq!(open(&f), vec![mine[2], mine[5]]);
+    assert_eq!(f.m.open_orders(other).len(), 9);
+    assert!(f.m.open_orders(PeerId(999)).is_empty());
+    // The agents' cancel-all loop (the borrow of the view ends before the cancel).
+    while let Some(&oid) = f.m.open_orders(other).first() {
+        if f.m.cancel_order(oid, other, 0).is_err() {
+            break;
+        }
+    }
+    assert!(f.m.open_orders(other).is_empty());
+    f.ok();
+}
