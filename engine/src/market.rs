@@ -53,7 +53,7 @@ use crate::events::{CloseReason, MarketEvent};
 use crate::ids::{AccountId, EscrowId, OrderId, PeerId, SimTime, TaskTypeId};
 use crate::open_list::OpenLists;
 use crate::order::{NewOrder, Order, OrderStatus, Side};
-use crate::price::PriceWindow;
+use crate::price::{PriceWindow, PriceWindows};
 use crate::reputation::ReputationBook;
 use crate::signing;
 
@@ -149,7 +149,7 @@ pub struct Market {
     pub(crate) open: OpenLists,
     pub(crate) bank: Bank,
     pub(crate) reputation: ReputationBook,
-    pub(crate) prices: Vec<PriceWindow>,
+    pub(crate) prices: PriceWindows,
     pub(crate) timers: Timers,
     pub(crate) events: Vec<MarketEvent>,
     pub(crate) arbitrators: Vec<PeerId>,
@@ -199,7 +199,7 @@ impl Market {
             trail: Vec::new(),
             book: OfferBook::default(),
             open: OpenLists::default(),
-            prices: Vec::new(),
+            prices: PriceWindows::default(),
             timers: Timers::default(),
             events: Vec::new(),
             arbitrators: Vec::new(),
@@ -346,9 +346,7 @@ impl Market {
             self.fire(kind, id, t, now);
         }
         self.clock = now;
-        for w in &mut self.prices {
-            w.evict(now);
-        }
+        self.prices.evict_due(now);
         Ok(())
     }
 

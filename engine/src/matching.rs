@@ -400,7 +400,7 @@ impl Market {
             p.usage.push_back((now, units));
             p.usage_sum += units;
         }
-        self.prices[tt.index()].record(now, price, units);
+        self.prices.record(tt.index(), now, price, units);
         self.counters.matches += 1;
         let start_deadline = now.saturating_add(max_response_ms).saturating_add(self.config.deadline_grace_ms);
         self.schedule(start_deadline, TimerKind::StartDeadline, aid.0);
