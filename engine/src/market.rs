@@ -39,7 +39,7 @@
 //! - reputation changes append `ReputationChanged` right after the event that caused them.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
 use ed25519_dalek::VerifyingKey;
 
@@ -619,15 +619,69 @@ impl Market {
         e
     }
 
-    /// Draws `n` arbitrators (not the parties, not banned) by rendezvous hashing on the escrow id.
+    /// Draws `n` arbitrators (not the parties, not banned) by rendezvous hashing on the escrow id:
+    /// the `n` smallest keys `(score, id)`, in ascending key order.
+    ///
+    /// Every eligible arbitrator is scored (the score depends on the escrow, so that is O(A) for
+    /// A arbitrators), but only the best `n` are kept, in a max-heap of at most `n` entries:
+    /// O(A log n) with one allocation of `n`, where it used to collect and sort all A keys
+    /// (O(A log A)). Keys are unique (ids are), so the panel and its order are exactly those of
+    /// the full sort.
     pub(crate) fn draw_panel(&self, eid: EscrowId, a: PeerId, b: PeerId, n: usize, stream: u64) -> Vec<PeerId> {
-        let mut scored: Vec<(u64, PeerId)> = self
-            .arbitrators
-            .iter()
-            .filter(|&&p| p != a && p != b && !self.peers[p.index()].banned)
-            .map(|&p| (mix64(self.config.market_seed ^ mix64(stream ^ mix64(eid.0 ^ ((p.0 as u64) << 40)))), p))
-            .collect();
-        scored.sort_unstable();
-        scored.into_iter().take(n).map(|(_, p)| p).collect()
+        if n == 0 {
+            return Vec::new();
+        }
+        let mut best: BinaryHeap<(u64, PeerId)> = BinaryHeap::with_capacity(n.min(self.arbitrators.len()));
+        for &p in &self.arbitrators {
+            if p == a || p == b || self.peers[p.index()].banned {
+                continue;
+            }
+            let key = (mix64(self.config.market_seed ^ mix64(stream ^ mix64(eid.0 ^ ((p.0 as u64) << 40)))), p);
+            if best.len() < n {
+                best.push(key);
+            } else if best.peek().is_some_and(|&worst| key < worst) {
+                // Replace the worst kept key (the heap's top) with the better one.
+                if let Some(mut top) = best.peek_mut() {
+                    *top = key;
+                }
+            }
+        }
+        best.into_sorted_vec().into_iter().map(|(_, p)| p).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panel_draw_equals_the_full_sort() {
+        let mut m = Market::new(MarketConfig { market_seed: 0x5eed, ..MarketConfig::default() }).unwrap();
+        for i in 0..40u32 {
+            let spec = PeerSpec { arbitrator: i % 4 != 1, ..Default::default() };
+            m.register_peer(spec, 0).unwrap();
+        }
+        for i in [2usize, 7, 8, 30] {
+            m.peers[i].banned = true;
+        }
+        let full_sort = |m: &Market, eid: EscrowId, a: PeerId, b: PeerId, n: usize, stream: u64| {
+            let mut scored: Vec<(u64, PeerId)> = m
+                .arbitrators
+                .iter()
+                .filter(|&&p| p != a && p != b && !m.peers[p.index()].banned)
+                .map(|&p| (mix64(m.config.market_seed ^ mix64(stream ^ mix64(eid.0 ^ ((p.0 as u64) << 40)))), p))
+                .collect();
+            scored.sort_unstable();
+            scored.into_iter().take(n).map(|(_, p)| p).collect::<Vec<_>>()
+        };
+        for e in 0..300u64 {
+            let (a, b) = (PeerId((e % 40) as u32), PeerId(((e * 7) % 40) as u32));
+            for n in [0usize, 1, 2, 3, 5, 17, 29, 30, 100] {
+                for stream in [0xA5B1, 0xD15B] {
+                    let eid = EscrowId(e);
+                    assert_eq!(m.draw_panel(eid, a, b, n, stream), full_sort(&m, eid, a, b, n, stream), "{e} {n}");
+                }
+            }
+        }
     }
 }
