@@ -497,7 +497,7 @@ impl Market {
                     self.rank_buckets[id.index()] = bucket;
                     let tb = self.book.get_mut(task_spec.task_type);
                     let class = tb.class_of(task_spec.capabilities);
-                    tb.classes[class].insert(bucket, OfferKey { weighted_bits: bits, id });
+                    tb.insert_offer(class, bucket, OfferKey { weighted_bits: bits, id });
                     tb.resting_units += remaining;
                     tb.resting_offers += 1;
                     self.open.push(trader, id);

@@ -104,7 +104,9 @@ impl Market {
         picks.clear();
         {
             let tb = self.book.get(tt);
-            for (ci, class) in tb.classes.iter().enumerate() {
+            // Live classes only, in creation order: an empty class gives no cursor anyway.
+            for &ci in &tb.live_classes {
+                let class = &tb.classes[ci as usize];
                 if !needs.is_subset_of(class.capabilities) {
                     continue;
                 }
@@ -119,7 +121,7 @@ impl Market {
                         // In bucket b, ask >= weighted * floor(b)^k: stop once that exceeds the bid.
                         let limit = bid as f64 * (1.0 + 1e-9) / self.bucket_floor_k[b as usize];
                         heap.push(Reverse((*first, cursors.len() as u32)));
-                        cursors.push(Cursor { class: ci as u32, bucket: b, limit });
+                        cursors.push(Cursor { class: ci, bucket: b, limit });
                     }
                 }
             }
@@ -208,11 +210,12 @@ impl Market {
         cursors.clear();
         {
             let tb = self.book.get(tt);
-            for (ci, class) in tb.auction_classes.iter().enumerate() {
+            for &ci in &tb.live_auction_classes {
+                let class = &tb.auction_classes[ci as usize];
                 if class.needs.is_subset_of(caps)
                     && let Some(first) = class.auctions.first()
                 {
-                    cursors.push((*first, ci));
+                    cursors.push((*first, ci as usize));
                 }
             }
         }
@@ -427,7 +430,7 @@ impl Market {
         let bucket = self.rank_buckets[oid.index()];
         let tb = self.book.get_mut(tt);
         let class = tb.class_of(caps);
-        if tb.classes[class].remove(bucket, &key) {
+        if tb.remove_offer(class, bucket, &key) {
             tb.resting_units -= remaining;
             tb.resting_offers -= 1;
         }
@@ -458,8 +461,9 @@ impl Market {
             }
             let tb = self.book.get_mut(tt);
             let class = tb.class_of(caps);
-            tb.classes[class].remove(old_bucket, &old);
-            tb.classes[class].insert(new_bucket, OfferKey { weighted_bits: new_bits, id: oid });
+            // Insert before removing: the class never turns empty, so its live listing stays put.
+            tb.insert_offer(class, new_bucket, OfferKey { weighted_bits: new_bits, id: oid });
+            tb.remove_offer(class, old_bucket, &old);
             self.rank_keys[oid.index()] = new_bits;
             self.rank_buckets[oid.index()] = new_bucket;
         }

@@ -333,3 +333,38 @@ fn open_orders_keep_placement_order_whatever_closes_first() {
     assert!(f.m.open_orders(other).is_empty());
     f.ok();
 }
+
+#[test]
+fn emptied_capability_classes_are_walked_again_when_they_refill() {
+    let cfg = MarketConfig { reputation_weight: 0.0, slot_divisor: 1, slot_cap: 8, ..Default::default() };
+    let mut f = Fx::new(cfg);
+    let r = f.requester(10_000_000);
+    let p = f.provider(50.0);
+    let classes: Vec<CapabilitySet> =
+        ["a", "b", "c", "d"].iter().map(|n| f.m.capabilities([*n, "rust"]).unwrap()).collect();
+    let offer = |f: &mut Fx, class: usize, ask: u64| {
+        let spec = ComputeTaskSpec::new(f.tt, classes[class]);
+        f.m.place_order(NewOrder::sell(p, ask, 10, spec), 0).unwrap()
+    };
+    let first: Vec<OrderId> = (0..4).map(|c| offer(&mut f, c, 50 + c as u64)).collect();
+    // Empty classes 0 and 2 (an offer's class book and walk listing both go), then refill 2, then 0.
+    f.m.cancel_order(first[2], p, 0).unwrap();
+    f.m.cancel_order(first[0], p, 0).unwrap();
+    let refill_2 = offer(&mut f, 2, 40);
+    let refill_0 = offer(&mut f, 0, 41);
+    f.m.drain_events().for_each(drop);
+    // A request needing only "rust" walks every class: best asks first, refilled classes included.
+    f.request(r, 100, 40, 0.0).unwrap();
+    let got: Vec<OrderId> = f.m.assignments().iter().map(|a| a.offer).collect();
+    assert_eq!(got, vec![refill_2, refill_0, first[1], first[3]]);
+    // Every class is empty now; an auction in an emptied need class is served once it reopens.
+    assert_eq!(f.m.resting_offers(f.tt), 0);
+    let spec = ComputeTaskSpec::new(f.tt, classes[1]);
+    let req = f.m.place_order(NewOrder::buy(r, 60, 10, spec), 0).unwrap();
+    f.m.cancel_order(req, r, 0).unwrap();
+    let req = f.m.place_order(NewOrder::buy(r, 60, 10, spec), 0).unwrap();
+    let served = offer(&mut f, 1, 55);
+    let last = f.m.assignments().last().unwrap();
+    assert_eq!((last.request, last.offer), (req, served));
+    f.ok();
+}
