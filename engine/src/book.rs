@@ -6,6 +6,19 @@
 //! and walks each from the best price: never a scan over all offers. Classes are never removed
 //! (their number is bounded by the distinct capability sets seen), so class indices are stable.
 //!
+//! Finding the class of a capability set ([`TypeBook::class_of`], [`TypeBook::auction_class_of`],
+//! [`TypeBook::remove_auction`]) is one `BTreeMap` lookup, O(log c) for c classes (it was a
+//! linear scan of the classes). The map is an index into the `Vec`s, which stay in creation order.
+//! Class slots are never freed: freeing one would shift the indices that an offer's walk over
+//! need classes holds while it closes filled requests (`match_offer`), and a class created again
+//! would move from its first position to the end, changing the order in which walks visit
+//! classes. Instead a class that becomes empty leaves the *live list* ([`TypeBook::live_classes`],
+//! [`TypeBook::live_auction_classes`]: the indices of non-empty classes, ascending) and rejoins it
+//! at its own index when it fills again. Walks iterate the live list, so they visit the same
+//! classes in the same (creation) order as before, minus empty ones, which gave no cursor: the
+//! setup of a walk is O(live classes), no longer O(every class ever seen). Listing or unlisting
+//! a class (only when it turns empty or non-empty) is a binary search and a shift of the list.
+//!
 //! Within a class, offers are split into [`REP_BUCKETS`] reputation buckets by their reputation
 //! factor `f = clamp(rep / 100, 0.5, 2)`: bucket `b` holds factors in
 //! `[0.5·4^(b/32), 0.5·4^((b+1)/32))`. Priority is the weighted ask `ask / f^k`, but a match
@@ -24,7 +37,7 @@
 //! never look at it.
 
 use std::cmp::Reverse;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
 use crate::capability::CapabilitySet;
@@ -143,6 +156,15 @@ pub struct TypeBook {
     pub classes: Vec<ClassBook>,
     /// Need classes of open auctions.
     pub auction_classes: Vec<AuctionClass>,
+    /// Index into `classes` by capability set (lookups only).
+    pub class_index: BTreeMap<CapabilitySet, usize>,
+    /// Index into `auction_classes` by needs (lookups only).
+    pub auction_class_index: BTreeMap<CapabilitySet, usize>,
+    /// Indices of the classes holding an offer, ascending: what a request's walk iterates.
+    pub live_classes: Vec<u32>,
+    /// Indices of the need classes holding an open auction, ascending: what an offer's walk
+    /// iterates.
+    pub live_auction_classes: Vec<u32>,
     /// Open auctions in all need classes.
     pub open_auctions: usize,
     /// Offer units resting in this task type.
@@ -154,11 +176,34 @@ pub struct TypeBook {
 impl TypeBook {
     /// The class index of `capabilities`, creating the class if new.
     pub fn class_of(&mut self, capabilities: CapabilitySet) -> usize {
-        if let Some(i) = self.classes.iter().position(|c| c.capabilities == capabilities) {
+        if let Some(&i) = self.class_index.get(&capabilities) {
             return i;
         }
+        let i = self.classes.len();
         self.classes.push(ClassBook { capabilities, ..ClassBook::default() });
-        self.classes.len() - 1
+        self.class_index.insert(capabilities, i);
+        i
+    }
+
+    /// Rests an offer in bucket `b` of class `class`, listing the class if it was empty.
+    pub fn insert_offer(&mut self, class: usize, b: u8, key: OfferKey) {
+        let c = &mut self.classes[class];
+        let was_empty = c.nonempty == 0;
+        c.insert(b, key);
+        if was_empty {
+            list(&mut self.live_classes, class);
+        }
+    }
+
+    /// Removes an offer from bucket `b` of class `class` (true if it was there), unlisting the
+    /// class if it is now empty.
+    pub fn remove_offer(&mut self, class: usize, b: u8, key: &OfferKey) -> bool {
+        let c = &mut self.classes[class];
+        let found = c.remove(b, key);
+        if c.nonempty == 0 {
+            unlist(&mut self.live_classes, class);
+        }
+        found
     }
 
     /// The first key after `after` (or the first key) in bucket `bucket` of class `class`.
@@ -173,27 +218,36 @@ impl TypeBook {
 
     /// The need class of `needs`, creating it if new.
     pub fn auction_class_of(&mut self, needs: CapabilitySet) -> usize {
-        if let Some(i) = self.auction_classes.iter().position(|c| c.needs == needs) {
+        if let Some(&i) = self.auction_class_index.get(&needs) {
             return i;
         }
+        let i = self.auction_classes.len();
         self.auction_classes.push(AuctionClass { needs, auctions: BTreeSet::new() });
-        self.auction_classes.len() - 1
+        self.auction_class_index.insert(needs, i);
+        i
     }
 
     /// Opens an auction.
     pub fn insert_auction(&mut self, needs: CapabilitySet, key: AuctionKey) {
         let c = self.auction_class_of(needs);
-        if self.auction_classes[c].auctions.insert(key) {
+        let auctions = &mut self.auction_classes[c].auctions;
+        if auctions.insert(key) {
             self.open_auctions += 1;
+            if auctions.len() == 1 {
+                list(&mut self.live_auction_classes, c);
+            }
         }
     }
 
     /// Closes an auction (no-op if it is not open).
     pub fn remove_auction(&mut self, needs: CapabilitySet, key: AuctionKey) {
-        if let Some(c) = self.auction_classes.iter().position(|c| c.needs == needs)
+        if let Some(&c) = self.auction_class_index.get(&needs)
             && self.auction_classes[c].auctions.remove(&key)
         {
             self.open_auctions -= 1;
+            if self.auction_classes[c].auctions.is_empty() {
+                unlist(&mut self.live_auction_classes, c);
+            }
         }
     }
 
@@ -210,6 +264,20 @@ impl TypeBook {
     /// The highest open bid.
     pub fn best_bid(&self) -> Option<u64> {
         self.auction_classes.iter().filter_map(|c| c.auctions.first()).min().map(|(Reverse(b), _)| *b)
+    }
+}
+
+/// Adds class index `c` to an ascending live list (no-op if listed).
+fn list(live: &mut Vec<u32>, c: usize) {
+    if let Err(pos) = live.binary_search(&(c as u32)) {
+        live.insert(pos, c as u32);
+    }
+}
+
+/// Removes class index `c` from an ascending live list (no-op if not listed).
+fn unlist(live: &mut Vec<u32>, c: usize) {
+    if let Ok(pos) = live.binary_search(&(c as u32)) {
+        live.remove(pos);
     }
 }
 
@@ -287,5 +355,65 @@ mod tests {
         assert_eq!(second.id, OrderId(1));
         assert!(t.classes[c1].is_empty());
         assert_eq!(t.classes[c0].len(), 3);
+    }
+
+    #[test]
+    fn class_index_finds_the_creation_slot_after_emptying_and_refilling() {
+        let mut t = TypeBook::default();
+        let sets: Vec<CapabilitySet> =
+            (0..40u8).map(|i| CapabilitySet::single(i % 20).unwrap().with(100 + i / 20).unwrap()).collect();
+        // Create in a scrambled order; each set keeps the slot it was created in.
+        let order: Vec<usize> = (0..40).map(|i| (i * 17) % 40).collect();
+        for &i in &order {
+            let c = t.class_of(sets[i]);
+            t.insert_offer(c, 0, OfferKey { weighted_bits: 1.0f64.to_bits(), id: OrderId(i as u64) });
+            let a = t.auction_class_of(sets[i]);
+            t.insert_auction(sets[i], (Reverse(10), OrderId(i as u64)));
+            assert_eq!(t.auction_classes[a].needs, sets[i]);
+        }
+        for (slot, &i) in order.iter().enumerate() {
+            assert_eq!(t.class_of(sets[i]), slot);
+            assert_eq!(t.classes[slot].capabilities, sets[i]);
+            assert_eq!(t.auction_class_of(sets[i]), slot);
+        }
+        assert_eq!(t.open_auctions, 40);
+        let all: Vec<u32> = (0..40).collect();
+        assert_eq!((&t.live_classes, &t.live_auction_classes), (&all, &all));
+        // Empty every class in another order, then refill: slots and walk order do not move.
+        for i in (0..40).rev() {
+            let c = t.class_of(sets[i]);
+            assert!(t.remove_offer(c, 0, &OfferKey { weighted_bits: 1.0f64.to_bits(), id: OrderId(i as u64) }));
+            assert!(!t.remove_offer(c, 0, &OfferKey { weighted_bits: 1.0f64.to_bits(), id: OrderId(i as u64) }));
+            t.remove_auction(sets[i], (Reverse(10), OrderId(i as u64)));
+            t.remove_auction(sets[i], (Reverse(10), OrderId(i as u64))); // already closed: no-op
+            // The live lists are exactly the non-empty classes, ascending.
+            let live: Vec<u32> = (0..40u32).filter(|&k| !t.classes[k as usize].is_empty()).collect();
+            assert_eq!(t.live_classes, live);
+            let live: Vec<u32> = (0..40u32).filter(|&k| !t.auction_classes[k as usize].auctions.is_empty()).collect();
+            assert_eq!(t.live_auction_classes, live);
+        }
+        assert!(t.live_classes.is_empty() && t.live_auction_classes.is_empty());
+        assert_eq!(t.open_auctions, 0);
+        assert!(t.classes.iter().all(ClassBook::is_empty));
+        t.remove_auction(CapabilitySet::single(99).unwrap(), (Reverse(1), OrderId(0))); // unknown class
+        assert_eq!(t.auction_classes.len(), 40);
+        // Refill in reverse and skipping some: each class rejoins the live list at its own slot.
+        for (k, &i) in order.iter().enumerate().rev() {
+            t.insert_auction(sets[i], (Reverse(5), OrderId(100 + i as u64)));
+            if k % 3 != 0 {
+                t.insert_offer(
+                    t.class_index[&sets[i]],
+                    1,
+                    OfferKey { weighted_bits: 2.0f64.to_bits(), id: OrderId(i as u64) },
+                );
+            }
+        }
+        let live: Vec<u32> = (0..40u32).filter(|k| k % 3 != 0).collect();
+        assert_eq!(t.live_classes, live);
+        assert_eq!(t.live_auction_classes, (0..40).collect::<Vec<u32>>());
+        let walked: Vec<CapabilitySet> = t.auction_classes.iter().map(|c| c.needs).collect();
+        assert_eq!(walked, order.iter().map(|&i| sets[i]).collect::<Vec<_>>());
+        assert_eq!(t.best_bid(), Some(5));
+        assert_eq!(t.class_of(CapabilitySet::single(99).unwrap()), 40);
     }
 }

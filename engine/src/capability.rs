@@ -9,6 +9,14 @@
 //! [`CapabilitySet::single`] and [`CapabilitySet::with`] (it was once taken modulo 128 in release
 //! builds, turning capability 200 into capability 72); [`CapabilitySet::contains`] answers `false`
 //! for it.
+//!
+//! Interning and looking up a name is one ordered-map lookup: O(log n) comparisons for n names
+//! (it was a linear scan comparing every name). A `BTreeMap` rather than a hash map, as the
+//! engine's determinism contract asks (`engine/clippy.toml`), though the maps serve lookups only:
+//! ids are dense and assigned in the order names are first seen, and every listing iterates the
+//! id-ordered `Vec`s.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -81,13 +89,24 @@ impl CapabilitySet {
 /// The names of task types and capabilities, interned to dense indices.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Vocabulary {
+    /// Task type names, by id.
     task_types: Vec<String>,
+    /// Capability names, by bit index.
     capabilities: Vec<String>,
+    /// Task type name → id (lookups only).
+    task_type_ids: BTreeMap<String, TaskTypeId>,
+    /// Capability name → bit index (lookups only).
+    capability_ids: BTreeMap<String, u8>,
 }
 
 impl Default for Vocabulary {
     fn default() -> Self {
-        Vocabulary { task_types: Vec::new(), capabilities: vec![CONFIDENTIAL.to_string()] }
+        Vocabulary {
+            task_types: Vec::new(),
+            capabilities: vec![CONFIDENTIAL.to_string()],
+            task_type_ids: BTreeMap::new(),
+            capability_ids: BTreeMap::from([(CONFIDENTIAL.to_string(), 0)]),
+        }
     }
 }
 
@@ -99,26 +118,30 @@ impl Vocabulary {
 
     /// Interns a task type, returning its id (the existing one if already known).
     pub fn task_type(&mut self, name: &str) -> Result<TaskTypeId, MarketError> {
-        if let Some(i) = self.task_types.iter().position(|n| n == name) {
-            return Ok(TaskTypeId(i as u16));
+        if let Some(&id) = self.task_type_ids.get(name) {
+            return Ok(id);
         }
         if self.task_types.len() >= u16::MAX as usize {
             return Err(MarketError::VocabularyFull);
         }
+        let id = TaskTypeId(self.task_types.len() as u16);
         self.task_types.push(name.to_string());
-        Ok(TaskTypeId((self.task_types.len() - 1) as u16))
+        self.task_type_ids.insert(name.to_string(), id);
+        Ok(id)
     }
 
     /// Interns a capability, returning its bit index.
     pub fn capability(&mut self, name: &str) -> Result<u8, MarketError> {
-        if let Some(i) = self.capabilities.iter().position(|n| n == name) {
-            return Ok(i as u8);
+        if let Some(&i) = self.capability_ids.get(name) {
+            return Ok(i);
         }
         if self.capabilities.len() >= MAX_CAPABILITIES {
             return Err(MarketError::VocabularyFull);
         }
+        let i = self.capabilities.len() as u8;
         self.capabilities.push(name.to_string());
-        Ok((self.capabilities.len() - 1) as u8)
+        self.capability_ids.insert(name.to_string(), i);
+        Ok(i)
     }
 
     /// Interns every name and returns the set.
@@ -135,12 +158,12 @@ impl Vocabulary {
 
     /// Looks a task type up without interning it.
     pub fn find_task_type(&self, name: &str) -> Option<TaskTypeId> {
-        self.task_types.iter().position(|n| n == name).map(|i| TaskTypeId(i as u16))
+        self.task_type_ids.get(name).copied()
     }
 
     /// Looks a capability up without interning it.
     pub fn find_capability(&self, name: &str) -> Option<u8> {
-        self.capabilities.iter().position(|n| n == name).map(|i| i as u8)
+        self.capability_ids.get(name).copied()
     }
 
     /// The name of a task type.
@@ -194,6 +217,33 @@ mod tests {
         assert_eq!(v.task_type_name(t), "code_generation");
         let set = v.capability_set(["rust", "python"]).unwrap();
         assert_eq!(v.capability_names(set), vec!["rust", "python"]);
+    }
+
+    #[test]
+    fn map_and_lists_agree_on_every_id() {
+        let mut v = Vocabulary::new();
+        let names: Vec<String> = (0..300).map(|i| format!("t{}", (i * 37) % 211)).collect();
+        let mut first_seen: Vec<&str> = Vec::new();
+        for n in &names {
+            let id = v.task_type(n).unwrap();
+            if !first_seen.contains(&n.as_str()) {
+                first_seen.push(n);
+            }
+            // Ids are dense, in first-seen order, and the map answers the same id as the list.
+            assert_eq!(first_seen[id.index()], n.as_str());
+            assert_eq!(v.find_task_type(n), Some(id));
+            assert_eq!(v.task_type_name(id), n);
+        }
+        assert_eq!(v.task_type_names(), first_seen.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(v.find_task_type("nope"), None);
+        for i in (1..100).rev() {
+            let c = v.capability(&format!("c{i}")).unwrap();
+            assert_eq!(v.capability(&format!("c{i}")).unwrap(), c);
+            assert_eq!(c as usize, 100 - i);
+            assert_eq!(v.find_capability(&format!("c{i}")), Some(c));
+        }
+        assert_eq!(v.capability(CONFIDENTIAL).unwrap(), 0);
+        assert_eq!(v.find_capability("nope"), None);
     }
 
     #[test]

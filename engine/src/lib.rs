@@ -64,6 +64,7 @@ pub mod lifecycle;
 pub mod market;
 mod matching;
 pub mod names;
+mod open_list;
 pub mod order;
 pub mod price;
 mod queries;
@@ -89,6 +90,7 @@ pub use ids::{
 };
 pub use lifecycle::Completion;
 pub use market::{Market, MarketCounters, PeerSpec, PeerState};
+pub use open_list::{OpenOrders, OpenOrdersIter};
 pub use order::{
     ComputeTaskSpec, NewOrder, Order, OrderStatus, PrivacyLevel, QualityValues, Side, SignatureBytes, SlaSpec,
 };

@@ -51,7 +51,9 @@
 //! **Deterministic draws.** With `mix(z)` the splitmix64 finaliser of `z + 0x9e3779b97f4a7c15`
 //! (all arithmetic wrapping), a panel for escrow `e` from stream `s` takes the `n` eligible
 //! arbitrators `p` with the smallest `(mix(seed ^ mix(s ^ mix(e ^ (p << 40)))), p)`, where `seed`
-//! is `market_seed`; escrow panels use stream `0xA5B1`, dispute panels `0xD15B`. A receipt is
+//! is `market_seed`; escrow panels use stream `0xA5B1`, dispute panels `0xD15B` (a draw scores
+//! the A eligible arbitrators and keeps the best `n` in a bounded heap, O(A log n); it used to
+//! sort all A keys, O(A log A), for the same panel in the same order). A receipt is
 //! audited when `audit_rate >= 1` or when `u < audit_rate` for
 //! `u = (mix(seed ^ mix(0xA0D1 · 0x9e3779b97f4a7c15 ^ mix(assignment))) >> 11) / 2^53`.
 //!

@@ -39,7 +39,7 @@
 //! - reputation changes append `ReputationChanged` right after the event that caused them.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
 use ed25519_dalek::VerifyingKey;
 
@@ -51,8 +51,9 @@ use crate::error::{ConfigError, MarketError};
 use crate::escrow::{Escrow, EscrowTransition, TaskAssignment};
 use crate::events::{CloseReason, MarketEvent};
 use crate::ids::{AccountId, EscrowId, OrderId, PeerId, SimTime, TaskTypeId};
+use crate::open_list::OpenLists;
 use crate::order::{NewOrder, Order, OrderStatus, Side};
-use crate::price::PriceWindow;
+use crate::price::{PriceWindow, PriceWindows};
 use crate::reputation::ReputationBook;
 use crate::signing;
 
@@ -89,7 +90,6 @@ pub struct PeerState {
     pub(crate) key: Option<VerifyingKey>,
     /// The last signature sequence number accepted from this peer.
     pub(crate) last_seq: Option<u64>,
-    pub(crate) open_orders: Vec<OrderId>,
     pub(crate) usage: VecDeque<(SimTime, u64)>,
     pub(crate) usage_sum: u64,
 }
@@ -145,9 +145,11 @@ pub struct Market {
     pub(crate) escrows: Vec<Escrow>,
     pub(crate) trail: Vec<EscrowTransition>,
     pub(crate) book: OfferBook,
+    /// Each peer's open orders, in opening order.
+    pub(crate) open: OpenLists,
     pub(crate) bank: Bank,
     pub(crate) reputation: ReputationBook,
-    pub(crate) prices: Vec<PriceWindow>,
+    pub(crate) prices: PriceWindows,
     pub(crate) timers: Timers,
     pub(crate) events: Vec<MarketEvent>,
     pub(crate) arbitrators: Vec<PeerId>,
@@ -196,7 +198,8 @@ impl Market {
             escrows: Vec::new(),
             trail: Vec::new(),
             book: OfferBook::default(),
-            prices: Vec::new(),
+            open: OpenLists::default(),
+            prices: PriceWindows::default(),
             timers: Timers::default(),
             events: Vec::new(),
             arbitrators: Vec::new(),
@@ -270,7 +273,6 @@ impl Market {
             paused: false,
             key,
             last_seq: None,
-            open_orders: Vec::new(),
             usage: VecDeque::new(),
             usage_sum: 0,
         });
@@ -280,6 +282,7 @@ impl Market {
         if spec.arbitrator {
             self.arbitrators.push(id);
         }
+        self.open.add_peer();
         self.bank.add_wallet();
         self.reputation.add_peer(spec.initial_reputation);
         self.bank.transfer(
@@ -343,9 +346,7 @@ impl Market {
             self.fire(kind, id, t, now);
         }
         self.clock = now;
-        for w in &mut self.prices {
-            w.evict(now);
-        }
+        self.prices.evict_due(now);
         Ok(())
     }
 
@@ -446,6 +447,7 @@ impl Market {
         });
         self.rank_keys.push(0);
         self.rank_buckets.push(0);
+        self.open.add_order();
         self.counters.orders_placed += 1;
         self.events.push(MarketEvent::OrderPlaced {
             time: now,
@@ -477,7 +479,7 @@ impl Market {
                     self.book
                         .get_mut(task_spec.task_type)
                         .insert_auction(task_spec.capabilities, (Reverse(price_per_unit), id));
-                    self.peers[trader.index()].open_orders.push(id);
+                    self.open.push(trader, id);
                     self.schedule(closes_at, TimerKind::AuctionClose, id.0);
                     self.events.push(MarketEvent::AuctionOpened { time: now, request: id, closes_at });
                 }
@@ -495,10 +497,10 @@ impl Market {
                     self.rank_buckets[id.index()] = bucket;
                     let tb = self.book.get_mut(task_spec.task_type);
                     let class = tb.class_of(task_spec.capabilities);
-                    tb.classes[class].insert(bucket, OfferKey { weighted_bits: bits, id });
+                    tb.insert_offer(class, bucket, OfferKey { weighted_bits: bits, id });
                     tb.resting_units += remaining;
                     tb.resting_offers += 1;
-                    self.peers[trader.index()].open_orders.push(id);
+                    self.open.push(trader, id);
                 }
             }
         }
@@ -617,15 +619,69 @@ impl Market {
         e
     }
 
-    /// Draws `n` arbitrators (not the parties, not banned) by rendezvous hashing on the escrow id.
+    /// Draws `n` arbitrators (not the parties, not banned) by rendezvous hashing on the escrow id:
+    /// the `n` smallest keys `(score, id)`, in ascending key order.
+    ///
+    /// Every eligible arbitrator is scored (the score depends on the escrow, so that is O(A) for
+    /// A arbitrators), but only the best `n` are kept, in a max-heap of at most `n` entries:
+    /// O(A log n) with one allocation of `n`, where it used to collect and sort all A keys
+    /// (O(A log A)). Keys are unique (ids are), so the panel and its order are exactly those of
+    /// the full sort.
     pub(crate) fn draw_panel(&self, eid: EscrowId, a: PeerId, b: PeerId, n: usize, stream: u64) -> Vec<PeerId> {
-        let mut scored: Vec<(u64, PeerId)> = self
-            .arbitrators
-            .iter()
-            .filter(|&&p| p != a && p != b && !self.peers[p.index()].banned)
-            .map(|&p| (mix64(self.config.market_seed ^ mix64(stream ^ mix64(eid.0 ^ ((p.0 as u64) << 40)))), p))
-            .collect();
-        scored.sort_unstable();
-        scored.into_iter().take(n).map(|(_, p)| p).collect()
+        if n == 0 {
+            return Vec::new();
+        }
+        let mut best: BinaryHeap<(u64, PeerId)> = BinaryHeap::with_capacity(n.min(self.arbitrators.len()));
+        for &p in &self.arbitrators {
+            if p == a || p == b || self.peers[p.index()].banned {
+                continue;
+            }
+            let key = (mix64(self.config.market_seed ^ mix64(stream ^ mix64(eid.0 ^ ((p.0 as u64) << 40)))), p);
+            if best.len() < n {
+                best.push(key);
+            } else if best.peek().is_some_and(|&worst| key < worst) {
+                // Replace the worst kept key (the heap's top) with the better one.
+                if let Some(mut top) = best.peek_mut() {
+                    *top = key;
+                }
+            }
+        }
+        best.into_sorted_vec().into_iter().map(|(_, p)| p).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panel_draw_equals_the_full_sort() {
+        let mut m = Market::new(MarketConfig { market_seed: 0x5eed, ..MarketConfig::default() }).unwrap();
+        for i in 0..40u32 {
+            let spec = PeerSpec { arbitrator: i % 4 != 1, ..Default::default() };
+            m.register_peer(spec, 0).unwrap();
+        }
+        for i in [2usize, 7, 8, 30] {
+            m.peers[i].banned = true;
+        }
+        let full_sort = |m: &Market, eid: EscrowId, a: PeerId, b: PeerId, n: usize, stream: u64| {
+            let mut scored: Vec<(u64, PeerId)> = m
+                .arbitrators
+                .iter()
+                .filter(|&&p| p != a && p != b && !m.peers[p.index()].banned)
+                .map(|&p| (mix64(m.config.market_seed ^ mix64(stream ^ mix64(eid.0 ^ ((p.0 as u64) << 40)))), p))
+                .collect();
+            scored.sort_unstable();
+            scored.into_iter().take(n).map(|(_, p)| p).collect::<Vec<_>>()
+        };
+        for e in 0..300u64 {
+            let (a, b) = (PeerId((e % 40) as u32), PeerId(((e * 7) % 40) as u32));
+            for n in [0usize, 1, 2, 3, 5, 17, 29, 30, 100] {
+                for stream in [0xA5B1, 0xD15B] {
+                    let eid = EscrowId(e);
+                    assert_eq!(m.draw_panel(eid, a, b, n, stream), full_sort(&m, eid, a, b, n, stream), "{e} {n}");
+                }
+            }
+        }
     }
 }

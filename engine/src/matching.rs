@@ -3,7 +3,8 @@
 //! maintenance when reputations change, and closing orders (fill, expiry, window end, cancel).
 //!
 //! See `book.rs` for how the book is indexed (capability classes, reputation buckets, need
-//! classes) and why no walk scans offers that cannot trade.
+//! classes) and why no walk scans offers that cannot trade. Closing an order unlinks it from its
+//! owner's open list in O(1) (`open_list.rs`; it was a linear search and shift of the list).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -103,7 +104,9 @@ impl Market {
         picks.clear();
         {
             let tb = self.book.get(tt);
-            for (ci, class) in tb.classes.iter().enumerate() {
+            // Live classes only, in creation order: an empty class gives no cursor anyway.
+            for &ci in &tb.live_classes {
+                let class = &tb.classes[ci as usize];
                 if !needs.is_subset_of(class.capabilities) {
                     continue;
                 }
@@ -118,7 +121,7 @@ impl Market {
                         // In bucket b, ask >= weighted * floor(b)^k: stop once that exceeds the bid.
                         let limit = bid as f64 * (1.0 + 1e-9) / self.bucket_floor_k[b as usize];
                         heap.push(Reverse((*first, cursors.len() as u32)));
-                        cursors.push(Cursor { class: ci as u32, bucket: b, limit });
+                        cursors.push(Cursor { class: ci, bucket: b, limit });
                     }
                 }
             }
@@ -207,11 +210,12 @@ impl Market {
         cursors.clear();
         {
             let tb = self.book.get(tt);
-            for (ci, class) in tb.auction_classes.iter().enumerate() {
+            for &ci in &tb.live_auction_classes {
+                let class = &tb.auction_classes[ci as usize];
                 if class.needs.is_subset_of(caps)
                     && let Some(first) = class.auctions.first()
                 {
-                    cursors.push((*first, ci));
+                    cursors.push((*first, ci as usize));
                 }
             }
         }
@@ -399,7 +403,7 @@ impl Market {
             p.usage.push_back((now, units));
             p.usage_sum += units;
         }
-        self.prices[tt.index()].record(now, price, units);
+        self.prices.record(tt.index(), now, price, units);
         self.counters.matches += 1;
         let start_deadline = now.saturating_add(max_response_ms).saturating_add(self.config.deadline_grace_ms);
         self.schedule(start_deadline, TimerKind::StartDeadline, aid.0);
@@ -426,14 +430,11 @@ impl Market {
         let bucket = self.rank_buckets[oid.index()];
         let tb = self.book.get_mut(tt);
         let class = tb.class_of(caps);
-        if tb.classes[class].remove(bucket, &key) {
+        if tb.remove_offer(class, bucket, &key) {
             tb.resting_units -= remaining;
             tb.resting_offers -= 1;
         }
-        let open = &mut self.peers[trader.index()].open_orders;
-        if let Some(pos) = open.iter().position(|&x| x == oid) {
-            open.remove(pos);
-        }
+        self.open.remove(trader, oid);
     }
 
     /// Re-sorts a provider's resting offers after its reputation changed.
@@ -443,8 +444,9 @@ impl Market {
             return;
         }
         let rep = self.reputation.score(peer);
-        for i in 0..self.peers[peer.index()].open_orders.len() {
-            let oid = self.peers[peer.index()].open_orders[i];
+        let mut next = self.open.first(peer);
+        while let Some(oid) = next {
+            next = self.open.next(oid);
             let o = &self.orders[oid.index()];
             if o.side != Side::Sell {
                 continue;
@@ -459,8 +461,9 @@ impl Market {
             }
             let tb = self.book.get_mut(tt);
             let class = tb.class_of(caps);
-            tb.classes[class].remove(old_bucket, &old);
-            tb.classes[class].insert(new_bucket, OfferKey { weighted_bits: new_bits, id: oid });
+            // Insert before removing: the class never turns empty, so its live listing stays put.
+            tb.insert_offer(class, new_bucket, OfferKey { weighted_bits: new_bits, id: oid });
+            tb.remove_offer(class, old_bucket, &old);
             self.rank_keys[oid.index()] = new_bits;
             self.rank_buckets[oid.index()] = new_bucket;
         }
@@ -475,10 +478,7 @@ impl Market {
         match side {
             Side::Buy => {
                 self.book.get_mut(tt).remove_auction(needs, (Reverse(bid), id));
-                let open = &mut self.peers[trader.index()].open_orders;
-                if let Some(pos) = open.iter().position(|&x| x == id) {
-                    open.remove(pos);
-                }
+                self.open.remove(trader, id);
                 let _ = self.bank.transfer(
                     EntryKind::Unlock,
                     Account::Locked(trader),
@@ -522,13 +522,12 @@ impl Market {
 
     pub(crate) fn close_open_orders(&mut self, peer: PeerId, only: Option<Side>) {
         let now = self.clock;
-        let mut i = 0;
-        while i < self.peers[peer.index()].open_orders.len() {
-            let oid = self.peers[peer.index()].open_orders[i];
+        // Closing an order unlinks only that order, so its successor, read first, stays valid.
+        let mut next = self.open.first(peer);
+        while let Some(oid) = next {
+            next = self.open.next(oid);
             if only.is_none_or(|t| self.orders[oid.index()].side == t) {
                 self.close_order(oid, OrderStatus::Cancelled, CloseReason::Cancelled, now);
-            } else {
-                i += 1;
             }
         }
     }

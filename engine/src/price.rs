@@ -3,8 +3,17 @@
 //! Each window keeps its trades in a ring (`VecDeque`) with running sums, plus two monotonic
 //! deques for the sliding minimum and maximum, so recording, evicting and querying are O(1)
 //! amortised and exact.
+//!
+//! The windows of all task types live in a [`PriceWindows`], which also keeps a min-heap of each
+//! non-empty window's next expiry (its oldest trade's time plus the window). A clock advance
+//! pops only the windows whose oldest trade has left the window: O((e + 1) log w) for e windows
+//! with something to evict out of w, where it used to visit every task type's window (O(w)) on
+//! every advance. The heap holds exactly one entry per non-empty window (pushed when a trade
+//! enters an empty window or when an eviction leaves trades behind), and a window is evicted at
+//! the same `now` as before, so the statistics are identical.
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
@@ -83,6 +92,12 @@ impl PriceWindow {
         self.maxs.push_back(t);
     }
 
+    /// When the oldest trade leaves the window: the first `now` at which [`PriceWindow::evict`]
+    /// drops something (`None` when the window is empty, or never, at the end of time).
+    pub fn next_expiry(&self) -> Option<SimTime> {
+        self.trades.front().and_then(|t| t.time.checked_add(self.window_ms))
+    }
+
     /// Drops the trades at or before `now − window` (the window is `(now − window, now]`).
     pub fn evict(&mut self, now: SimTime) {
         let Some(cutoff) = now.checked_sub(self.window_ms) else {
@@ -120,6 +135,58 @@ impl PriceWindow {
             volume_units: self.sum_units as u64,
             turnover: self.sum_value,
         })
+    }
+}
+
+/// The windows of every task type, and when each next has a trade to drop.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PriceWindows {
+    /// Indexed by task type.
+    windows: Vec<PriceWindow>,
+    /// `(next expiry, task type index)` of every non-empty window that has one, earliest first.
+    expiries: BinaryHeap<Reverse<(SimTime, usize)>>,
+}
+
+impl PriceWindows {
+    /// Number of windows (task types).
+    pub fn len(&self) -> usize {
+        self.windows.len()
+    }
+
+    /// Adds the window of the next task type.
+    pub fn push(&mut self, window: PriceWindow) {
+        self.windows.push(window);
+    }
+
+    /// The window of task type index `i`.
+    pub fn get(&self, i: usize) -> Option<&PriceWindow> {
+        self.windows.get(i)
+    }
+
+    /// Records a trade in window `i`, scheduling its expiry if the window was empty. O(log w).
+    pub fn record(&mut self, i: usize, time: SimTime, price: u64, units: u64) {
+        let w = &mut self.windows[i];
+        let was_empty = w.trades.is_empty();
+        w.record(time, price, units);
+        if was_empty && let Some(e) = w.next_expiry() {
+            self.expiries.push(Reverse((e, i)));
+        }
+    }
+
+    /// Evicts, as of `now`, every window whose oldest trade has left it, touching only those.
+    pub fn evict_due(&mut self, now: SimTime) {
+        while let Some(&Reverse((e, i))) = self.expiries.peek() {
+            if e > now {
+                break;
+            }
+            self.expiries.pop();
+            let w = &mut self.windows[i];
+            w.evict(now);
+            // What is left entered after `now − window`, so its expiry is after `now`.
+            if let Some(next) = w.next_expiry() {
+                self.expiries.push(Reverse((next, i)));
+            }
+        }
     }
 }
 
@@ -166,5 +233,47 @@ mod tests {
             assert_eq!(s.max_price, *live.iter().max().unwrap());
             assert_eq!(s.count as usize, live.len());
         }
+    }
+
+    #[test]
+    fn due_driven_eviction_matches_evicting_every_window() {
+        // Windows of different lengths, trades in a few of them, clock steps of varied sizes:
+        // after every advance each window's statistics equal those of a window evicted each time.
+        let lengths = [50u64, 7, 1000, 0, 120, 50];
+        let mut due = PriceWindows::default();
+        let mut every: Vec<PriceWindow> = Vec::new();
+        for &l in &lengths {
+            due.push(PriceWindow::new(l));
+            every.push(PriceWindow::new(l));
+        }
+        let mut x: u64 = 99;
+        let mut now = 0u64;
+        for _ in 0..3000 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            now += [0, 1, 3, 49, 50, 51, 400][(x >> 61) as usize % 7];
+            due.evict_due(now);
+            for w in &mut every {
+                w.evict(now);
+            }
+            if (x >> 10) % 4 != 3 {
+                let i = (x >> 20) as usize % lengths.len();
+                let (price, units) = (1 + (x >> 30) % 90, 1 + (x >> 50) % 4);
+                due.record(i, now, price, units);
+                every[i].record(now, price, units);
+            }
+            for (i, w) in every.iter().enumerate() {
+                assert_eq!(due.get(i).unwrap().stats(), w.stats(), "window {i} at {now}");
+            }
+            // One entry per non-empty window with an expiry, none for an empty one.
+            let mut listed: Vec<usize> = due.expiries.iter().map(|r| r.0.1).collect();
+            listed.sort_unstable();
+            let want: Vec<usize> =
+                (0..lengths.len()).filter(|&i| due.get(i).unwrap().next_expiry().is_some()).collect();
+            assert_eq!(listed, want);
+        }
+        // A trade whose expiry would pass the end of time is never scheduled nor evicted.
+        due.record(2, u64::MAX - 10, 5, 1);
+        due.evict_due(u64::MAX);
+        assert_eq!(due.get(2).unwrap().stats().map(|s| s.count), Some(1));
     }
 }

@@ -8,6 +8,7 @@ use crate::escrow::{Escrow, EscrowTransition, TaskAssignment};
 use crate::events::MarketEvent;
 use crate::ids::{AssignmentId, EscrowId, OrderId, PeerId, SimTime, TaskTypeId};
 use crate::market::{Market, MarketCounters, PeerState};
+use crate::open_list::OpenOrders;
 use crate::order::Order;
 use crate::price::{PriceStats, PriceWindow};
 use crate::reputation::ReputationRecord;
@@ -19,9 +20,10 @@ impl Market {
         self.timers.peek().map(|t| t.0)
     }
 
-    /// A peer's open orders (requests with open auctions and resting offers).
-    pub fn open_orders(&self, peer: PeerId) -> &[OrderId] {
-        self.peers.get(peer.index()).map_or(&[], |p| &p.open_orders)
+    /// A peer's open orders (requests with open auctions and resting offers), earliest first
+    /// (empty for an unknown peer).
+    pub fn open_orders(&self, peer: PeerId) -> OpenOrders<'_> {
+        self.open.view(peer)
     }
 
     /// The configuration.

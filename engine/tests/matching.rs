@@ -286,3 +286,85 @@ fn same_operations_same_events() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn open_orders_keep_placement_order_whatever_closes_first() {
+    let mut f = Fx::new(MarketConfig::default());
+    let spec = PeerSpec { endowment: 1_000_000, account: Some(AccountId(77)), ..Default::default() };
+    let x = f.m.register_peer(spec, 0).unwrap();
+    let other = f.provider(50.0);
+    // x's offers ask 100 and its requests bid 10: nothing trades, everything stays open.
+    let mut mine = Vec::new();
+    for i in 0..9 {
+        mine.push(if i % 3 == 2 { f.request(x, 10, 5, 0.0) } else { f.offer(x, 100, 5) }.unwrap());
+        f.offer(other, 100, 5).unwrap(); // interleaved ids of another peer
+    }
+    let open = |f: &Fx| f.m.open_orders(x).to_vec();
+    assert_eq!(open(&f), mine);
+    // Close the middle, then the head, then the tail, then a neighbour of an earlier gap.
+    for pos in [4, 0, 8, 3] {
+        f.m.cancel_order(mine[pos], x, 0).unwrap();
+        let left: Vec<OrderId> = mine.iter().copied().filter(|o| f.m.order(*o).unwrap().status.is_open()).collect();
+        assert_eq!(open(&f), left);
+        assert_eq!(f.m.open_orders(x).len(), left.len());
+        assert_eq!(f.m.open_orders(x).first(), left.first());
+    }
+    // New orders go to the end; a pause then cancels the offers only, in placement order.
+    let late = f.offer(x, 100, 5).unwrap();
+    f.m.drain_events().for_each(drop);
+    f.m.set_paused(x, true, 0).unwrap();
+    let cancelled: Vec<OrderId> =
+        f.m.drain_events()
+            .filter_map(|e| match e {
+                MarketEvent::OrderCancelled { order, .. } => Some(order),
+                _ => None,
+            })
+            .collect();
+    assert_eq!(cancelled, vec![mine[1], mine[6], mine[7], late]);
+    assert_eq!(open(&f), vec![mine[2], mine[5]]);
+    assert_eq!(f.m.open_orders(other).len(), 9);
+    assert!(f.m.open_orders(PeerId(999)).is_empty());
+    // The agents' cancel-all loop (the borrow of the view ends before the cancel).
+    while let Some(&oid) = f.m.open_orders(other).first() {
+        if f.m.cancel_order(oid, other, 0).is_err() {
+            break;
+        }
+    }
+    assert!(f.m.open_orders(other).is_empty());
+    f.ok();
+}
+
+#[test]
+fn emptied_capability_classes_are_walked_again_when_they_refill() {
+    let cfg = MarketConfig { reputation_weight: 0.0, slot_divisor: 1, slot_cap: 8, ..Default::default() };
+    let mut f = Fx::new(cfg);
+    let r = f.requester(10_000_000);
+    let p = f.provider(50.0);
+    let classes: Vec<CapabilitySet> =
+        ["a", "b", "c", "d"].iter().map(|n| f.m.capabilities([*n, "rust"]).unwrap()).collect();
+    let offer = |f: &mut Fx, class: usize, ask: u64| {
+        let spec = ComputeTaskSpec::new(f.tt, classes[class]);
+        f.m.place_order(NewOrder::sell(p, ask, 10, spec), 0).unwrap()
+    };
+    let first: Vec<OrderId> = (0..4).map(|c| offer(&mut f, c, 50 + c as u64)).collect();
+    // Empty classes 0 and 2 (an offer's class book and walk listing both go), then refill 2, then 0.
+    f.m.cancel_order(first[2], p, 0).unwrap();
+    f.m.cancel_order(first[0], p, 0).unwrap();
+    let refill_2 = offer(&mut f, 2, 40);
+    let refill_0 = offer(&mut f, 0, 41);
+    f.m.drain_events().for_each(drop);
+    // A request needing only "rust" walks every class: best asks first, refilled classes included.
+    f.request(r, 100, 40, 0.0).unwrap();
+    let got: Vec<OrderId> = f.m.assignments().iter().map(|a| a.offer).collect();
+    assert_eq!(got, vec![refill_2, refill_0, first[1], first[3]]);
+    // Every class is empty now; an auction in an emptied need class is served once it reopens.
+    assert_eq!(f.m.resting_offers(f.tt), 0);
+    let spec = ComputeTaskSpec::new(f.tt, classes[1]);
+    let req = f.m.place_order(NewOrder::buy(r, 60, 10, spec), 0).unwrap();
+    f.m.cancel_order(req, r, 0).unwrap();
+    let req = f.m.place_order(NewOrder::buy(r, 60, 10, spec), 0).unwrap();
+    let served = offer(&mut f, 1, 55);
+    let last = f.m.assignments().last().unwrap();
+    assert_eq!((last.request, last.offer), (req, served));
+    f.ok();
+}
