@@ -177,7 +177,7 @@ pub(crate) fn weighted_ask_bits(ask: u64, reputation: f64, k: f64) -> u64 {
     (ask as f64 / factor).to_bits()
 }
 
-pub(crate) use crate::seed::{splitmix64 as mix64, unit_sample};
+pub(crate) use crate::seed::{rendezvous, splitmix64 as mix64, unit_sample};
 
 impl Market {
     /// A market with `config` (checked), at time 0, with no peers and no task types.
@@ -636,7 +636,7 @@ impl Market {
             if p == a || p == b || self.peers[p.index()].banned {
                 continue;
             }
-            let key = (mix64(self.config.market_seed ^ mix64(stream ^ mix64(eid.0 ^ ((p.0 as u64) << 40)))), p);
+            let key = (rendezvous(self.config.market_seed, stream, eid.0, p.0), p);
             if best.len() < n {
                 best.push(key);
             } else if best.peek().is_some_and(|&worst| key < worst) {
@@ -669,7 +669,7 @@ mod tests {
                 .arbitrators
                 .iter()
                 .filter(|&&p| p != a && p != b && !m.peers[p.index()].banned)
-                .map(|&p| (mix64(m.config.market_seed ^ mix64(stream ^ mix64(eid.0 ^ ((p.0 as u64) << 40)))), p))
+                .map(|&p| (rendezvous(m.config.market_seed, stream, eid.0, p.0), p))
                 .collect();
             scored.sort_unstable();
             scored.into_iter().take(n).map(|(_, p)| p).collect::<Vec<_>>()

@@ -7,7 +7,7 @@
 //! | stream | seed | where it is used |
 //! |---|---|---|
 //! | an agent (population `name`, member `i`) | [`stream_seed`]`(root, name, i)`, expanded to a ChaCha8 key by `synmarket_agents::stream` | every draw the agent makes |
-//! | the market's own sampling | [`market_seed`]`(root)` = `splitmix64(root ^ 0x6d61726b65745f73)` | audits, dispute panels, arbitrators of an escrow ([`unit_sample`], [`keyed`]) |
+//! | the market's own sampling | [`market_seed`]`(root)` = `splitmix64(root ^ 0x6d61726b65745f73)` | audits ([`unit_sample`], [`keyed`]); dispute panels and the arbitrators of an escrow ([`rendezvous`]) |
 //! | a workload of the engine's benches | `workload::SplitMix` over [`splitmix64`] | seeded command streams |
 //! | a sweep run | [`text_seed`] of a canonical text of (`base_seed`, seed mode, point, replication) | the run's root seed |
 //! | a random-search sweep point | [`text_seed`] of (sweep seed, sample, key) | the point's values |
@@ -83,6 +83,15 @@ pub fn keyed(seed: u64, stream: u64, id: u64) -> u64 {
     splitmix64(seed ^ splitmix64(stream.wrapping_mul(GOLDEN_GAMMA) ^ splitmix64(id)))
 }
 
+/// The rendezvous score of peer `peer` for escrow `escrow` in draw `stream` (lower wins): a
+/// panel is the `n` eligible arbitrators with the lowest scores, so each escrow draws its own
+/// panel, independently of how many other arbitrators exist or in which order they registered:
+/// `splitmix64(seed ^ splitmix64(stream ^ splitmix64(escrow ^ (peer << 40))))`.
+#[inline]
+pub fn rendezvous(seed: u64, stream: u64, escrow: u64, peer: u32) -> u64 {
+    splitmix64(seed ^ splitmix64(stream ^ splitmix64(escrow ^ ((peer as u64) << 40))))
+}
+
 /// A uniform draw in `[0, 1)` keyed by (market seed, stream tag, id): the top 53 bits of
 /// [`keyed`]. The same arguments always give the same value.
 #[inline]
@@ -93,6 +102,12 @@ pub fn unit_sample(seed: u64, stream: u64, id: u64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rendezvous_scores_are_pinned() {
+        assert_eq!(rendezvous(1, 2, 3, 4), 0x0983_ffce_15c0_7207);
+        assert_ne!(rendezvous(1, 2, 3, 4), rendezvous(1, 2, 3, 5), "each peer scores apart");
+    }
 
     #[test]
     fn known_values_pin_the_mixing_functions() {
