@@ -1,0 +1,153 @@
+//! `scaling/`: calls that must cost the same however large the world around them is. Each call is
+//! timed on three worlds, 1×, 10× and 100×, that differ only in entries the call should not have
+//! to look at (task types, open orders of the same peer, capability classes, task types with
+//! trades in their price window). The figure to read is the ratio of the 100× time to the 1× time
+//! of one run: within 2× means flat (issue "Performance", BENCHMARKS.md "Scaling").
+//!
+//! Run: `cargo bench -p synmarket-engine --bench scaling`.
+//!
+//! | bench | world | the call |
+//! |---|---|---|
+//! | `intern_task_type/N` | N task types | find an existing task type by name |
+//! | `cancel_newest/N` | one provider with N open offers | cancel its newest offer and place it again |
+//! | `class_lookup/N` | N capability classes with a resting offer each | place an offer of an existing class and cancel it |
+//! | `clock_advance/N` | N task types, each with a trade in its price window | advance the clock 1 ms |
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
+use synmarket_engine::{
+    AccountId, CapabilitySet, ComputeTaskSpec, Market, MarketConfig, NewOrder, PeerId, PeerSpec, TaskTypeId,
+};
+
+/// World sizes: 1×, 10×, 100× of `base`.
+fn sizes(base: usize) -> [usize; 3] {
+    [base, base * 10, base * 100]
+}
+
+fn configure(g: &mut BenchmarkGroup<'_, WallTime>) {
+    g.sample_size(20).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
+}
+
+/// A market with long windows, so that nothing expires while a bench runs.
+fn market() -> Market {
+    let day = 86_400_000;
+    Market::new(MarketConfig {
+        auction_window_ms: 365 * day,
+        default_max_response_ms: 365 * day,
+        escrow_timeout_ms: 365 * day,
+        price_window_ms: 365 * day,
+        retain_ledger: false,
+        ..MarketConfig::default()
+    })
+    .expect("bench config is valid")
+}
+
+fn provider(m: &mut Market, i: u64) -> PeerId {
+    m.register_peer(PeerSpec { account: Some(AccountId(i + 1)), ..PeerSpec::default() }, 0).expect("provider")
+}
+
+fn requester(m: &mut Market) -> PeerId {
+    m.register_peer(PeerSpec { endowment: u64::MAX / 8, ..PeerSpec::default() }, 0).expect("requester")
+}
+
+/// A capability set for class `c` (two of the 127 capability bits; 8001 distinct sets).
+fn class(c: usize) -> CapabilitySet {
+    let (a, b) = (c % 127, (c / 127) % 127);
+    CapabilitySet((1u128 << a) | (1u128 << b))
+}
+
+fn intern_task_type(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scaling/intern_task_type");
+    configure(&mut g);
+    for n in sizes(300) {
+        let mut m = market();
+        let names: Vec<String> = (0..n).map(|i| format!("task-{i:06}")).collect();
+        for name in &names {
+            m.register_task_type(name).expect("register");
+        }
+        let probe = names[n / 2].clone();
+        g.bench_function(n.to_string(), |b| b.iter(|| black_box(m.register_task_type(black_box(&probe)))));
+    }
+    g.finish();
+}
+
+fn cancel_newest(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scaling/cancel_newest");
+    configure(&mut g);
+    for n in sizes(10) {
+        let mut m = market();
+        let tt = m.register_task_type("bench").expect("task type");
+        let p = provider(&mut m, 0);
+        let spec = ComputeTaskSpec::new(tt, CapabilitySet::EMPTY);
+        let mut last = None;
+        for _ in 0..n {
+            last = Some(m.place_order(NewOrder::sell(p, 100, 1, spec), 0).expect("offer"));
+        }
+        m.drain_events().for_each(drop);
+        let mut last = last.expect("at least one offer");
+        g.bench_function(n.to_string(), |b| {
+            b.iter(|| {
+                m.cancel_order(last, p, 0).expect("cancel");
+                last = m.place_order(NewOrder::sell(p, 100, 1, spec), 0).expect("offer");
+                m.drain_events().for_each(drop);
+            })
+        });
+    }
+    g.finish();
+}
+
+fn class_lookup(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scaling/class_lookup");
+    configure(&mut g);
+    for n in sizes(40) {
+        let mut m = market();
+        let tt = m.register_task_type("bench").expect("task type");
+        let p = provider(&mut m, 0);
+        for k in 0..n {
+            m.place_order(NewOrder::sell(p, 100, 1, ComputeTaskSpec::new(tt, class(k))), 0).expect("offer");
+        }
+        m.drain_events().for_each(drop);
+        let spec = ComputeTaskSpec::new(tt, class(n / 2));
+        g.bench_function(n.to_string(), |b| {
+            b.iter(|| {
+                let id = m.place_order(NewOrder::sell(p, 100, 1, spec), 0).expect("offer");
+                m.cancel_order(id, p, 0).expect("cancel");
+                m.drain_events().for_each(drop);
+            })
+        });
+    }
+    g.finish();
+}
+
+fn clock_advance(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scaling/clock_advance");
+    configure(&mut g);
+    for n in sizes(100) {
+        let mut m = market();
+        let p = provider(&mut m, 0);
+        let r = requester(&mut m);
+        let types: Vec<TaskTypeId> =
+            (0..n).map(|i| m.register_task_type(&format!("task-{i:06}")).expect("task type")).collect();
+        // One trade per task type puts something into every price window.
+        for &tt in &types {
+            let spec = ComputeTaskSpec::new(tt, CapabilitySet::EMPTY);
+            m.place_order(NewOrder::sell(p, 100, 1, spec), 0).expect("offer");
+            m.place_order(NewOrder::buy(r, 100, 1, spec), 0).expect("request");
+        }
+        m.drain_events().for_each(drop);
+        let mut now = 1;
+        g.bench_function(n.to_string(), |b| {
+            b.iter(|| {
+                m.advance_to(now).expect("advance");
+                now += 1;
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(scaling, intern_task_type, cancel_newest, class_lookup, clock_advance);
+criterion_main!(scaling);
