@@ -8,7 +8,8 @@
 //!   the share of runs that converged, and the mean of `time_to_converge_ms` is over those runs
 //!   only (its `n` says how many). `converged_task_types` counts the task types that did.
 //! * `escrow_balance_peak`: the most tokens ever in escrow, from the ledger after each instant
-//!   (`escrow_peak`), not the largest sampled `escrow_balance`.
+//!   (`escrow_peak`), not the largest sampled `escrow_balance`. With `market.retain_ledger =
+//!   false` there is no ledger to replay: the largest sampled (or final) balance, a lower bound.
 //! * `smith_alpha_last_period`: Smith's alpha in the last period where it is defined (mean over
 //!   the task types that traded in it): where a period study ends up (Cliff 1997 reports alpha
 //!   by period).
@@ -348,7 +349,7 @@ pub(crate) fn build(
         allocative_efficiency: if max > 0.0 { ratio(realised, max) } else { None },
         allocative_efficiency_mean: mean(cells().filter_map(|c| c.efficiency())),
         allocative_efficiency_constrained: if max_c > 0.0 { ratio(realised_c, max_c) } else { None },
-        resting_units_mean: mean(all_rows().map(|x| x.resting_units as f64)),
+        resting_units_mean: mean(all_rows().filter(|x| x.sampled).map(|x| x.resting_units as f64)),
         spread_mean: mean(per_type().filter_map(|x| x.spread().map(|s| s as f64))),
         active_providers_mean: mean(samples.iter().map(|s| s.active_providers as f64)),
         settled_tasks: su(&|x| x.settled),
@@ -366,7 +367,13 @@ pub(crate) fn build(
         high_reputation_volume_share: high_share,
         high_reputation_price_premium: high_premium,
         reputation_reliability_corr: corr,
-        escrow_balance_peak: escrow_peak(m.bank().entries()),
+        // Without the ledger (`market.retain_ledger = false`) the peak between samples is not
+        // known: the largest sampled balance (a lower bound) stands in, never 0.
+        escrow_balance_peak: if m.config().retain_ledger {
+            escrow_peak(m.bank().entries())
+        } else {
+            samples.iter().map(|s| s.escrow_balance).max().unwrap_or(0).max(m.bank().escrow_total())
+        },
         escrow_balance_final: m.bank().escrow_total(),
         disputes_raised: esc.total(|e| e.disputes_raised),
         disputes_resolved,

@@ -128,6 +128,10 @@ pub(crate) struct TsRow {
     pub resting_units: u64,
     pub resting_offers: u64,
     pub open_auctions: u64,
+    /// A book sample fell in this interval (samples are taken at interval ends; a last, partial
+    /// interval of a run whose duration is not a multiple of the sample interval has none, and
+    /// its resting depth is unknown, not zero).
+    pub sampled: bool,
     pub best_ask: Option<u64>,
     pub best_bid: Option<u64>,
     pub settled: u64,
@@ -226,6 +230,7 @@ pub(crate) fn build(ctx: &Ctx, eq: &PeriodTable) -> Timeseries {
         }
         let i = ctx.interval_of(s.time - 1);
         let r = &mut rows[i][t];
+        r.sampled = true;
         r.resting_units = s.resting_units;
         r.resting_offers = s.resting_offers;
         r.open_auctions = s.open_auctions;
@@ -249,6 +254,7 @@ pub(crate) fn build(ctx: &Ctx, eq: &PeriodTable) -> Timeseries {
             auctions += r.open_auctions;
         }
         (row[n].resting_units, row[n].resting_offers, row[n].open_auctions) = (units, offers, auctions);
+        row[n].sampled = row.iter().take(n).any(|r| r.sampled);
     }
     let mut names = ctx.task_types.clone();
     names.push(ALL.to_string());
@@ -298,9 +304,9 @@ impl Timeseries {
             .col(column::P_STAR_LOW, f(&|r| r.p_low))
             .col(column::P_STAR_HIGH, f(&|r| r.p_high))
             .col(column::RELATIVE_DEVIATION, f(&|r| r.deviation()))
-            .col(column::RESTING_UNITS, u(&|r| r.resting_units))
-            .col(column::RESTING_OFFERS, u(&|r| r.resting_offers))
-            .col(column::OPEN_AUCTIONS, u(&|r| r.open_auctions))
+            .col(column::RESTING_UNITS, ou(&|r| r.sampled.then_some(r.resting_units)))
+            .col(column::RESTING_OFFERS, ou(&|r| r.sampled.then_some(r.resting_offers)))
+            .col(column::OPEN_AUCTIONS, ou(&|r| r.sampled.then_some(r.open_auctions)))
             .col(column::BEST_ASK, ou(&|r| r.best_ask))
             .col(column::BEST_BID, ou(&|r| r.best_bid))
             .col(column::SPREAD, flat.iter().map(|x| x.2.spread()).collect::<Vec<Option<i64>>>())

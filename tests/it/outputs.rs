@@ -283,3 +283,39 @@ fn charts_of_the_shipped_scenarios_are_readable() {
         assert!(has("welfare", "surplus per requester (value − price paid)"), "{file}");
     }
 }
+
+/// A run whose duration is not a multiple of the sample interval ends with a partial interval
+/// that has no book sample: its depth is unknown (null), not an empty book (0).
+#[test]
+fn an_unsampled_last_interval_has_null_depth() {
+    let s = scenario(&["scenario.duration=\"1d1h30m\""]);
+    let dir = run_into(&tmp("partial"), &s);
+    let ts = table(&dir, "timeseries");
+    let depth = ts.column("resting_units").expect("resting_units").u64().expect("u64").clone();
+    let n = depth.len();
+    let rows_per_interval = s.task_types.len() + 1;
+    assert!(depth.get(n - 1).is_none(), "last (partial) interval: {:?}", depth.get(n - 1));
+    assert!(depth.get(n - 1 - rows_per_interval).is_some_and(|v| v > 0), "the interval before is sampled");
+    let mean = first(&table(&dir, "summary"), "resting_units_mean");
+    let sampled: Vec<f64> = f64s(&ts, "resting_units")
+        .iter()
+        .enumerate()
+        .filter(|(i, v)| i % rows_per_interval == rows_per_interval - 1 && v.is_some())
+        .map(|(_, v)| v.unwrap())
+        .collect();
+    assert!(
+        (mean - sampled.iter().sum::<f64>() / sampled.len() as f64).abs() < 1e-9,
+        "mean over sampled intervals only"
+    );
+}
+
+/// Without the ledger the escrow peak is the largest sampled balance: a lower bound of the true
+/// peak, never 0.
+#[test]
+fn the_escrow_peak_without_a_ledger_is_a_lower_bound() {
+    let with = first(&table(&run_into(&tmp("peak-ledger"), &scenario(&[])), "summary"), "escrow_balance_peak");
+    let without = run_into(&tmp("peak-no-ledger"), &scenario(&["market.retain_ledger=false"]));
+    let peak = first(&table(&without, "summary"), "escrow_balance_peak");
+    let sampled = f64s(&table(&without, "timeseries"), "escrow_balance").into_iter().flatten().fold(0.0, f64::max);
+    assert!(peak > 0.0 && peak <= with && peak >= sampled, "peak {peak}, with ledger {with}, largest sample {sampled}");
+}
