@@ -95,6 +95,10 @@ pub struct PeerState {
     /// Its usage cap has no room left: its resting offers are out of the class books until
     /// the window frees room (`matching.rs`, "Cap-exhausted providers").
     pub(crate) cap_parked: bool,
+    /// Its resting offers.
+    pub(crate) resting: u64,
+    /// Offers of it that walks met without room since it was last parked or returned.
+    pub(crate) wasted: u64,
 }
 
 pub(crate) use crate::timers::TimerKind;
@@ -169,6 +173,8 @@ pub struct Market {
     pub(crate) changed: Vec<PeerId>,
     /// Cap-exhausted (parked) providers by the time their window frees room, earliest first.
     pub(crate) cap_unpark: BinaryHeap<Reverse<(SimTime, PeerId)>>,
+    /// Providers a request's walk found to be worth parking.
+    pub(crate) to_park: Vec<PeerId>,
 }
 
 /// `ask / f(rep)^k` with `f(rep) = clamp(rep / 100, 0.5, 2.0)`, as ordered bits.
@@ -220,6 +226,7 @@ impl Market {
             picks: Vec::new(),
             changed: Vec::new(),
             cap_unpark: BinaryHeap::new(),
+            to_park: Vec::new(),
         };
         if m.config.reputation.decay_half_life_ms > 0 {
             m.timers.push(m.config.reputation.decay_step_ms, TimerKind::Decay, 0);
@@ -282,6 +289,8 @@ impl Market {
             usage: VecDeque::new(),
             usage_sum: 0,
             cap_parked: false,
+            resting: 0,
+            wasted: 0,
         });
         if let Some(a) = spec.account {
             *self.account_holders.entry(a).or_insert(0) += 1;
@@ -513,6 +522,7 @@ impl Market {
                     }
                     tb.resting_units += remaining;
                     tb.resting_offers += 1;
+                    self.peers[trader.index()].resting += 1;
                     self.open.push(trader, id);
                 }
             }

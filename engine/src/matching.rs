@@ -12,15 +12,17 @@
 //! orders. The keys are the ones a full re-sort would compute (weighted ask bits, then order id),
 //! so the order, ties included, is the same.
 //!
-//! **Cap-exhausted providers** are parked: once a match leaves a provider's usage cap without
-//! room at `now` ([`Market::park_if_exhausted`]), its resting offers leave the class books
-//! (O(m log n) once) and a heap entry records the first time its window frees room: the time
+//! **Cap-exhausted providers** are parked: once request walks have met as many offers of a
+//! provider without usage-cap room as it has resting offers (m), its offers leave the class
+//! books ([`Market::park_if_exhausted`], O(m log n), paid for by those m visits of O(log n) each,
+//! so a provider that is exhausted only briefly costs at most a constant factor more than
+//! before) and a heap entry records the first time its window frees room: the time
 //! the oldest entries whose expiry brings the sum below the cap leave the window. Nothing can
 //! add usage meanwhile (every match needs room), so that time is exact. Each placement first
 //! returns the offers of the providers due by then ([`Market::unpark_due`]). A request's walk
 //! used to visit every offer of such a provider and find no room at each, O(offers of
-//! exhausted providers) per request; it now never meets them, O(1) per provider (none at all
-//! in the walk). Parked offers keep their rank keys (re-keyed in place) and stay counted in
+//! exhausted providers) per request; once parked they are not in the walk at all (m visits
+//! per exhaustion in total, not m per request). Parked offers keep their rank keys (re-keyed in place) and stay counted in
 //! `resting_units`/`resting_offers`; `best_ask` also reads them. Parking only drops offers that
 //! could not be picked, and the walk merges by unique keys, so the picks are unchanged.
 
@@ -117,6 +119,8 @@ impl Market {
         let mut cursors = std::mem::take(&mut self.cursors);
         let mut heap = std::mem::take(&mut self.cursor_heap);
         let mut picks = std::mem::take(&mut self.picks);
+        let mut to_park = std::mem::take(&mut self.to_park);
+        to_park.clear();
         cursors.clear();
         heap.clear();
         picks.clear();
@@ -188,7 +192,16 @@ impl Market {
                 && !self.peers[provider.index()].banned;
             if qualifies {
                 let used: u64 = picks.iter().filter(|p| p.provider == provider).map(|p| p.units).sum();
-                let room = self.cap_room(provider, now).saturating_sub(used);
+                let room_now = self.cap_room(provider, now);
+                if room_now == 0 {
+                    // Park once walks have met as many of its offers as parking moves.
+                    let p = &mut self.peers[provider.index()];
+                    p.wasted += 1;
+                    if p.wasted >= p.resting {
+                        to_park.push(provider);
+                    }
+                }
+                let room = room_now.saturating_sub(used);
                 let units = remaining.min(offer_left).min(room);
                 if units > 0 {
                     picks.push(Pick { offer: key.id, provider, units });
@@ -214,9 +227,10 @@ impl Market {
                 self.orders[p.offer.index()].status = OrderStatus::Filled;
             }
         }
-        for &p in &picks {
-            self.park_if_exhausted(p.provider, now);
+        for &p in &to_park {
+            self.park_if_exhausted(p, now);
         }
+        self.to_park = to_park;
         self.cursors = cursors;
         self.picks = picks;
     }
@@ -279,12 +293,12 @@ impl Market {
             }
         }
         self.auction_cursors = cursors;
-        self.park_if_exhausted(provider, now);
     }
 
     /// Takes a provider's resting offers out of the class books when its usage cap has no room
     /// left at `now`, and schedules its return for the first time its window frees room. No-op
-    /// for an uncapped, already parked or not exhausted provider.
+    /// for an uncapped, already parked or not exhausted provider. Called after a request's walk
+    /// for the providers whose offers it met without room once they were met `resting` times.
     pub(crate) fn park_if_exhausted(&mut self, provider: PeerId, now: SimTime) {
         let p = &self.peers[provider.index()];
         if p.cap_parked || p.usage_cap_units.is_none() || self.cap_room(provider, now) > 0 {
@@ -306,6 +320,7 @@ impl Market {
             }
         }
         p.cap_parked = true;
+        p.wasted = 0;
         // Never within simulated time if t + window overflows; returning at the end of time
         // anyway is harmless (a walk then finds no room, as it would have without parking).
         self.cap_unpark.push(Reverse((frees_at.unwrap_or(SimTime::MAX), provider)));
@@ -320,7 +335,9 @@ impl Market {
                 break;
             }
             self.cap_unpark.pop();
-            self.peers[provider.index()].cap_parked = false;
+            let p = &mut self.peers[provider.index()];
+            p.cap_parked = false;
+            p.wasted = 0;
             self.move_offers(provider, true);
         }
     }
@@ -523,6 +540,7 @@ impl Market {
         if parked || tb.remove_offer(class, bucket, &key) {
             tb.resting_units -= remaining;
             tb.resting_offers -= 1;
+            self.peers[trader.index()].resting -= 1;
         }
         self.open.remove(trader, oid);
     }
@@ -662,6 +680,8 @@ mod tests {
             let mut expected = Vec::new();
             for (i, peer) in self.peers.iter().enumerate() {
                 let p = PeerId(i as u32);
+                let resting = self.open.view(p).iter().filter(|id| self.orders[id.index()].side == Side::Sell).count();
+                assert_eq!(peer.resting, resting as u64, "{p:?} resting offers");
                 if peer.cap_parked {
                     let due = self.cap_unpark.iter().any(|&Reverse((at, q))| q == p && at <= self.clock);
                     assert!(due || self.cap_room_now(p) == 0, "{p:?} parked with room");
@@ -785,7 +805,7 @@ mod tests {
                 twin.check_book_index();
             }
             assert!(
-                parked_seen > 50 && unparked_seen > 50,
+                parked_seen > 40 && unparked_seen > 40,
                 "seed {seed}: {parked_seen} parked, {unparked_seen} unparked"
             );
             assert!(m.counters.matches > 500, "seed {seed}: {} matches", m.counters.matches);
