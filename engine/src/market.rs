@@ -92,6 +92,13 @@ pub struct PeerState {
     pub(crate) last_seq: Option<u64>,
     pub(crate) usage: VecDeque<(SimTime, u64)>,
     pub(crate) usage_sum: u64,
+    /// Its usage cap has no room left: its resting offers are out of the class books until
+    /// the window frees room (`matching.rs`, "Cap-exhausted providers").
+    pub(crate) cap_parked: bool,
+    /// Its resting offers.
+    pub(crate) resting: u64,
+    /// Offers of it that walks met without room since it was last parked or returned.
+    pub(crate) wasted: u64,
 }
 
 pub(crate) use crate::timers::TimerKind;
@@ -164,6 +171,10 @@ pub struct Market {
     pub(crate) auction_cursors: Vec<(AuctionKey, usize)>,
     pub(crate) picks: Vec<Pick>,
     pub(crate) changed: Vec<PeerId>,
+    /// Cap-exhausted (parked) providers by the time their window frees room, earliest first.
+    pub(crate) cap_unpark: BinaryHeap<Reverse<(SimTime, PeerId)>>,
+    /// Providers a request's walk found to be worth parking.
+    pub(crate) to_park: Vec<PeerId>,
 }
 
 /// `ask / f(rep)^k` with `f(rep) = clamp(rep / 100, 0.5, 2.0)`, as ordered bits.
@@ -214,6 +225,8 @@ impl Market {
             auction_cursors: Vec::new(),
             picks: Vec::new(),
             changed: Vec::new(),
+            cap_unpark: BinaryHeap::new(),
+            to_park: Vec::new(),
         };
         if m.config.reputation.decay_half_life_ms > 0 {
             m.timers.push(m.config.reputation.decay_step_ms, TimerKind::Decay, 0);
@@ -275,6 +288,9 @@ impl Market {
             last_seq: None,
             usage: VecDeque::new(),
             usage_sum: 0,
+            cap_parked: false,
+            resting: 0,
+            wasted: 0,
         });
         if let Some(a) = spec.account {
             *self.account_holders.entry(a).or_insert(0) += 1;
@@ -461,6 +477,9 @@ impl Market {
         if let Some(exp) = expires_at {
             self.schedule(exp, TimerKind::OrderExpiry, id.0);
         }
+        // Providers whose cap window has freed room by now walk again (their offers rejoin the
+        // book); nothing parks with a time <= now, so this holds for the whole call.
+        self.unpark_due(now);
         match side {
             Side::Buy => {
                 // Validation proved the lock cannot fail.
@@ -495,11 +514,15 @@ impl Market {
                     let bucket = self.bucket_of(rep);
                     self.rank_keys[id.index()] = bits;
                     self.rank_buckets[id.index()] = bucket;
+                    let parked = self.peers[trader.index()].cap_parked;
                     let tb = self.book.get_mut(task_spec.task_type);
                     let class = tb.class_of(task_spec.capabilities);
-                    tb.insert_offer(class, bucket, OfferKey { weighted_bits: bits, id });
+                    if !parked {
+                        tb.insert_offer(class, bucket, OfferKey { weighted_bits: bits, id });
+                    }
                     tb.resting_units += remaining;
                     tb.resting_offers += 1;
+                    self.peers[trader.index()].resting += 1;
                     self.open.push(trader, id);
                 }
             }

@@ -5,6 +5,26 @@
 //! See `book.rs` for how the book is indexed (capability classes, reputation buckets, need
 //! classes) and why no walk scans offers that cannot trade. Closing an order unlinks it from its
 //! owner's open list in O(1) (`open_list.rs`; it was a linear search and shift of the list).
+//!
+//! **Reputation changes** re-key only the changed provider's resting offers ([`Market::rekey_offers`]):
+//! each offer whose weighted ask or bucket moved leaves its `BTreeSet` and re-enters under the
+//! new key, O(log n) per offer for n resting offers, O(m log n) for a provider with m open
+//! orders. The keys are the ones a full re-sort would compute (weighted ask bits, then order id),
+//! so the order, ties included, is the same.
+//!
+//! **Cap-exhausted providers** are parked: once request walks have met as many offers of a
+//! provider without usage-cap room as it has resting offers (m), its offers leave the class
+//! books ([`Market::park_if_exhausted`], O(m log n), paid for by those m visits of O(log n) each,
+//! so a provider that is exhausted only briefly costs at most a constant factor more than
+//! before) and a heap entry records the first time its window frees room: the time
+//! the oldest entries whose expiry brings the sum below the cap leave the window. Nothing can
+//! add usage meanwhile (every match needs room), so that time is exact. Each placement first
+//! returns the offers of the providers due by then ([`Market::unpark_due`]). A request's walk
+//! used to visit every offer of such a provider and find no room at each, O(offers of
+//! exhausted providers) per request; once parked they are not in the walk at all (m visits
+//! per exhaustion in total, not m per request). Parked offers keep their rank keys (re-keyed in place) and stay counted in
+//! `resting_units`/`resting_offers`; `best_ask` also reads them. Parking only drops offers that
+//! could not be picked, and the walk merges by unique keys, so the picks are unchanged.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -99,6 +119,8 @@ impl Market {
         let mut cursors = std::mem::take(&mut self.cursors);
         let mut heap = std::mem::take(&mut self.cursor_heap);
         let mut picks = std::mem::take(&mut self.picks);
+        let mut to_park = std::mem::take(&mut self.to_park);
+        to_park.clear();
         cursors.clear();
         heap.clear();
         picks.clear();
@@ -170,7 +192,16 @@ impl Market {
                 && !self.peers[provider.index()].banned;
             if qualifies {
                 let used: u64 = picks.iter().filter(|p| p.provider == provider).map(|p| p.units).sum();
-                let room = self.cap_room(provider, now).saturating_sub(used);
+                let room_now = self.cap_room(provider, now);
+                if room_now == 0 {
+                    // Park once walks have met as many of its offers as parking moves.
+                    let p = &mut self.peers[provider.index()];
+                    p.wasted += 1;
+                    if p.wasted >= p.resting {
+                        to_park.push(provider);
+                    }
+                }
+                let room = room_now.saturating_sub(used);
                 let units = remaining.min(offer_left).min(room);
                 if units > 0 {
                     picks.push(Pick { offer: key.id, provider, units });
@@ -196,6 +227,10 @@ impl Market {
                 self.orders[p.offer.index()].status = OrderStatus::Filled;
             }
         }
+        for &p in &to_park {
+            self.park_if_exhausted(p, now);
+        }
+        self.to_park = to_park;
         self.cursors = cursors;
         self.picks = picks;
     }
@@ -258,6 +293,76 @@ impl Market {
             }
         }
         self.auction_cursors = cursors;
+    }
+
+    /// Takes a provider's resting offers out of the class books when its usage cap has no room
+    /// left at `now`, and schedules its return for the first time its window frees room. No-op
+    /// for an uncapped, already parked or not exhausted provider. Called after a request's walk
+    /// for the providers whose offers it met without room once they were met `resting` times.
+    pub(crate) fn park_if_exhausted(&mut self, provider: PeerId, now: SimTime) {
+        let p = &self.peers[provider.index()];
+        if p.cap_parked || p.usage_cap_units.is_none() || self.cap_room(provider, now) > 0 {
+            return;
+        }
+        let window = self.config.usage_cap_window_ms;
+        let p = &mut self.peers[provider.index()];
+        let cap = p.usage_cap_units.unwrap_or(u64::MAX);
+        // The room is 0 until enough of the oldest entries leave the window for the sum to fall
+        // below the cap: entry t leaves at t + window (`now − t < window` keeps it). No new
+        // usage can come meanwhile (every match needs room), so that time is exact.
+        let mut sum = p.usage_sum;
+        let mut frees_at = None;
+        for &(t, u) in &p.usage {
+            sum -= u;
+            if sum < cap {
+                frees_at = t.checked_add(window);
+                break;
+            }
+        }
+        p.cap_parked = true;
+        p.wasted = 0;
+        // Never within simulated time if t + window overflows; returning at the end of time
+        // anyway is harmless (a walk then finds no room, as it would have without parking).
+        self.cap_unpark.push(Reverse((frees_at.unwrap_or(SimTime::MAX), provider)));
+        self.move_offers(provider, false);
+    }
+
+    /// Returns to the class books the offers of every parked provider whose window has freed
+    /// room by `now`.
+    pub(crate) fn unpark_due(&mut self, now: SimTime) {
+        while let Some(&Reverse((at, provider))) = self.cap_unpark.peek() {
+            if at > now {
+                break;
+            }
+            self.cap_unpark.pop();
+            let p = &mut self.peers[provider.index()];
+            p.cap_parked = false;
+            p.wasted = 0;
+            self.move_offers(provider, true);
+        }
+    }
+
+    /// Inserts (`insert`) or removes every resting offer of `provider` in its class book, under
+    /// its current rank key and bucket; the counts of resting offers and units do not change.
+    fn move_offers(&mut self, provider: PeerId, insert: bool) {
+        let mut next = self.open.first(provider);
+        while let Some(oid) = next {
+            next = self.open.next(oid);
+            let o = &self.orders[oid.index()];
+            if o.side != Side::Sell {
+                continue;
+            }
+            let (tt, caps) = (o.spec.task_type, o.spec.capabilities);
+            let key = OfferKey { weighted_bits: self.rank_keys[oid.index()], id: oid };
+            let bucket = self.rank_buckets[oid.index()];
+            let tb = self.book.get_mut(tt);
+            let class = tb.class_of(caps);
+            if insert {
+                tb.insert_offer(class, bucket, key);
+            } else {
+                tb.remove_offer(class, bucket, &key);
+            }
+        }
     }
 
     /// Closes a request whose units are all assigned (`Filled`) or whose provider slots are all
@@ -428,16 +533,21 @@ impl Market {
         let (tt, caps, remaining, trader) = (o.spec.task_type, o.spec.capabilities, o.remaining(), o.trader);
         let key = OfferKey { weighted_bits: self.rank_keys[oid.index()], id: oid };
         let bucket = self.rank_buckets[oid.index()];
+        let parked = self.peers[trader.index()].cap_parked;
         let tb = self.book.get_mut(tt);
         let class = tb.class_of(caps);
-        if tb.remove_offer(class, bucket, &key) {
+        // A parked provider's resting offers are out of the class books but still counted.
+        if parked || tb.remove_offer(class, bucket, &key) {
             tb.resting_units -= remaining;
             tb.resting_offers -= 1;
+            self.peers[trader.index()].resting -= 1;
         }
         self.open.remove(trader, oid);
     }
 
-    /// Re-sorts a provider's resting offers after its reputation changed.
+    /// Re-sorts a provider's resting offers after its reputation changed: each offer whose key
+    /// or bucket moved is removed and re-inserted in its class book, O(log n) per offer (nothing
+    /// else in the book is touched); a parked provider's offers only get their new keys.
     pub(crate) fn rekey_offers(&mut self, peer: PeerId) {
         let k = self.config.reputation_weight;
         if k == 0.0 {
@@ -459,13 +569,16 @@ impl Market {
             if new_bits == old.weighted_bits && new_bucket == old_bucket {
                 continue;
             }
+            self.rank_keys[oid.index()] = new_bits;
+            self.rank_buckets[oid.index()] = new_bucket;
+            if self.peers[peer.index()].cap_parked {
+                continue; // out of the books: it rejoins under the new key
+            }
             let tb = self.book.get_mut(tt);
             let class = tb.class_of(caps);
             // Insert before removing: the class never turns empty, so its live listing stays put.
             tb.insert_offer(class, new_bucket, OfferKey { weighted_bits: new_bits, id: oid });
             tb.remove_offer(class, old_bucket, &old);
-            self.rank_keys[oid.index()] = new_bits;
-            self.rank_buckets[oid.index()] = new_bucket;
         }
     }
 
@@ -529,6 +642,173 @@ impl Market {
             if only.is_none_or(|t| self.orders[oid.index()].side == t) {
                 self.close_order(oid, OrderStatus::Cancelled, CloseReason::Cancelled, now);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::book::rep_bucket;
+    use crate::reputation::ReputationEvent;
+    use crate::workload::SplitMix;
+    use crate::{AccountId, ComputeTaskSpec, MarketConfig, NewOrder, PeerSpec, ReputationConfig};
+
+    impl Market {
+        /// Every parked provider's offers back in the books: the walks then see every resting
+        /// offer, as they did before cap-exhausted providers were parked.
+        fn unpark_all(&mut self) {
+            while let Some(Reverse((_, p))) = self.cap_unpark.pop() {
+                self.peers[p.index()].cap_parked = false;
+                self.move_offers(p, true);
+            }
+        }
+
+        /// The class books hold exactly the resting offers of providers that are not parked, each
+        /// in its class under the key and bucket of its provider's current reputation: what a
+        /// full re-sort of the open offers would give. A parked provider has no room (or is due).
+        fn check_book_index(&self) {
+            let k = self.config.reputation_weight;
+            let mut held = Vec::new();
+            for (t, tb) in self.book.types.iter().enumerate() {
+                for class in &tb.classes {
+                    for (b, set) in class.buckets.iter().enumerate() {
+                        held.extend(set.iter().map(|key| (t, class.capabilities, b as u8, *key)));
+                    }
+                }
+            }
+            let mut expected = Vec::new();
+            for (i, peer) in self.peers.iter().enumerate() {
+                let p = PeerId(i as u32);
+                let resting = self.open.view(p).iter().filter(|id| self.orders[id.index()].side == Side::Sell).count();
+                assert_eq!(peer.resting, resting as u64, "{p:?} resting offers");
+                if peer.cap_parked {
+                    let due = self.cap_unpark.iter().any(|&Reverse((at, q))| q == p && at <= self.clock);
+                    assert!(due || self.cap_room_now(p) == 0, "{p:?} parked with room");
+                    continue;
+                }
+                let rep = self.reputation.score(p);
+                let mut next = self.open.first(p);
+                while let Some(oid) = next {
+                    next = self.open.next(oid);
+                    let o = &self.orders[oid.index()];
+                    if o.side == Side::Sell {
+                        let bucket = if k == 0.0 { 0 } else { rep_bucket((rep / 100.0).clamp(0.5, 2.0)) };
+                        let key = OfferKey { weighted_bits: weighted_ask_bits(o.price_per_unit, rep, k), id: oid };
+                        expected.push((o.spec.task_type.index(), o.spec.capabilities, bucket, key));
+                    }
+                }
+            }
+            held.sort();
+            expected.sort();
+            assert_eq!(held, expected);
+        }
+    }
+
+    /// Placements, cancels, reputation changes (events and decay) and cap windows interleaved:
+    /// the market that parks cap-exhausted providers and re-keys only the changed provider's
+    /// offers gives the same events, digests and best asks as a twin whose walks see every
+    /// offer, and its books always equal a full re-sort of the open offers.
+    #[test]
+    fn parking_and_rekeying_change_nothing() {
+        for (seed, k, decay) in [(1u64, 1.0, false), (2, 2.0, true), (3, 0.0, true), (4, 0.5, false)] {
+            let config = MarketConfig {
+                reputation_weight: k,
+                usage_cap_window_ms: 900,
+                reputation: ReputationConfig {
+                    decay_half_life_ms: if decay { 3_000 } else { 0 },
+                    decay_step_ms: 700,
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            let mut m = Market::new(config).unwrap();
+            let tts = [m.register_task_type("a").unwrap(), m.register_task_type("b").unwrap()];
+            let caps =
+                [m.capabilities(["x"]).unwrap(), m.capabilities(["x", "y"]).unwrap(), m.capabilities(["y"]).unwrap()];
+            let mut requesters = Vec::new();
+            for _ in 0..4 {
+                requesters.push(m.register_peer(PeerSpec { endowment: 1 << 40, ..Default::default() }, 0).unwrap());
+            }
+            let mut providers = Vec::new();
+            for i in 0..12u64 {
+                let spec = PeerSpec {
+                    account: Some(AccountId(10 + i)),
+                    usage_cap_units: if i % 4 == 3 { None } else { Some(200 + 100 * (i % 3)) },
+                    initial_reputation: Some([30.0, 80.0, 120.0, 190.0][i as usize % 4]),
+                    endowment: 1 << 30,
+                    ..Default::default()
+                };
+                providers.push(m.register_peer(spec, 0).unwrap());
+            }
+            m.drain_events().for_each(drop);
+            let mut twin = m.clone();
+            let mut rng = SplitMix::seed_from_u64(seed);
+            let (mut now, mut placed, mut parked_seen, mut unparked_seen) = (0u64, Vec::new(), 0, 0);
+            for step in 0..6_000 {
+                now += rng.below(0, 40);
+                twin.unpark_all();
+                let was_parked = m.cap_unpark.len();
+                let x = rng.below(0, 100);
+                let tt = tts[rng.below(0, 2) as usize];
+                let cap = caps[rng.below(0, 3) as usize];
+                if x < 40 {
+                    let p = providers[rng.below(0, providers.len() as u64) as usize];
+                    let order =
+                        NewOrder::sell(p, rng.below(50, 150), rng.below(1, 4) * 50, ComputeTaskSpec::new(tt, cap));
+                    let (a, b) = (m.place_order(order, now), twin.place_order(order, now));
+                    assert_eq!(a, b);
+                    placed.extend(a.ok().map(|id| (id, p)));
+                } else if x < 80 {
+                    let r = requesters[rng.below(0, requesters.len() as u64) as usize];
+                    let mut spec = ComputeTaskSpec::new(tt, if rng.below(0, 2) == 0 { caps[0] } else { cap });
+                    if rng.below(0, 4) == 0 {
+                        spec.min_reputation = 90.0;
+                    }
+                    if rng.below(0, 5) == 0 {
+                        spec.privacy_level = PrivacyLevel::Private;
+                    }
+                    let order = NewOrder::buy(r, rng.below(60, 200), rng.below(1, 8) * 50, spec);
+                    let (a, b) = (m.place_order(order, now), twin.place_order(order, now));
+                    assert_eq!(a, b);
+                    placed.extend(a.ok().map(|id| (id, r)));
+                } else if x < 88 && !placed.is_empty() {
+                    let (id, owner) = placed[rng.below(0, placed.len() as u64) as usize];
+                    assert_eq!(m.cancel_order(id, owner, now), twin.cancel_order(id, owner, now));
+                } else {
+                    let p = providers[rng.below(0, providers.len() as u64) as usize];
+                    let event =
+                        [ReputationEvent::TradeCompleted, ReputationEvent::SlaViolation, ReputationEvent::DisputeLost]
+                            [rng.below(0, 3) as usize];
+                    let times = rng.below(1, 3) as u32;
+                    m.advance_to(now).unwrap();
+                    twin.advance_to(now).unwrap();
+                    for w in [&mut m, &mut twin] {
+                        w.reputation.apply(p, event, times);
+                        w.rekey_offers(p);
+                    }
+                }
+                parked_seen += usize::from(m.cap_unpark.len() > was_parked);
+                unparked_seen += usize::from(m.cap_unpark.len() < was_parked);
+                assert_eq!(
+                    m.drain_events().collect::<Vec<_>>(),
+                    twin.drain_events().collect::<Vec<_>>(),
+                    "step {step}"
+                );
+                assert_eq!(m.state_digest(), twin.state_digest(), "step {step}");
+                for tt in tts {
+                    assert_eq!(m.best_ask(tt), twin.best_ask(tt), "step {step}");
+                    assert_eq!(m.resting_units(tt), twin.resting_units(tt), "step {step}");
+                    assert_eq!(m.resting_offers(tt), twin.resting_offers(tt), "step {step}");
+                }
+                m.check_book_index();
+                twin.check_book_index();
+            }
+            assert!(
+                parked_seen > 40 && unparked_seen > 40,
+                "seed {seed}: {parked_seen} parked, {unparked_seen} unparked"
+            );
+            assert!(m.counters.matches > 500, "seed {seed}: {} matches", m.counters.matches);
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Read-only queries of the market: orders, assignments, escrows, wallets, reputations, price
 //! discovery, book depth and the ledger digest.
 
+use std::cmp::Reverse;
+
 use crate::bank::{Bank, Wallet};
 use crate::config::MarketConfig;
 use crate::error::MarketError;
@@ -9,7 +11,7 @@ use crate::events::MarketEvent;
 use crate::ids::{AssignmentId, EscrowId, OrderId, PeerId, SimTime, TaskTypeId};
 use crate::market::{Market, MarketCounters, PeerState};
 use crate::open_list::OpenOrders;
-use crate::order::Order;
+use crate::order::{Order, Side};
 use crate::price::{PriceStats, PriceWindow};
 use crate::reputation::ReputationRecord;
 
@@ -164,6 +166,17 @@ impl Market {
                     }
                     let ask = self.orders[key.id.index()].price_per_unit;
                     best = Some(best.map_or(ask, |x| x.min(ask)));
+                }
+            }
+        }
+        // Offers of cap-exhausted providers rest outside the class books.
+        for &Reverse((_, peer)) in self.cap_unpark.iter() {
+            let mut next = self.open.first(peer);
+            while let Some(oid) = next {
+                next = self.open.next(oid);
+                let o = &self.orders[oid.index()];
+                if o.side == Side::Sell && o.spec.task_type == task_type {
+                    best = Some(best.map_or(o.price_per_unit, |x| x.min(o.price_per_unit)));
                 }
             }
         }
