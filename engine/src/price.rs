@@ -4,7 +4,7 @@
 //! deques for the sliding minimum and maximum, so recording, evicting and querying are O(1)
 //! amortised and exact.
 //!
-//! The windows of all task types live in a [`PriceWindows`], which also keeps a min-heap of each
+//! The windows of all task types live in a `PriceWindows`, which also keeps a min-heap of each
 //! non-empty window's next expiry (its oldest trade's time plus the window). A clock advance
 //! pops only the windows whose oldest trade has left the window: O((e + 1) log w) for e windows
 //! with something to evict out of w, where it used to visit every task type's window (O(w)) on
