@@ -403,7 +403,13 @@ fn cmd_validate(files: Vec<PathBuf>) -> Result<()> {
     let mut failed = 0;
     for f in &files {
         match Scenario::load(f) {
-            Ok(s) => say!("{}: ok ({} agents, {} task types)", f.display(), s.total_agents(), s.task_types.len()),
+            Ok(s) => say!(
+                "{}: ok ({} agents, {} task {})",
+                f.display(),
+                s.total_agents(),
+                s.task_types.len(),
+                if s.task_types.len() == 1 { "type" } else { "types" }
+            ),
             Err(e) => {
                 let _ = writeln!(std::io::stderr().lock(), "error: {e}");
                 failed += 1;
@@ -515,7 +521,7 @@ fn cmd_sweep(command: SweepCommand) -> Result<()> {
             let opts = RunOptions { out, shard, threads, progress: !quiet, allow_build_change };
             let o = sweep::run_shard(&sw, &opts)?;
             say!(
-                "{}: shard {shard} ({source:?}) on {threads} threads: ran {} runs, skipped {} done, in {:.2} s ({} runs in the sweep{})",
+                "{}: shard {shard} ({source}) on {threads} threads: ran {} runs, skipped {} done, in {:.2} s ({} runs in the sweep{})",
                 o.dir.display(),
                 o.ran,
                 o.skipped,

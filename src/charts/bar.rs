@@ -24,6 +24,10 @@ fn series_color(chart: &BarChart, i: usize) -> RGBColor {
 /// Legend entries: one per series (none for a single series), plus reference lines.
 pub(crate) fn legend_entries(chart: &BarChart) -> Vec<LegendEntry> {
     let mut out = Vec::new();
+    if chart.note.is_some() {
+        // A chart showing a note draws no bars.
+        return out;
+    }
     if chart.series.len() > 1 {
         for (i, s) in chart.series.iter().enumerate() {
             out.push(LegendEntry { swatch: Swatch::Bar(series_color(chart, i)), label: s.name.clone() });
@@ -90,7 +94,10 @@ pub(crate) fn draw_bar_plot<DB: DrawingBackend>(
     let y_area = widest_y + 14 + y_desc_w;
     let line_h = sizes.tick_px + 5;
     let x_desc_h = if chart.x_label.trim().is_empty() { 0 } else { sizes.label_px + 14 };
-    let x_area = 10 + 2 * line_h + 10 + x_desc_h;
+    // As many lines under the groups as the longest category name needs (at most five).
+    let group_guess = (w.saturating_sub(120) / n_cat.max(1) as u32).saturating_sub(6).max(20);
+    let cat_lines = category_lines(chart, group_guess, &measure_tick);
+    let x_area = 10 + cat_lines as u32 * line_h + 10 + x_desc_h;
     let (margin_l, margin_r) = (10u32, 34u32);
     let plot_w = w.saturating_sub(y_area + margin_l + margin_r).max(50);
     let plot_h = h.saturating_sub(x_area + 16).max(50);
@@ -214,6 +221,20 @@ pub(crate) fn draw_bar_plot<DB: DrawingBackend>(
     draw_category_names(&area, &ctx, chart, ys, &measure_tick, sizes)
 }
 
+/// Most lines a category name may wrap to under its group.
+const MAX_CATEGORY_LINES: usize = 5;
+
+/// Lines the longest category name needs at `group_px` (2 at least, [`MAX_CATEGORY_LINES`] at most).
+fn category_lines(chart: &BarChart, group_px: u32, measure: &dyn Fn(&str) -> u32) -> usize {
+    chart
+        .categories
+        .iter()
+        .map(|c| style::wrap_text(c, group_px, MAX_CATEGORY_LINES, measure).len())
+        .max()
+        .unwrap_or(1)
+        .clamp(2, MAX_CATEGORY_LINES)
+}
+
 /// Category names under the groups (wrapped to two lines, cut with "…").
 fn draw_category_names<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
@@ -233,7 +254,7 @@ fn draw_category_names<DB: DrawingBackend>(
     let (bx, by) = area.get_base_pixel();
     for (c, name) in chart.categories.iter().enumerate() {
         let (px, py) = ctx.backend_coord(&(c as f64 + 0.5, ys.lo));
-        let lines = style::wrap_text(name, group_px.max(20), 2, measure_tick);
+        let lines = style::wrap_text(name, group_px.max(20), MAX_CATEGORY_LINES, measure_tick);
         for (k, line) in lines.iter().enumerate() {
             let y = py - by + 8 + (k as u32 * line_h) as i32;
             area.draw_text(line, &cat_font, (px - bx, y)).map_err(draw_err)?;

@@ -225,6 +225,28 @@ fn widest_label<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, labels: &[Str
     labels.iter().map(|l| area.estimate_text_size(l, &font).map_or(px * 4, |(w, _)| w)).max().unwrap_or(0)
 }
 
+/// Explicit ticks inside `xs`, each labelled with the digits it needs, or `None` when their
+/// labels would collide on a plot `plot_w` pixels wide.
+fn fixed_x_ticks<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    xs: Span,
+    ticks: &[f64],
+    plot_w: u32,
+    px: u32,
+) -> Option<(Vec<f64>, Vec<String>)> {
+    let mut ticks: Vec<f64> = ticks.iter().copied().filter(|t| drawable(*t) && xs.contains(*t)).collect();
+    ticks.sort_by(f64::total_cmp);
+    ticks.dedup();
+    if ticks.is_empty() {
+        return None;
+    }
+    let fmt = TickFormat::for_axis(xs.lo, xs.hi, ticks.len().max(2));
+    let labels: Vec<String> = ticks.iter().map(|t| fmt.format_exact(*t)).collect();
+    let widest = widest_label(area, &labels, px) + 12;
+    let fits = ticks.windows(2).all(|w| (w[1] - w[0]) / (xs.hi - xs.lo) * f64::from(plot_w) >= f64::from(widest));
+    fits.then_some((ticks, labels))
+}
+
 /// The x ticks of a plot `plot_w` pixels wide, with both ends labelled, as many as fit: (ticks,
 /// their labels). Interior ticks use the axis format; the ends as many decimals as they need.
 fn x_ticks<DB: DrawingBackend>(
@@ -280,7 +302,15 @@ pub(crate) fn draw_line_plot<DB: DrawingBackend>(
     // A note keeps a fixed x range's ticks (the time axis of an empty panel still reads 0 … 7).
     let x_max_ticks =
         if data.is_some() || (chart.note.is_some() && chart.x_range.is_some()) { sizes.x_ticks } else { 0 };
-    let (x_tick_values, x_labels) = x_ticks(&area, xs, (x_max_ticks, chart.x_ends_labelled), plot_w, sizes.tick_px);
+    let explicit = chart
+        .x_ticks
+        .as_deref()
+        .filter(|_| x_max_ticks > 0)
+        .and_then(|t| fixed_x_ticks(&area, xs, t, plot_w, sizes.tick_px));
+    let (x_tick_values, x_labels) = match explicit {
+        Some(ticks) => ticks,
+        None => x_ticks(&area, xs, (x_max_ticks, chart.x_ends_labelled), plot_w, sizes.tick_px),
+    };
     let x_desc_h = if chart.x_label.trim().is_empty() { 0 } else { sizes.label_px + 14 };
     let x_area = sizes.tick_px + 16 + x_desc_h;
     let plot_h = h.saturating_sub(x_area + 16).max(50);

@@ -57,6 +57,10 @@ pub struct LineChart {
     pub y_range: Option<(f64, f64)>,
     /// When fitting the y range, extend it to include zero (rates, counts).
     pub y_includes_zero: bool,
+    /// Explicit x tick positions (axis units), e.g. the values of a swept parameter, each
+    /// labelled with the digits it needs; `None` (or ticks whose labels would collide) uses nice
+    /// ticks.
+    pub x_ticks: Option<Vec<f64>>,
     /// Label both ends of the x axis (a time axis from 0 to the run's end reads "0 … 7", not
     /// "2, 4, 6"); interior ticks too close to an end give way to it.
     pub x_ends_labelled: bool,
@@ -106,6 +110,12 @@ impl LineChart {
     /// Fit the y range so that it includes zero.
     pub fn y_from_zero(mut self) -> Self {
         self.y_includes_zero = true;
+        self
+    }
+
+    /// Ticks the x axis at `ticks` (see [`LineChart::x_ticks`]).
+    pub fn with_x_ticks(mut self, ticks: Vec<f64>) -> Self {
+        self.x_ticks = Some(ticks);
         self
     }
 

@@ -232,13 +232,53 @@ pub(crate) fn fit_text(s: &str, max_px: u32, measure: &dyn Fn(&str) -> u32) -> S
 /// Splits `s` into at most `max_lines` lines of width `max_px` at spaces; the last line is cut
 /// with "…" if text remains.
 pub(crate) fn wrap_text(s: &str, max_px: u32, max_lines: usize, measure: &dyn Fn(&str) -> u32) -> Vec<String> {
+    // Tokens: words, and a word too wide for a line split after each `_` (`zip_buyers` →
+    // `zip_` + `buyers`); `glued` tokens continue the previous one without a space.
+    let mut tokens: Vec<(&str, bool)> = Vec::new();
+    for word in s.split_whitespace() {
+        if measure(word) <= max_px || !word.contains('_') {
+            tokens.push((word, false));
+            continue;
+        }
+        let mut start = 0;
+        for (i, _) in word.match_indices('_') {
+            if i + 1 < word.len() {
+                tokens.push((&word[start..=i], start > 0));
+                start = i + 1;
+            }
+        }
+        tokens.push((&word[start..], start > 0));
+    }
+    // A token still too wide is hyphenated where it must be ("(colluder)" → "(collud-" + "er)").
+    let mut pieces: Vec<(String, bool)> = Vec::new();
+    for (token, glued) in tokens {
+        if measure(token) <= max_px || token.chars().count() < 4 {
+            pieces.push((token.to_owned(), glued));
+            continue;
+        }
+        let mut chunk = String::new();
+        let mut first = true;
+        for c in token.chars() {
+            let mut next = chunk.clone();
+            next.push(c);
+            if !chunk.is_empty() && measure(&format!("{next}-")) > max_px {
+                pieces.push((format!("{chunk}-"), glued || !first));
+                first = false;
+                chunk = c.to_string();
+            } else {
+                chunk = next;
+            }
+        }
+        pieces.push((chunk, glued || !first));
+    }
     let mut lines: Vec<String> = Vec::new();
     let mut current = String::new();
-    for word in s.split_whitespace() {
+    for (word, glued) in pieces {
+        let word = word.as_str();
         if current.is_empty() {
             current = word.to_owned();
         } else {
-            let candidate = format!("{current} {word}");
+            let candidate = if glued { format!("{current}{word}") } else { format!("{current} {word}") };
             if measure(&candidate) <= max_px {
                 current = candidate;
             } else {

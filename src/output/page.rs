@@ -292,20 +292,55 @@ pub fn write_html(report: &Report, path: impl AsRef<Path>) -> Result<(), IoError
 // Markdown
 
 /// Escapes the Markdown punctuation that would turn text into markup, and only that, so the
-/// file also reads well as plain text: `baseline (seed 42)` and `fill_rate` stay as written.
-/// Escaped: `\\` `` ` `` `*` `[` `]` `<` `|` `~` everywhere; `_` at a word boundary (inside a word
-/// it is never emphasis in CommonMark); `&` before a letter or `#` (an entity); a leading `#`,
-/// `>`, `-`, `+` or `1.` / `1)` (a heading, quote or list). Parentheses, braces and `!` are never
-/// markup once `[` and `]` are escaped. Newlines become spaces.
+/// file also reads well as plain text: `baseline (seed 42)`, `fill_rate`, `P* low`, `-14.2`
+/// and `15.0 min` stay as written. The rules (CommonMark 0.31):
+///
+/// - always: `\\`, `[`, `]`, `|` (table cells), `~`;
+/// - `*` and `_` only where they could open emphasis: followed by a non-space, and for `_`
+///   not inside a word;
+/// - `<` only before a letter, `/`, `!` or `?` (a tag or an autolink);
+/// - `&` only before a letter or `#` (an entity);
+/// - at the start: `#` or `-`, `+` before a space or the end (heading, list), `>` (quote),
+///   `1.` / `1)` before a space or the end (ordered list);
+/// - text between an even number of backticks is kept as code spans, unescaped.
+///
+/// Newlines become spaces.
 pub fn escape_markdown(s: &str) -> String {
-    let chars: Vec<char> = s.chars().map(|c| if c == '\n' || c == '\r' { ' ' } else { c }).collect();
-    let word = |i: Option<&char>| i.is_some_and(|c| c.is_alphanumeric());
-    let mut out = String::with_capacity(s.len() + 8);
+    let text: String = s.chars().map(|c| if c == '\n' || c == '\r' { ' ' } else { c }).collect();
+    if text.matches('`').count().is_multiple_of(2) && text.contains('`') {
+        // Even backticks: alternate plain text and code spans.
+        let mut out = String::with_capacity(text.len() + 8);
+        for (k, part) in text.split('`').enumerate() {
+            if k % 2 == 1 {
+                out.push('`');
+                out.push_str(part);
+                out.push('`');
+            } else if k == 0 {
+                out.push_str(&escape_plain(part, true));
+            } else {
+                out.push_str(&escape_plain(part, false));
+            }
+        }
+        return out;
+    }
+    escape_plain(&text.replace('`', "\\`"), true).replace("\\\\`", "\\`")
+}
+
+/// [`escape_markdown`] of text outside code spans; `at_start`: the text starts the line.
+fn escape_plain(text: &str, at_start: bool) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let word = |c: Option<&char>| c.is_some_and(|c| c.is_alphanumeric());
+    let space_or_end = |c: Option<&char>| c.is_none_or(|c| c.is_whitespace());
+    let mut out = String::with_capacity(text.len() + 8);
     for (i, &c) in chars.iter().enumerate() {
+        let prev = i.checked_sub(1).and_then(|j| chars.get(j));
+        let next = chars.get(i + 1);
         let escape = match c {
-            '\\' | '`' | '*' | '[' | ']' | '<' | '|' | '~' => true,
-            '_' => !(word(i.checked_sub(1).and_then(|j| chars.get(j))) && word(chars.get(i + 1))),
-            '&' => chars.get(i + 1).is_some_and(|n| n.is_ascii_alphabetic() || *n == '#'),
+            '\\' | '[' | ']' | '|' | '~' => true,
+            '*' => !space_or_end(next),
+            '_' => !space_or_end(next) && !word(prev),
+            '<' => next.is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?')),
+            '&' => next.is_some_and(|n| n.is_ascii_alphabetic() || *n == '#'),
             _ => false,
         };
         if escape {
@@ -313,12 +348,23 @@ pub fn escape_markdown(s: &str) -> String {
         }
         out.push(c);
     }
-    if out.starts_with(['#', '>', '-', '+']) {
-        out.insert(0, '\\');
-    }
-    let digits = out.chars().take_while(char::is_ascii_digit).count();
-    if digits > 0 && matches!(out[digits..].chars().next(), Some('.' | ')')) {
-        out.insert(digits, '\\');
+    if at_start {
+        let first = chars.first();
+        let second = chars.get(1);
+        let block = match first {
+            Some('>') => true,
+            Some('#') => space_or_end(second) || second == Some(&'#'),
+            Some('-' | '+') => space_or_end(second),
+            _ => false,
+        };
+        if block {
+            out.insert(0, '\\');
+        }
+        let digits = out.chars().take_while(char::is_ascii_digit).count();
+        let after: Vec<char> = out[digits..].chars().take(2).collect();
+        if digits > 0 && matches!(after.first(), Some('.' | ')')) && space_or_end(after.get(1)) {
+            out.insert(digits, '\\');
+        }
     }
     out
 }
@@ -458,11 +504,24 @@ mod tests {
         assert!(md.contains("| odd \\| key |"));
         assert!(md.contains("| --- | --- |"));
         assert!(md.contains("\\<script>alert(\"x\") & 'y'"), "{md}");
-        assert_eq!(escape_markdown("1. not a list"), "1\\. not a list");
-        assert_eq!(escape_markdown("- not a list"), "\\- not a list");
-        assert_eq!(escape_markdown("baseline (seed 42)"), "baseline (seed 42)");
-        assert_eq!(escape_markdown("fill_rate _emphasis_ &amp;"), "fill_rate \\_emphasis\\_ \\&amp;");
-        assert_eq!(escape_markdown("# not a heading"), "\\# not a heading");
+        let cases = [
+            ("1. not a list", "1\\. not a list"),
+            ("- not a list", "\\- not a list"),
+            ("# not a heading", "\\# not a heading"),
+            ("> not a quote", "\\> not a quote"),
+            ("baseline (seed 42)", "baseline (seed 42)"),
+            ("15.0 min", "15.0 min"),
+            ("-14.2037", "-14.2037"),
+            ("P* low and P* high", "P* low and P* high"),
+            ("fill_rate _emphasis_ *strong*", "fill_rate \\_emphasis_ \\*strong*"),
+            ("&amp; & ok", "\\&amp; & ok"),
+            ("a <b> c < d", "a \\<b> c < d"),
+            ("run `synmarket run <x> --set a_b=1` now", "run `synmarket run <x> --set a_b=1` now"),
+            ("odd ` tick *x*", "odd \\` tick \\*x*"),
+        ];
+        for (plain, escaped) in cases {
+            assert_eq!(escape_markdown(plain), escaped, "{plain:?}");
+        }
         assert!(!md.contains("<svg"));
     }
 

@@ -83,7 +83,19 @@ fn fmt(v: Option<f64>) -> String {
 /// `… (n of N runs)`.
 fn cell(iv: &Interval, runs: u64) -> String {
     let value = match (iv.mean, iv.low, iv.high) {
-        (Some(m), Some(lo), Some(hi)) => format!("{} [{}, {}]", fmt(Some(m)), fmt(Some(lo)), fmt(Some(hi))),
+        (Some(m), Some(lo), Some(hi)) => {
+            // One precision for the three numbers, chosen from the largest (`125.7 [83.4, 167.9]`,
+            // never `125.7 [83.4120, 167.9]`).
+            let top = m.abs().max(lo.abs()).max(hi.abs());
+            let all_whole = [m, lo, hi].iter().all(|x| *x == x.trunc());
+            let f = |x: f64| match () {
+                _ if all_whole && top < 1e9 => format!("{x:.0}"),
+                _ if !(1e-3..1e6).contains(&top) => format!("{x:.3e}"),
+                _ if top >= 100.0 => format!("{x:.1}"),
+                _ => format!("{x:.4}"),
+            };
+            format!("{} [{}, {}]", f(m), f(lo), f(hi))
+        }
         (m, _, _) => fmt(m),
     };
     if iv.n < runs && iv.n > 0 { format!("{value} ({} of {runs} runs)", iv.n) } else { value }
@@ -171,8 +183,10 @@ fn param_charts(
                 Some(unit) if !unit.is_empty() => format!("{what} ({unit})"),
                 _ => what.to_string(),
             };
-            let mut panel =
-                LineChart::new(metric.clone(), key, y_label).with_x_range(lo - 0.06 * span, hi + 0.06 * span);
+            // Ticked at the swept values, so every grid value is labelled.
+            let mut panel = LineChart::new(metric.clone(), key, y_label)
+                .with_x_range(lo - 0.06 * span, hi + 0.06 * span)
+                .with_x_ticks(xs.clone());
             for (s, (label, pts)) in groups.iter().take(MAX_SERIES).enumerate() {
                 let dodge = (s as f64 - (n_series as f64 - 1.0) / 2.0) * 0.015 * span;
                 let mut pts = pts.clone();

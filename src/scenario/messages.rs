@@ -33,6 +33,8 @@ fn found_words(found: &str) -> String {
     }
     for prefix in ["integer ", "floating point ", "boolean "] {
         if let Some(rest) = f.strip_prefix(prefix) {
+            // serde writes integers beyond i64 as "`99999999999999999999` as i128".
+            let rest = rest.split(" as ").next().unwrap_or(rest);
             return rest.trim_matches('`').to_string();
         }
     }
@@ -61,7 +63,28 @@ pub fn serde_reason(reason: &str, key: Option<&str>) -> String {
                 return format!("expected {exp}, found {found_w}: this value cannot be negative");
             }
             if found.starts_with("string ") && (exp.starts_with("a whole number") || exp == "a number") {
+                // A `--set` value that is a number TOML cannot hold arrives as text: say why.
+                let text = found.trim_start_matches("string ").trim_matches('"');
+                let digits = text.strip_prefix('-').unwrap_or(text);
+                if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
+                    return format!("expected {exp}, found {text}: too large (whole numbers stop at 2^63-1)");
+                }
+                if text.parse::<f64>().is_ok_and(|x| x.is_infinite()) {
+                    return format!("expected {exp}, found {text}: too large to be a number");
+                }
                 return format!("expected {exp}, found {found_w}: write the number without quotes");
+            }
+            if found.starts_with("floating point ") && exp.starts_with("a whole number") {
+                let x: f64 = found_w.parse().unwrap_or(f64::NAN);
+                if x.is_finite() && x == x.trunc() && x.abs() < 9.0e15 {
+                    return format!("expected {exp}, found {found_w}: write {}", x as i64);
+                }
+            }
+            if found.starts_with("integer ") && exp.starts_with("a whole number") && expected.trim().starts_with('u') {
+                let text = found_w.as_str();
+                if text.len() > 18 && text.chars().all(|c| c.is_ascii_digit()) {
+                    return format!("expected {exp}, found {text}: too large (whole numbers stop at 2^63-1)");
+                }
             }
             return format!("expected {exp}, found {found_w}");
         }
@@ -88,6 +111,10 @@ pub fn serde_reason(reason: &str, key: Option<&str>) -> String {
         && let Some((n, expected)) = rest.split_once(", expected ")
     {
         return format!("expected {}, found {n} values", expected_words(expected));
+    }
+    if r == "wanted string or table" {
+        // toml's message for an enum given a number or a list (`pricing = 1`).
+        return "expected one of the names listed for this key in scenarios/README.md, in quotes".to_string();
     }
     let _ = key;
     r.to_string()

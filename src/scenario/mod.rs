@@ -147,18 +147,28 @@ impl ScenarioError {
     }
 }
 
+/// An I/O error in a user's words ("no such file", "permission denied"), without the OS code.
+pub(crate) fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::IsADirectory => "a folder, not a file".into(),
+        _ => e.to_string(),
+    }
+}
+
 /// Reads a scenario file as text.
 fn read(path: &Path) -> Result<String, ScenarioError> {
     let file = path.display().to_string();
     let fail = |reason: String| ScenarioError::Read { file: file.clone(), reason };
-    let meta = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?;
+    let meta = std::fs::metadata(path).map_err(|e| fail(io_reason(&e)))?;
     if !meta.is_file() {
         return Err(fail("not a regular file".into()));
     }
     if meta.len() > MAX_FILE_BYTES {
         return Err(fail(format!("{} bytes is larger than the {MAX_FILE_BYTES}-byte limit", meta.len())));
     }
-    let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    let bytes = std::fs::read(path).map_err(|e| fail(io_reason(&e)))?;
     String::from_utf8(bytes).map_err(|e| fail(format!("not valid UTF-8 ({e})")))
 }
 
@@ -177,6 +187,28 @@ fn syntax_error(text: &str, file: &str, e: &toml::de::Error) -> ScenarioError {
             "; a key with an index such as `{key}` is not TOML: in a sweep file or `--set` quote it as one \
              key (\"{key}\" = ...); in a scenario file write the last part inside its [[table]]"
         ));
+    }
+    // `[task_type]` (or `[population.sla]` before any `[[population]]`) makes the name a table,
+    // so the later `[[task_type]]` is a "duplicate key": point at the header that caused it.
+    if reason.contains("duplicate key")
+        && let Some(name) = written.trim().strip_prefix("[[").and_then(|r| r.split("]]").next()).map(str::trim)
+    {
+        let culprit = text.lines().take(line.saturating_sub(1)).enumerate().find(|(_, l)| {
+            let l = l.trim();
+            !l.starts_with("[[")
+                && l.strip_prefix('[').and_then(|r| r.split(']').next()).is_some_and(|h| {
+                    let h = h.trim();
+                    h == name || h.starts_with(&format!("{name}."))
+                })
+        });
+        if let Some((i, header)) = culprit {
+            reason.push_str(&format!(
+                "; line {} writes {} before any [[{name}]]: `{name}` is a list of tables, each written [[{name}]], \
+                 and its sub-tables ([{name}.…]) go after the [[{name}]] they belong to",
+                i + 1,
+                header.trim()
+            ));
+        }
     }
     ScenarioError::Syntax { file: file.to_string(), line, column, reason }
 }

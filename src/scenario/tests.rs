@@ -547,7 +547,7 @@ fn a_dispute_panel_the_arbitrators_cannot_staff_is_refused() {
         .unwrap()
         .push(parse_override_value("{ name = \"arb\", role = \"arbitrator\", count = 1 }"));
     let s = Scenario::from_value(&v, FILE);
-    assert_err(s, "market.dispute_panel_required", "only 1 arbitrator agents");
+    assert_err(s, "market.dispute_panel_required", "only 1 arbitrator agent:");
     apply_override(&mut v, "market.dispute_panel_required=1").unwrap();
     Scenario::from_value(&v, FILE).unwrap();
     // Without arbitrators there is no arbitration: disputes are refused by design, not a mistake.

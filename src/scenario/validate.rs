@@ -81,7 +81,8 @@ pub fn scenario(file: &ScenarioFile) -> Check<Scenario> {
             &mp.key("dispute_panel_required"),
             format!(
                 "a dispute needs {required} matching votes from distinct arbitrators, but the scenario has only \
-                 {arbitrators} arbitrator agents: add arbitrators or lower dispute_panel_required"
+                 {arbitrators} arbitrator {}: add arbitrators or lower dispute_panel_required",
+                if arbitrators == 1 { "agent" } else { "agents" }
             ),
         );
     }
@@ -92,7 +93,8 @@ pub fn scenario(file: &ScenarioFile) -> Check<Scenario> {
             &mp.key("escrow"),
             format!(
                 "arbitrated escrows draw {total} arbitrators each, but the scenario has only \
-                 {arbitrators} arbitrator agents"
+                 {arbitrators} arbitrator {}",
+                if arbitrators == 1 { "agent" } else { "agents" }
             ),
         );
     }
@@ -358,12 +360,19 @@ fn quality_metrics(
             }
         }
     }
+    let mut all: Vec<&str> = Vec::new();
+    for (name, _) in &named {
+        if !all.contains(&name.as_str()) {
+            all.push(name);
+        }
+    }
     let mut distinct: Vec<&str> = Vec::new();
     for (name, here) in &named {
         if !distinct.contains(&name.as_str()) {
             distinct.push(name);
         }
         if distinct.len() > synmarket_engine::order::MAX_QUALITY_VALUES {
+            let distinct = &all;
             return bad(
                 here,
                 format!(

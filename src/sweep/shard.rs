@@ -48,6 +48,20 @@ pub enum ShardSource {
     Whole,
 }
 
+impl std::fmt::Display for ShardSource {
+    /// Where the shard came from, as `sweep run` prints it ("from --shard", "from SLURM_ARRAY_TASK_ID").
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ShardSource::Flag => "from --shard",
+            ShardSource::SlurmArray => "from SLURM_ARRAY_TASK_ID",
+            ShardSource::Kubernetes => "from JOB_COMPLETION_INDEX",
+            ShardSource::SlurmTasks => "from SLURM_PROCID",
+            ShardSource::Mpi => "from OMPI_COMM_WORLD_RANK",
+            ShardSource::Whole => "the whole sweep",
+        })
+    }
+}
+
 impl Shard {
     /// The whole sweep.
     pub const WHOLE: Shard = Shard { index: 0, count: 1 };

@@ -342,7 +342,8 @@ impl Sweep {
         let path = path.as_ref();
         let file = path.display().to_string();
         let plain = Ctx { file: &file, source: None };
-        let text = std::fs::read_to_string(path).map_err(|e| plain.err("", format!("cannot read: {e}")))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| plain.err("", format!("cannot read: {}", crate::scenario::io_reason(&e))))?;
         let doc = parse_document(&text, &file).map_err(|e| match e {
             ScenarioError::Syntax { line, column, reason, .. } => SweepError::Spec {
                 file: file.clone(),
@@ -399,11 +400,23 @@ impl Sweep {
         }
         let scenario_ref = match head.get("scenario") {
             Some(toml::Value::String(s)) => s.clone(),
-            Some(_) => return Err(ctx.err("sweep.scenario", "expected a path string")),
+            Some(_) => return Err(ctx.err("sweep.scenario", "expected a path in quotes, relative to this file")),
             None => return Err(ctx.err("sweep.scenario", "required: the base scenario, relative to this file")),
         };
         let scenario_path = path.parent().unwrap_or(Path::new("")).join(&scenario_ref);
-        let replications = ctx.uint(head.get("replications"), "sweep.replications", None)?;
+        let range = format!("expected a whole number from 1 to {MAX_REPLICATIONS} (the seeded runs of each point)");
+        let replications = match head.get("replications") {
+            Some(toml::Value::Integer(i)) if *i < 1 => {
+                return Err(ctx.err("sweep.replications", format!("{range}, found {i}")));
+            }
+            Some(toml::Value::String(s)) => {
+                return Err(ctx.err(
+                    "sweep.replications",
+                    format!("{range}, found the text \"{s}\": write the number without quotes"),
+                ));
+            }
+            v => ctx.uint(v, "sweep.replications", None)?,
+        };
         if replications == 0 || replications > MAX_REPLICATIONS {
             return Err(ctx.err("sweep.replications", format!("{replications}: expected 1 to {MAX_REPLICATIONS}")));
         }
@@ -450,8 +463,10 @@ impl Sweep {
             return Err(ctx.err("sweep.replications", format!("{runs} runs is more than the {MAX_RUNS}-run limit")));
         }
 
-        let mut base = crate::scenario::read_document(&scenario_path)
-            .map_err(|e| ctx.err("sweep.scenario", format!("base scenario: {e}")))?;
+        let mut base = crate::scenario::read_document(&scenario_path).map_err(|e| {
+            let hint = if scenario_path.exists() { "" } else { " (the path is relative to the sweep file)" };
+            ctx.err("sweep.scenario", format!("base scenario: {e}{hint}"))
+        })?;
         apply_overrides(&mut base, &fixed).map_err(|e| ctx.err("fixed", e.to_string()))?;
         let base_text = toml::to_string(&base).map_err(|e| ctx.err("sweep.scenario", e.to_string()))?;
         // The build is recorded and checked apart (`folder.rs`), so a new build gets its own

@@ -45,7 +45,7 @@ const CASES: &[(&str, Input, &str)] = &[
     (
         "count as text",
         Input::Scenario("count = 3", "count = \"20\""),
-        "FILE:12:9: population[0].count: expected a whole number, found the text \"20\": write the number without quotes",
+        "FILE:12:9: population[0].count: expected a whole number, found 20: too large (whole numbers stop at 2^63-1)",
     ),
     (
         "negative fee",
@@ -191,7 +191,7 @@ const CASES: &[(&str, Input, &str)] = &[
         Input::Sweep(
             "[sweep]\nname = \"x\"\nscenario = \"BASELINE\"\nreplications = -2\n[grid]\n\"market.fee_bps\" = [1, 2]\n",
         ),
-        "FILE:4:1: sweep.replications: expected a whole number ≥ 0, found -2: this value cannot be negative",
+        "FILE:4:1: sweep.replications: expected a whole number from 1 to 100000 (the seeded runs of each point), found -2",
     ),
     (
         "sweep unknown header key",
@@ -229,6 +229,53 @@ const CASES: &[(&str, Input, &str)] = &[
         Input::Cli(&["run", "MIN", "--versus", "market.fee_bps=1", "--seeds", "1"]),
         "--seeds 1: a paired interval needs at least 2 seeds",
     ),
+    (
+        "integer too large",
+        Input::Scenario("[[task_type]]", "[market]\nfee_bps = 99999999999999999999\n\n[[task_type]]"),
+        "FILE:7:11: market.fee_bps: expected a whole number ≥ 0, found 99999999999999999999: too large (whole numbers stop at 2^63-1)",
+    ),
+    (
+        "enum given a number",
+        Input::Scenario("[[task_type]]", "[market]\npricing = 1\n\n[[task_type]]"),
+        "FILE:7:11: market.pricing: expected one of the names listed for this key in scenarios/README.md, in quotes",
+    ),
+    (
+        "whole number written as a float",
+        Input::Scenario("[[task_type]]", "[market]\nslot_cap = 2.0\n\n[[task_type]]"),
+        "FILE:7:12: market.slot_cap: expected a whole number ≥ 0, found 2.0: write 2",
+    ),
+    (
+        "single brackets for a list of tables",
+        Input::Scenario("[[task_type]]\nname = \"a\"", "[task_type]\nname = \"a\"\n\n[[task_type]]\nname = \"b\""),
+        "FILE:9:3: TOML syntax error: duplicate key; line 6 writes [task_type] before any [[task_type]]: `task_type` is a list of tables, each written [[task_type]], and its sub-tables ([task_type.…]) go after the [[task_type]] they belong to",
+    ),
+    (
+        "sub-table before its entry",
+        Input::Scenario(
+            "[[population]]\nname = \"req\"",
+            "[population.sla]\nprobability = 1.0\n\n[[population]]\nname = \"req\"",
+        ),
+        "FILE:12:3: TOML syntax error: duplicate key; line 9 writes [population.sla] before any [[population]]: `population` is a list of tables, each written [[population]], and its sub-tables ([population.…]) go after the [[population]] they belong to",
+    ),
+    (
+        "number too large for --set",
+        Input::Cli(&["run", "MIN", "--set", "market.reputation_weight=1e400"]),
+        "MIN: market.reputation_weight: expected a number, found 1e400: too large to be a number (set by override `market.reputation_weight`)",
+    ),
+    (
+        "sweep replications below one",
+        Input::Sweep(
+            "[sweep]\nname = \"x\"\nscenario = \"BASELINE\"\nreplications = 0\n[grid]\n\"market.fee_bps\" = [1, 2]\n",
+        ),
+        "FILE:4:1: sweep.replications: expected a whole number from 1 to 100000 (the seeded runs of each point), found 0",
+    ),
+    (
+        "sweep scenario path missing",
+        Input::Sweep(
+            "[sweep]\nname = \"x\"\nscenario = \"no/such/scenario.toml\"\nreplications = 2\n[grid]\n\"market.fee_bps\" = [1, 2]\n",
+        ),
+        "FILE:3:1: sweep.scenario: base scenario: DIR/no/such/scenario.toml: cannot read the scenario: no such file (the path is relative to the sweep file)",
+    ),
 ];
 
 const RUST_WORDS: &[&str] = &["i64", "u64", "f64", "i32", "u32", "usize", "String", "Option", "..=", "Vec<"];
@@ -237,7 +284,8 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The first line of stderr without `error: `, with the case file's path written `FILE`.
+/// The first line of stderr without `error: `, with the case file's path written `FILE`, MIN's
+/// `MIN` and the case folder's `DIR`.
 fn answer(input: &Input, dir: &std::path::Path) -> String {
     let file = dir.join("case.toml");
     let min = dir.join("min.toml");
@@ -268,7 +316,11 @@ fn answer(input: &Input, dir: &std::path::Path) -> String {
     assert!(!dir.join("out").exists(), "no output may be written for bad input");
     let stderr = String::from_utf8_lossy(&o.stderr).to_string();
     let line = stderr.lines().next().unwrap_or_default();
-    line.strip_prefix("error: ").unwrap_or(line).replace(&file.display().to_string(), "FILE")
+    line.strip_prefix("error: ")
+        .unwrap_or(line)
+        .replace(&file.display().to_string(), "FILE")
+        .replace(&min.display().to_string(), "MIN")
+        .replace(&dir.display().to_string(), "DIR")
 }
 
 /// `(keys here: a, b, c)` → `(keys here: …)`, after checking the list.

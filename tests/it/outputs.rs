@@ -263,6 +263,8 @@ fn charts_of_the_shipped_scenarios_are_readable() {
         ("scenarios/baseline.toml", 7.0),
         ("scenarios/economic_simulation.toml", 100.0 / 24.0),
         ("scenarios/studies/gode_sunder.toml", 10.0),
+        // Fifteen populations with long names: category labels wrap, never cut.
+        ("scenarios/studies/adversarial.toml", 72.0),
     ] {
         let s = Scenario::load_with_overrides(root.join(file), &[]).expect("loads");
         let dir = run_into(&tmp(&file.replace('/', "-")), &s);

@@ -183,7 +183,7 @@ fn bad_sweep_files_name_file_key_and_reason() {
     }
     let path = sweep_file(&dir, GRID, 0);
     let e = Sweep::load(&path).unwrap_err().to_string();
-    assert!(e.contains("sweep.replications") && e.contains("expected 1 to"), "{e}");
+    assert!(e.contains("sweep.replications") && e.contains("from 1 to"), "{e}");
 }
 
 fn sh(cmd: &str, args: &[&str]) -> Option<String> {
@@ -262,7 +262,7 @@ fn slurm_array_matches_one_process() {
     wait_for_job(&job);
     let sw = Sweep::load(&file).unwrap();
     let logs = job_logs(&dir);
-    assert!(logs.contains("Slurm"), "array tasks did not detect their shard from Slurm:\n{logs}");
+    assert!(logs.contains("from SLURM_ARRAY_TASK_ID"), "array tasks did not detect their shard from Slurm:\n{logs}");
     sweep::merge(&sw, &out, None).unwrap_or_else(|e| panic!("{e}\njob logs:\n{logs}"));
     let local = dir.join("local");
     run(&sw, &local, Shard::WHOLE, 2);

@@ -94,6 +94,11 @@ fn unless_all_zero(chart: LineChart, note: &str) -> LineChart {
     if chart.has_nonzero_value() { chart } else { chart.with_note(note) }
 }
 
+/// `chart`, or an empty frame saying `note` when no series has a single finite point.
+fn if_no_points(chart: LineChart, note: &str) -> LineChart {
+    if chart.series.iter().any(|s| s.points.iter().any(|p| p.1.is_finite())) { chart } else { chart.with_note(note) }
+}
+
 /// Every chart of the report, in report order.
 pub fn figures(t: &Tables, axis: TimeAxis) -> Vec<Figure> {
     vec![
@@ -353,7 +358,8 @@ fn escrow(t: &Tables, axis: TimeAxis) -> Figure {
         ),
         "no disputes in this run",
     );
-    let delay = unless_all_zero(
+    // Zeros here are measurements (a release at completion), so only an empty series is noted.
+    let delay = if_no_points(
         counts_range(
             axis.chart("Completion to release (median)", "minutes").with_series(
                 LineSeries::new(

@@ -80,7 +80,7 @@ pub fn report(s: &Scenario, t: &Tables, charts: Vec<(Place, ChartRef)>) -> Repor
         .with_section(headline_section(t))
         .with_section(with_charts(convergence_section(t), &charts, Place::Convergence))
         .with_section(with_charts(liquidity_section(t), &charts, Place::Liquidity))
-        .with_section(with_charts(sla_section(t), &charts, Place::Sla))
+        .with_section(with_charts(sla_section(s, t), &charts, Place::Sla))
         .with_section(with_charts(reputation_section(t), &charts, Place::Reputation))
         .with_section(effects_section(t))
         .with_section(with_charts(escrow_section(t), &charts, Place::Escrow))
@@ -103,11 +103,11 @@ fn scenario_section(s: &Scenario, t: &Tables) -> Section {
         .collect();
     let m = &s.market;
     let settings = Table::key_value([
-        ("pricing rule", format!("{:?}", m.pricing).to_lowercase()),
+        ("pricing rule", m.pricing.as_str().to_string()),
         ("auction window", dur(m.auction_window_ms as f64)),
         ("reputation weight k", format!("{}", m.reputation_weight)),
         ("fee", format!("{} bp", m.fee_bps)),
-        ("escrow release", format!("{:?}", m.escrow)),
+        ("escrow release", escrow_release(&m.escrow)),
         ("review window", dur(m.review_window_ms as f64)),
         ("audit rate", pct(m.audit_rate)),
         ("signatures verified", m.verify_signatures.to_string()),
@@ -284,7 +284,7 @@ fn liquidity_section(t: &Tables) -> Section {
         ))
 }
 
-fn sla_section(t: &Tables) -> Section {
+fn sla_section(sc: &Scenario, t: &Tables) -> Section {
     let h = |k: &str| t.headline(k);
     let sla = &t.sla;
     let tiers: Vec<String> = sla.str(Q::TIER);
@@ -337,13 +337,25 @@ fn sla_section(t: &Tables) -> Section {
             hi.0
         ));
     }
-    s.with_paragraph(
-        "Compliance by tier describes who delivered in this run, not what enforcement achieved: the effect of \
-         SLA penalties is the paired difference against the same seeds without them, e.g. \
-         `synmarket run <this scenario> --versus 'population[0].sla.penalty_fraction=0.0'` (one --versus per \
-         requester population).",
-    )
-    .with_table(
+    // The counterfactual is only offered where it means "without penalties": a population
+    // without an [population.sla] table would gain one from the override.
+    let with_sla: Vec<usize> = sc
+        .populations
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.role == synmarket_agents::Role::Requester && p.requesting.sla.is_some())
+        .map(|(i, _)| i)
+        .collect();
+    let s = match with_sla.first() {
+        Some(i) => s.with_paragraph(format!(
+            "Compliance by tier describes who delivered in this run, not what enforcement achieved: the effect of \
+             SLA penalties is the paired difference against the same seeds without them, e.g. \
+             `synmarket run <this scenario> --versus 'population[{i}].sla.penalty_fraction=0.0'` (one --versus \
+             per requester population with an SLA)."
+        )),
+        None => s.with_paragraph("No requester population sets an SLA in this scenario, so no task can violate one."),
+    };
+    s.with_table(
         Table::new(header.iter().map(|x| x.to_string()).collect(), rows).with_caption("Outcomes by reputation tier"),
     )
 }
@@ -680,6 +692,19 @@ fn welfare_section(t: &Tables) -> Section {
         .with_table(
             Table::new(header.iter().map(|x| x.to_string()).collect(), rows).with_caption("League table by strategy"),
         )
+}
+
+/// The escrow release rule in the scenario file's words (`single`, `both_parties`, `2 of 3
+/// arbitrators`, `time-locked 2h`).
+fn escrow_release(m: &synmarket_engine::MultiSigType) -> String {
+    use synmarket_engine::MultiSigType as M;
+    match m {
+        M::Arbitrators { required, total } => format!("{} ({required} of {total} arbitrators)", m.as_str()),
+        M::TimeLocked { release_after_ms } => {
+            format!("{} ({})", m.as_str(), synmarket_engine::duration::format_ms(*release_after_ms))
+        }
+        M::Single | M::BothParties => m.as_str().to_string(),
+    }
 }
 
 #[cfg(test)]
