@@ -99,8 +99,42 @@ fn if_no_points(chart: LineChart, note: &str) -> LineChart {
     if chart.series.iter().any(|s| s.points.iter().any(|p| p.1.is_finite())) { chart } else { chart.with_note(note) }
 }
 
+/// A series whose every value is 0 lies on the x axis, where no one can see it: its legend
+/// label says so ("expired (0 throughout)") instead of naming a line that is not there (for
+/// names used by one panel only; a task type shared by several panels keeps its entry).
+fn name_flat_zero_lines(chart: &mut Chart) {
+    let panels: Vec<&mut LineChart> = match chart {
+        Chart::Line(c) => vec![c],
+        Chart::Panels(p) => p.panels.iter_mut().collect(),
+        Chart::Bar(_) => Vec::new(),
+    };
+    // A name shared by several panels (a task type) keeps its one legend entry and colour.
+    let mut uses: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for panel in &panels {
+        for s in &panel.series {
+            *uses.entry(s.name.clone()).or_default() += 1;
+        }
+    }
+    for panel in panels {
+        for s in panel.series.iter_mut().filter(|s| uses.get(&s.name) == Some(&1)) {
+            let mut finite = s.points.iter().map(|p| p.1).filter(|y| y.is_finite()).peekable();
+            if finite.peek().is_some() && finite.all(|y| y == 0.0) {
+                s.name = format!("{} (0 throughout)", s.name);
+            }
+        }
+    }
+}
+
 /// Every chart of the report, in report order.
 pub fn figures(t: &Tables, axis: TimeAxis) -> Vec<Figure> {
+    let mut figures = all_figures(t, axis);
+    for f in &mut figures {
+        name_flat_zero_lines(&mut f.chart);
+    }
+    figures
+}
+
+fn all_figures(t: &Tables, axis: TimeAxis) -> Vec<Figure> {
     vec![
         price_convergence(t, axis),
         efficiency(t, axis),
@@ -264,9 +298,11 @@ fn sla_over_time(t: &Tables, axis: TimeAxis) -> Figure {
         .chart("SLA compliance over time", "completed without violation / settled")
         .with_y_range(0.0, 1.0)
         .with_series(LineSeries::new("all task types", by_type(ts, axis, ALL, TS::SLA_COMPLIANCE_RATE)).with_color(0));
-    for (i, name) in t.task_types().into_iter().enumerate() {
+    // With one task type its line is the "all" line, hidden under it: drawn only for several.
+    let types = t.task_types();
+    for (i, name) in types.iter().enumerate().filter(|_| types.len() > 1) {
         c = c.with_series(
-            LineSeries::new(name.clone(), by_type(ts, axis, &name, TS::SLA_COMPLIANCE_RATE)).with_color(i + 1).dashed(),
+            LineSeries::new(name.clone(), by_type(ts, axis, name, TS::SLA_COMPLIANCE_RATE)).with_color(i + 1).dashed(),
         );
     }
     Figure {
