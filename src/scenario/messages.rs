@@ -134,9 +134,67 @@ pub fn kind_of(v: &toml::Value) -> &'static str {
     }
 }
 
-/// "unknown key `k`" with the closest known key as a suggestion and the keys that exist.
+/// Every table of a scenario file and its keys, read from the typed structs (serde field names),
+/// so that a key written in the wrong table can be sent home ("`initial` is a key of
+/// [market.reputation]"). Population keys are the fields of its four groups plus its header.
+fn key_homes() -> &'static [(&'static str, Vec<&'static str>)] {
+    use synmarket_agents::config::field_names;
+    use synmarket_agents::population::{Common, Providing, Requesting, Trading};
+    static HOMES: std::sync::OnceLock<Vec<(&'static str, Vec<&'static str>)>> = std::sync::OnceLock::new();
+    HOMES.get_or_init(|| {
+        let mut population: Vec<&'static str> = vec!["name", "role", "count", "strategy"];
+        for fields in
+            [field_names::<Common>(), field_names::<Trading>(), field_names::<Requesting>(), field_names::<Providing>()]
+        {
+            population.extend_from_slice(fields);
+        }
+        vec![
+            ("scenario", field_names::<super::file::Header>().to_vec()),
+            ("market", field_names::<synmarket_engine::MarketConfig>().to_vec()),
+            ("market.reputation", field_names::<synmarket_engine::config::ReputationConfig>().to_vec()),
+            ("[task_type]", field_names::<synmarket_agents::spec::TaskTypeSpec>().to_vec()),
+            ("[population]", population),
+            ("[population].sla", field_names::<synmarket_agents::spec::SlaTerms>().to_vec()),
+            ("[population].reliability", field_names::<synmarket_agents::spec::Reliability>().to_vec()),
+        ]
+    })
+}
+
+/// "; `k` is a key of [table]" when `k` is not a key here but is one of exactly the tables
+/// found (outside those of `known`, where it would have been accepted).
+fn home_of(k: &str, known: &[&str]) -> Option<String> {
+    let homes: Vec<&str> = key_homes()
+        .iter()
+        .filter(|(_, keys)| keys.contains(&k) && keys.as_slice() != known)
+        .map(|(table, _)| *table)
+        .collect();
+    let show = |t: &str| match t.strip_prefix("[population]") {
+        Some("") => "a [[population]]".to_string(),
+        Some(rest) => format!("[population{rest}] (after its [[population]])"),
+        None => match t.strip_prefix("[task_type]") {
+            Some(_) => "a [[task_type]]".to_string(),
+            None => format!("[{t}]"),
+        },
+    };
+    match homes.as_slice() {
+        [] => None,
+        [one] => Some(format!("; `{k}` is a key of {}", show(one))),
+        many => {
+            Some(format!("; `{k}` is a key of {}", many.iter().map(|t| show(t)).collect::<Vec<_>>().join(" and of ")))
+        }
+    }
+}
+
+/// "unknown key `k`" with the closest known key as a suggestion (or the table the key belongs
+/// to) and the keys that exist.
 pub fn unknown_key(k: &str, known: &[&str]) -> String {
-    let hint = suggestion(k, known).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
+    // A near spelling here wins over another table's exact key only when it is one edit away.
+    let near = suggestion(k, known).filter(|s| edit_distance(k, s) <= 1);
+    let hint = near
+        .map(|s| format!("; did you mean `{s}`?"))
+        .or_else(|| home_of(k, known))
+        .or_else(|| suggestion(k, known).map(|s| format!("; did you mean `{s}`?")))
+        .unwrap_or_default();
     if known.is_empty() {
         return format!("unknown key `{k}`: this table takes no keys");
     }

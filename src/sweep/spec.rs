@@ -453,6 +453,15 @@ impl Sweep {
         if points.is_empty() {
             return Err(ctx.err("", "no points: give a [grid], [[points]] or [random]"));
         }
+        // A key is fixed or swept, never both (which value would win is not for the reader to guess).
+        if let Some(key) = points.iter().flat_map(|p| p.params.keys()).find(|k| fixed.iter().any(|(f, _)| f == *k)) {
+            let at = if top.get("grid").and_then(|g| g.get(key.as_str())).is_some() {
+                join("grid", key)
+            } else {
+                join("fixed", key)
+            };
+            return Err(ctx.err(at, "is set in [fixed] and also swept: a key is either fixed or swept, not both"));
+        }
         let mut by_id: BTreeMap<String, Point> = BTreeMap::new();
         for p in points {
             by_id.entry(p.id()).or_insert(p);
@@ -474,7 +483,7 @@ impl Sweep {
         let fingerprint = hex_id(&format!("synmarket-sweep-v2\n{base_seed}\n{}\n{base_text}", seed_mode.as_str()));
         let sweep = Sweep {
             name,
-            file,
+            file: file.clone(),
             scenario_ref,
             scenario_path,
             replications,
@@ -486,8 +495,41 @@ impl Sweep {
             fingerprint,
             text: text.clone(),
         };
+        // A value that fails for every point is the fault of [fixed] or the base scenario, not of
+        // the first point that meets it: blame where it is written.
+        let blame = |point_err: SweepError| -> SweepError {
+            let SweepError::Point { reason, .. } = &point_err else { return point_err };
+            let mut doc = sweep.base.clone();
+            if apply_overrides(&mut doc, &[("scenario.seed".to_string(), toml::Value::Integer(0))]).is_err() {
+                return point_err;
+            }
+            let Err(base_err) = Scenario::from_value(&doc, &sweep.scenario_path.display().to_string()) else {
+                return point_err;
+            };
+            if scenario_error_reason(&base_err) != *reason {
+                return point_err;
+            }
+            let path = reason.split(": ").next().unwrap_or("");
+            let culprit = sweep
+                .fixed
+                .iter()
+                .filter(|(k, _)| path.starts_with(k.as_str()) || k.starts_with(path))
+                .max_by_key(|(k, _)| k.len());
+            match culprit {
+                Some((key, value)) => {
+                    let why = reason.split_once(": ").map_or(reason.as_str(), |x| x.1);
+                    let hint = if value.is_array() {
+                        "; a list in [fixed] sets the key to the list itself: to sweep over its values, move it to [grid]"
+                    } else {
+                        ""
+                    };
+                    ctx.err(join("fixed", key), format!("{why}{hint}"))
+                }
+                None => ctx.err("sweep.scenario", format!("the base scenario is invalid for every point: {base_err}")),
+            }
+        };
         for p in &sweep.points {
-            sweep.scenario(p, 0)?;
+            sweep.scenario(p, 0).map_err(blame)?;
         }
         Ok(sweep)
     }

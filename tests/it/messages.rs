@@ -276,6 +276,47 @@ const CASES: &[(&str, Input, &str)] = &[
         ),
         "FILE:3:1: sweep.scenario: base scenario: DIR/no/such/scenario.toml: cannot read the scenario: no such file (the path is relative to the sweep file)",
     ),
+    (
+        "sweep fixed value invalid",
+        Input::Sweep(
+            "[sweep]\nname = \"x\"\nscenario = \"BASELINE\"\nreplications = 2\n[fixed]\n\"scenario.duration\" = \"1.5d\"\n[grid]\n\"market.fee_bps\" = [1, 2]\n",
+        ),
+        "FILE:6:1: fixed.scenario.duration: \"1.5d\" is not a duration: each part must be a whole number of its unit, not a decimal (write \"36h\" or \"1d12h\")",
+    ),
+    (
+        "sweep list in fixed",
+        Input::Sweep(
+            "[sweep]\nname = \"x\"\nscenario = \"BASELINE\"\nreplications = 2\n[fixed]\n\"scenario.duration\" = [\"6h\", \"12h\"]\n[grid]\n\"market.fee_bps\" = [1, 2]\n",
+        ),
+        "FILE:6:1: fixed.scenario.duration: expected a duration such as \"15m\", \"36h\" or \"1d12h\", found a list; a list in [fixed] sets the key to the list itself: to sweep over its values, move it to [grid]",
+    ),
+    (
+        "sweep key fixed and swept",
+        Input::Sweep(
+            "[sweep]\nname = \"x\"\nscenario = \"BASELINE\"\nreplications = 2\n[fixed]\n\"market.fee_bps\" = 5\n[grid]\n\"market.fee_bps\" = [1, 2]\n",
+        ),
+        "FILE:8:1: grid.market.fee_bps: is set in [fixed] and also swept: a key is either fixed or swept, not both",
+    ),
+    (
+        "key in the wrong table",
+        Input::Scenario("[[task_type]]", "[market]\ninitial = 60.0\n\n[[task_type]]"),
+        "FILE:7:1: market.initial: unknown key `initial`; `initial` is a key of [market.reputation] (keys here: …)",
+    ),
+    (
+        "sla key at population level",
+        Input::Scenario("count = 3", "count = 3\npenalty_fraction = 0.5"),
+        "FILE:13:1: population[0].penalty_fraction: unknown key `penalty_fraction`; `penalty_fraction` is a key of [population.sla] (after its [[population]]) (keys here: …)",
+    ),
+    (
+        "market key at top level",
+        Input::Scenario("[scenario]", "fee_bps = 5\n[scenario]"),
+        "FILE:1:1: fee_bps: unknown key `fee_bps`; `fee_bps` is a key of [market] (keys here: …)",
+    ),
+    (
+        "market table at top level",
+        Input::Scenario("[[task_type]]", "[reputation]\ninitial = 5.0\n\n[[task_type]]"),
+        "FILE:6:2: reputation: unknown key `reputation`; `reputation` is a key of [market] (keys here: …)",
+    ),
 ];
 
 const RUST_WORDS: &[&str] = &["i64", "u64", "f64", "i32", "u32", "usize", "String", "Option", "..=", "Vec<"];
