@@ -354,6 +354,13 @@ fn the_economic_simulation_report_states_effects_as_paired_differences() {
     for needle in ["reputation", "sla", "penalties", "the interval excludes 0", "do not respond"] {
         assert!(section.contains(needle), "effects section lacks {needle:?}");
     }
+    // One precision per interval, from its largest value: thousands of tokens are not printed to
+    // four decimals (`46,807.8000 [15,587.1480, …]`).
+    let thousands_to_4 = section.split_whitespace().any(|w| {
+        let w = w.trim_matches(|c: char| !c.is_ascii_digit() && c != '.' && c != ',');
+        w.contains(',') && w.split('.').nth(1).is_some_and(|f| f.len() == 4)
+    });
+    assert!(!thousands_to_4, "{section}");
     assert!(dir.join("effects.parquet").is_file());
     // P* both unconstrained and under the eligibility rules, and which one each figure uses.
     assert!(md.contains("eligibility-constrained P") && md.contains("measured against the unconstrained"), "{md}");

@@ -404,8 +404,21 @@ fn reputation_section(t: &Tables) -> Section {
 }
 
 /// A number with its sign (`+0.0412`, `−320,186.7`).
-fn signed(x: f64) -> String {
-    if x > 0.0 { format!("+{}", num(x, 4)) } else { num(x, 4) }
+fn signed(x: f64, decimals: usize) -> String {
+    if x > 0.0 { format!("+{}", num(x, decimals)) } else { num(x, decimals) }
+}
+
+/// Decimals for a mean and its interval, one for the three, from the largest: 1 from 100 up
+/// (`46,807.8 [15,587.1, 78,028.5]` tokens), 3 from 1, else 4 (rates).
+fn interval_decimals(values: &[f64]) -> usize {
+    let top = values.iter().filter(|v| v.is_finite()).fold(0.0f64, |m, v| m.max(v.abs()));
+    if top >= 100.0 {
+        1
+    } else if top >= 1.0 {
+        3
+    } else {
+        4
+    }
 }
 
 /// The scenario's `[[effect]]` pair studies: what each rule does, as paired differences.
@@ -427,10 +440,11 @@ fn effects_section(t: &Tables) -> Section {
     for i in 0..e.len() {
         let complete = n.get(i) == seeds.get(i);
         let (m, lo, hi) = (mean[i], low[i], high[i]);
+        let d = interval_decimals(&[m, lo, hi]);
         let cell = if m.is_finite() && lo.is_finite() && hi.is_finite() {
-            format!("{} [{}, {}]", num(m, 4), num(lo, 4), num(hi, 4))
+            format!("{} [{}, {}]", num(m, d), num(lo, d), num(hi, d))
         } else if m.is_finite() {
-            num(m, 4)
+            num(m, d)
         } else {
             "undefined".into()
         };
@@ -444,9 +458,9 @@ fn effects_section(t: &Tables) -> Section {
                 versus[i],
                 name[i],
                 metric[i],
-                signed(m),
-                signed(lo),
-                signed(hi)
+                signed(m, d),
+                signed(lo, d),
+                signed(hi, d)
             ));
             "the interval excludes 0".into()
         } else {
