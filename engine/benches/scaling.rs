@@ -19,7 +19,7 @@ use std::time::Duration;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
 use synmarket_engine::{
-    AccountId, CapabilitySet, ComputeTaskSpec, Market, MarketConfig, NewOrder, PeerId, PeerSpec, TaskTypeId,
+    AccountId, CapabilitySet, ComputeTaskSpec, Market, MarketConfig, NewOrder, OrderId, PeerId, PeerSpec, TaskTypeId,
 };
 
 /// World sizes: 1×, 10×, 100× of `base`.
@@ -59,6 +59,20 @@ fn class(c: usize) -> CapabilitySet {
     CapabilitySet((1u128 << a) | (1u128 << b))
 }
 
+/// A market with one task type and one provider resting `n` one-unit offers, the k-th with
+/// capabilities `caps(k)`; returns the market, the task type, the provider and the last offer.
+fn resting_offers(n: usize, caps: impl Fn(usize) -> CapabilitySet) -> (Market, TaskTypeId, PeerId, OrderId) {
+    let mut m = market();
+    let tt = m.register_task_type("bench").expect("task type");
+    let p = provider(&mut m, 0);
+    let mut last = None;
+    for k in 0..n.max(1) {
+        last = Some(m.place_order(NewOrder::sell(p, 100, 1, ComputeTaskSpec::new(tt, caps(k))), 0).expect("offer"));
+    }
+    m.drain_events().for_each(drop);
+    (m, tt, p, last.expect("at least one offer"))
+}
+
 fn intern_task_type(c: &mut Criterion) {
     let mut g = c.benchmark_group("scaling/intern_task_type");
     configure(&mut g);
@@ -78,16 +92,8 @@ fn cancel_newest(c: &mut Criterion) {
     let mut g = c.benchmark_group("scaling/cancel_newest");
     configure(&mut g);
     for n in sizes(10) {
-        let mut m = market();
-        let tt = m.register_task_type("bench").expect("task type");
-        let p = provider(&mut m, 0);
+        let (mut m, tt, p, mut last) = resting_offers(n, |_| CapabilitySet::EMPTY);
         let spec = ComputeTaskSpec::new(tt, CapabilitySet::EMPTY);
-        let mut last = None;
-        for _ in 0..n {
-            last = Some(m.place_order(NewOrder::sell(p, 100, 1, spec), 0).expect("offer"));
-        }
-        m.drain_events().for_each(drop);
-        let mut last = last.expect("at least one offer");
         g.bench_function(n.to_string(), |b| {
             b.iter(|| {
                 m.cancel_order(last, p, 0).expect("cancel");
@@ -103,13 +109,7 @@ fn class_lookup(c: &mut Criterion) {
     let mut g = c.benchmark_group("scaling/class_lookup");
     configure(&mut g);
     for n in sizes(40) {
-        let mut m = market();
-        let tt = m.register_task_type("bench").expect("task type");
-        let p = provider(&mut m, 0);
-        for k in 0..n {
-            m.place_order(NewOrder::sell(p, 100, 1, ComputeTaskSpec::new(tt, class(k))), 0).expect("offer");
-        }
-        m.drain_events().for_each(drop);
+        let (mut m, tt, p, _) = resting_offers(n, class);
         let spec = ComputeTaskSpec::new(tt, class(n / 2));
         g.bench_function(n.to_string(), |b| {
             b.iter(|| {

@@ -273,13 +273,15 @@ fn x_ticks<DB: DrawingBackend>(
     }
 }
 
-/// Draws one line plot with its title into `area` (legend drawn elsewhere).
+/// Draws one line plot with its title into `area` (legend drawn elsewhere); `x_title`: draw the
+/// x axis title (a grid leaves it to the panel below when that repeats it).
 pub(crate) fn draw_line_plot<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     chart: &LineChart,
     index: usize,
     colors: &ColorMap,
     sizes: Sizes,
+    x_title: bool,
 ) -> Result<(), ChartError> {
     let area = draw_title(area, &chart.title, sizes.title_px)?;
     let (w, h) = area.dim_in_pixel();
@@ -311,10 +313,11 @@ pub(crate) fn draw_line_plot<DB: DrawingBackend>(
         Some(ticks) => ticks,
         None => x_ticks(&area, xs, (x_max_ticks, chart.x_ends_labelled), plot_w, sizes.tick_px),
     };
-    let x_desc_h = if chart.x_label.trim().is_empty() { 0 } else { sizes.label_px + 14 };
+    let x_label = if x_title { chart.x_label.trim() } else { "" };
+    let x_desc_h = if x_label.is_empty() { 0 } else { sizes.label_px + 14 };
     let x_area = sizes.tick_px + 16 + x_desc_h;
     let plot_h = h.saturating_sub(x_area + 16).max(50);
-    let x_desc = style::fit_text(chart.x_label.trim(), plot_w, &measure_label);
+    let x_desc = style::fit_text(x_label, plot_w, &measure_label);
     let y_desc = style::fit_text(chart.y_label.trim(), plot_h, &measure_label);
 
     let x_axis = TickedAxis::new(xs, x_tick_values.clone());

@@ -149,7 +149,7 @@ fn draw_chart<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &Chart) 
             let mut entries = Vec::new();
             line::legend_entries(c, 0, &colors, &mut entries);
             let plot = with_legend(&root, entries)?;
-            line::draw_line_plot(&plot, c, 0, &colors, FULL)
+            line::draw_line_plot(&plot, c, 0, &colors, FULL, true)
         }
         Chart::Bar(c) => {
             let plot = with_legend(&root, bar::legend_entries(c))?;
@@ -181,7 +181,7 @@ fn draw_panels<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &PanelC
     let n = chart.panels.len();
     if n == 0 {
         let empty = LineChart::default();
-        return line::draw_line_plot(&area, &empty, 0, &ColorMap::default(), FULL);
+        return line::draw_line_plot(&area, &empty, 0, &ColorMap::default(), FULL, true);
     }
     let colors = ColorMap::for_charts(&chart.panels);
     let mut entries = Vec::new();
@@ -195,21 +195,11 @@ fn draw_panels<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, chart: &PanelC
     let cells = plot.split_evenly((rows, cols));
     for (i, (cell, panel)) in cells.iter().zip(&chart.panels).enumerate() {
         let cell = cell.margin(6, 6, 4, 4);
-        let shown = shared_axis_titles(&chart.panels, i, cols);
-        line::draw_line_plot(&cell, shown.as_ref().unwrap_or(panel), i, &colors, sizes)?;
+        // An x title that the panel below repeats is left out: stacked panels then read as one
+        // figure, without the same title between each pair. Y titles stay: each panel has its
+        // own scale.
+        let x_title_below = chart.panels.get(i + cols).is_some_and(|p| p.x_label == panel.x_label);
+        line::draw_line_plot(&cell, panel, i, &colors, sizes, !x_title_below)?;
     }
     Ok(())
-}
-
-/// Panel `i` without an x axis title that the panel below it repeats (`None`: the panel keeps
-/// it). Stacked panels then read as one figure, without the same title between each pair. Y titles
-/// stay: each panel has its own scale.
-fn shared_axis_titles(panels: &[LineChart], i: usize, cols: usize) -> Option<LineChart> {
-    let below = panels.get(i + cols).is_some_and(|p| p.x_label == panels[i].x_label);
-    if !below {
-        return None;
-    }
-    let mut panel = panels[i].clone();
-    panel.x_label.clear();
-    Some(panel)
 }

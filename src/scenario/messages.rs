@@ -139,15 +139,9 @@ pub fn kind_of(v: &toml::Value) -> &'static str {
 /// [market.reputation]"). Population keys are the fields of its four groups plus its header.
 fn key_homes() -> &'static [(&'static str, Vec<&'static str>)] {
     use synmarket_agents::config::field_names;
-    use synmarket_agents::population::{Common, Providing, Requesting, Trading};
     static HOMES: std::sync::OnceLock<Vec<(&'static str, Vec<&'static str>)>> = std::sync::OnceLock::new();
     HOMES.get_or_init(|| {
-        let mut population: Vec<&'static str> = vec!["name", "role", "count", "strategy"];
-        for fields in
-            [field_names::<Common>(), field_names::<Trading>(), field_names::<Requesting>(), field_names::<Providing>()]
-        {
-            population.extend_from_slice(fields);
-        }
+        let population = super::population::keys_for(None);
         vec![
             ("scenario", field_names::<super::file::Header>().to_vec()),
             ("market", field_names::<synmarket_engine::MarketConfig>().to_vec()),

@@ -200,10 +200,17 @@ fn not_here(k: &str, owner: Option<&[Role]>, role: Role, kind: Strategy) -> Stri
     if !strategies.is_empty() {
         return format!("applies only to populations with strategy = {}; {this}", strategies.join(" or "));
     }
-    let mut known: Vec<&str> = HEADER.to_vec();
-    for g in groups().iter().filter(|g| g.roles.contains(&role)) {
-        known.extend(g.fields.iter().copied());
-    }
+    let mut known = keys_for(Some(role));
     known.extend(kind.param_keys().iter().copied());
     messages::unknown_key(k, &known)
+}
+
+/// The keys a population of `role` may write outside its strategy's own (every role's when
+/// `None`): the header and the fields of the groups that role reads.
+pub(super) fn keys_for(role: Option<Role>) -> Vec<&'static str> {
+    let mut known: Vec<&'static str> = HEADER.to_vec();
+    for g in groups().iter().filter(|g| role.is_none_or(|r| g.roles.contains(&r))) {
+        known.extend(g.fields.iter().copied());
+    }
+    known
 }
