@@ -121,7 +121,7 @@ impl Narrator {
             MarketEvent::Assigned { assignment, request, provider, units, price_per_unit, .. } => {
                 let a = m.assignment(assignment);
                 let (bid, ask, rep) = a.map_or((0, 0, 0.0), |a| (a.bid, a.ask, a.provider_reputation));
-                let rule = m.config().pricing.as_str();
+                let rule = m.config().price_rule_name();
                 let k = m.config().reputation_weight;
                 let weighted = ask as f64 / (rep / 100.0).clamp(0.5, 2.0).powf(k);
                 let p = self.name(provider);

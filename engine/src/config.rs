@@ -39,6 +39,55 @@ pub enum PriceRule {
     Bid,
 }
 
+/// The market institution: how requests and offers meet (§3, docs/mechanisms.md "Institutions").
+/// Every institution uses the same orders, wallets, escrow, SLAs, reputation and compliance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Institution {
+    /// The first-accept auction: a request takes the best qualifying resting offers at once and
+    /// stays open for `auction_window`; an incoming offer serves open requests at once. The
+    /// default; the trade price follows `pricing`.
+    #[default]
+    FirstAccept,
+    /// A continuous double auction (Smith 1962; Gode and Sunder 1993): as first-accept, plus
+    /// the improvement rule (an order that does not cross the other side must beat the best
+    /// quote on its own side, else it is refused with `not_improving`) and trade at the resting
+    /// order's price. With `clear_book_after_trade` every open order of the task type is
+    /// cancelled after each trade, as in Gode and Sunder's experiments.
+    ContinuousDoubleAuction,
+    /// A sealed-bid reverse auction (procurement, as Akash): a request opens a bidding window of
+    /// `auction_window`; nothing matches on arrival; at the window's end the request is awarded
+    /// to the best qualifying offers then resting (lowest reputation-weighted ask first), paid
+    /// as `sealed_bid_price` says.
+    SealedBidReverse,
+    /// A call market (periodic uniform-price double auction): orders accumulate and every
+    /// `call_interval` each task type clears at one price that maximises the units that can
+    /// trade (tie rules in `matching.rs`).
+    CallMarket,
+}
+
+impl Institution {
+    /// True when orders match the moment they arrive (first-accept, continuous double auction).
+    #[inline]
+    pub fn matches_on_arrival(self) -> bool {
+        matches!(self, Institution::FirstAccept | Institution::ContinuousDoubleAuction)
+    }
+}
+
+/// What a winner of a sealed-bid reverse auction is paid per unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SealedBidPrice {
+    /// Its own ask (first price). The default.
+    #[default]
+    FirstPrice,
+    /// The highest ask at which it would still have won: the reputation-weighted ask of the
+    /// best qualifying losing offer of another provider, converted to the winner's own weight,
+    /// at least its ask and at most the bid; the bid when no other provider qualifies (Vickrey
+    /// 1961, as a scoring auction).
+    SecondPrice,
+}
+
 /// Who must approve the release of an escrow (§5).
 ///
 /// In files: `"single"`, `"both_parties"`, `{ arbitrators = { required = 2, total = 3 } }` or
@@ -182,15 +231,31 @@ impl Default for ReputationConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MarketConfig {
-    /// How long a request's first-accept auction stays open (§3).
+    /// How long a request stays open (§3): the first-accept window, a CDA bid's life, the
+    /// sealed-bid bidding window, a call-market request's life.
     #[serde(rename = "auction_window", with = "crate::duration::serde_ms")]
     pub auction_window_ms: DurationMs,
     /// `max_providers = clamp(units / slot_divisor, 1, slot_cap)`.
     pub slot_divisor: u64,
     /// Upper bound on provider slots per auction.
     pub slot_cap: u64,
-    /// The trade price rule.
+    /// How requests and offers meet.
+    #[serde(skip_serializing_if = "is_default")]
+    pub institution: Institution,
+    /// The trade price rule of the first-accept auction (other institutions set their own
+    /// price; there only the default `ask` is accepted, and `resting` under the continuous
+    /// double auction, which is its rule).
     pub pricing: PriceRule,
+    /// Continuous double auction only: cancel every open order of a task type after each of its
+    /// trades (Gode and Sunder 1993).
+    #[serde(skip_serializing_if = "is_default")]
+    pub clear_book_after_trade: bool,
+    /// Sealed-bid reverse auction only: first or second price.
+    #[serde(skip_serializing_if = "is_default")]
+    pub sealed_bid_price: SealedBidPrice,
+    /// Call market only: the time between two calls (clearings); calls fall at whole multiples.
+    #[serde(rename = "call_interval", with = "crate::duration::serde_ms", skip_serializing_if = "is_default_call")]
+    pub call_interval_ms: DurationMs,
     /// Exponent `k` of the reputation factor in `weighted_ask = ask / f(rep)^k`; 0 is pure price.
     pub reputation_weight: f64,
     /// Market fee on the provider's gross, in basis points.
@@ -255,7 +320,11 @@ impl Default for MarketConfig {
             auction_window_ms: 15 * MINUTE,
             slot_divisor: 100,
             slot_cap: 10,
+            institution: Institution::FirstAccept,
             pricing: PriceRule::Ask,
+            clear_book_after_trade: false,
+            sealed_bid_price: SealedBidPrice::FirstPrice,
+            call_interval_ms: DEFAULT_CALL_INTERVAL_MS,
             reputation_weight: 1.0,
             fee_bps: 100,
             escrow: MultiSigType::Single,
@@ -282,6 +351,17 @@ impl Default for MarketConfig {
     }
 }
 
+/// The default `call_interval`: one minute.
+pub const DEFAULT_CALL_INTERVAL_MS: DurationMs = MINUTE;
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+
+fn is_default_call(v: &DurationMs) -> bool {
+    *v == DEFAULT_CALL_INTERVAL_MS
+}
+
 /// The longest duration accepted anywhere (configuration, SLA, task spec): 10 years. Longer values
 /// would be typos, not experiments.
 pub const MAX_DURATION_MS: DurationMs = 10 * 365 * DAY;
@@ -296,8 +376,9 @@ impl MarketConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |field: &'static str, reason: String| Err(ConfigError { field, reason });
         let r = &self.reputation;
-        let durations: [(&'static str, DurationMs); 12] = [
+        let durations: [(&'static str, DurationMs); 13] = [
             ("auction_window", self.auction_window_ms),
+            ("call_interval", self.call_interval_ms),
             ("review_window", self.review_window_ms),
             ("escrow_timeout", self.escrow_timeout_ms),
             ("dispute_timeout", self.dispute_timeout_ms),
@@ -320,11 +401,13 @@ impl MarketConfig {
             ("usage_cap_window", self.usage_cap_window_ms),
             ("price_window", self.price_window_ms),
             ("escrow_timeout", self.escrow_timeout_ms),
+            ("call_interval", self.call_interval_ms),
         ] {
             if v == 0 {
                 return bad(field, "must be greater than 0".into());
             }
         }
+        self.validate_institution()?;
         if self.slot_divisor == 0 {
             return bad("slot_divisor", "must be at least 1".into());
         }
@@ -401,6 +484,64 @@ impl MarketConfig {
         Ok(())
     }
 
+    /// Keys that belong to one institution are refused with another, so a study never believes
+    /// a rule is in force that is not.
+    fn validate_institution(&self) -> Result<(), ConfigError> {
+        let inst = self.institution;
+        let name = match inst {
+            Institution::FirstAccept => "the first-accept auction",
+            Institution::ContinuousDoubleAuction => "the continuous double auction",
+            Institution::SealedBidReverse => "the sealed-bid reverse auction",
+            Institution::CallMarket => "the call market",
+        };
+        let own_price = match inst {
+            Institution::FirstAccept => "",
+            Institution::ContinuousDoubleAuction => "trades at the resting order's price",
+            Institution::SealedBidReverse => "pays as `sealed_bid_price` says",
+            Institution::CallMarket => "trades at the call's uniform price",
+        };
+        let err = |field: &'static str, reason: String| Err(ConfigError { field, reason });
+        // `resting` under the continuous double auction says what it does anyway.
+        let same = inst == Institution::ContinuousDoubleAuction && self.pricing == PriceRule::Resting;
+        if inst != Institution::FirstAccept && self.pricing != PriceRule::Ask && !same {
+            return err(
+                "pricing",
+                format!(
+                    "`pricing = \"{}\"` applies to `institution = \"first_accept\"`: {name} {own_price}",
+                    self.pricing
+                ),
+            );
+        }
+        if inst != Institution::ContinuousDoubleAuction && self.clear_book_after_trade {
+            return err(
+                "clear_book_after_trade",
+                format!("applies to `institution = \"continuous_double_auction\"`, not to {name}"),
+            );
+        }
+        if inst != Institution::SealedBidReverse && self.sealed_bid_price != SealedBidPrice::FirstPrice {
+            return err(
+                "sealed_bid_price",
+                format!("applies to `institution = \"sealed_bid_reverse\"`, not to {name}"),
+            );
+        }
+        if inst != Institution::CallMarket && self.call_interval_ms != DEFAULT_CALL_INTERVAL_MS {
+            return err("call_interval", format!("applies to `institution = \"call_market\"`, not to {name}"));
+        }
+        Ok(())
+    }
+
+    /// The name of the rule that sets trade prices under this configuration: `pricing` under
+    /// first-accept, `resting` under the continuous double auction, the `sealed_bid_price` under
+    /// the sealed-bid reverse auction, `uniform` in the call market.
+    pub fn price_rule_name(&self) -> &'static str {
+        match self.institution {
+            Institution::FirstAccept => self.pricing.as_str(),
+            Institution::ContinuousDoubleAuction => PriceRule::Resting.as_str(),
+            Institution::SealedBidReverse => self.sealed_bid_price.as_str(),
+            Institution::CallMarket => "uniform",
+        }
+    }
+
     /// Provider slots of a request for `units`: `clamp(units / slot_divisor, 1, slot_cap)`.
     #[inline]
     pub fn max_providers(&self, units: u64) -> u64 {
@@ -447,4 +588,4 @@ mod tests {
     }
 }
 
-crate::named!(PriceRule, MultiSigType, DisputeDefault);
+crate::named!(Institution, SealedBidPrice, PriceRule, MultiSigType, DisputeDefault);

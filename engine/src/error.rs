@@ -102,6 +102,21 @@ pub enum MarketError {
         /// The declared cap.
         cap: u64,
     },
+    /// Continuous double auction: an order that neither crosses the best quote of the other side
+    /// nor beats the best quote of its own side (the improvement rule).
+    #[error(
+        "a {q} of {price_per_unit} does not beat the best {q} of {best} and does not reach the other side \
+         (the continuous double auction's improvement rule)",
+        q = quote_name(*side)
+    )]
+    NotImproving {
+        /// The order's side.
+        side: crate::order::Side,
+        /// Its price per unit.
+        price_per_unit: u64,
+        /// The best price on its side.
+        best: u64,
+    },
     /// An offer from a peer that registered no account.
     #[error("peer {0} has no provider account and cannot offer compute")]
     NoAccount(PeerId),
@@ -191,6 +206,7 @@ impl MarketError {
             MarketError::WrongState { .. } => "wrong_state",
             MarketError::InsufficientFunds { .. } => "insufficient_funds",
             MarketError::ExceedsUsageCap { .. } => "exceeds_usage_cap",
+            MarketError::NotImproving { .. } => "not_improving",
             MarketError::NoAccount(_) => "no_account",
             MarketError::BadSignature(_) => "bad_signature",
             MarketError::Replayed { .. } => "replayed",
@@ -206,6 +222,14 @@ impl MarketError {
             MarketError::PanelUnstaffed { .. } => "panel_unstaffed",
             MarketError::SupplyOverflow => "supply_overflow",
         }
+    }
+}
+
+/// A side's quote in the field's words: bid or ask.
+fn quote_name(side: crate::order::Side) -> &'static str {
+    match side {
+        crate::order::Side::Buy => "bid",
+        crate::order::Side::Sell => "ask",
     }
 }
 
@@ -310,6 +334,15 @@ pub enum InvariantError {
         paid: u64,
         /// Its amount.
         amount: u64,
+    },
+    /// The quote indexes of a task type (`best_ask`, `best_bid`, book clearing and calls read
+    /// them) disagree with the open orders.
+    #[error("quote index of task type {task_type}: {reason}")]
+    QuoteIndex {
+        /// The task type's index.
+        task_type: usize,
+        /// What disagrees, with the numbers.
+        reason: String,
     },
     /// An escrow was created but never funded.
     #[error("escrow {escrow} was never funded")]

@@ -23,6 +23,8 @@ pub enum CloseReason {
     Expired,
     /// The requester cancelled (or was banned).
     Cancelled,
+    /// A trade cleared the book (continuous double auction with `clear_book_after_trade`).
+    BookCleared,
 }
 
 /// A compliance finding at an audit (§9).

@@ -4,7 +4,7 @@
 //! reports the first violation: token conservation, locks equal to the open requests' unspent
 //! bids, escrow balances matching their states, `filled_units ≤ total_units` and equal to the
 //! assigned units, trade prices within `[ask, bid]`, usage caps in every window, legal escrow
-//! transitions and reputation bounds. Tests call it after every operation; runs call it at the end
+//! transitions, reputation bounds, and quote indexes that list exactly the open orders. Tests call it after every operation; runs call it at the end
 //! (and, in debug builds, at every sample).
 
 use std::collections::BTreeMap;
@@ -121,6 +121,43 @@ impl Market {
                 if sum > cap {
                     return Err(InvariantError::UsageCapBreached { provider: p, units: sum, cap });
                 }
+            }
+        }
+        // Quote indexes: exactly the open orders, at their prices.
+        let mut open_asks = vec![0usize; self.book.types.len()];
+        let mut open_bids = vec![0usize; self.book.types.len()];
+        for o in self.orders.iter().filter(|o| self.book.indexed && o.status.is_open()) {
+            let t = o.spec.task_type.index();
+            let tb = &self.book.types[t];
+            let listed = match o.side {
+                Side::Sell => {
+                    open_asks[t] += 1;
+                    tb.asks.contains(&(o.price_per_unit, o.id))
+                }
+                Side::Buy => {
+                    open_bids[t] += 1;
+                    tb.bids.contains(&(std::cmp::Reverse(o.price_per_unit), o.id))
+                }
+            };
+            if !listed {
+                return Err(InvariantError::QuoteIndex {
+                    task_type: t,
+                    reason: format!("open order {} at {} is not indexed", o.id, o.price_per_unit),
+                });
+            }
+        }
+        for (t, tb) in self.book.types.iter().enumerate().filter(|_| self.book.indexed) {
+            if tb.asks.len() != open_asks[t] || tb.bids.len() != open_bids[t] {
+                return Err(InvariantError::QuoteIndex {
+                    task_type: t,
+                    reason: format!(
+                        "{} asks and {} bids indexed, {} and {} open",
+                        tb.asks.len(),
+                        tb.bids.len(),
+                        open_asks[t],
+                        open_bids[t]
+                    ),
+                });
             }
         }
         // Reputation bounds.

@@ -77,7 +77,8 @@ pub mod workload;
 pub use bank::{Account, EntryKind, LedgerEntry, Wallet};
 pub use capability::{CapabilitySet, Vocabulary};
 pub use config::{
-    DisputeDefault, MAX_DURATION_MS, MAX_REPUTATION_MAGNITUDE, MarketConfig, MultiSigType, PriceRule, ReputationConfig,
+    DisputeDefault, Institution, MAX_DURATION_MS, MAX_REPUTATION_MAGNITUDE, MarketConfig, MultiSigType, PriceRule,
+    ReputationConfig, SealedBidPrice,
 };
 pub use error::{ConfigError, InvariantError, MarketError};
 pub use escrow::{

@@ -162,7 +162,7 @@ impl Market {
                     self.try_decide(EscrowId(id), t);
                 }
             }
-            TimerKind::OrderExpiry | TimerKind::AuctionClose | TimerKind::Decay => {}
+            TimerKind::OrderExpiry | TimerKind::Call | TimerKind::AuctionClose | TimerKind::Decay => {}
         }
     }
 

@@ -46,7 +46,7 @@ use ed25519_dalek::VerifyingKey;
 use crate::bank::{Account, Bank, EntryKind};
 use crate::book::{AuctionKey, OfferBook, OfferKey, REP_BUCKETS, bucket_ceiling_reputation, bucket_floor};
 use crate::capability::{CapabilitySet, Vocabulary};
-use crate::config::{MAX_DURATION_MS, MarketConfig};
+use crate::config::{Institution, MAX_DURATION_MS, MarketConfig};
 use crate::error::{ConfigError, MarketError};
 use crate::escrow::{Escrow, EscrowTransition, TaskAssignment};
 use crate::events::{CloseReason, MarketEvent};
@@ -113,6 +113,18 @@ pub(crate) struct Cursor {
     pub(crate) limit: f64,
 }
 
+/// How a request's walk prices and limits its picks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Walk {
+    /// On arrival (first-accept, continuous double auction): offers up to the bid, priced by the
+    /// institution's rule for a resting offer.
+    Immediate,
+    /// The end of a sealed-bid window: offers up to the bid, first or second price.
+    Award,
+    /// A call: offers up to the call's price, all at that price.
+    Uniform(u64),
+}
+
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Pick {
     pub(crate) offer: OrderId,
@@ -175,6 +187,14 @@ pub struct Market {
     pub(crate) cap_unpark: BinaryHeap<Reverse<(SimTime, PeerId)>>,
     /// Providers a request's walk found to be worth parking.
     pub(crate) to_park: Vec<PeerId>,
+    /// Call market: the task types with an open request (the books a call may clear).
+    pub(crate) call_books: std::collections::BTreeSet<TaskTypeId>,
+    /// Order ids gathered by a book clearing or a call, kept to reuse the allocation.
+    pub(crate) scratch_ids: Vec<OrderId>,
+    /// A call's crossing bids and asks, `(price, units)`, kept to reuse the allocation.
+    pub(crate) call_bids: Vec<(u64, u64)>,
+    pub(crate) call_asks: Vec<(u64, u64)>,
+    pub(crate) scratch_types: Vec<TaskTypeId>,
 }
 
 /// `ask / f(rep)^k` with `f(rep) = clamp(rep / 100, 0.5, 2.0)`, as ordered bits.
@@ -195,6 +215,7 @@ impl Market {
     pub fn new(config: MarketConfig) -> Result<Self, ConfigError> {
         config.validate()?;
         let config_k = config.reputation_weight;
+        let indexed = config.institution != Institution::FirstAccept;
         let mut m = Market {
             reputation: ReputationBook::new(config.reputation.clone()),
             bank: Bank::new(config.retain_ledger),
@@ -208,7 +229,7 @@ impl Market {
             assignments: Vec::new(),
             escrows: Vec::new(),
             trail: Vec::new(),
-            book: OfferBook::default(),
+            book: OfferBook { types: Vec::new(), indexed },
             open: OpenLists::default(),
             prices: PriceWindows::default(),
             timers: Timers::default(),
@@ -227,9 +248,17 @@ impl Market {
             changed: Vec::new(),
             cap_unpark: BinaryHeap::new(),
             to_park: Vec::new(),
+            call_books: std::collections::BTreeSet::new(),
+            scratch_ids: Vec::new(),
+            call_bids: Vec::new(),
+            call_asks: Vec::new(),
+            scratch_types: Vec::new(),
         };
         if m.config.reputation.decay_half_life_ms > 0 {
             m.timers.push(m.config.reputation.decay_step_ms, TimerKind::Decay, 0);
+        }
+        if m.config.institution == Institution::CallMarket {
+            m.timers.push(m.config.call_interval_ms, TimerKind::Call, 0);
         }
         Ok(m)
     }
@@ -382,7 +411,21 @@ impl Market {
             TimerKind::AuctionClose => {
                 let oid = OrderId(id);
                 if self.orders[oid.index()].status.is_open() {
+                    if self.config.institution == Institution::SealedBidReverse {
+                        // The bidding window ends: award to the best offers resting now.
+                        self.unpark_due(t);
+                        self.match_request(oid, t, Walk::Award);
+                        if self.close_request_if_done(oid, t) {
+                            return;
+                        }
+                    }
                     self.close_order(oid, OrderStatus::Expired, CloseReason::WindowEnded, t);
+                }
+            }
+            TimerKind::Call => {
+                self.run_call(t);
+                if let Some(next) = t.checked_add(self.config.call_interval_ms) {
+                    self.schedule(next, TimerKind::Call, 0);
                 }
             }
             TimerKind::Decay => {
@@ -477,6 +520,7 @@ impl Market {
         if let Some(exp) = expires_at {
             self.schedule(exp, TimerKind::OrderExpiry, id.0);
         }
+        let matches_before = self.counters.matches;
         // Providers whose cap window has freed room by now walk again (their offers rejoin the
         // book); nothing parks with a time <= now, so this holds for the whole call.
         self.unpark_due(now);
@@ -492,19 +536,26 @@ impl Market {
                     id.0,
                     now,
                 )?;
-                self.match_request(id, now);
+                if self.config.institution.matches_on_arrival() {
+                    self.match_request(id, now, Walk::Immediate);
+                }
                 if !self.close_request_if_done(id, now) {
                     let closes_at = now.saturating_add(self.config.auction_window_ms);
                     self.book
                         .get_mut(task_spec.task_type)
                         .insert_auction(task_spec.capabilities, (Reverse(price_per_unit), id));
                     self.open.push(trader, id);
+                    if self.config.institution == Institution::CallMarket {
+                        self.call_books.insert(task_spec.task_type);
+                    }
                     self.schedule(closes_at, TimerKind::AuctionClose, id.0);
                     self.events.push(MarketEvent::AuctionOpened { time: now, request: id, closes_at });
                 }
             }
             Side::Sell => {
-                self.match_offer(id, now);
+                if self.config.institution.matches_on_arrival() {
+                    self.match_offer(id, now);
+                }
                 let remaining = self.orders[id.index()].remaining();
                 if remaining == 0 {
                     self.orders[id.index()].status = OrderStatus::Filled;
@@ -520,12 +571,16 @@ impl Market {
                     if !parked {
                         tb.insert_offer(class, bucket, OfferKey { weighted_bits: bits, id });
                     }
+                    tb.index_ask(price_per_unit, id);
                     tb.resting_units += remaining;
                     tb.resting_offers += 1;
                     self.peers[trader.index()].resting += 1;
                     self.open.push(trader, id);
                 }
             }
+        }
+        if self.config.clear_book_after_trade && self.counters.matches > matches_before {
+            self.clear_book(task_spec.task_type, now);
         }
         Ok(id)
     }
@@ -606,6 +661,19 @@ impl Market {
                 {
                     return Err(MarketError::ExceedsUsageCap { units: total_units, cap });
                 }
+            }
+        }
+        if self.config.institution == Institution::ContinuousDoubleAuction
+            && let Some(tb) = self.book.types.get(spec.task_type.index())
+        {
+            // The improvement rule, on raw prices per unit of the task type (the public quotes).
+            let p = price_per_unit;
+            let refused = match side {
+                Side::Buy => tb.best_bid().filter(|&b| p <= b && tb.best_ask().is_none_or(|a| p < a)),
+                Side::Sell => tb.best_ask().filter(|&a| p >= a && tb.best_bid().is_none_or(|b| p > b)),
+            };
+            if let Some(best) = refused {
+                return Err(MarketError::NotImproving { side, price_per_unit: p, best });
             }
         }
         Ok(())

@@ -32,13 +32,74 @@ use std::collections::BinaryHeap;
 use crate::bank::{Account, EntryKind};
 use crate::book::{OfferKey, rep_bucket};
 use crate::capability::CapabilitySet;
-use crate::config::PriceRule;
+use crate::config::{Institution, PriceRule, SealedBidPrice};
 use crate::error::MarketError;
 use crate::escrow::{Escrow, EscrowState, EscrowTransition, TaskAssignment, TaskStatus, Violations};
 use crate::events::{CloseReason, MarketEvent};
 use crate::ids::{AssignmentId, EscrowId, OrderId, PeerId, SimTime};
-use crate::market::{Cursor, Market, Pick, TimerKind, weighted_ask_bits};
+use crate::market::{Cursor, Market, Pick, TimerKind, Walk, weighted_ask_bits};
 use crate::order::{OrderStatus, PrivacyLevel, QualityValues, Side};
+
+/// The uniform clearing price of crossing `bids` (price descending, units) and `asks` (price
+/// ascending, units), by the rule of [`Market::run_call`]; `None` if nothing crosses.
+pub(crate) fn clearing_price(bids: &[(u64, u64)], asks: &[(u64, u64)]) -> Option<u64> {
+    let (lo, hi) = (asks.first()?.0, bids.first()?.0);
+    if hi < lo {
+        return None;
+    }
+    // Candidate prices in [lo, hi], ascending and distinct.
+    let mut prices: Vec<u64> =
+        bids.iter().map(|b| b.0).chain(asks.iter().map(|a| a.0)).filter(|p| (lo..=hi).contains(p)).collect();
+    prices.sort_unstable();
+    prices.dedup();
+    // demand(p): units bid at >= p, supply(p): units asked at <= p, both by one pointer each as
+    // p rises (bids are descending, so the pointer runs from their end).
+    let total_bid: u128 = bids.iter().map(|b| b.1 as u128).sum();
+    let (mut below, mut bi) = (0u128, bids.len()); // units bid below p; bids[bi..] are below p
+    let (mut supply, mut ai) = (0u128, 0usize); // units asked at <= p; asks[..ai] counted
+    let mut at = |p: u64| -> (u128, u128) {
+        while bi > 0 && bids[bi - 1].0 < p {
+            bi -= 1;
+            below += bids[bi].1 as u128;
+        }
+        while ai < asks.len() && asks[ai].0 <= p {
+            supply += asks[ai].1 as u128;
+            ai += 1;
+        }
+        (total_bid - below, supply)
+    };
+    // Every piece: a candidate price, or the open gap between two (demand of the upper price,
+    // supply of the lower one). Score = (volume, −imbalance).
+    let curve: Vec<(u64, u128, u128)> = prices
+        .iter()
+        .map(|&p| {
+            let (d, s) = at(p);
+            (p, d, s)
+        })
+        .collect();
+    let mut pieces: Vec<(u64, u64, u128, u128)> = Vec::with_capacity(2 * curve.len());
+    for (i, &(p, d, s)) in curve.iter().enumerate() {
+        pieces.push((p, p, d.min(s), d.abs_diff(s)));
+        if let Some(&(q, dq, _)) = curve.get(i + 1)
+            && q - p >= 2
+        {
+            pieces.push((p + 1, q - 1, dq.min(s), dq.abs_diff(s)));
+        }
+    }
+    let best = pieces.iter().map(|&(_, _, v, imb)| (v, Reverse(imb))).max()?;
+    pieces.retain(|&(_, _, v, imb)| (v, Reverse(imb)) == best);
+    let (first, last) = (pieces.first()?.0, pieces.last()?.1);
+    let mid = first + (last - first) / 2;
+    // The optimal price nearest to the middle (lower on a tie).
+    pieces
+        .iter()
+        .map(|&(a, b, _, _)| {
+            let x = mid.clamp(a, b);
+            (x.abs_diff(mid), x)
+        })
+        .min()
+        .map(|(_, x)| x)
+}
 
 /// Steps of a request's walk done by linear minimum before it switches to a heap.
 const LINEAR_STEPS: u32 = 4;
@@ -80,8 +141,14 @@ impl Market {
         }
     }
 
+    /// The price of a trade on arrival: `pricing` under first-accept, the resting order's price
+    /// under the continuous double auction.
     pub(crate) fn trade_price(&self, bid: u64, ask: u64, offer_was_resting: bool) -> u64 {
-        match self.config.pricing {
+        let rule = match self.config.institution {
+            Institution::ContinuousDoubleAuction => PriceRule::Resting,
+            _ => self.config.pricing,
+        };
+        match rule {
             PriceRule::Ask => ask,
             PriceRule::Bid => bid,
             PriceRule::Midpoint => ask + (bid - ask) / 2,
@@ -95,8 +162,9 @@ impl Market {
         }
     }
 
-    /// An incoming request takes qualifying resting offers, best weighted ask first.
-    pub(crate) fn match_request(&mut self, rid: OrderId, now: SimTime) {
+    /// A request takes qualifying resting offers, best weighted ask first: on arrival, at the end
+    /// of a sealed-bid window, or at a call (`walk`).
+    pub(crate) fn match_request(&mut self, rid: OrderId, now: SimTime, walk: Walk) {
         let r = &self.orders[rid.index()];
         let (tt, needs, min_rep, privacy, bid, requester) = (
             r.spec.task_type,
@@ -108,6 +176,15 @@ impl Market {
         );
         let mut remaining = r.remaining();
         let mut slots = (r.max_providers - r.providers_used) as u64;
+        // Offers up to `limit` can be picked: the bid, or a call's price.
+        let limit_price = match walk {
+            Walk::Uniform(p) => p.min(bid),
+            Walk::Immediate | Walk::Award => bid,
+        };
+        // Second price: after the picks, the walk goes on to the best qualifying offer of a
+        // provider not picked, whose weighted ask sets the price.
+        let want_runner_up = walk == Walk::Award && self.config.sealed_bid_price == SealedBidPrice::SecondPrice;
+        let mut runner_up: Option<f64> = None;
         let k = self.config.reputation_weight;
         // The lowest reputation that can serve: buckets whose providers all fall below it are
         // skipped whole (buckets follow current reputation when it weighs, k > 0).
@@ -141,7 +218,7 @@ impl Market {
                     }
                     if let Some(first) = class.buckets[b as usize].first() {
                         // In bucket b, ask >= weighted * floor(b)^k: stop once that exceeds the bid.
-                        let limit = bid as f64 * (1.0 + 1e-9) / self.bucket_floor_k[b as usize];
+                        let limit = limit_price as f64 * (1.0 + 1e-9) / self.bucket_floor_k[b as usize];
                         heap.push(Reverse((*first, cursors.len() as u32)));
                         cursors.push(Cursor { class: ci, bucket: b, limit });
                     }
@@ -154,7 +231,11 @@ impl Market {
         let mut heads = heap;
         let mut heap: Option<BinaryHeap<Reverse<(OfferKey, u32)>>> = None;
         let mut steps = 0u32;
-        while remaining > 0 && slots > 0 {
+        loop {
+            let picking = remaining > 0 && slots > 0;
+            if !picking && (!want_runner_up || runner_up.is_some()) {
+                break;
+            }
             let (key, i) = match heap.as_mut() {
                 Some(h) => match h.pop() {
                     Some(Reverse(x)) => x,
@@ -185,12 +266,16 @@ impl Market {
             let o = &self.orders[key.id.index()];
             let (ask, provider, caps, offer_left) = (o.price_per_unit, o.trader, o.spec.capabilities, o.remaining());
             let rep = self.reputation.score(provider);
-            let qualifies = ask <= bid
+            let qualifies = ask <= limit_price
                 && provider != requester
                 && rep >= min_rep
                 && self.privacy_ok(privacy, rep, caps)
                 && !self.peers[provider.index()].banned;
-            if qualifies {
+            if qualifies && !picking {
+                if !picks.iter().any(|p| p.provider == provider) && self.cap_room(provider, now) > 0 {
+                    runner_up = Some(key.weighted());
+                }
+            } else if qualifies {
                 let used: u64 = picks.iter().filter(|p| p.provider == provider).map(|p| p.units).sum();
                 let room_now = self.cap_room(provider, now);
                 if room_now == 0 {
@@ -221,7 +306,27 @@ impl Market {
             None => heads,
         };
         for &p in &picks {
-            self.execute_match(rid, p.offer, p.units, true, now);
+            let ask = self.orders[p.offer.index()].price_per_unit;
+            let price = match walk {
+                Walk::Immediate => self.trade_price(bid, ask, true),
+                Walk::Uniform(price) => price,
+                Walk::Award if !want_runner_up => ask,
+                Walk::Award => match runner_up {
+                    // The ask at which this provider's weighted ask equals the runner-up's.
+                    Some(w) => {
+                        let factor = if k == 0.0 {
+                            1.0
+                        } else {
+                            let f = (self.reputation.score(p.provider) / 100.0).clamp(0.5, 2.0);
+                            if k == 1.0 { f } else { f.powf(k) }
+                        };
+                        let threshold = (w * factor * (1.0 + 1e-12)).floor();
+                        if threshold >= bid as f64 { bid } else { (threshold as u64).clamp(ask, bid) }
+                    }
+                    None => bid,
+                },
+            };
+            self.execute_match(rid, p.offer, p.units, price, true, now);
             if self.orders[p.offer.index()].remaining() == 0 {
                 self.remove_resting_offer(p.offer);
                 self.orders[p.offer.index()].status = OrderStatus::Filled;
@@ -282,7 +387,8 @@ impl Market {
                     break;
                 }
                 let units = remaining.min(request_left).min(room);
-                self.execute_match(rid, oid, units, false, now);
+                let price = self.trade_price(bid, ask, false);
+                self.execute_match(rid, oid, units, price, false, now);
                 self.close_request_if_done(rid, now);
             }
             match self.book.get(tt).next_auction_in(ci, Some(key)) {
@@ -293,6 +399,88 @@ impl Market {
             }
         }
         self.auction_cursors = cursors;
+    }
+
+    /// Continuous double auction with `clear_book_after_trade`: cancels every open order of the
+    /// task type, requests first (highest bid, earliest), then offers (lowest ask, earliest),
+    /// with [`CloseReason::BookCleared`]. O(orders cancelled · log n).
+    pub(crate) fn clear_book(&mut self, tt: crate::ids::TaskTypeId, now: SimTime) {
+        let mut ids = std::mem::take(&mut self.scratch_ids);
+        ids.clear();
+        let tb = self.book.get(tt);
+        ids.extend(tb.bids.iter().map(|&(_, id)| id));
+        ids.extend(tb.asks.iter().map(|&(_, id)| id));
+        for &id in &ids {
+            self.close_order(id, OrderStatus::Cancelled, CloseReason::BookCleared, now);
+        }
+        self.scratch_ids = ids;
+    }
+
+    /// A call of the call market: every task type with an open request clears at one price.
+    ///
+    /// **The price.** Only the crossing part of the book counts: requests bidding at least the
+    /// best ask and offers asking at most the best bid, each with its remaining units. At a price
+    /// `p`, demand `D(p)` is the units bid at `p` or more and supply `S(p)` the units asked at `p`
+    /// or less. The call picks, among the whole-token prices from the best ask to the best bid,
+    /// those that maximise the volume `min(D, S)`, then among them those that minimise the
+    /// imbalance `|D − S|`; of that set it takes the middle of its lowest and highest price
+    /// (rounded down) if that price is in the set, else the price of the set nearest to it (the
+    /// lower one on a tie). The curves are step functions, so the set is a union of the book's
+    /// prices and of the open gaps between two consecutive prices; it is found in one pass,
+    /// O(c log c) for c crossing orders.
+    ///
+    /// **The trades.** At price `p`, requests bidding at least `p` take, in priority order
+    /// (highest bid, then earliest), the qualifying offers asking at most `p` exactly as a
+    /// request's walk does (best weighted ask first; capabilities, reputation, privacy, provider
+    /// slots, usage caps and self-trade all apply), every unit at `p`. The price is set from the
+    /// price curves alone, so these rules can leave part of the volume `min(D, S)` unmatched;
+    /// offers of cap-exhausted providers count in the curves but cannot trade. Requests left
+    /// open wait for the next call until their window ends.
+    pub(crate) fn run_call(&mut self, now: SimTime) {
+        self.unpark_due(now);
+        let mut types = std::mem::take(&mut self.scratch_types);
+        types.clear();
+        types.extend(self.call_books.iter().copied());
+        for &tt in &types {
+            if let Some(p) = self.call_price(tt) {
+                let mut ids = std::mem::take(&mut self.scratch_ids);
+                ids.clear();
+                ids.extend(self.book.get(tt).bids.iter().take_while(|(Reverse(b), _)| *b >= p).map(|&(_, id)| id));
+                for &rid in &ids {
+                    if self.orders[rid.index()].status.is_open() {
+                        self.match_request(rid, now, Walk::Uniform(p));
+                        self.close_request_if_done(rid, now);
+                    }
+                }
+                self.scratch_ids = ids;
+            }
+        }
+        self.scratch_types = types;
+    }
+
+    /// The uniform price of a call in task type `tt` (see [`Market::run_call`]), or `None` when
+    /// the book does not cross.
+    pub(crate) fn call_price(&mut self, tt: crate::ids::TaskTypeId) -> Option<u64> {
+        let tb = self.book.get(tt);
+        let (best_bid, best_ask) = (tb.best_bid()?, tb.best_ask()?);
+        if best_bid < best_ask {
+            return None;
+        }
+        let mut bids = std::mem::take(&mut self.call_bids);
+        let mut asks = std::mem::take(&mut self.call_asks);
+        bids.clear();
+        asks.clear();
+        // Bids descending, asks ascending: the book's own orders.
+        for &(Reverse(b), id) in tb.bids.iter().take_while(|(Reverse(b), _)| *b >= best_ask) {
+            bids.push((b, self.orders[id.index()].remaining()));
+        }
+        for &(a, id) in tb.asks.iter().take_while(|(a, _)| *a <= best_bid) {
+            asks.push((a, self.orders[id.index()].remaining()));
+        }
+        let price = clearing_price(&bids, &asks);
+        self.call_bids = bids;
+        self.call_asks = asks;
+        price
     }
 
     /// Takes a provider's resting offers out of the class books when its usage cap has no room
@@ -385,13 +573,14 @@ impl Market {
         rid: OrderId,
         oid: OrderId,
         units: u64,
+        price: u64,
         offer_was_resting: bool,
         now: SimTime,
     ) {
         let (r, o) = (&self.orders[rid.index()], &self.orders[oid.index()]);
         let bid = r.price_per_unit;
         let ask = o.price_per_unit;
-        let price = self.trade_price(bid, ask, offer_was_resting);
+        debug_assert!(ask <= price && price <= bid, "price {price} outside [{ask}, {bid}]");
         let requester = r.trader;
         let provider = o.trader;
         let tt = r.spec.task_type;
@@ -530,7 +719,8 @@ impl Market {
     /// Removes a resting offer from its class book (not from its owner's open list).
     pub(crate) fn remove_resting_offer(&mut self, oid: OrderId) {
         let o = &self.orders[oid.index()];
-        let (tt, caps, remaining, trader) = (o.spec.task_type, o.spec.capabilities, o.remaining(), o.trader);
+        let (tt, caps, remaining, trader, o_price) =
+            (o.spec.task_type, o.spec.capabilities, o.remaining(), o.trader, o.price_per_unit);
         let key = OfferKey { weighted_bits: self.rank_keys[oid.index()], id: oid };
         let bucket = self.rank_buckets[oid.index()];
         let parked = self.peers[trader.index()].cap_parked;
@@ -538,6 +728,7 @@ impl Market {
         let class = tb.class_of(caps);
         // A parked provider's resting offers are out of the class books but still counted.
         if parked || tb.remove_offer(class, bucket, &key) {
+            tb.unindex_ask(o_price, oid);
             tb.resting_units -= remaining;
             tb.resting_offers -= 1;
             self.peers[trader.index()].resting -= 1;
@@ -590,7 +781,11 @@ impl Market {
             (o.side, o.trader, o.remaining(), o.price_per_unit, o.spec.task_type, o.filled_units, o.spec.capabilities);
         match side {
             Side::Buy => {
-                self.book.get_mut(tt).remove_auction(needs, (Reverse(bid), id));
+                let tb = self.book.get_mut(tt);
+                tb.remove_auction(needs, (Reverse(bid), id));
+                if tb.bids.is_empty() && self.config.institution == Institution::CallMarket {
+                    self.call_books.remove(&tt);
+                }
                 self.open.remove(trader, id);
                 let _ = self.bank.transfer(
                     EntryKind::Unlock,

@@ -150,9 +150,14 @@ impl Market {
         self.book.types.get(task_type.index()).map_or(0, |t| t.resting_offers)
     }
 
-    /// Lowest resting ask of a task type. Walks the class books (a metrics query, not the hot path).
+    /// Lowest resting ask of a task type (offers of cap-exhausted providers included). O(1) under
+    /// the institutions that keep quote indexes (all but first-accept, see `book.rs`); under
+    /// first-accept it walks the class books from their best keys and the parked providers.
     pub fn best_ask(&self, task_type: TaskTypeId) -> Option<u64> {
         let tb = self.book.types.get(task_type.index())?;
+        if tb.indexed {
+            return tb.best_ask();
+        }
         let mut best: Option<u64> = None;
         for class in &tb.classes {
             for (b, set) in class.buckets.iter().enumerate() {

@@ -17,6 +17,9 @@ use crate::ids::SimTime;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum TimerKind {
     OrderExpiry,
+    /// Call market clearings; before auction closes, so a request whose window ends at a call
+    /// still takes part in it.
+    Call,
     AuctionClose,
     StartDeadline,
     FinishDeadline,

@@ -45,6 +45,26 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// The institutions under test: first-accept, the continuous double auction without and with
+/// book clearing, the sealed-bid reverse auction at first and second price, the call market.
+const INSTITUTIONS: u8 = 6;
+
+fn institution(inst: u8, c: MarketConfig) -> MarketConfig {
+    let base = MarketConfig { pricing: PriceRule::Ask, ..c.clone() };
+    match inst {
+        0 => c,
+        1 => MarketConfig { institution: Institution::ContinuousDoubleAuction, ..base },
+        2 => MarketConfig { institution: Institution::ContinuousDoubleAuction, clear_book_after_trade: true, ..base },
+        3 => MarketConfig { institution: Institution::SealedBidReverse, ..base },
+        4 => MarketConfig {
+            institution: Institution::SealedBidReverse,
+            sealed_bid_price: SealedBidPrice::SecondPrice,
+            ..base
+        },
+        _ => MarketConfig { institution: Institution::CallMarket, call_interval_ms: 10 * MINUTE, ..base },
+    }
+}
+
 fn config(k: u8) -> MarketConfig {
     let escrow = match k % 4 {
         0 => MultiSigType::Single,
@@ -71,8 +91,8 @@ struct World {
     caps: [u8; 3],
 }
 
-fn world(k: u8) -> World {
-    let mut m = Market::new(config(k)).unwrap();
+fn world(k: u8, inst: u8) -> World {
+    let mut m = Market::new(institution(inst, config(k))).unwrap();
     let tt = m.register_task_type("t").unwrap();
     let caps = [m.capability("a").unwrap(), m.capability("b").unwrap(), m.capability("c").unwrap()];
     for _ in 0..REQUESTERS {
@@ -139,6 +159,7 @@ fn apply(w: &mut World, op: &Op) -> Result<(), String> {
     let n_asg = w.m.assignments().len();
     let before_assignments = n_asg;
     let digest = w.m.state_digest();
+    let quotes = (w.m.best_bid(w.tt), w.m.best_ask(w.tt));
     let pick = |i: usize, n: usize| if n == 0 { None } else { Some(i % n) };
     let result: Result<(), MarketError> = match *op {
         Op::Request { who, bid, units, min_rep, privacy, needs } => {
@@ -232,6 +253,7 @@ fn apply(w: &mut World, op: &Op) -> Result<(), String> {
         return Err(format!("refused call {op:?} ({e}) changed the state"));
     }
     w.m.check_invariants().map_err(|e| format!("after {op:?}: {e}"))?;
+    institution_rules(w, op, &result, before_assignments, now, quotes)?;
     // Every new assignment respects the qualification filters.
     for a in &w.m.assignments()[before_assignments..] {
         let r = w.m.order(a.request).unwrap();
@@ -242,10 +264,12 @@ fn apply(w: &mut World, op: &Op) -> Result<(), String> {
         if !r.spec.capabilities.is_subset_of(o.spec.capabilities) || a.provider == a.requester {
             return Err(format!("filter violated: {a:?}"));
         }
-        if w.m.reputation(a.provider) < r.spec.min_reputation {
+        // The reputation when it was assigned (a sealed-bid award or a call can assign during
+        // an advance, and the same advance can change the reputation afterwards).
+        let rep = a.provider_reputation;
+        if rep < r.spec.min_reputation {
             return Err(format!("reputation filter violated: {a:?}"));
         }
-        let rep = w.m.reputation(a.provider);
         let ok = match r.spec.privacy_level {
             PrivacyLevel::Public => true,
             PrivacyLevel::Private => rep >= w.m.config().private_min_reputation,
@@ -260,8 +284,107 @@ fn apply(w: &mut World, op: &Op) -> Result<(), String> {
     Ok(())
 }
 
-fn run(k: u8, ops: &[Op]) -> Result<(Vec<MarketEvent>, String), String> {
-    let mut w = world(k);
+/// The rules of each institution that a step can show.
+fn institution_rules(
+    w: &World,
+    op: &Op,
+    result: &Result<(), MarketError>,
+    before_assignments: usize,
+    now: SimTime,
+    (bid_before, ask_before): (Option<u64>, Option<u64>),
+) -> Result<(), String> {
+    let c = w.m.config();
+    let new = &w.m.assignments()[before_assignments..];
+    let placed = matches!(op, Op::Request { .. } | Op::Offer { .. } | Op::Forged { .. }) && result.is_ok();
+    // A forged op is a plain offer at 10 when signatures are not checked.
+    let op = &match *op {
+        Op::Forged { who } => Op::Offer { who, ask: 10, units: 10, caps: 7 },
+        ref o => o.clone(),
+    };
+    match c.institution {
+        Institution::FirstAccept => {}
+        Institution::ContinuousDoubleAuction => {
+            if placed {
+                // Accepted: it crossed the other side or beat the best quote of its own.
+                let ok = match *op {
+                    Op::Request { bid, .. } => {
+                        ask_before.is_some_and(|a| bid >= a) || bid_before.is_none_or(|b| bid > b)
+                    }
+                    Op::Offer { ask, .. } => bid_before.is_some_and(|b| ask <= b) || ask_before.is_none_or(|a| ask < a),
+                    _ => true,
+                };
+                if !ok {
+                    return Err(format!("{op:?} accepted against quotes {bid_before:?} / {ask_before:?}"));
+                }
+            }
+            if let Err(MarketError::NotImproving { best, .. }) = result {
+                let ok = match *op {
+                    Op::Request { bid, .. } => {
+                        bid_before == Some(*best) && bid <= *best && ask_before.is_none_or(|a| bid < a)
+                    }
+                    Op::Offer { ask, .. } => {
+                        ask_before == Some(*best) && ask >= *best && bid_before.is_none_or(|b| ask > b)
+                    }
+                    _ => false,
+                };
+                if !ok {
+                    return Err(format!("{op:?} refused as not improving on {best}"));
+                }
+            }
+            for a in new {
+                // The resting order's price.
+                let r = w.m.order(a.request).unwrap();
+                let o = w.m.order(a.offer).unwrap();
+                let resting =
+                    if r.placed_at <= o.placed_at && a.request < a.offer { r.price_per_unit } else { o.price_per_unit };
+                if a.price_per_unit != resting {
+                    return Err(format!(
+                        "CDA trade at {} not at the resting order's price {resting}",
+                        a.price_per_unit
+                    ));
+                }
+            }
+            if c.clear_book_after_trade
+                && !new.is_empty()
+                && (w.m.best_bid(w.tt).is_some() || w.m.best_ask(w.tt).is_some())
+            {
+                return Err(format!("{op:?} traded but the book was not cleared"));
+            }
+        }
+        Institution::SealedBidReverse => {
+            if placed && !new.is_empty() {
+                return Err(format!("{op:?} matched on arrival under the sealed-bid auction"));
+            }
+            for a in new {
+                let r = w.m.order(a.request).unwrap();
+                if a.assigned_at != r.placed_at + c.auction_window_ms {
+                    return Err(format!("award at {} not at the window's end: {a:?}", a.assigned_at));
+                }
+                if c.sealed_bid_price == SealedBidPrice::FirstPrice && a.price_per_unit != a.ask {
+                    return Err(format!("first price not paid: {a:?}"));
+                }
+            }
+        }
+        Institution::CallMarket => {
+            if placed && !new.is_empty() {
+                return Err(format!("{op:?} matched on arrival in the call market"));
+            }
+            for a in new {
+                if a.assigned_at % c.call_interval_ms != 0 || a.assigned_at > now.max(w.m.now()) {
+                    return Err(format!("trade between calls: {a:?}"));
+                }
+                let same_call = new.iter().filter(|b| b.assigned_at == a.assigned_at);
+                if same_call.clone().any(|b| b.price_per_unit != a.price_per_unit) {
+                    return Err(format!("a call with more than one price at {}", a.assigned_at));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn run(k: u8, inst: u8, ops: &[Op]) -> Result<(Vec<MarketEvent>, String), String> {
+    let mut w = world(k, inst);
     let mut events = Vec::new();
     for op in ops {
         apply(&mut w, op)?;
@@ -285,13 +408,17 @@ fn run(k: u8, ops: &[Op]) -> Result<(Vec<MarketEvent>, String), String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
 
     #[test]
-    fn invariants_hold_after_every_operation(k in 0u8..60, ops in proptest::collection::vec(op(), 1..120)) {
-        let first = run(k, &ops);
+    fn invariants_hold_after_every_operation(
+        k in 0u8..60,
+        inst in 0u8..INSTITUTIONS,
+        ops in proptest::collection::vec(op(), 1..120),
+    ) {
+        let first = run(k, inst, &ops);
         prop_assert!(first.is_ok(), "{}", first.unwrap_err());
-        let second = run(k, &ops);
+        let second = run(k, inst, &ops);
         prop_assert_eq!(first.unwrap(), second.unwrap(), "same operations, different events");
     }
 }

@@ -103,7 +103,8 @@ fn scenario_section(s: &Scenario, t: &Tables) -> Section {
         .collect();
     let m = &s.market;
     let settings = Table::key_value([
-        ("pricing rule", m.pricing.as_str().to_string()),
+        ("institution", m.institution.as_str().to_string()),
+        ("pricing rule", m.price_rule_name().to_string()),
         ("auction window", dur(m.auction_window_ms as f64)),
         ("reputation weight k", format!("{}", m.reputation_weight)),
         ("fee", format!("{} bp", m.fee_bps)),
