@@ -480,3 +480,51 @@ impl Simulation {
 pub fn escrow_of(a: AssignmentId) -> synmarket_engine::EscrowId {
     synmarket_engine::EscrowId(a.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategies::{Strategy, StrategySpec, zip};
+    use synmarket_engine::{OrderId, Side, TaskTypeId};
+
+    #[test]
+    fn a_zip_trader_learns_from_another_traders_shout() {
+        let mut sellers = PopulationSpec::new("sellers", Role::Provider, 2, Strategy::Zip);
+        sellers.providing.cost_per_unit = crate::Dist::Fixed(50.0);
+        sellers.strategy =
+            StrategySpec::Zip(zip::Params { initial_margin: crate::Dist::Fixed(0.2), ..Default::default() });
+        let mut truthful = PopulationSpec::new("others", Role::Provider, 1, Strategy::Truthful);
+        truthful.providing.cost_per_unit = crate::Dist::Fixed(50.0);
+        let spec = SimulationSpec {
+            seed: 7,
+            duration_ms: synmarket_engine::HOUR,
+            sample_interval_ms: synmarket_engine::HOUR,
+            periods: 1,
+            market: MarketConfig::default(),
+            task_types: vec![TaskTypeSpec {
+                name: "compute".into(),
+                capabilities: vec!["gpu".into()],
+                capabilities_needed: Some(crate::Dist::Fixed(1.0)),
+                units: crate::Dist::Fixed(1.0),
+                duration_ms: crate::DurationDist(crate::Dist::Fixed(60_000.0)),
+            }],
+            populations: vec![sellers, truthful],
+        };
+        let mut sim = Simulation::new(spec).expect("builds");
+        assert_eq!(sim.shout_subscribers, vec![vec![0, 1]], "only the zip traders subscribe");
+        let before: Vec<f64> = sim.slots.iter().filter_map(|s| s.agent.margin()).collect();
+        // Trader 1 asks 55 and finds no buyer: trader 0 (asking 60 or more) concedes.
+        let shout = MarketEvent::OrderPlaced {
+            time: 0,
+            order: OrderId(0),
+            side: Side::Sell,
+            trader: PeerId(1),
+            task_type: TaskTypeId(0),
+            price_per_unit: 55,
+            units: 1,
+        };
+        sim.notify_shouts(&[shout]);
+        let after: Vec<f64> = sim.slots.iter().filter_map(|s| s.agent.margin()).collect();
+        assert!(after[0] < before[0], "{before:?} -> {after:?}");
+    }
+}

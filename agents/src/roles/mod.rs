@@ -36,6 +36,10 @@ pub trait Agent: Send {
     fn strategy(&self) -> Strategy;
     /// Private parameters.
     fn profile(&self) -> Profile;
+    /// The price rule's current profit margin, for rules that have one (ZIP).
+    fn margin(&self) -> Option<f64> {
+        None
+    }
     /// True when the agent observes every shout of its task types.
     fn wants_market_events(&self) -> bool {
         false

@@ -234,6 +234,9 @@ impl Agent for ProviderAgent {
             Wake::Disputed(_) => {}
         }
     }
+    fn margin(&self) -> Option<f64> {
+        self.pricer.margin()
+    }
     fn wants_market_events(&self) -> bool {
         self.pricer.wants_market_events()
     }

@@ -197,6 +197,9 @@ impl Agent for RequesterAgent {
             _ => {}
         }
     }
+    fn margin(&self) -> Option<f64> {
+        self.pricer.margin()
+    }
     fn wants_market_events(&self) -> bool {
         self.pricer.wants_market_events()
     }

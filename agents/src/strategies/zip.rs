@@ -9,6 +9,23 @@
 //! aims at `τ = R·q + A` above a seller's / below a buyer's reference price q, lowering it at the
 //! other side, with `R ∈ U[1, 1.05]` (raise) or `U[0.95, 1]` (lower) and `A ∈ U[0, 0.01·q]`
 //! (Cliff's absolute A of 0.05 on prices near 1–4, rescaled to integer token prices).
+//!
+//! **When the margin moves** (Cliff 1997, HPL-97-141, section 4): on every shout in the market of
+//! the trader's task types, not at the trader's own arrivals. The kernel reports each order placed
+//! as a shout; it is *accepted* when it traded on arrival (q is then the trade price, one shout per
+//! match), else unaccepted at its own price q. With p the price the trader would quote now
+//! ([`Zip::shout_price`]) and *active* meaning it still has a unit to trade this period:
+//! - seller, accepted at q: p ≤ q → raise; else, if the shout was a bid and the seller is active,
+//!   lower. Unaccepted ask at q: an active seller with p ≥ q lowers.
+//! - buyer, accepted at q: p ≥ q → raise (bid less); else, if the shout was an ask and the buyer is
+//!   active, lower (bid more). Unaccepted bid at q: an active buyer with p ≤ q lowers.
+//!
+//! Cliff's rules 1 and 2 both hold at p = q; as in Cliff's BSE implementation only the raise is
+//! taken then. A fill itself changes nothing beyond the shout that made it. At an arrival the
+//! trader cancels its open order and quotes its current price (`requotes`).
+//!
+//! Defaults (Cliff 1997, section 4): β ∈ U[0.1, 0.5], γ ∈ U[0, 0.1], initial margin
+//! |μ₀| ∈ U[0.05, 0.35] for both sides; R and A as above.
 
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
