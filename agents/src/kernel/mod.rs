@@ -43,6 +43,7 @@ use crate::agent::{Action, Observation, TaskTypeInfo, Wake};
 use crate::population::PopulationSpec;
 use crate::roles::Agent;
 use crate::spec::{Role, TaskTypeSpec, exponential_ms};
+use crate::strategies::pricing::Shout;
 use crate::stream::AgentRng;
 
 pub use result::{
@@ -154,6 +155,8 @@ pub struct Simulation {
     stats: KernelStats,
     period_ms: DurationMs,
     observer: Option<Observer>,
+    /// Per task type index: the agents whose price rule observes every shout, by agent index.
+    shout_subscribers: Vec<Vec<u32>>,
 }
 
 impl Simulation {
@@ -389,7 +392,62 @@ impl Simulation {
                 _ => {}
             }
         }
+        if self.shout_subscribers.iter().any(|s| !s.is_empty()) {
+            self.notify_shouts(&events);
+        }
         self.events = events;
+    }
+
+    /// Tells the subscribers of each shout's task type about it, in agent order (Cliff 1997): an
+    /// order placed is a shout; it is accepted when it traded on arrival (each match of it is one
+    /// accepted shout at the trade price), else it is an unaccepted shout at its own price.
+    fn notify_shouts(&mut self, events: &[MarketEvent]) {
+        let mut pending: Option<(synmarket_engine::OrderId, synmarket_engine::Side, usize, u64)> = None;
+        for ev in events {
+            match *ev {
+                MarketEvent::OrderPlaced { order, side, task_type, price_per_unit, .. } => {
+                    if let Some((_, side, tt, price)) = pending.take() {
+                        self.shout(tt, Shout { side, price, accepted: false }, None);
+                    }
+                    pending = Some((order, side, task_type.index(), price_per_unit));
+                }
+                MarketEvent::Assigned {
+                    request,
+                    offer,
+                    requester,
+                    provider,
+                    task_type,
+                    units,
+                    price_per_unit,
+                    offer_was_resting,
+                    ..
+                } => {
+                    let (incoming, side) = if offer_was_resting {
+                        (request, synmarket_engine::Side::Buy)
+                    } else {
+                        (offer, synmarket_engine::Side::Sell)
+                    };
+                    if pending.is_some_and(|p| p.0 == incoming) {
+                        pending = None;
+                    }
+                    let shout = Shout { side, price: price_per_unit, accepted: true };
+                    self.shout(task_type.index(), shout, Some((requester, provider, units)));
+                }
+                _ => {}
+            }
+        }
+        if let Some((_, side, tt, price)) = pending {
+            self.shout(tt, Shout { side, price, accepted: false }, None);
+        }
+    }
+
+    fn shout(&mut self, tt: usize, shout: Shout, trade: Option<(PeerId, PeerId, u64)>) {
+        let n = self.shout_subscribers.get(tt).map_or(0, Vec::len);
+        for k in 0..n {
+            let i = self.shout_subscribers[tt][k];
+            let slot = &mut self.slots[i as usize];
+            slot.agent.on_shout(&shout, trade, slot.peer, &mut slot.rng);
+        }
     }
 
     fn run_wakes(&mut self) {
@@ -421,4 +479,52 @@ impl Simulation {
 /// The escrow id of an assignment (one to one).
 pub fn escrow_of(a: AssignmentId) -> synmarket_engine::EscrowId {
     synmarket_engine::EscrowId(a.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::strategies::{Strategy, StrategySpec, zip};
+    use synmarket_engine::{OrderId, Side, TaskTypeId};
+
+    #[test]
+    fn a_zip_trader_learns_from_another_traders_shout() {
+        let mut sellers = PopulationSpec::new("sellers", Role::Provider, 2, Strategy::Zip);
+        sellers.providing.cost_per_unit = crate::Dist::Fixed(50.0);
+        sellers.strategy =
+            StrategySpec::Zip(zip::Params { initial_margin: crate::Dist::Fixed(0.2), ..Default::default() });
+        let mut truthful = PopulationSpec::new("others", Role::Provider, 1, Strategy::Truthful);
+        truthful.providing.cost_per_unit = crate::Dist::Fixed(50.0);
+        let spec = SimulationSpec {
+            seed: 7,
+            duration_ms: synmarket_engine::HOUR,
+            sample_interval_ms: synmarket_engine::HOUR,
+            periods: 1,
+            market: MarketConfig::default(),
+            task_types: vec![TaskTypeSpec {
+                name: "compute".into(),
+                capabilities: vec!["gpu".into()],
+                capabilities_needed: Some(crate::Dist::Fixed(1.0)),
+                units: crate::Dist::Fixed(1.0),
+                duration_ms: crate::DurationDist(crate::Dist::Fixed(60_000.0)),
+            }],
+            populations: vec![sellers, truthful],
+        };
+        let mut sim = Simulation::new(spec).expect("builds");
+        assert_eq!(sim.shout_subscribers, vec![vec![0, 1]], "only the zip traders subscribe");
+        let before: Vec<f64> = sim.slots.iter().filter_map(|s| s.agent.margin()).collect();
+        // Trader 1 asks 55 and finds no buyer: trader 0 (asking 60 or more) concedes.
+        let shout = MarketEvent::OrderPlaced {
+            time: 0,
+            order: OrderId(0),
+            side: Side::Sell,
+            trader: PeerId(1),
+            task_type: TaskTypeId(0),
+            price_per_unit: 55,
+            units: 1,
+        };
+        sim.notify_shouts(&[shout]);
+        let after: Vec<f64> = sim.slots.iter().filter_map(|s| s.agent.margin()).collect();
+        assert!(after[0] < before[0], "{before:?} -> {after:?}");
+    }
 }

@@ -82,6 +82,7 @@ impl Simulation {
             stats: KernelStats::default(),
             period_ms,
             observer: None,
+            shout_subscribers: Vec::new(),
             spec,
         };
         let verify = sim.spec.market.verify_signatures;
@@ -156,6 +157,16 @@ impl Simulation {
                         initial_reputation: sim.market.reputation(peer),
                     }],
                 });
+                if agent.wants_market_events() {
+                    let n = sim.task_types.len();
+                    sim.shout_subscribers.resize(n, Vec::new());
+                    for &(ti, w) in &population.task_mix {
+                        if w > 0.0 && ti < n {
+                            let t = sim.task_types[ti].id.index().min(n - 1);
+                            sim.shout_subscribers[t].push(peer.0);
+                        }
+                    }
+                }
                 let key = verify.then(|| signing::derive_signing_key(key_seed, peer));
                 sim.peer_slot.push(peer.0);
                 sim.slots.push(Slot {

@@ -36,6 +36,23 @@ pub trait Agent: Send {
     fn strategy(&self) -> Strategy;
     /// Private parameters.
     fn profile(&self) -> Profile;
+    /// The price rule's current profit margin, for rules that have one (ZIP).
+    fn margin(&self) -> Option<f64> {
+        None
+    }
+    /// True when the agent observes every shout of its task types.
+    fn wants_market_events(&self) -> bool {
+        false
+    }
+    /// A shout in the market; `trade` is the `(requester, provider, units)` of an accepted one.
+    fn on_shout(
+        &mut self,
+        _shout: &crate::strategies::pricing::Shout,
+        _trade: Option<(synmarket_engine::PeerId, synmarket_engine::PeerId, u64)>,
+        _me: synmarket_engine::PeerId,
+        _rng: &mut AgentRng,
+    ) {
+    }
 }
 
 /// Draws an index from weighted `(index, weight)` pairs.

@@ -234,6 +234,24 @@ impl Agent for ProviderAgent {
             Wake::Disputed(_) => {}
         }
     }
+    fn margin(&self) -> Option<f64> {
+        self.pricer.margin()
+    }
+    fn wants_market_events(&self) -> bool {
+        self.pricer.wants_market_events()
+    }
+    fn on_shout(
+        &mut self,
+        shout: &crate::strategies::pricing::Shout,
+        trade: Option<(synmarket_engine::PeerId, synmarket_engine::PeerId, u64)>,
+        me: synmarket_engine::PeerId,
+        rng: &mut AgentRng,
+    ) {
+        // A trade of this agent's own is counted in its quota only at its `Assigned` wake.
+        let mine = trade.filter(|t| t.1 == me).map_or(0, |t| t.2);
+        let active = self.quota.room().saturating_sub(mine) > 0;
+        self.pricer.on_shout(shout, active, rng);
+    }
     fn role(&self) -> Role {
         Role::Provider
     }

@@ -41,6 +41,18 @@ pub struct Quote<'a> {
     pub max_price: f64,
 }
 
+/// A shout in the market (Cliff 1997): an order placed at `price` on `side`, `accepted` when it
+/// traded on arrival (then `price` is the trade price).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Shout {
+    /// The side of the order shouted.
+    pub side: Side,
+    /// Its price, or the trade price when accepted.
+    pub price: u64,
+    /// True when it traded on arrival.
+    pub accepted: bool,
+}
+
 /// A trader's price rule and its learning state.
 pub trait PriceRule: Send + std::fmt::Debug {
     /// The price to quote now, in whole tokens per unit, or `None` to stay out of the market.
@@ -58,6 +70,14 @@ pub trait PriceRule: Send + std::fmt::Debug {
     fn watches_best_ask(&self) -> bool {
         false
     }
+
+    /// True when the rule observes every shout of its task types ([`PriceRule::on_shout`]).
+    fn wants_market_events(&self) -> bool {
+        false
+    }
+
+    /// A shout in the market; `active` when the trader still has a unit to trade.
+    fn on_shout(&mut self, _shout: &Shout, _active: bool, _rng: &mut AgentRng) {}
 
     /// The current profit margin, for rules that have one (ZIP), for tests and reports.
     fn margin(&self) -> Option<f64> {

@@ -9,13 +9,30 @@
 //! aims at `τ = R·q + A` above a seller's / below a buyer's reference price q, lowering it at the
 //! other side, with `R ∈ U[1, 1.05]` (raise) or `U[0.95, 1]` (lower) and `A ∈ U[0, 0.01·q]`
 //! (Cliff's absolute A of 0.05 on prices near 1–4, rescaled to integer token prices).
+//!
+//! **When the margin moves** (Cliff 1997, HPL-97-141, section 4): on every shout in the market of
+//! the trader's task types, not at the trader's own arrivals. The kernel reports each order placed
+//! as a shout; it is *accepted* when it traded on arrival (q is then the trade price, one shout per
+//! match), else unaccepted at its own price q. With p the price the trader would quote now
+//! ([`Zip::shout_price`]) and *active* meaning it still has a unit to trade this period:
+//! - seller, accepted at q: p ≤ q → raise; else, if the shout was a bid and the seller is active,
+//!   lower. Unaccepted ask at q: an active seller with p ≥ q lowers.
+//! - buyer, accepted at q: p ≥ q → raise (bid less); else, if the shout was an ask and the buyer is
+//!   active, lower (bid more). Unaccepted bid at q: an active buyer with p ≤ q lowers.
+//!
+//! Cliff's rules 1 and 2 both hold at p = q; as in Cliff's BSE implementation only the raise is
+//! taken then. A fill itself changes nothing beyond the shout that made it. At an arrival the
+//! trader cancels its open order and quotes its current price (`requotes`).
+//!
+//! Defaults (Cliff 1997, section 4): β ∈ U[0.1, 0.5], γ ∈ U[0, 0.1], initial margin
+//! |μ₀| ∈ U[0.05, 0.35] for both sides; R and A as above.
 
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
 use synmarket_engine::Side;
 
-use super::pricing::{PriceRule, Quote, limit_price};
+use super::pricing::{PriceRule, Quote, Shout, limit_price};
 use super::{Behaviour, PricerSetup};
 use crate::config::{Check, Domain, TomlPath, dist};
 use crate::dist::Dist;
@@ -55,7 +72,7 @@ impl Behaviour for Params {
         let m0 = self.initial_margin.sample(rng);
         let beta = self.learning_rate.sample(rng);
         let gamma = self.momentum.sample(rng);
-        Box::new(ZipRule { zip: Zip::new(setup.side, setup.limit, m0, beta, gamma), seen: None, waiting: false })
+        Box::new(ZipRule { zip: Zip::new(setup.side, setup.limit, m0, beta, gamma) })
     }
 
     fn validate(&self, _: &Context<'_>) -> Check<()> {
@@ -67,39 +84,28 @@ impl Behaviour for Params {
     }
 }
 
-/// The ZIP price rule: the learner, the last price-discovery snapshot seen, and whether the last
-/// quote is outstanding without a fill.
+/// The ZIP price rule: the learner, updated on every shout of its task types
+/// ([`PriceRule::on_shout`]), quoting its current price at its arrivals.
 #[derive(Clone, Debug)]
 pub struct ZipRule {
     zip: Zip,
-    seen: Option<(u64, u128)>,
-    waiting: bool,
 }
 
 impl PriceRule for ZipRule {
-    fn quote(&mut self, q: &Quote<'_>, rng: &mut AgentRng) -> Option<u64> {
-        let snapshot = q.view.trades.map(|t| (t.count, t.turnover));
-        let trade = match (snapshot, self.seen) {
-            (Some(now), before) if Some(now) != before => q.view.trades.map(|t| t.vwap),
-            _ => None,
-        };
-        self.seen = snapshot;
-        self.zip.observe(self.waiting, trade, q.view.best_ask, q.view.best_bid, rng);
-        self.waiting = true;
+    fn quote(&mut self, q: &Quote<'_>, _rng: &mut AgentRng) -> Option<u64> {
         limit_price(q.side, self.zip.price(), q.limit)
-    }
-
-    fn on_fill(&mut self, _: Side, _: f64, price: u64, _: u64, rng: &mut AgentRng) {
-        self.waiting = false;
-        self.zip.raise(price as f64, rng)
     }
 
     fn requotes(&self) -> bool {
         true
     }
 
-    fn watches_best_ask(&self) -> bool {
+    fn wants_market_events(&self) -> bool {
         true
+    }
+
+    fn on_shout(&mut self, shout: &Shout, active: bool, rng: &mut AgentRng) {
+        self.zip.on_shout(shout.side, shout.price as f64, shout.accepted, active, rng)
     }
 
     fn margin(&self) -> Option<f64> {
@@ -183,56 +189,48 @@ impl Zip {
         self.step_toward(target);
     }
 
-    /// Cliff's rules on what the trader saw since its last quote: `unfilled` when its own last
-    /// quote found no counterparty (its shout was not accepted: it concedes toward the best
-    /// opposite quote, or past its own price when there is none); else `trade` is the price of
-    /// trades in the market (the engine's VWAP, when new trades happened), and `best_ask` /
-    /// `best_bid` the standing quotes.
-    pub fn observe(
-        &mut self,
-        unfilled: bool,
-        trade: Option<f64>,
-        best_ask: Option<u64>,
-        best_bid: Option<u64>,
-        rng: &mut AgentRng,
-    ) {
-        let p = self.price();
-        if unfilled {
-            let q = match self.side {
-                Side::Sell => best_bid.map(|b| b as f64).filter(|&b| b < p),
-                Side::Buy => best_ask.map(|a| a as f64).filter(|&a| a > p),
-            };
-            self.lower(q.unwrap_or(p), rng);
-            return;
+    /// The price the trader would shout now: asks rounded up, bids down, as quoted
+    /// ([`limit_price`]); Cliff's comparisons `p ≤ q`, `p ≥ q` use it, so a trader's own shout
+    /// at q compares equal.
+    pub fn shout_price(&self) -> f64 {
+        match self.side {
+            Side::Sell => self.price().max(self.limit).ceil(),
+            Side::Buy => self.price().min(self.limit).floor(),
         }
-        match (self.side, trade) {
-            (Side::Sell, Some(q)) => {
+    }
+
+    /// Cliff's (1997, section 4) rules on a shout of side `side` at `q`, `accepted` when it traded
+    /// (then `q` is the trade price); `active` when this trader still has a unit to trade.
+    ///
+    /// Sellers: accepted at q: if p ≤ q raise the margin, else if it was a bid and the seller is
+    /// active (p > q) lower it; not accepted: if it was an ask, p ≥ q and the seller is active,
+    /// lower. Buyers: accepted at q: if p ≥ q raise, else if it was an ask and the buyer is
+    /// active (p < q) lower; not accepted: if it was a bid, p ≤ q and the buyer is active, lower.
+    pub fn on_shout(&mut self, side: Side, q: f64, accepted: bool, active: bool, rng: &mut AgentRng) {
+        let p = self.shout_price();
+        match (self.side, accepted) {
+            (Side::Sell, true) => {
                 if p <= q {
                     self.raise(q, rng)
-                } else {
+                } else if side == Side::Buy && active {
                     self.lower(q, rng)
                 }
             }
-            (Side::Buy, Some(q)) => {
+            (Side::Sell, false) => {
+                if side == Side::Sell && active && p >= q {
+                    self.lower(q, rng)
+                }
+            }
+            (Side::Buy, true) => {
                 if p >= q {
                     self.raise(q, rng)
-                } else {
+                } else if side == Side::Sell && active {
                     self.lower(q, rng)
                 }
             }
-            // Quotes are whole tokens (asks rounded up, bids down): compare within one token.
-            (Side::Sell, None) => {
-                if let Some(a) = best_ask.map(|a| a as f64)
-                    && p > a - 1.0
-                {
-                    self.lower(a, rng)
-                }
-            }
-            (Side::Buy, None) => {
-                if let Some(b) = best_bid.map(|b| b as f64)
-                    && p < b + 1.0
-                {
-                    self.lower(b, rng)
+            (Side::Buy, false) => {
+                if side == Side::Buy && active && p <= q {
+                    self.lower(q, rng)
                 }
             }
         }
@@ -244,46 +242,75 @@ mod tests {
     use super::*;
     use crate::stream::stream_rng;
 
-    #[test]
-    fn zip_seller_margin_moves_toward_the_trade_price() {
-        let mut rng = stream_rng(1, "zip", 0);
-        let mut z = Zip::new(Side::Sell, 50.0, 1.0, 0.3, 0.05);
-        assert_eq!(z.price(), 100.0);
-        for _ in 0..60 {
-            z.observe(false, Some(60.0), None, None, &mut rng);
-        }
-        assert!((z.price() - 60.0).abs() < 4.0, "price {}", z.price());
-        // Never below cost.
-        for _ in 0..60 {
-            z.observe(false, Some(10.0), None, None, &mut rng);
-        }
-        assert!(z.price() >= 50.0 && z.margin() >= 0.0);
+    fn seller() -> Zip {
+        Zip::new(Side::Sell, 50.0, 0.2, 0.3, 0.0) // p = 60
     }
 
-    #[test]
-    fn zip_buyer_margin_moves_toward_the_trade_price_and_never_above_value() {
-        let mut rng = stream_rng(2, "zip", 0);
-        let mut z = Zip::new(Side::Buy, 100.0, 0.6, 0.3, 0.05);
-        assert_eq!(z.price(), 40.0);
-        for _ in 0..60 {
-            z.observe(false, Some(70.0), None, None, &mut rng);
-        }
-        assert!((z.price() - 70.0).abs() < 5.0, "price {}", z.price());
-        for _ in 0..60 {
-            z.observe(false, Some(150.0), None, None, &mut rng);
-        }
-        assert!(z.price() <= 100.0 + 1e-9 && z.margin() <= 0.0);
+    fn buyer() -> Zip {
+        Zip::new(Side::Buy, 100.0, 0.2, 0.3, 0.0) // p = 80
     }
 
-    #[test]
-    fn zip_unaccepted_quotes_lower_the_margin() {
-        let mut rng = stream_rng(3, "zip", 0);
-        let mut z = Zip::new(Side::Sell, 50.0, 0.5, 0.3, 0.0);
+    fn after(mut z: Zip, side: Side, q: f64, accepted: bool, active: bool) -> f64 {
         let before = z.margin();
-        z.observe(false, None, Some(60), None, &mut rng);
-        assert!(z.margin() < before);
-        let m = z.margin();
-        z.observe(true, None, None, None, &mut rng);
-        assert!(z.margin() < m, "an unaccepted quote concedes");
+        z.on_shout(side, q, accepted, active, &mut stream_rng(1, "zip", 0));
+        z.margin() - before
+    }
+
+    #[test]
+    fn seller_rule_1_raises_after_a_trade_at_or_above_its_price_even_inactive() {
+        assert!(after(seller(), Side::Buy, 70.0, true, false) > 0.0);
+        assert!(after(seller(), Side::Sell, 60.0, true, false) > 0.0);
+    }
+
+    #[test]
+    fn seller_rule_2_lowers_after_an_accepted_bid_below_its_price_only_when_active() {
+        assert!(after(seller(), Side::Buy, 55.0, true, true) < 0.0);
+        assert_eq!(after(seller(), Side::Buy, 55.0, true, false), 0.0);
+        // An accepted ask below its price is no evidence for a seller.
+        assert_eq!(after(seller(), Side::Sell, 55.0, true, true), 0.0);
+    }
+
+    #[test]
+    fn seller_rule_3_lowers_after_an_unaccepted_ask_at_or_below_its_price() {
+        assert!(after(seller(), Side::Sell, 58.0, false, true) < 0.0);
+        assert!(after(seller(), Side::Sell, 60.0, false, true) < 0.0, "its own shout");
+        assert_eq!(after(seller(), Side::Sell, 65.0, false, true), 0.0);
+        assert_eq!(after(seller(), Side::Sell, 58.0, false, false), 0.0);
+        assert_eq!(after(seller(), Side::Buy, 58.0, false, true), 0.0);
+    }
+
+    #[test]
+    fn buyer_rule_1_raises_after_a_trade_at_or_below_its_price_even_inactive() {
+        assert!(after(buyer(), Side::Sell, 70.0, true, false) < 0.0, "more negative margin: lower bid");
+        assert!(after(buyer(), Side::Buy, 80.0, true, false) < 0.0);
+    }
+
+    #[test]
+    fn buyer_rule_2_lowers_after_an_accepted_ask_above_its_price_only_when_active() {
+        assert!(after(buyer(), Side::Sell, 85.0, true, true) > 0.0);
+        assert_eq!(after(buyer(), Side::Sell, 85.0, true, false), 0.0);
+        assert_eq!(after(buyer(), Side::Buy, 85.0, true, true), 0.0);
+    }
+
+    #[test]
+    fn buyer_rule_3_lowers_after_an_unaccepted_bid_at_or_above_its_price() {
+        assert!(after(buyer(), Side::Buy, 82.0, false, true) > 0.0);
+        assert!(after(buyer(), Side::Buy, 80.0, false, true) > 0.0, "its own shout");
+        assert_eq!(after(buyer(), Side::Buy, 75.0, false, true), 0.0);
+        assert_eq!(after(buyer(), Side::Buy, 82.0, false, false), 0.0);
+        assert_eq!(after(buyer(), Side::Sell, 82.0, false, true), 0.0);
+    }
+
+    #[test]
+    fn margins_stay_on_the_profitable_side() {
+        let mut rng = stream_rng(2, "zip", 0);
+        let mut s = seller();
+        let mut b = buyer();
+        for _ in 0..100 {
+            s.on_shout(Side::Sell, 10.0, false, true, &mut rng);
+            b.on_shout(Side::Buy, 150.0, false, true, &mut rng);
+        }
+        assert!(s.margin() >= 0.0 && b.margin() <= 0.0);
+        assert!(s.price() >= 50.0 && b.price() <= 100.0 + 1e-9);
     }
 }
