@@ -4,8 +4,10 @@
 //! difference against the baseline with its interval and a zero line), `report.html` and
 //! `report.md`.
 //!
-//! Decisions: only numeric parameters with at least two values get charts (strings and booleans
-//! are listed in the tables instead). When several parameters vary, each chart has one series per
+//! Decisions: numeric parameters with at least two values get charts against the parameter; a
+//! sweep with no such parameter (institutions, strategies) gets charts by point instead
+//! (`charts/points[-<k>]`, `charts/paired-points[-<k>]`: one error bar per point, named in the
+//! legend, for 2 to 8 points). When several parameters vary, each chart has one series per
 //! combination of the other parameters (the first `MAX_SERIES` (8) combinations in label order). Metrics whose mean is undefined at every point are left out of charts.
 
 use std::collections::BTreeMap;
@@ -217,6 +219,70 @@ fn param_charts(
     out
 }
 
+/// Charts for sweeps without a numeric parameter (an institution, a strategy): one series per
+/// point in display order (at most [`MAX_SERIES`], the paired baseline left out), each a mean with
+/// its 95 % CI error bar at its own x position, named in the legend.
+fn point_charts(
+    merged: &Merged,
+    paired: bool,
+    get: &dyn Fn(usize, usize) -> Option<Interval>,
+) -> Vec<(Chart, String, usize)> {
+    let sweep = merged.sweep;
+    let baseline = merged.paired.as_ref().map(|(b, _)| *b);
+    let points: Vec<usize> =
+        display_order(&sweep.points).into_iter().filter(|&p| !(paired && Some(p) == baseline)).collect();
+    if points.len() < if paired { 1 } else { 2 } || points.len() > MAX_SERIES {
+        return Vec::new();
+    }
+    let metrics: Vec<usize> = chart_metrics(merged)
+        .into_iter()
+        .filter(|&m| points.iter().any(|&p| get(p, m).and_then(|iv| iv.mean).is_some()))
+        .collect();
+    let what = if paired { "difference" } else { "mean" };
+    let xs: Vec<f64> = (1..=points.len()).map(|x| x as f64).collect();
+    let title = match (paired, baseline.and_then(|b| sweep.points.get(b))) {
+        (true, Some(b)) => {
+            let name = if b.label().len() <= 40 { b.label() } else { format!("point {}", b.id()) };
+            format!("Paired difference to {name} (mean, 95 % CI), by point")
+        }
+        _ => format!("Mean with 95 % CI by point ({} replications)", sweep.replications),
+    };
+    let mut out = Vec::new();
+    for (k, chunk) in metrics.chunks(METRICS_PER_CHART).enumerate() {
+        let mut chart = PanelChart::new(title.clone()).with_columns(3);
+        for &m in chunk {
+            let metric = &merged.metrics[m];
+            let y_label = match crate::metrics::summary::Summary::unit(metric) {
+                Some(unit) if !unit.is_empty() => format!("{what} ({unit})"),
+                _ => what.to_string(),
+            };
+            let mut panel = LineChart::new(metric.clone(), "point (see legend)", y_label)
+                .with_x_range(0.5, points.len() as f64 + 0.5)
+                .with_x_ticks(xs.clone());
+            for (i, &p) in points.iter().enumerate() {
+                let x = (i + 1) as f64;
+                let (mut line, mut band) = (Vec::new(), Vec::new());
+                if let Some(iv) = get(p, m)
+                    && let Some(mean) = iv.mean
+                {
+                    line.push((x, mean));
+                    if let (Some(lo), Some(hi)) = (iv.low, iv.high) {
+                        band.push((x, lo, hi));
+                    }
+                }
+                let series = LineSeries::new(format!("{}: {}", i + 1, sweep.points[p].label()), line).with_color(i);
+                panel = panel.with_series(series.with_band(Band::new(band).error_bars()));
+            }
+            if paired {
+                panel = panel.with_ref_line(RefLine::new("no difference", 0.0));
+            }
+            chart = chart.with_panel(panel);
+        }
+        out.push((Chart::Panels(chart), if paired { "paired-points" } else { "points" }.to_string(), k));
+    }
+    out
+}
+
 fn render(
     dir: &Path,
     charts: Vec<(Chart, String, usize)>,
@@ -327,9 +393,16 @@ pub(crate) fn write_report(dir: &Path, merged: &Merged) -> Result<Vec<String>, S
     } else {
         results = results.with_paragraph(format!("{} points: see summary.parquet for the table.", sweep.points.len()));
     }
-    for key in chart_params(merged) {
-        let charts = param_charts(merged, &key, false, &|p, m| merged.summary.get(p)?.get(m).copied());
+    let numeric = chart_params(merged);
+    for key in &numeric {
+        let charts = param_charts(merged, key, false, &|p, m| merged.summary.get(p)?.get(m).copied());
         for r in render(dir, charts, &format!("Each metric against {key}, mean with 95 % CI"), &mut files)? {
+            results = results.with_chart(r);
+        }
+    }
+    if numeric.is_empty() {
+        let charts = point_charts(merged, false, &|p, m| merged.summary.get(p)?.get(m).copied());
+        for r in render(dir, charts, "Each metric by point, mean with 95 % CI", &mut files)? {
             results = results.with_chart(r);
         }
     }
@@ -348,15 +421,21 @@ pub(crate) fn write_report(dir: &Path, merged: &Merged) -> Result<Vec<String>, S
              (\"n of N runs\") compares only the pairs where both runs define the metric, which \
              the change itself may select: it is not starred. Table: paired.parquet."
         ));
-        for key in chart_params(merged) {
-            let get = |p: usize, m: usize| -> Option<Interval> {
-                if p == *b {
-                    return Some(Interval { n: 0, mean: Some(0.0), sd: None, low: None, high: None });
-                }
-                paired.get(p)?.as_ref()?.get(m).copied()
-            };
-            let charts = param_charts(merged, &key, true, &get);
+        let get = |p: usize, m: usize| -> Option<Interval> {
+            if p == *b {
+                return Some(Interval { n: 0, mean: Some(0.0), sd: None, low: None, high: None });
+            }
+            paired.get(p)?.as_ref()?.get(m).copied()
+        };
+        for key in &numeric {
+            let charts = param_charts(merged, key, true, &get);
             for r in render(dir, charts, &format!("Difference to the baseline against {key}"), &mut files)? {
+                section = section.with_chart(r);
+            }
+        }
+        if numeric.is_empty() {
+            let charts = point_charts(merged, true, &get);
+            for r in render(dir, charts, "Difference to the baseline by point", &mut files)? {
                 section = section.with_chart(r);
             }
         }

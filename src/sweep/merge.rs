@@ -254,7 +254,7 @@ pub fn merge(sweep: &Sweep, out: &Path, baseline: Option<&str>) -> Result<MergeO
             examples: examples.join(", "),
         });
     }
-    let baseline_index = match baseline {
+    let baseline_index = match baseline.or(sweep.baseline.as_deref()) {
         Some(id) if sweep.seed_mode != SeedMode::Common => {
             return Err(SweepError::Spec {
                 file: sweep.file.clone(),

@@ -43,7 +43,7 @@ const MAX_RANDOM: u64 = 100_000;
 const DIST_KEYS: [&str; 6] = ["fixed", "uniform", "normal", "lognormal", "choice", "poisson_rate_per_hour"];
 
 /// The keys of the `[sweep]` table.
-const HEADER_KEYS: [&str; 5] = ["name", "scenario", "replications", "base_seed", "seed_mode"];
+const HEADER_KEYS: [&str; 6] = ["name", "scenario", "replications", "base_seed", "seed_mode", "baseline"];
 
 /// How seeds are assigned to replications.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -81,6 +81,9 @@ pub struct Sweep {
     pub base: toml::Value,
     /// The points, sorted by id, without duplicates.
     pub points: Vec<Point>,
+    /// Id of the point that paired differences are taken against (`[sweep] baseline`), if the
+    /// file names one; `sweep merge --baseline` overrides it.
+    pub baseline: Option<String>,
     /// Hash of what changes results without changing ids (see the module header of `mod.rs`).
     pub fingerprint: String,
     /// The sweep file's text, to point errors of a point at its key.
@@ -467,6 +470,39 @@ impl Sweep {
             by_id.entry(p.id()).or_insert(p);
         }
         let points: Vec<Point> = by_id.into_values().collect();
+        // `baseline = { "market.institution" = "first_accept" }`: the one point with these values.
+        let baseline = match head.get("baseline") {
+            None => None,
+            Some(toml::Value::Table(t)) => {
+                let mut want = Vec::new();
+                flatten(t, "", &|v| !v.is_table() || is_dist_table(v), &mut want);
+                let hits: Vec<&Point> =
+                    points.iter().filter(|p| want.iter().all(|(k, v)| p.params.get(k) == Some(v))).collect();
+                match hits.as_slice() {
+                    [one] if !want.is_empty() => Some(one.id()),
+                    [] => {
+                        return Err(
+                            ctx.err("sweep.baseline", "no point has these values: name the swept values of one point")
+                        );
+                    }
+                    _ => {
+                        return Err(ctx.err(
+                            "sweep.baseline",
+                            format!("{} points have these values: add keys until one point is named", hits.len()),
+                        ));
+                    }
+                }
+            }
+            Some(_) => {
+                return Err(ctx.err(
+                    "sweep.baseline",
+                    "expected a table of swept values naming one point, e.g. baseline = { \"market.fee_bps\" = 0 }",
+                ));
+            }
+        };
+        if baseline.is_some() && seed_mode != SeedMode::Common {
+            return Err(ctx.err("sweep.baseline", "paired differences need seed_mode = \"common\""));
+        }
         let runs = (points.len() as u64).saturating_mul(replications);
         if runs > MAX_RUNS {
             return Err(ctx.err("sweep.replications", format!("{runs} runs is more than the {MAX_RUNS}-run limit")));
@@ -492,6 +528,7 @@ impl Sweep {
             fixed,
             base,
             points,
+            baseline,
             fingerprint,
             text: text.clone(),
         };

@@ -316,3 +316,51 @@ fn slurm_array_matches_one_process() {
     sweep::merge(&sw, &out, None).unwrap_or_else(|e| panic!("{e}\njob logs:\n{logs}"));
     assert_same_tree(&local.join("tiny"), &out.join("tiny"));
 }
+
+/// Writes a sweep file with extra `[sweep]` lines and a grid.
+fn sweep_file_with(dir: &Path, head: &str, grid: &str) -> PathBuf {
+    let base = root().join("scenarios/baseline.toml");
+    let text = format!(
+        "[sweep]\nname = \"inst\"\nscenario = {base:?}\nreplications = 2\nbase_seed = 5\n{head}\n\
+         [fixed]\n\"scenario.duration\" = \"6h\"\n[grid]\n{grid}\n",
+        base = base.display().to_string()
+    );
+    let path = dir.join("inst.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+const INSTITUTIONS: &str = "\"market.institution\" = [\"first_accept\", \"continuous_double_auction\", \
+                            \"sealed_bid_reverse\", \"call_market\"]";
+
+#[test]
+fn every_institution_runs_identically_on_any_layout_and_pairs_against_the_named_baseline() {
+    let dir = tmp("institutions");
+    let head = "baseline = { \"market.institution\" = \"first_accept\" }";
+    let sw = Sweep::load(sweep_file_with(&dir, head, INSTITUTIONS)).unwrap();
+    let (one, two) = (dir.join("one"), dir.join("two"));
+    run(&sw, &one, Shard::WHOLE, 1);
+    run(&sw, &two, Shard::parse("0/2").unwrap(), 2);
+    run(&sw, &two, Shard::parse("1/2").unwrap(), 1);
+    assert_same_tree(&one.join("inst"), &two.join("inst"));
+    let merged = sweep::merge(&sw, &one, None).unwrap();
+    let base = sw.points.iter().find(|p| p.label() == "market.institution=\"first_accept\"").unwrap().id();
+    assert_eq!(merged.baseline.as_deref(), Some(base.as_str()));
+    // A sweep of a string parameter gets charts by point, readable.
+    for stem in ["points-01", "paired-points-01"] {
+        assert!(one.join("inst/charts").join(format!("{stem}.png")).exists(), "{stem}");
+    }
+    let texts = crate::outputs::assert_charts_are_readable(&one.join("inst"), None);
+    assert!(texts.values().flatten().any(|t| t.contains("continuous_double_auction")), "{texts:?}");
+
+    // A baseline that names no point, or several, is refused before anything runs.
+    for (head, reason) in [
+        ("baseline = { \"market.institution\" = \"auction\" }", "no point has these values"),
+        ("baseline = { \"market.fee_bps\" = 100 }", "no point has these values"),
+        ("baseline = \"first_accept\"", "expected a table of swept values"),
+        ("baseline = { \"market.institution\" = \"first_accept\" }\nseed_mode = \"independent\"", "need seed_mode"),
+    ] {
+        let e = Sweep::load(sweep_file_with(&dir, head, INSTITUTIONS)).unwrap_err().to_string();
+        assert!(e.contains("sweep.baseline") && e.contains(reason), "{head}: {e}");
+    }
+}

@@ -56,6 +56,26 @@ pub trait Agent: Send {
 }
 
 /// Draws an index from weighted `(index, weight)` pairs.
+/// True when a re-quote at `price` would be refused by the continuous double auction's
+/// improvement rule (docs/mechanisms.md §14): then the trader keeps its standing order instead of
+/// cancelling it for a quote the market will not take, as a trader on the floor keeps a bid it
+/// cannot better. Always false under the other institutions.
+pub(crate) fn requote_refused(
+    market: &synmarket_engine::Market,
+    tt: synmarket_engine::TaskTypeId,
+    side: synmarket_engine::Side,
+    price: u64,
+) -> bool {
+    use synmarket_engine::{Institution, Side};
+    if market.config().institution != Institution::ContinuousDoubleAuction {
+        return false;
+    }
+    match side {
+        Side::Buy => market.best_bid(tt).is_some_and(|b| price <= b) && market.best_ask(tt).is_none_or(|a| price < a),
+        Side::Sell => market.best_ask(tt).is_some_and(|a| price >= a) && market.best_bid(tt).is_none_or(|b| price > b),
+    }
+}
+
 pub(crate) fn pick_weighted(mix: &[(usize, f64)], rng: &mut AgentRng) -> usize {
     let total: f64 = mix.iter().map(|m| m.1).sum();
     let mut x = rng.random::<f64>() * total;

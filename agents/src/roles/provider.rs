@@ -21,7 +21,7 @@ use synmarket_engine::{
 };
 
 use super::Agent;
-use super::{Population, Quota, Setup, account_of, approves, chance, pick_weighted, to_ms, to_units};
+use super::{Population, Quota, Setup, account_of, approves, chance, pick_weighted, requote_refused, to_ms, to_units};
 use crate::agent::{Action, Observation, Profile, TaskTypeInfo, Wake};
 use crate::strategies::PricerSetup;
 use crate::strategies::conduct::Conduct;
@@ -117,14 +117,22 @@ impl ProviderAgent {
             return;
         }
         let room = self.quota.room();
+        let mut replacing = None;
         if let Some(id) = open {
             if !self.pricer.requotes() && room > 0 {
                 return;
             }
-            out.push(Action::Cancel(id));
-            self.open = None;
+            // Cancelled once the new quote is known (a CDA may refuse it: then the order stays).
+            replacing = Some(id);
         }
+        let cancel = |replacing: Option<OrderId>, open: &mut Option<OrderId>, out: &mut Vec<Action>| {
+            if let Some(id) = replacing {
+                out.push(Action::Cancel(id));
+                *open = None;
+            }
+        };
         if room == 0 {
+            cancel(replacing, &mut self.open, out);
             return;
         }
         let ti = pick_weighted(&self.pop.task_mix, rng);
@@ -140,6 +148,7 @@ impl ProviderAgent {
             reputation: obs.market.reputation(obs.me),
         };
         if !self.limit.is_finite() {
+            cancel(replacing, &mut self.open, out);
             return; // a 100 % fee: no price covers the cost
         }
         let quote = Quote {
@@ -149,7 +158,14 @@ impl ProviderAgent {
             min_price: spec.trading.min_price,
             max_price: spec.trading.max_price,
         };
-        let Some(ask) = self.pricer.quote(&quote, rng) else { return };
+        let ask = self.pricer.quote(&quote, rng);
+        if let (Some(_), Some(a)) = (replacing, ask)
+            && requote_refused(obs.market, tt.id, Side::Sell, a)
+        {
+            return;
+        }
+        cancel(replacing, &mut self.open, out);
+        let Some(ask) = ask else { return };
         let mut spec = ComputeTaskSpec::new(tt.id, self.caps.get(ti).copied().unwrap_or(CapabilitySet::EMPTY));
         spec.compute_units = units;
         out.push(Action::PlaceOrder {

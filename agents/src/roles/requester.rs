@@ -16,7 +16,7 @@ use synmarket_engine::{
 };
 
 use super::Agent;
-use super::{Population, Quota, Setup, approves, chance, pick_weighted, sample_caps, to_ms, to_units};
+use super::{Population, Quota, Setup, approves, chance, pick_weighted, requote_refused, sample_caps, to_ms, to_units};
 use crate::agent::{Action, Observation, Profile, TaskTypeInfo, Wake};
 use crate::strategies::PricerSetup;
 use crate::strategies::conduct::Conduct;
@@ -91,15 +91,16 @@ impl RequesterAgent {
             return;
         }
         let mut available = obs.market.wallet(obs.me).available;
+        let mut replacing = None;
         if let Some(id) = self.open
             && let Some(o) = obs.market.order(id).filter(|o| o.trader == obs.me && o.status.is_open())
         {
             if !self.pricer.requotes() {
                 return;
             }
-            out.push(Action::Cancel(id));
+            // Cancelled once the new quote is known (a CDA may refuse it: then the order stays).
+            replacing = Some(id);
             available += o.remaining().saturating_mul(o.price_per_unit);
-            self.open = None;
         }
         let s = &self.pop.spec;
         let tt: &TaskTypeInfo = &obs.task_types[pick_weighted(&self.pop.task_mix, rng)];
@@ -124,7 +125,17 @@ impl RequesterAgent {
             min_price: s.trading.min_price,
             max_price: s.trading.max_price,
         };
-        let Some(bid) = self.pricer.quote(&quote, rng) else { return };
+        let bid = self.pricer.quote(&quote, rng);
+        if let (Some(_), Some(b)) = (replacing, bid)
+            && requote_refused(obs.market, tt.id, Side::Buy, b)
+        {
+            return;
+        }
+        if let Some(id) = replacing {
+            out.push(Action::Cancel(id));
+            self.open = None;
+        }
+        let Some(bid) = bid else { return };
         let nominal = tt.spec.duration_ms.mean().max(1.0);
         let sla = self.sla(nominal, bid, units, rng);
         let forge = self.conduct.forges(rng);
