@@ -198,7 +198,7 @@ fn with_keys(keys: Vec<Column>, table: &DataFrame, name: &str) -> Result<DataFra
     DataFrame::new_infer_height(cols).map_err(|e| SweepError::table(name, e))
 }
 
-/// One run: scenario → simulation → metrics → two files.
+/// One run: scenario → simulation → metrics → three files (the summary last: it marks the run done).
 fn run_one(sweep: &Sweep, dir: &Path, run: &RunSpec) -> Result<(), SweepError> {
     let point = sweep.points.get(run.point_index).ok_or_else(|| SweepError::Shard("internal: point index".into()))?;
     let scenario = sweep.scenario(point, run.seed)?;
@@ -214,6 +214,9 @@ fn run_one(sweep: &Sweep, dir: &Path, run: &RunSpec) -> Result<(), SweepError> {
     let ts = &metrics.timeseries;
     let mut timeseries = with_keys(key_columns(run, point, ts.height()), ts, "timeseries")?;
     write_parquet_serial_atomic(dir.join(run.timeseries_file()), &mut timeseries)?;
+    let pd = &metrics.price_discovery;
+    let mut periods = with_keys(key_columns(run, point, pd.height()), pd, "periods")?;
+    write_parquet_serial_atomic(dir.join(run.periods_file()), &mut periods)?;
     let mut summary = with_keys(key_columns(run, point, 1), &metrics.summary, "summary")?;
     if summary.height() != 1 {
         return Err(fail(format!("metrics summary has {} rows, expected 1", summary.height())));

@@ -162,6 +162,98 @@ fn pair_up(merged: &mut Merged, baseline: usize) {
     merged.paired = Some((baseline, paired));
 }
 
+/// Per-period metrics whose cross-seed intervals `periods.parquet` holds (columns of a run's
+/// `price_discovery` table, docs/metrics.md).
+pub const PERIOD_METRICS: [&str; 7] = [
+    "smith_alpha",
+    "allocative_efficiency",
+    "allocative_efficiency_constrained",
+    "vwap",
+    "p_star",
+    "trades",
+    "volume_units",
+];
+
+/// (point index, period, task type position, metric index) of `periods.parquet`.
+type PeriodKey = (usize, i64, usize, usize);
+
+/// `periods.parquet`: per (point, period, task type, metric) the Student-t 95 % interval over the
+/// replications that define the value (a period without trades has no alpha or VWAP), so alpha
+/// and efficiency by period get cross-seed intervals from one sweep. Rows in point display order,
+/// then period, task type (as the run tables order them) and [`PERIOD_METRICS`] order.
+fn periods_frame(merged: &Merged, dir: &Path) -> Result<DataFrame, SweepError> {
+    use std::collections::BTreeMap;
+    let sweep = merged.sweep;
+    // (point, period, task type position, metric) -> values; task types keep first-seen order.
+    let mut values: BTreeMap<PeriodKey, Vec<f64>> = BTreeMap::new();
+    let mut task_types: Vec<String> = Vec::new();
+    for run in &merged.plan.runs {
+        let path = dir.join(run.periods_file());
+        let df = read_parquet(&path)?;
+        let bad = |reason: String| SweepError::BadRunFile { path: path.clone(), reason };
+        let period = df.column("period").map_err(|_| bad("no column `period`".into()))?;
+        let period = period.cast(&DataType::Int64).map_err(|e| bad(e.to_string()))?;
+        let period = period.i64().map_err(|e| bad(e.to_string()))?;
+        let tt = df.column("task_type").map_err(|_| bad("no column `task_type`".into()))?;
+        let tt = tt.str().map_err(|e| bad(e.to_string()))?;
+        let cols: Vec<Vec<Option<f64>>> =
+            PERIOD_METRICS.iter().map(|m| f64_values(&df, m, &path)).collect::<Result<_, _>>()?;
+        for row in 0..df.height() {
+            let (Some(p), Some(t)) = (period.get(row), tt.get(row)) else { continue };
+            let ti = match task_types.iter().position(|x| x == t) {
+                Some(i) => i,
+                None => {
+                    task_types.push(t.to_string());
+                    task_types.len() - 1
+                }
+            };
+            for (m, col) in cols.iter().enumerate() {
+                if let Some(v) = col[row] {
+                    values.entry((run.point_index, p, ti, m)).or_default().push(v);
+                }
+            }
+        }
+    }
+    let rank: Vec<usize> = {
+        let order = display_order(&sweep.points);
+        let mut r = vec![0; order.len()];
+        for (pos, &p) in order.iter().enumerate() {
+            r[p] = pos;
+        }
+        r
+    };
+    let mut rows: Vec<(&PeriodKey, &Vec<f64>)> = values.iter().collect();
+    rows.sort_by_key(|((p, period, t, m), _)| (rank[*p], *period, *t, *m));
+    let (mut ids, mut points, mut periods, mut tts, mut metrics) = (vec![], vec![], vec![], vec![], vec![]);
+    let (mut n, mut mean, mut sd, mut lo, mut hi) = (vec![], vec![], vec![], vec![], vec![]);
+    for ((p, period, t, m), v) in rows {
+        let iv = t_interval(v);
+        ids.push(sweep.points[*p].id());
+        points.push(sweep.points[*p].label());
+        periods.push(*period);
+        tts.push(task_types[*t].clone());
+        metrics.push(PERIOD_METRICS[*m].to_string());
+        n.push(iv.n);
+        mean.push(iv.mean);
+        sd.push(iv.sd);
+        lo.push(iv.low);
+        hi.push(iv.high);
+    }
+    let cols = vec![
+        Column::new(column::POINT_ID.into(), ids),
+        Column::new("point".into(), points),
+        Column::new("period".into(), periods),
+        Column::new("task_type".into(), tts),
+        Column::new(column::METRIC.into(), metrics),
+        Column::new("n".into(), n),
+        opt_col("mean", mean),
+        opt_col("sd", sd),
+        opt_col("ci_low", lo),
+        opt_col("ci_high", hi),
+    ];
+    DataFrame::new_infer_height(cols).map_err(|e| SweepError::table("periods", e))
+}
+
 fn opt_col(name: &str, v: Vec<Option<f64>>) -> Column {
     Column::from(Series::new(name.into(), v))
 }
@@ -246,7 +338,11 @@ fn remove_files_of_last_merge(dir: &Path, written: &[String]) -> Result<(), Swee
 pub fn merge(sweep: &Sweep, out: &Path, baseline: Option<&str>) -> Result<MergeOutcome, SweepError> {
     let st = status(sweep, out)?;
     if !st.missing.is_empty() {
-        let examples: Vec<String> = st.missing_runs().take(3).map(|r| r.summary_file()).collect();
+        let examples: Vec<String> = st
+            .missing_runs()
+            .take(3)
+            .map(|r| r.first_missing_file(&st.dir).unwrap_or_else(|| r.summary_file()))
+            .collect();
         return Err(SweepError::Incomplete {
             dir: st.dir.clone(),
             missing: st.missing.len(),
@@ -292,6 +388,8 @@ pub fn merge(sweep: &Sweep, out: &Path, baseline: Option<&str>) -> Result<MergeO
         write_parquet_atomic(dir.join("paired.parquet"), &mut df)?;
         files.push("paired.parquet".into());
     }
+    write_parquet_atomic(dir.join("periods.parquet"), &mut periods_frame(&merged, &dir)?)?;
+    files.push("periods.parquet".into());
     files.extend(crate::output::sweep_report::write_report(&dir, &merged)?);
     remove_files_of_last_merge(&dir, &files)?;
     let baseline = merged.paired.as_ref().and_then(|(b, _)| sweep.points.get(*b)).map(|p| p.id());

@@ -17,7 +17,8 @@
 //!   only, so extending a sweep (more grid values, more replications, more random samples)
 //!   leaves every existing seed, id and file unchanged.
 //! - Output layout: `<out>/<sweep>/point=<point id>/run-<run id>.parquet` (the run's one-row
-//!   summary) and `run-<run id>.timeseries.parquet`; the summary file is written last, and both,
+//!   summary), `run-<run id>.timeseries.parquet` and `run-<run id>.periods.parquet` (per period);
+//!   the summary file is written last, and all three,
 //!   as whole Parquet files, mark the run as done (resume skips it). `_sweep.toml` records the resolved sweep, a fingerprint
 //!   of everything that changes results without changing ids (base scenario, fixed overrides,
 //!   base seed, seed mode) and the builds that wrote runs (`crate::build_id`); a folder holding

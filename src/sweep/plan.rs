@@ -46,12 +46,27 @@ impl RunSpec {
         format!("point={}/run-{}.timeseries.parquet", self.point_id, self.run_id)
     }
 
-    /// Whether the run is done in sweep folder `dir`: both of its files are there and look like
+    /// The per-period file (the run's `price_discovery` table), relative to the sweep folder.
+    pub fn periods_file(&self) -> String {
+        format!("point={}/run-{}.periods.parquet", self.point_id, self.run_id)
+    }
+
+    /// The first of the run's files that is missing or damaged in `dir` (what an incomplete
+    /// sweep names), `None` when the run is done.
+    pub fn first_missing_file(&self, dir: &std::path::Path) -> Option<String> {
+        [self.timeseries_file(), self.periods_file(), self.summary_file()]
+            .into_iter()
+            .find(|f| !looks_like_parquet(&dir.join(f)))
+    }
+
+    /// Whether the run is done in sweep folder `dir`: all three of its files are there and look like
     /// whole Parquet files (the `PAR1` magic at both ends). Runs are committed by rename, so a
     /// file that fails this was damaged outside synmarket (a full disk on a network file system,
     /// a hand edit); such a run is redone instead of being counted, and merged, as done.
     pub fn is_done(&self, dir: &std::path::Path) -> bool {
-        looks_like_parquet(&dir.join(self.summary_file())) && looks_like_parquet(&dir.join(self.timeseries_file()))
+        looks_like_parquet(&dir.join(self.summary_file()))
+            && looks_like_parquet(&dir.join(self.timeseries_file()))
+            && looks_like_parquet(&dir.join(self.periods_file()))
     }
 }
 
