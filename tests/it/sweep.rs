@@ -353,7 +353,7 @@ fn every_institution_runs_identically_on_any_layout_and_pairs_against_the_named_
     let texts = crate::outputs::assert_charts_are_readable(&one.join("inst"), None);
     assert!(texts.values().flatten().any(|t| t.contains("continuous_double_auction")), "{texts:?}");
     // Per-period metrics with cross-seed intervals: every point, every period of each run.
-    let periods = synmarket::output::read_parquet(&one.join("inst/periods.parquet")).unwrap();
+    let periods = synmarket::output::read_parquet(one.join("inst/periods.parquet")).unwrap();
     let alpha = periods.column("metric").unwrap().str().unwrap().iter().filter(|m| *m == Some("smith_alpha")).count();
     assert!(alpha >= 4, "{periods}");
     let n = periods.column("n").unwrap().u64().unwrap();
