@@ -23,6 +23,8 @@ use crate::sweep::stats::Interval;
 
 /// Metrics per chart image.
 const METRICS_PER_CHART: usize = 6;
+/// Longest point label written in a legend of charts by point (longer ones: the point id).
+const MAX_LEGEND_LABEL: usize = 56;
 /// Most series per chart.
 const MAX_SERIES: usize = 8;
 /// Metrics charted when the summary has them (docs/metrics.md headline metrics, then the compliance
@@ -270,7 +272,15 @@ fn point_charts(
                         band.push((x, lo, hi));
                     }
                 }
-                let series = LineSeries::new(format!("{}: {}", i + 1, sweep.points[p].label()), line).with_color(i);
+                // A label too long for a legend line names the point by id (the report's points
+                // table gives its parameters), never cut.
+                let label = sweep.points[p].label();
+                let name = if label.chars().count() <= MAX_LEGEND_LABEL {
+                    format!("{}: {label}", i + 1)
+                } else {
+                    format!("{}: point {}", i + 1, sweep.points[p].id())
+                };
+                let series = LineSeries::new(name, line).with_color(i);
                 panel = panel.with_series(series.with_band(Band::new(band).error_bars()));
             }
             if paired {

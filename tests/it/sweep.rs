@@ -352,6 +352,15 @@ fn every_institution_runs_identically_on_any_layout_and_pairs_against_the_named_
     }
     let texts = crate::outputs::assert_charts_are_readable(&one.join("inst"), None);
     assert!(texts.values().flatten().any(|t| t.contains("continuous_double_auction")), "{texts:?}");
+    // Labels too long for a legend name the point by id instead of being cut.
+    let long = "\"population[0].strategy\" = [\"zi_constrained\", \"zi_unconstrained\"]\n\
+                \"population[1].strategy\" = [\"zi_constrained\", \"zi_unconstrained\"]";
+    let sw = Sweep::load(sweep_file_with(&dir, "", long)).unwrap();
+    let out = dir.join("long");
+    run(&sw, &out, Shard::WHOLE, 2);
+    sweep::merge(&sw, &out, None).unwrap();
+    let texts = crate::outputs::assert_charts_are_readable(&out.join("inst"), None);
+    assert!(texts.values().flatten().any(|t| t.starts_with("1: point ")), "{texts:?}");
     // Per-period metrics with cross-seed intervals: every point, every period of each run.
     let periods = synmarket::output::read_parquet(one.join("inst/periods.parquet")).unwrap();
     let alpha = periods.column("metric").unwrap().str().unwrap().iter().filter(|m| *m == Some("smith_alpha")).count();

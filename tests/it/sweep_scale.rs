@@ -50,7 +50,9 @@ fn committed(dir: &Path) -> BTreeMap<String, u64> {
     for p in points.flatten().filter(|p| p.file_name().to_string_lossy().starts_with("point=")) {
         for f in std::fs::read_dir(p.path()).unwrap().flatten() {
             let name = f.file_name().to_string_lossy().into_owned();
-            if name.starts_with("run-") && name.ends_with(".parquet") && !name.ends_with(".timeseries.parquet") {
+            // Summary files only (a run's last file): not its time series or periods.
+            let summary = !name.ends_with(".timeseries.parquet") && !name.ends_with(".periods.parquet");
+            if name.starts_with("run-") && name.ends_with(".parquet") && summary {
                 out.insert(format!("{}/{name}", p.file_name().to_string_lossy()), f.metadata().unwrap().ino());
             }
         }
