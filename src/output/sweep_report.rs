@@ -142,6 +142,14 @@ fn others_label(p: &Point, key: &str) -> String {
     parts.join(", ")
 }
 
+/// The y axis label of a metric's panel: what is drawn (`mean`, `difference`) and its unit.
+fn y_label(metric: &str, what: &str) -> String {
+    match crate::metrics::summary::Summary::unit(metric) {
+        Some(unit) if !unit.is_empty() => format!("{what} ({unit})"),
+        _ => what.to_string(),
+    }
+}
+
 /// One panel chart per group of metrics for parameter `key`; `get(point, metric)` gives the
 /// interval to plot (`None`: leave the point out).
 fn param_charts(
@@ -183,10 +191,7 @@ fn param_charts(
         for &m in chunk {
             let metric = &merged.metrics[m];
             // The panel title names the metric; the axis says what is drawn and in which unit.
-            let y_label = match crate::metrics::summary::Summary::unit(metric) {
-                Some(unit) if !unit.is_empty() => format!("{what} ({unit})"),
-                _ => what.to_string(),
-            };
+            let y_label = y_label(metric, what);
             // Ticked at the swept values, so every grid value is labelled.
             let mut panel = LineChart::new(metric.clone(), key, y_label)
                 .with_x_range(lo - 0.06 * span, hi + 0.06 * span)
@@ -254,10 +259,7 @@ fn point_charts(
         let mut chart = PanelChart::new(title.clone()).with_columns(3);
         for &m in chunk {
             let metric = &merged.metrics[m];
-            let y_label = match crate::metrics::summary::Summary::unit(metric) {
-                Some(unit) if !unit.is_empty() => format!("{what} ({unit})"),
-                _ => what.to_string(),
-            };
+            let y_label = y_label(metric, what);
             let mut panel = LineChart::new(metric.clone(), "point (see legend)", y_label)
                 .with_x_range(0.5, points.len() as f64 + 0.5)
                 .with_x_ticks(xs.clone());

@@ -56,6 +56,27 @@ pub trait Agent: Send {
 }
 
 /// Draws an index from weighted `(index, weight)` pairs.
+/// Passes a market shout to a trader's price rule with whether the trader is still active. A
+/// trade of its own (`trade` = `(requester, provider, units)`, the trader on side `side`) is
+/// counted in its quota only at its later `Assigned` wake, so it is subtracted here.
+pub(crate) fn relay_shout(
+    pricer: &mut dyn crate::strategies::pricing::PriceRule,
+    quota: &Quota,
+    side: synmarket_engine::Side,
+    shout: &crate::strategies::pricing::Shout,
+    trade: Option<(synmarket_engine::PeerId, synmarket_engine::PeerId, u64)>,
+    me: synmarket_engine::PeerId,
+    rng: &mut AgentRng,
+) {
+    let own = |t: &(synmarket_engine::PeerId, synmarket_engine::PeerId, u64)| match side {
+        synmarket_engine::Side::Buy => t.0 == me,
+        synmarket_engine::Side::Sell => t.1 == me,
+    };
+    let mine = trade.filter(own).map_or(0, |t| t.2);
+    let active = quota.room().saturating_sub(mine) > 0;
+    pricer.on_shout(shout, active, rng);
+}
+
 /// True when a re-quote at `price` would be refused by the continuous double auction's
 /// improvement rule (docs/mechanisms.md §14): then the trader keeps its standing order instead of
 /// cancelling it for a quote the market will not take, as a trader on the floor keeps a bid it

@@ -221,10 +221,7 @@ impl Agent for RequesterAgent {
         me: synmarket_engine::PeerId,
         rng: &mut AgentRng,
     ) {
-        // A trade of this agent's own is counted in its quota only at its `Assigned` wake.
-        let mine = trade.filter(|t| t.0 == me).map_or(0, |t| t.2);
-        let active = self.quota.room().saturating_sub(mine) > 0;
-        self.pricer.on_shout(shout, active, rng);
+        super::relay_shout(self.pricer.as_mut(), &self.quota, Side::Buy, shout, trade, me, rng);
     }
     fn role(&self) -> Role {
         Role::Requester
