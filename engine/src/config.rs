@@ -354,6 +354,11 @@ impl Default for MarketConfig {
 /// The default `call_interval`: one minute.
 pub const DEFAULT_CALL_INTERVAL_MS: DurationMs = MINUTE;
 
+/// The shortest `call_interval` accepted: one second. Each call is a clearing of every task type
+/// with an open request, so a millisecond interval on a week-long run would be 604.8 million
+/// clearings; tasks in a compute market last seconds to hours, and a faster call models none.
+pub const MIN_CALL_INTERVAL_MS: DurationMs = 1_000;
+
 fn is_default<T: Default + PartialEq>(v: &T) -> bool {
     *v == T::default()
 }
@@ -496,7 +501,9 @@ impl MarketConfig {
         };
         let own_price = match inst {
             Institution::FirstAccept => "",
-            Institution::ContinuousDoubleAuction => "trades at the resting order's price",
+            Institution::ContinuousDoubleAuction => {
+                "trades at the resting order's price (`pricing = \"resting\"`, which says so, is accepted)"
+            }
             Institution::SealedBidReverse => "pays as `sealed_bid_price` says",
             Institution::CallMarket => "trades at the call's uniform price",
         };
@@ -526,6 +533,16 @@ impl MarketConfig {
         }
         if inst != Institution::CallMarket && self.call_interval_ms != DEFAULT_CALL_INTERVAL_MS {
             return err("call_interval", format!("applies to `institution = \"call_market\"`, not to {name}"));
+        }
+        if self.call_interval_ms < MIN_CALL_INTERVAL_MS {
+            return err(
+                "call_interval",
+                format!(
+                    "{} is shorter than the 1s minimum: every call clears the whole book, and calls faster than \
+                     once a second model no compute market",
+                    crate::duration::format_ms(self.call_interval_ms)
+                ),
+            );
         }
         Ok(())
     }

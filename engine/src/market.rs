@@ -147,6 +147,8 @@ pub struct MarketCounters {
     pub replayed_signatures: u64,
     /// Assignments made.
     pub matches: u64,
+    /// Calls (clearings) run by the call market; calls fall only while a request is open.
+    pub calls: u64,
 }
 
 /// The market engine.
@@ -189,6 +191,9 @@ pub struct Market {
     pub(crate) to_park: Vec<PeerId>,
     /// Call market: the task types with an open request (the books a call may clear).
     pub(crate) call_books: std::collections::BTreeSet<TaskTypeId>,
+    /// Call market: a call timer is pending. Calls are scheduled only while some request is
+    /// open (a call without one clears nothing), so an idle market costs no timers.
+    pub(crate) call_armed: bool,
     /// Order ids gathered by a book clearing or a call, kept to reuse the allocation.
     pub(crate) scratch_ids: Vec<OrderId>,
     /// A call's crossing bids and asks, `(price, units)`, kept to reuse the allocation.
@@ -249,6 +254,7 @@ impl Market {
             cap_unpark: BinaryHeap::new(),
             to_park: Vec::new(),
             call_books: std::collections::BTreeSet::new(),
+            call_armed: false,
             scratch_ids: Vec::new(),
             call_bids: Vec::new(),
             call_asks: Vec::new(),
@@ -256,9 +262,6 @@ impl Market {
         };
         if m.config.reputation.decay_half_life_ms > 0 {
             m.timers.push(m.config.reputation.decay_step_ms, TimerKind::Decay, 0);
-        }
-        if m.config.institution == Institution::CallMarket {
-            m.timers.push(m.config.call_interval_ms, TimerKind::Call, 0);
         }
         Ok(m)
     }
@@ -399,6 +402,20 @@ impl Market {
         self.timers.push(time, kind, id);
     }
 
+    /// Schedules the call market's next call, at the first whole multiple of `call_interval`
+    /// after `now`, unless one is pending. Never beyond the end of time: a call that would fall
+    /// past `SimTime::MAX` is not scheduled.
+    fn arm_call(&mut self, now: SimTime) {
+        if self.call_armed {
+            return;
+        }
+        let iv = self.config.call_interval_ms;
+        if let Some(next) = (now / iv).checked_add(1).and_then(|k| k.checked_mul(iv)) {
+            self.schedule(next, TimerKind::Call, 0);
+            self.call_armed = true;
+        }
+    }
+
     /// Runs one timer due at `t`, within an advance to `target`.
     fn fire(&mut self, kind: TimerKind, id: u64, t: SimTime, target: SimTime) {
         match kind {
@@ -423,9 +440,13 @@ impl Market {
                 }
             }
             TimerKind::Call => {
-                self.run_call(t);
-                if let Some(next) = t.checked_add(self.config.call_interval_ms) {
-                    self.schedule(next, TimerKind::Call, 0);
+                self.call_armed = false;
+                if !self.call_books.is_empty() {
+                    self.counters.calls += 1;
+                    self.run_call(t);
+                }
+                if !self.call_books.is_empty() {
+                    self.arm_call(t);
                 }
             }
             TimerKind::Decay => {
@@ -547,6 +568,7 @@ impl Market {
                     self.open.push(trader, id);
                     if self.config.institution == Institution::CallMarket {
                         self.call_books.insert(task_spec.task_type);
+                        self.arm_call(now);
                     }
                     self.schedule(closes_at, TimerKind::AuctionClose, id.0);
                     self.events.push(MarketEvent::AuctionOpened { time: now, request: id, closes_at });

@@ -239,6 +239,38 @@ fn call_market_respects_the_filters() {
 }
 
 #[test]
+fn an_idle_call_market_runs_no_calls_and_calls_resume_on_the_interval_grid() {
+    let mut fx = Fx::new(MarketConfig { call_interval_ms: SECOND, ..with(Institution::CallMarket) });
+    let window = fx.m.config().auction_window_ms;
+    let (r, p) = (fx.requester(10_000), fx.provider(100.0));
+    // A week with nothing open: no call runs (a call per second would be 604,800 clearings).
+    fx.at(7 * DAY);
+    assert_eq!(fx.m.counters().calls, 0);
+    // An offer alone gives a call nothing to clear: still none.
+    fx.offer(p, 150, 1).unwrap();
+    fx.at(7 * DAY + 10 * SECOND);
+    assert_eq!(fx.m.counters().calls, 0);
+    // A request opened between two grid points waits for the next whole second, and calls run
+    // every second while it is open, then stop.
+    fx.at(7 * DAY + 10 * SECOND + 500);
+    fx.request(r, 100, 1, 0.0).unwrap();
+    fx.at(7 * DAY + 11 * SECOND - 1);
+    assert_eq!(fx.m.counters().calls, 0);
+    fx.at(7 * DAY + 11 * SECOND);
+    assert_eq!(fx.m.counters().calls, 1);
+    fx.at(8 * DAY);
+    let open_ms = 10 * SECOND + 500 + window;
+    assert_eq!(fx.m.counters().calls, (open_ms / SECOND - 10) as u64, "one call per second of the window");
+    assert!(fx.m.assignments().is_empty(), "the book never crossed");
+    // Crossing at a later call trades at the call's grid time.
+    fx.offer(p, 90, 1).unwrap();
+    fx.request(r, 100, 1, 0.0).unwrap();
+    fx.at(8 * DAY + SECOND);
+    assert_eq!(fx.m.assignments().iter().map(|a| a.assigned_at).collect::<Vec<_>>(), vec![8 * DAY + SECOND]);
+    fx.ok();
+}
+
+#[test]
 fn clearing_price_ties_and_edges() {
     // Exposed through a market: one bid, one ask, price in the middle of [ask, bid].
     for (bid, ask, expect) in [(120, 80, 100), (100, 100, 100), (101, 100, 100)] {
@@ -257,12 +289,12 @@ fn clearing_price_ties_and_edges() {
 
 #[test]
 fn keys_of_one_institution_are_refused_with_another() {
-    let cases: [(MarketConfig, &str, &str); 5] = [
+    let cases: [(MarketConfig, &str, &str); 6] = [
         (
             MarketConfig { pricing: PriceRule::Midpoint, ..with(Institution::ContinuousDoubleAuction) },
             "pricing",
             "`pricing = \"midpoint\"` applies to `institution = \"first_accept\"`: the continuous double auction \
-             trades at the resting order's price",
+             trades at the resting order's price (`pricing = \"resting\"`, which says so, is accepted)",
         ),
         (
             MarketConfig { clear_book_after_trade: true, ..with(Institution::FirstAccept) },
@@ -283,6 +315,12 @@ fn keys_of_one_institution_are_refused_with_another() {
             MarketConfig { call_interval_ms: 0, ..with(Institution::CallMarket) },
             "call_interval",
             "must be greater than 0",
+        ),
+        (
+            MarketConfig { call_interval_ms: 999, ..with(Institution::CallMarket) },
+            "call_interval",
+            "999ms is shorter than the 1s minimum: every call clears the whole book, and calls faster than once a \
+             second model no compute market",
         ),
     ];
     for (config, field, reason) in cases {

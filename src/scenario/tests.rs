@@ -101,6 +101,29 @@ fn resolved_toml_round_trips() {
 }
 
 #[test]
+fn resolved_toml_writes_the_institution_and_its_own_keys_with_their_defaults() {
+    for (inst, own) in [
+        ("first_accept", None),
+        ("continuous_double_auction", Some("clear_book_after_trade = false")),
+        ("sealed_bid_reverse", Some("sealed_bid_price = \"first_price\"")),
+        ("call_market", Some("call_interval = \"1m\"")),
+    ] {
+        let s = with(&[&format!("market.institution=\"{inst}\"")]).unwrap();
+        let text = s.to_toml_string();
+        assert!(text.contains(&format!("institution = \"{inst}\"")), "{text}");
+        for key in ["clear_book_after_trade", "sealed_bid_price", "call_interval"] {
+            let expected = own.is_some_and(|o| o.starts_with(key));
+            assert_eq!(text.contains(&format!("\n{key} = ")), expected, "{inst}: {key}\n{text}");
+        }
+        if let Some(o) = own {
+            assert!(text.contains(o), "{inst}: {o}\n{text}");
+        }
+        let again = Scenario::from_toml_str(&text, "resolved.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(again, s);
+    }
+}
+
+#[test]
 fn unusual_values_round_trip() {
     let s = with(&[
         "scenario.seed=\"0xffffffffffffffff\"",

@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 use synmarket_agents::{PopulationSpec, TaskTypeSpec};
-use synmarket_engine::MarketConfig;
+use synmarket_engine::{Institution, MarketConfig};
 use synmarket_engine::duration::Duration;
 
 use super::Scenario;
@@ -63,11 +63,38 @@ pub fn to_toml(s: &Scenario) -> String {
     };
     let mut out = String::from("# Resolved scenario: every default written out. See scenarios/README.md.\n");
     match toml::Value::try_from(&file) {
-        Ok(toml::Value::Table(t)) => write_table(&mut out, "", &t),
+        Ok(toml::Value::Table(mut t)) => {
+            if let Some(toml::Value::Table(m)) = t.get_mut("market") {
+                institution_keys(&s.market, m);
+            }
+            write_table(&mut out, "", &t)
+        }
         Ok(_) => {}
         Err(e) => out.push_str(&format!("# the scenario could not be written: {e}\n")),
     }
     out
+}
+
+/// Writes the institution and the keys of that institution, defaults included (the market's own
+/// serde form leaves them out when they are defaults, so that a configuration without them reads
+/// as before); keys of other institutions stay out, because the loader refuses them.
+fn institution_keys(market: &MarketConfig, m: &mut toml::Table) {
+    let inst = market.institution;
+    m.insert("institution".into(), toml::Value::String(inst.as_str().into()));
+    match inst {
+        Institution::FirstAccept => {}
+        Institution::ContinuousDoubleAuction => {
+            m.insert("clear_book_after_trade".into(), toml::Value::Boolean(market.clear_book_after_trade));
+        }
+        Institution::SealedBidReverse => {
+            m.insert("sealed_bid_price".into(), toml::Value::String(market.sealed_bid_price.as_str().into()));
+        }
+        Institution::CallMarket => {
+            if let Ok(v) = toml::Value::try_from(Duration(market.call_interval_ms)) {
+                m.insert("call_interval".into(), v);
+            }
+        }
+    }
 }
 
 /// A key as TOML writes it: bare when it can be, else quoted (`"market.fee_bps"`).

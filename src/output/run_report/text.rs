@@ -3,6 +3,7 @@
 //! tables; where a number is undefined (no trades, no disputes) the sentence says so instead.
 
 use synmarket_agents::{GroundTruthKind, Role};
+use synmarket_engine::Institution;
 
 use crate::metrics::compliance::column as C;
 use crate::metrics::equilibrium::column as PD;
@@ -102,9 +103,20 @@ fn scenario_section(s: &Scenario, t: &Tables) -> Section {
         })
         .collect();
     let m = &s.market;
-    let settings = Table::key_value([
-        ("institution", m.institution.as_str().to_string()),
-        ("pricing rule", m.price_rule_name().to_string()),
+    // The institution's own parameter, if it has one (docs/mechanisms.md §14).
+    let own = match m.institution {
+        Institution::FirstAccept => None,
+        Institution::ContinuousDoubleAuction => {
+            Some(("book cleared after each trade", m.clear_book_after_trade.to_string()))
+        }
+        Institution::SealedBidReverse => None,
+        Institution::CallMarket => Some(("call interval", dur(m.call_interval_ms as f64))),
+    };
+    let settings = Table::key_value(
+        [("institution", m.institution.as_str().to_string()), ("pricing rule", m.price_rule_name().to_string())]
+            .into_iter()
+            .chain(own)
+            .chain([
         ("auction window", dur(m.auction_window_ms as f64)),
         ("reputation weight k", format!("{}", m.reputation_weight)),
         ("fee", format!("{} bp", m.fee_bps)),
@@ -113,7 +125,8 @@ fn scenario_section(s: &Scenario, t: &Tables) -> Section {
         ("audit rate", pct(m.audit_rate)),
         ("signatures verified", m.verify_signatures.to_string()),
         ("task types", s.task_types.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")),
-    ])
+    ]),
+    )
     .with_caption("Key market settings");
     Section::new("Scenario")
         .with_paragraph(format!(
