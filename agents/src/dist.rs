@@ -193,56 +193,58 @@ impl<'de> Visitor<'de> for WrittenVisitor {
         let Some(key) = map.next_key::<String>()? else {
             return Err(de::Error::custom(format!("a distribution table needs exactly one key ({FAMILIES}), found 0")));
         };
-        let family = match key.as_str() {
-            "fixed" => "fixed",
-            "uniform" => "uniform",
-            "normal" => "normal",
-            "lognormal" => "lognormal",
-            "choice" => "choice",
-            other => {
-                return Err(de::Error::custom(format!("unknown distribution `{other}` (expected {FAMILIES})")));
-            }
-        };
-        let args = if family == "fixed" {
-            vec![map.next_value::<Scalar>()?]
-        } else {
-            map.next_value::<Args>()
-                .map_err(|_: A::Error| {
-                    de::Error::custom(format!("{family}: expected an array of numbers, e.g. {family} = [1, 2]"))
-                })?
-                .0
-        };
-        let mut extra = 0;
-        while map.next_key::<de::IgnoredAny>()?.is_some() {
-            map.next_value::<de::IgnoredAny>()?;
-            extra += 1;
-        }
-        if extra > 0 {
-            return Err(de::Error::custom(format!(
-                "a distribution table needs exactly one key ({FAMILIES}), found {}",
-                extra + 1
-            )));
-        }
-        let expected = match family {
-            "uniform" => "[low, high]",
-            "normal" => "[mean, sd]",
-            "lognormal" => "[mu, sigma]",
-            _ => "",
-        };
-        match family {
-            "choice" if args.is_empty() || args.len() > MAX_CHOICES => {
-                return Err(de::Error::custom(format!("choice needs 1 to {MAX_CHOICES} values, found {}", args.len())));
-            }
-            "uniform" | "normal" | "lognormal" if args.len() != 2 => {
-                return Err(de::Error::custom(format!(
-                    "{family} needs exactly 2 values {expected}, found {}",
-                    args.len()
-                )));
-            }
-            _ => {}
-        }
-        Ok(Written { family, args })
+        written_table(&key, map)
     }
+}
+
+/// The rest of a distribution table whose first key, `key`, has been read.
+fn written_table<'de, A: MapAccess<'de>>(key: &str, mut map: A) -> Result<Written, A::Error> {
+    let family = match key {
+        "fixed" => "fixed",
+        "uniform" => "uniform",
+        "normal" => "normal",
+        "lognormal" => "lognormal",
+        "choice" => "choice",
+        other => {
+            return Err(de::Error::custom(format!("unknown distribution `{other}` (expected {FAMILIES})")));
+        }
+    };
+    let args = if family == "fixed" {
+        vec![map.next_value::<Scalar>()?]
+    } else {
+        map.next_value::<Args>()
+            .map_err(|_: A::Error| {
+                de::Error::custom(format!("{family}: expected an array of numbers, e.g. {family} = [1, 2]"))
+            })?
+            .0
+    };
+    let mut extra = 0;
+    while map.next_key::<de::IgnoredAny>()?.is_some() {
+        map.next_value::<de::IgnoredAny>()?;
+        extra += 1;
+    }
+    if extra > 0 {
+        return Err(de::Error::custom(format!(
+            "a distribution table needs exactly one key ({FAMILIES}), found {}",
+            extra + 1
+        )));
+    }
+    let expected = match family {
+        "uniform" => "[low, high]",
+        "normal" => "[mean, sd]",
+        "lognormal" => "[mu, sigma]",
+        _ => "",
+    };
+    match family {
+        "choice" if args.is_empty() || args.len() > MAX_CHOICES => {
+            return Err(de::Error::custom(format!("choice needs 1 to {MAX_CHOICES} values, found {}", args.len())));
+        }
+        "uniform" | "normal" | "lognormal" if args.len() != 2 => {
+            return Err(de::Error::custom(format!("{family} needs exactly 2 values {expected}, found {}", args.len())));
+        }
+        _ => {}
+    }
+    Ok(Written { family, args })
 }
 
 /// The arguments of a distribution table.
@@ -379,6 +381,117 @@ impl Serialize for DurationDist {
                 m.end()
             }
             Dist::Choice(xs) => write_family(s, "choice", xs.iter().map(|x| ms_text(*x)).collect::<Vec<_>>()),
+        }
+    }
+}
+
+// ----- unit values -----------------------------------------------------------------------------
+
+/// A trader's private value per unit (requesters) or cost per unit (providers): either a
+/// distribution each trader draws its one value from, the same for every unit it trades
+/// (`value_per_unit = { uniform = [40, 80] }`), or a schedule written out trader by trader
+/// (`value_per_unit = { schedule = [[150, 120], [140, 110, 90]] }`): trader `i` of the population
+/// gets list `i`, whose `k`-th entry is the value of the `k`-th unit it trades in a period, so a
+/// supply or demand schedule from a paper is one population per side (Smith 1962; Gode and Sunder
+/// 1993). Buyers' lists run from the highest value down and sellers' from the lowest cost up, the
+/// order in which induced-value traders trade their units; the checks are in
+/// `PopulationSpec::validate`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum UnitValues {
+    /// One value per trader, drawn from its stream.
+    Draw(Dist),
+    /// One list of per-unit values per trader, in trading order.
+    Schedule(Vec<Vec<f64>>),
+}
+
+impl UnitValues {
+    /// The schedule, if the values are written out trader by trader.
+    pub fn schedule(&self) -> Option<&[Vec<f64>]> {
+        match self {
+            UnitValues::Draw(_) => None,
+            UnitValues::Schedule(s) => Some(s),
+        }
+    }
+
+    /// The value of a trader's first unit: a draw from its stream, or entry 0 of member
+    /// `member`'s list (drawing nothing).
+    pub fn first<R: Rng + ?Sized>(&self, member: u32, rng: &mut R) -> f64 {
+        match self {
+            UnitValues::Draw(d) => d.sample(rng),
+            UnitValues::Schedule(s) => s.get(member as usize).and_then(|l| l.first()).copied().unwrap_or(0.0),
+        }
+    }
+
+    /// Member `member`'s list of unit values, if the values are a schedule.
+    pub fn of(&self, member: u32) -> Option<&[f64]> {
+        self.schedule().and_then(|s| s.get(member as usize)).map(Vec::as_slice)
+    }
+}
+
+impl From<Dist> for UnitValues {
+    fn from(d: Dist) -> Self {
+        UnitValues::Draw(d)
+    }
+}
+
+enum WrittenValues {
+    Draw(Written),
+    Schedule(Vec<Vec<f64>>),
+}
+
+struct ValuesVisitor;
+
+impl<'de> Visitor<'de> for ValuesVisitor {
+    type Value = WrittenValues;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a number, a distribution table ({FAMILIES}) or {{ schedule = [[...], ...] }}")
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<WrittenValues, E> {
+        WrittenVisitor.visit_i64(v).map(WrittenValues::Draw)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<WrittenValues, E> {
+        WrittenVisitor.visit_u64(v).map(WrittenValues::Draw)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<WrittenValues, E> {
+        WrittenVisitor.visit_f64(v).map(WrittenValues::Draw)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<WrittenValues, E> {
+        WrittenVisitor.visit_str(v).map(WrittenValues::Draw)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<WrittenValues, A::Error> {
+        let Some(key) = map.next_key::<String>()? else {
+            return Err(de::Error::custom(format!(
+                "a value table needs exactly one key ({FAMILIES} or schedule), found 0"
+            )));
+        };
+        if key != "schedule" {
+            return written_table(&key, map).map(WrittenValues::Draw);
+        }
+        let lists = map.next_value::<Vec<Vec<f64>>>().map_err(|_: A::Error| {
+            de::Error::custom("schedule: expected one array of numbers per trader, e.g. schedule = [[150, 120], [140]]")
+        })?;
+        if map.next_key::<de::IgnoredAny>()?.is_some() {
+            return Err(de::Error::custom("a schedule table has the one key `schedule`"));
+        }
+        Ok(WrittenValues::Schedule(lists))
+    }
+}
+
+impl<'de> Deserialize<'de> for UnitValues {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match d.deserialize_any(ValuesVisitor)? {
+            WrittenValues::Draw(w) => build(&w, number, false).map(UnitValues::Draw),
+            WrittenValues::Schedule(s) => Ok(UnitValues::Schedule(s)),
+        }
+    }
+}
+
+impl Serialize for UnitValues {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            UnitValues::Draw(d) => d.serialize(s),
+            UnitValues::Schedule(lists) => write_family(s, "schedule", lists),
         }
     }
 }

@@ -31,7 +31,7 @@ pub mod strategies;
 pub mod stream;
 
 pub use agent::{Action, GroundTruthKind, Observation, Profile, TaskTypeInfo, Wake};
-pub use dist::{Dist, DurationDist};
+pub use dist::{Dist, DurationDist, UnitValues};
 pub use kernel::{
     AgentRecord, GroundTruth, Identity, KernelStats, MarketSample, Observer, SimError, SimResult, Simulation,
     SimulationSpec, TypeSample,

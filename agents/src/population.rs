@@ -17,10 +17,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use synmarket_engine::DurationMs;
+use synmarket_engine::{DurationMs, Side};
 
 use crate::config::{Check, Domain, TomlPath, bad, dist, finite, in_range, name, probability};
-use crate::dist::Dist;
+use crate::dist::{Dist, UnitValues};
 use crate::spec::{
     Context, MAX_BUDGET, MAX_COUNT, MAX_PRICE, MAX_RATE_PER_HOUR, MAX_SCENARIO_DURATION_MS, MAX_UNITS, MAX_USAGE_CAP,
     PrivacyMix, Reliability, Role, SlaTerms,
@@ -105,7 +105,62 @@ impl PopulationSpec {
         if Providing::ROLES.contains(&self.role) {
             self.providing.validate(ctx)?;
         }
+        self.check_schedule()?;
         self.strategy.behaviour().validate(ctx)
+    }
+
+    /// The schedule of unit values (requesters) or costs (providers), if the population writes
+    /// its traders' values out one by one.
+    pub fn schedule(&self) -> Option<&[Vec<f64>]> {
+        match self.role {
+            Role::Requester => self.requesting.value_per_unit.schedule(),
+            Role::Provider => self.providing.cost_per_unit.schedule(),
+            Role::Arbitrator => None,
+        }
+    }
+
+    /// Most units member `member` trades per period: its list's length under a schedule, else
+    /// `units_per_period` (`None`: no quota).
+    pub fn units_per_period(&self, member: u32) -> Option<u64> {
+        match self.schedule() {
+            Some(s) => s.get(member as usize).map(|l| l.len() as u64),
+            None => self.trading.units_per_period,
+        }
+    }
+
+    /// A schedule has one list per agent, sets each trader's units per period (its list's
+    /// length) and trades one unit per order.
+    fn check_schedule(&self) -> Check<()> {
+        let Some(lists) = self.schedule() else { return Ok(()) };
+        let root = TomlPath::root();
+        let key = if self.role == Role::Requester { "value_per_unit" } else { "cost_per_unit" };
+        if lists.len() != self.count as usize {
+            return bad(
+                &root.key(key).key("schedule"),
+                format!(
+                    "{} lists for {} agents (`count = {}`): write one list of unit values per agent",
+                    lists.len(),
+                    self.count,
+                    self.count
+                ),
+            );
+        }
+        if self.trading.units_per_period.is_some() {
+            return bad(
+                &root.key("units_per_period"),
+                format!(
+                    "is set by the schedule: each trader trades as many units per period as its list in `{key}` \
+                     has (remove this key)"
+                ),
+            );
+        }
+        if self.trading.units.as_ref().is_some_and(|u| *u != Dist::Fixed(1.0)) {
+            return bad(
+                &root.key("units"),
+                "a trader with a schedule of unit values orders one unit at a time: write `units = 1` or leave it out",
+            );
+        }
+        Ok(())
     }
 }
 
@@ -349,8 +404,8 @@ impl Trading {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Requesting {
-    /// Private value per unit (default U[40, 80]).
-    pub value_per_unit: Dist,
+    /// Private value per unit (default U[40, 80]), or each trader's own schedule of unit values.
+    pub value_per_unit: UnitValues,
     /// Minimum provider reputation asked for (default 0).
     pub min_reputation: Dist,
     /// Privacy levels of the tasks (default all public).
@@ -365,7 +420,7 @@ impl Group for Requesting {
 
     fn defaults(_: Role, _: &StrategySpec, _: &[String]) -> Self {
         Requesting {
-            value_per_unit: Dist::Uniform(40.0, 80.0),
+            value_per_unit: UnitValues::Draw(Dist::Uniform(40.0, 80.0)),
             min_reputation: Dist::Fixed(0.0),
             privacy_mix: PrivacyMix::default(),
             sla: None,
@@ -374,7 +429,7 @@ impl Group for Requesting {
 
     fn validate(&self, ctx: &Context<'_>) -> Check<()> {
         let root = TomlPath::root();
-        dist(&root.key("value_per_unit"), &self.value_per_unit, Domain::closed(0.0, MAX_PRICE))?;
+        unit_values(&root.key("value_per_unit"), &self.value_per_unit, Side::Buy)?;
         dist(&root.key("min_reputation"), &self.min_reputation, Domain::closed(0.0, ctx.reputation.1.max(0.0)))?;
         self.privacy_mix.validate(&root.key("privacy_mix"))?;
         if let Some(s) = &self.sla {
@@ -388,8 +443,8 @@ impl Group for Requesting {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Providing {
-    /// Private cost per unit (default U[20, 60]).
-    pub cost_per_unit: Dist,
+    /// Private cost per unit (default U[20, 60]), or each trader's own schedule of unit costs.
+    pub cost_per_unit: UnitValues,
     /// Probability that each capability in a served task type's vocabulary is held (default 1).
     pub capability_coverage: f64,
     /// Holds the `confidential` attestation (default false).
@@ -406,7 +461,7 @@ impl Group for Providing {
 
     fn defaults(_: Role, strategy: &StrategySpec, _: &[String]) -> Self {
         Providing {
-            cost_per_unit: Dist::Uniform(20.0, 60.0),
+            cost_per_unit: UnitValues::Draw(Dist::Uniform(20.0, 60.0)),
             capability_coverage: 1.0,
             confidential_attested: false,
             usage_cap_units_per_day: None,
@@ -416,13 +471,49 @@ impl Group for Providing {
 
     fn validate(&self, _: &Context<'_>) -> Check<()> {
         let root = TomlPath::root();
-        dist(&root.key("cost_per_unit"), &self.cost_per_unit, Domain::closed(0.0, MAX_PRICE))?;
+        unit_values(&root.key("cost_per_unit"), &self.cost_per_unit, Side::Sell)?;
         probability(&root.key("capability_coverage"), self.capability_coverage)?;
         if let Some(u) = &self.usage_cap_units_per_day {
             dist(&root.key("usage_cap_units_per_day"), u, Domain::closed(1.0, MAX_USAGE_CAP))?;
         }
         self.reliability.validate(&root.key("reliability"))
     }
+}
+
+/// Checks a value or cost per unit: a distribution's range, or a schedule's lists (each non-empty,
+/// at most `MAX_UNITS` units, every value in [0, `MAX_PRICE`], buyers' values never rising and
+/// sellers' costs never falling from one unit to the next).
+fn unit_values(path: &TomlPath, v: &UnitValues, side: Side) -> Check<()> {
+    let dom = Domain::closed(0.0, MAX_PRICE);
+    let lists = match v {
+        UnitValues::Draw(d) => return dist(path, d, dom),
+        UnitValues::Schedule(lists) => lists,
+    };
+    let at = path.key("schedule");
+    for (i, list) in lists.iter().enumerate() {
+        let li = at.index(i);
+        if list.is_empty() {
+            return bad(&li, "an empty list: each trader of a schedule trades at least one unit");
+        }
+        if list.len() > MAX_UNITS as usize {
+            return bad(&li, format!("{} units exceed the limit of {MAX_UNITS} per trader", list.len()));
+        }
+        for (k, &x) in list.iter().enumerate() {
+            dom.check(&li.index(k), x)?;
+            let Some(&before) = k.checked_sub(1).and_then(|j| list.get(j)) else { continue };
+            let (wrong, rule) = match side {
+                Side::Buy => (x > before, "a buyer's unit values run from the highest down"),
+                Side::Sell => (x < before, "a seller's unit costs run from the lowest up"),
+            };
+            if wrong {
+                return bad(
+                    &li.index(k),
+                    format!("{x} after {before}: {rule}, in the order its units trade (sort the list)"),
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Keys whose value is itself a table of per-key defaults: a written table replaces only the keys

@@ -9,14 +9,14 @@ use synmarket_engine::{EscrowState, MarketConfig, PrivacyLevel, TaskStatus, Vote
 
 fn buyers(count: u32) -> PopulationSpec {
     let mut b = pop("buyers", Role::Requester, count, Strategy::Truthful);
-    b.requesting.value_per_unit = Dist::Fixed(100.0);
+    b.requesting.value_per_unit = Dist::Fixed(100.0).into();
     b.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(2.0);
     b
 }
 
 fn sellers(name: &str, count: u32, strategy: Strategy) -> PopulationSpec {
     let mut s = pop(name, Role::Provider, count, strategy);
-    s.providing.cost_per_unit = Dist::Fixed(50.0);
+    s.providing.cost_per_unit = Dist::Fixed(50.0).into();
     s.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(2.0);
     s.trading.order_ttl_ms = Some(synmarket_engine::HOUR);
     s
@@ -140,7 +140,7 @@ fn colluding_rings_trade_among_themselves_and_rate_each_other() {
 
 fn abusers() -> PopulationSpec {
     let mut a = pop("abusers", Role::Requester, 6, Strategy::DisputeAbuser);
-    a.requesting.value_per_unit = Dist::Fixed(100.0);
+    a.requesting.value_per_unit = Dist::Fixed(100.0).into();
     a.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(2.0);
     a
 }

@@ -14,12 +14,12 @@ use synmarket_engine::{MarketConfig, Side};
 fn zi_constrained_never_bids_above_value_nor_asks_below_cost() {
     for seed in 0..4 {
         let mut buyers = pop("buyers", Role::Requester, 10, Strategy::ZiConstrained);
-        buyers.requesting.value_per_unit = Dist::Uniform(0.5, 80.5);
+        buyers.requesting.value_per_unit = Dist::Uniform(0.5, 80.5).into();
         buyers.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(4.0);
         buyers.trading.order_ttl_ms = Some(20 * synmarket_engine::MINUTE);
         let mut sellers = pop("sellers", Role::Provider, 10, Strategy::ZiConstrained);
         sellers.trading.order_ttl_ms = Some(20 * synmarket_engine::MINUTE);
-        sellers.providing.cost_per_unit = Dist::Uniform(20.3, 60.7);
+        sellers.providing.cost_per_unit = Dist::Uniform(20.3, 60.7).into();
         sellers.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(4.0);
         let r = run(spec(seed, 12, MarketConfig::default(), vec![buyers, sellers]));
         let bids = quotes(&r, 0, Side::Buy);
@@ -48,12 +48,12 @@ fn equilibrium(mut values: Vec<f64>, mut costs: Vec<f64>) -> f64 {
 #[test]
 fn zip_margins_move_toward_the_equilibrium() {
     let mut buyers = pop("buyers", Role::Requester, 12, Strategy::Zip);
-    buyers.requesting.value_per_unit = Dist::Uniform(40.0, 100.0);
+    buyers.requesting.value_per_unit = Dist::Uniform(40.0, 100.0).into();
     buyers.strategy =
         synmarket_agents::StrategySpec::Zip(zip::Params { initial_margin: Dist::Fixed(0.6), ..Default::default() });
     buyers.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(4.0);
     let mut sellers = pop("sellers", Role::Provider, 12, Strategy::Zip);
-    sellers.providing.cost_per_unit = Dist::Uniform(20.0, 80.0);
+    sellers.providing.cost_per_unit = Dist::Uniform(20.0, 80.0).into();
     sellers.strategy =
         synmarket_agents::StrategySpec::Zip(zip::Params { initial_margin: Dist::Fixed(1.0), ..Default::default() });
     sellers.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(4.0);
@@ -105,10 +105,10 @@ fn zip_margins_move_toward_the_equilibrium() {
 #[test]
 fn roth_erev_learns_the_best_markup_that_fills() {
     let mut buyers = pop("buyers", Role::Requester, 20, Strategy::Truthful);
-    buyers.requesting.value_per_unit = Dist::Fixed(65.0);
+    buyers.requesting.value_per_unit = Dist::Fixed(65.0).into();
     buyers.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(6.0);
     let mut sellers = pop("sellers", Role::Provider, 4, Strategy::RothErev);
-    sellers.providing.cost_per_unit = Dist::Fixed(50.0);
+    sellers.providing.cost_per_unit = Dist::Fixed(50.0).into();
     sellers.strategy = synmarket_agents::StrategySpec::RothErev(roth_erev::Params {
         markups: vec![0.0, 0.1, 0.2, 0.4, 0.8],
         ..Default::default()
@@ -135,10 +135,10 @@ fn roth_erev_learns_the_best_markup_that_fills() {
 fn providers_quote_above_cost_after_the_fee() {
     let run_at = |fee_bps: u64| {
         let mut buyers = pop("buyers", Role::Requester, 20, Strategy::ZiConstrained);
-        buyers.requesting.value_per_unit = Dist::Uniform(40.0, 80.0);
+        buyers.requesting.value_per_unit = Dist::Uniform(40.0, 80.0).into();
         buyers.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(6.0);
         let mut sellers = pop("sellers", Role::Provider, 20, Strategy::ZiConstrained);
-        sellers.providing.cost_per_unit = Dist::Uniform(30.0, 70.0);
+        sellers.providing.cost_per_unit = Dist::Uniform(30.0, 70.0).into();
         sellers.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(6.0);
         let config = MarketConfig { fee_bps, ..MarketConfig::default() };
         run(spec(9, 24, config, vec![buyers, sellers]))
@@ -159,13 +159,13 @@ fn providers_quote_above_cost_after_the_fee() {
 #[test]
 fn vwap_tracker_follows_price_discovery_never_below_cost() {
     let mut buyers = pop("buyers", Role::Requester, 10, Strategy::Truthful);
-    buyers.requesting.value_per_unit = Dist::Fixed(100.0);
+    buyers.requesting.value_per_unit = Dist::Fixed(100.0).into();
     buyers.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(3.0);
     let mut honest = pop("honest", Role::Provider, 6, Strategy::FixedMarkup);
-    honest.providing.cost_per_unit = Dist::Fixed(50.0);
+    honest.providing.cost_per_unit = Dist::Fixed(50.0).into();
     honest.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(3.0);
     let mut tracker = pop("tracker", Role::Provider, 2, Strategy::VwapTracker);
-    tracker.providing.cost_per_unit = Dist::Fixed(10.0);
+    tracker.providing.cost_per_unit = Dist::Fixed(10.0).into();
     tracker.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(3.0);
     let r = run(spec(7, 24, MarketConfig::default(), vec![buyers, honest, tracker]));
     let late: Vec<u64> = r

@@ -9,7 +9,7 @@ use synmarket_engine::{MarketConfig, Side, TaskStatus};
 
 fn buyers(count: u32, rate: f64) -> synmarket_agents::PopulationSpec {
     let mut b = pop("buyers", Role::Requester, count, Strategy::Truthful);
-    b.requesting.value_per_unit = Dist::Fixed(100.0);
+    b.requesting.value_per_unit = Dist::Fixed(100.0).into();
     b.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(rate);
     b
 }
@@ -17,7 +17,7 @@ fn buyers(count: u32, rate: f64) -> synmarket_agents::PopulationSpec {
 #[test]
 fn reputation_builder_undercuts_while_new_and_raises_prices_with_its_tier() {
     let mut builder = pop("builder", Role::Provider, 1, Strategy::ReputationBuilder);
-    builder.providing.cost_per_unit = Dist::Fixed(50.0);
+    builder.providing.cost_per_unit = Dist::Fixed(50.0).into();
     builder.strategy =
         synmarket_agents::StrategySpec::ReputationBuilder(synmarket_agents::strategies::reputation_builder::Params {
             markup: synmarket_agents::strategies::Markup(Dist::Fixed(0.5)),
@@ -48,7 +48,7 @@ fn exploiter_lowers_quality_once_its_reputation_is_high() {
         penalty_fraction: 0.1,
     });
     let mut x = pop("exploiter", Role::Provider, 2, Strategy::Exploiter);
-    x.providing.cost_per_unit = Dist::Fixed(50.0);
+    x.providing.cost_per_unit = Dist::Fixed(50.0).into();
     x.trading.arrival_rate_per_hour = synmarket_agents::population::Rate(6.0);
     x.strategy = synmarket_agents::StrategySpec::Exploiter(synmarket_agents::strategies::exploiter::Params {
         exploit_threshold: 150.0,

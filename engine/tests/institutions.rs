@@ -260,7 +260,7 @@ fn an_idle_call_market_runs_no_calls_and_calls_resume_on_the_interval_grid() {
     assert_eq!(fx.m.counters().calls, 1);
     fx.at(8 * DAY);
     let open_ms = 10 * SECOND + 500 + window;
-    assert_eq!(fx.m.counters().calls, (open_ms / SECOND - 10) as u64, "one call per second of the window");
+    assert_eq!(fx.m.counters().calls, open_ms / SECOND - 10, "one call per second of the window");
     assert!(fx.m.assignments().is_empty(), "the book never crossed");
     // Crossing at a later call trades at the call's grid time.
     fx.offer(p, 90, 1).unwrap();

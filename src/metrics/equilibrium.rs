@@ -221,11 +221,7 @@ pub(crate) fn per_period(ctx: &Ctx) -> PeriodTable {
             row.supply_units += units;
         }
     };
-    let quota = |p: synmarket_engine::PeerId| {
-        ctx.agent(p)
-            .and_then(|a| ctx.s.populations.get(a.population as usize))
-            .and_then(|pop| pop.trading.units_per_period)
-    };
+    let quota = |p: synmarket_engine::PeerId| ctx.quota_of(p);
     // (period, task type, side, trader) of quota traders present in the period, each once, with
     // the least demanding eligibility of their requests / the widest of their offers.
     let mut quota_present: std::collections::BTreeMap<(usize, usize, bool, u32), (CapabilitySet, f64)> =
@@ -261,11 +257,19 @@ pub(crate) fn per_period(ctx: &Ctx) -> PeriodTable {
     }
     for (&(k, t, is_request, trader), &elig) in &quota_present {
         let p = synmarket_engine::PeerId(trader);
-        let (side, price) = if is_request { (Side::Buy, ctx.value(p)) } else { (Side::Sell, ctx.cost(p)) };
+        let side = if is_request { Side::Buy } else { Side::Sell };
+        // A schedule's trader brings each of its units at its own value (one step each).
+        if let Some(list) = ctx.agent(p).and_then(|a| ctx.schedule_of(a)) {
+            for &v in list {
+                add(k, t, side, trader, Some(v).filter(|v| v.is_finite()), 1, elig);
+            }
+            continue;
+        }
+        let price = if is_request { ctx.value(p) } else { ctx.cost(p) };
         add(k, t, side, trader, price, quota(p).unwrap_or(1), elig);
     }
     // Older orders that traded in a later period count there with the units they traded.
-    for a in m.assignments() {
+    for (i, a) in m.assignments().iter().enumerate() {
         let t = a.task_type.index();
         if t >= n {
             continue;
@@ -285,7 +289,7 @@ pub(crate) fn per_period(ctx: &Ctx) -> PeriodTable {
         row.turnover += a.amount() as u128;
         row.prices.push(a.price_per_unit as f64);
         if delivered(a.status)
-            && let (Some(v), Some(c)) = (ctx.value(a.requester), ctx.cost(a.provider))
+            && let (Some(v), Some(c)) = (ctx.traded_value(i), ctx.traded_cost(i))
         {
             row.realised_surplus += (v - c) * a.units as f64;
             row.delivered_units += a.units;

@@ -23,7 +23,9 @@
 //! * **Active agents and curves**: the demand of a period (per task type) is every request placed
 //!   in the period, counted with its `total_units` at its requester's private `value_per_unit`,
 //!   plus every older request that traded in the period, counted with the units it traded in the
-//!   period. Supply likewise from offers at the provider's `cost_per_unit`. An agent is active in
+//!   period. Supply likewise from offers at the provider's `cost_per_unit`. A quota trader counts
+//!   once per period with its quota; one with a schedule of unit values with each unit of its list
+//!   at its own value, and its trades are valued unit by unit (`Ctx::traded_value`). An agent is active in
 //!   a period when it has at least one such order. Because every trade of the period is then a
 //!   feasible matching of these curves, allocative efficiency is at most 1.
 //! * **Trades** are assignments, dated by `assigned_at`; prices are per unit; VWAP is
@@ -175,6 +177,9 @@ pub(crate) struct Ctx<'a> {
     pub task_types: Vec<String>,
     /// Agent record by peer index.
     agents: Vec<Option<&'a AgentRecord>>,
+    /// By assignment: the requester's value and the provider's cost per unit of the units it
+    /// traded (the entries of a schedule it traded them at, averaged; see [`Ctx::traded_values`]).
+    traded: Vec<(Option<f64>, Option<f64>)>,
 }
 
 impl<'a> Ctx<'a> {
@@ -189,7 +194,68 @@ impl<'a> Ctx<'a> {
         // Every identity of an agent (a Sybil re-enters under new peer ids) maps to its record.
         let agents: Vec<Option<&AgentRecord>> =
             (0..r.market.peer_count()).map(|i| r.agent_of(PeerId(i as u32))).collect();
-        Ctx { s, r, interval_ms, intervals, period_ms, periods, task_types, agents }
+        let mut ctx = Ctx { s, r, interval_ms, intervals, period_ms, periods, task_types, agents, traded: Vec::new() };
+        ctx.traded = ctx.traded_values();
+        ctx
+    }
+
+    /// The value and cost per unit of every assignment. A trader with a drawn value trades
+    /// every unit at it. A trader with a schedule (`value_per_unit = { schedule = ... }`)
+    /// trades its units in list order, counted from each period start exactly as the agent
+    /// counts them (`SimResult::period_start_assignments`), so unit `k` of a period is traded
+    /// at entry `k` of its list.
+    fn traded_values(&self) -> Vec<(Option<f64>, Option<f64>)> {
+        let starts = &self.r.period_start_assignments;
+        // Per agent record (by its first peer): (period, units traded in it).
+        let mut count: Vec<(usize, u64)> = vec![(0, 0); self.r.agents.len()];
+        let mut unit = |p: PeerId, id: u64, units: u64, drawn: Option<f64>| -> Option<f64> {
+            let Some((rec, list)) = self.agent(p).and_then(|a| self.schedule_of(a).map(|l| (a, l))) else {
+                return drawn;
+            };
+            let period = starts.partition_point(|&s| s <= id);
+            let c = count.get_mut(rec.peer.index())?;
+            if c.0 != period {
+                *c = (period, 0);
+            }
+            let from = c.1 as usize;
+            c.1 += units;
+            let last = list.len().saturating_sub(1);
+            let sum: f64 = (0..units as usize).map(|j| list.get((from + j).min(last)).copied().unwrap_or(0.0)).sum();
+            Some(sum / units.max(1) as f64)
+        };
+        self.r
+            .market
+            .assignments()
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let v = unit(a.requester, i as u64, a.units, self.value(a.requester));
+                let c = unit(a.provider, i as u64, a.units, self.cost(a.provider));
+                (v, c)
+            })
+            .collect()
+    }
+
+    /// The list of unit values (or costs) of an agent whose population writes a schedule.
+    pub fn schedule_of(&self, a: &AgentRecord) -> Option<&'a [f64]> {
+        let pop = self.s.populations.get(a.population as usize)?;
+        pop.schedule()?.get(a.index as usize).map(Vec::as_slice)
+    }
+
+    /// Most units an agent trades per period (`units_per_period`, or its schedule's length).
+    pub fn quota_of(&self, p: PeerId) -> Option<u64> {
+        let a = self.agent(p)?;
+        self.s.populations.get(a.population as usize)?.units_per_period(a.index)
+    }
+
+    /// The requester's value per unit of assignment `i`'s units.
+    pub fn traded_value(&self, i: usize) -> Option<f64> {
+        self.traded.get(i).and_then(|t| t.0).filter(|v| v.is_finite())
+    }
+
+    /// The provider's cost per unit of assignment `i`'s units.
+    pub fn traded_cost(&self, i: usize) -> Option<f64> {
+        self.traded.get(i).and_then(|t| t.1).filter(|v| v.is_finite())
     }
 
     /// Interval of a time (the end of the run belongs to the last interval).

@@ -107,7 +107,7 @@ pub(crate) fn build(ctx: &Ctx) -> WelfareTable {
             wealth.push(total);
         }
     }
-    for a in m.assignments() {
+    for (j, a) in m.assignments().iter().enumerate() {
         let Some(e) = m.escrow(a.escrow()) else { continue };
         if e.settled_at.is_none() {
             continue;
@@ -117,7 +117,7 @@ pub(crate) fn build(ctx: &Ctx) -> WelfareTable {
             let r = &mut rows[i];
             r.trades += 1;
             r.units_delivered += units;
-            r.gross += ctx.value(a.requester).unwrap_or(0.0) * units as f64;
+            r.gross += ctx.traded_value(j).unwrap_or(0.0) * units as f64;
             r.costs += e.amount.saturating_sub(e.paid_requester) as f64;
         }
         if let Some(i) = pop(a.provider) {
@@ -125,7 +125,7 @@ pub(crate) fn build(ctx: &Ctx) -> WelfareTable {
             r.trades += 1;
             r.units_delivered += units;
             r.gross += e.paid_provider as f64;
-            r.costs += ctx.cost(a.provider).unwrap_or(0.0) * units as f64;
+            r.costs += ctx.traded_cost(j).unwrap_or(0.0) * units as f64;
         }
     }
     WelfareTable { rows, wealth }

@@ -124,6 +124,79 @@ fn resolved_toml_writes_the_institution_and_its_own_keys_with_their_defaults() {
 }
 
 #[test]
+fn schedules_of_unit_values_read_check_and_round_trip() {
+    let s = with(&[
+        "population[0].value_per_unit={ schedule = [[150, 120], [140], [130, 130, 90]] }",
+        "population[1].cost_per_unit={ schedule = [[50, 80], [60, 60, 100]] }",
+    ])
+    .unwrap();
+    assert_eq!(s.populations[0].schedule().unwrap()[2], vec![130.0, 130.0, 90.0]);
+    assert_eq!(s.populations[0].units_per_period(0), Some(2));
+    assert_eq!(s.populations[0].units_per_period(1), Some(1));
+    assert_eq!(s.populations[1].units_per_period(1), Some(3));
+    let text = s.to_toml_string();
+    assert!(text.contains("value_per_unit = { schedule = [[150.0, 120.0], [140.0], [130.0, 130.0, 90.0]] }"), "{text}");
+    assert_eq!(Scenario::from_toml_str(&text, "r.toml").unwrap(), s);
+    // Every hostile value names its place in the file.
+    let req = "population[0].value_per_unit";
+    let cases: [(&str, &str, &str); 9] = [
+        (
+            "population[0].value_per_unit={ schedule = [[150], [140]] }",
+            "population[0].value_per_unit.schedule",
+            "2 lists for 3 agents (`count = 3`): write one list of unit values per agent",
+        ),
+        (
+            "population[0].value_per_unit={ schedule = [[150], [120, 140], [1]] }",
+            "population[0].value_per_unit.schedule[1][1]",
+            "140 after 120: a buyer's unit values run from the highest down, in the order its units trade",
+        ),
+        (
+            "population[1].cost_per_unit={ schedule = [[50, 40], [1]] }",
+            "population[1].cost_per_unit.schedule[0][1]",
+            "40 after 50: a seller's unit costs run from the lowest up",
+        ),
+        (
+            "population[0].value_per_unit={ schedule = [[150], [], [1]] }",
+            "population[0].value_per_unit.schedule[1]",
+            "an empty list: each trader of a schedule trades at least one unit",
+        ),
+        (
+            "population[0].value_per_unit={ schedule = [[150], [-1], [1]] }",
+            "population[0].value_per_unit.schedule[1][0]",
+            "-1",
+        ),
+        (
+            "population[0].value_per_unit={ schedule = [150, 140, 1] }",
+            "population[0].value_per_unit.schedule[0]",
+            "schedule: expected one array of numbers per trader",
+        ),
+        (
+            "population[0].value_per_unit={ schedule = [[1]], uniform = [1, 2] }",
+            req,
+            "a schedule table has the one key `schedule`",
+        ),
+        ("population[0].value_per_unit={ schedul = [[1]] }", req, "unknown distribution `schedul`"),
+        ("population[0].value_per_unit={ schedule = [[1], [1], [1]] }", "", ""),
+    ];
+    for (set, path, reason) in cases {
+        if path.is_empty() {
+            with(&[set]).unwrap();
+            continue;
+        }
+        assert_err(with(&[set]), path, reason);
+    }
+    // A schedule sets the units per period and one unit per order.
+    let sched = "population[0].value_per_unit={ schedule = [[3], [2], [1]] }";
+    assert_err(
+        with(&[sched, "population[0].units_per_period=2"]),
+        "population[0].units_per_period",
+        "is set by the schedule",
+    );
+    assert_err(with(&[sched, "population[0].units=2"]), "population[0].units", "orders one unit at a time");
+    with(&[sched, "population[0].units=1"]).unwrap();
+}
+
+#[test]
 fn unusual_values_round_trip() {
     let s = with(&[
         "scenario.seed=\"0xffffffffffffffff\"",
@@ -203,8 +276,8 @@ fn defaults_are_filled_in() {
     assert_eq!(p.kind(), Strategy::ZiConstrained);
     assert_eq!(r.common.budget, Dist::Fixed(1_000_000.0));
     assert_eq!(p.common.budget, Dist::Fixed(0.0));
-    assert_eq!(r.requesting.value_per_unit, Dist::Uniform(40.0, 80.0));
-    assert_eq!(p.providing.cost_per_unit, Dist::Uniform(20.0, 60.0));
+    assert_eq!(r.requesting.value_per_unit, Dist::Uniform(40.0, 80.0).into());
+    assert_eq!(p.providing.cost_per_unit, Dist::Uniform(20.0, 60.0).into());
     assert_eq!(r.trading.task_mix, [("a".to_string(), 1.0), ("b".to_string(), 1.0)].into());
     assert_eq!(r.trading.arrival_rate_per_hour, Rate(1.0));
     assert_eq!((r.trading.min_price, r.trading.max_price), (1.0, 200.0));

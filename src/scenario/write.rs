@@ -9,8 +9,8 @@
 use serde::Serialize;
 
 use synmarket_agents::{PopulationSpec, TaskTypeSpec};
-use synmarket_engine::{Institution, MarketConfig};
 use synmarket_engine::duration::Duration;
+use synmarket_engine::{Institution, MarketConfig};
 
 use super::Scenario;
 use super::file::Seed;

@@ -151,6 +151,7 @@ pub struct Simulation {
     type_samples: Vec<TypeSample>,
     market_samples: Vec<MarketSample>,
     order_reputation: Vec<f64>,
+    period_start_assignments: Vec<u64>,
     ground_truth: Vec<GroundTruth>,
     stats: KernelStats,
     period_ms: DurationMs,
@@ -235,6 +236,7 @@ impl Simulation {
             ground_truth: self.ground_truth,
             peer_agent: self.peer_slot,
             order_reputation: self.order_reputation,
+            period_start_assignments: self.period_start_assignments,
         })
     }
 
@@ -266,6 +268,7 @@ impl Simulation {
     }
 
     fn start_period(&mut self, k: u32, t: SimTime) -> Result<(), SimError> {
+        self.period_start_assignments.push(self.market.assignments().len() as u64);
         for i in 0..self.slots.len() {
             let peer = self.slots[i].peer;
             self.cancel_all(peer, t);
@@ -490,11 +493,11 @@ mod tests {
     #[test]
     fn a_zip_trader_learns_from_another_traders_shout() {
         let mut sellers = PopulationSpec::new("sellers", Role::Provider, 2, Strategy::Zip);
-        sellers.providing.cost_per_unit = crate::Dist::Fixed(50.0);
+        sellers.providing.cost_per_unit = crate::Dist::Fixed(50.0).into();
         sellers.strategy =
             StrategySpec::Zip(zip::Params { initial_margin: crate::Dist::Fixed(0.2), ..Default::default() });
         let mut truthful = PopulationSpec::new("others", Role::Provider, 1, Strategy::Truthful);
-        truthful.providing.cost_per_unit = crate::Dist::Fixed(50.0);
+        truthful.providing.cost_per_unit = crate::Dist::Fixed(50.0).into();
         let spec = SimulationSpec {
             seed: 7,
             duration_ms: synmarket_engine::HOUR,

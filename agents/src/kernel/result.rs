@@ -151,6 +151,11 @@ pub struct SimResult {
     /// The trader's reputation when each order was placed, indexed by order id (eligibility of
     /// a resting offer depends on it: the constrained equilibrium of the metrics reads it).
     pub order_reputation: Vec<f64>,
+    /// For each period start after the first (period k at index k − 1), the number of
+    /// assignments made before it: the agents count an assignment with a lower id in the period
+    /// before, even one made at the boundary instant (its `Assigned` wake runs before the reset),
+    /// so per-unit schedules are read unit by unit exactly as the traders traded them.
+    pub period_start_assignments: Vec<u64>,
 }
 
 impl SimResult {

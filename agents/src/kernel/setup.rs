@@ -78,6 +78,7 @@ impl Simulation {
             type_samples: Vec::new(),
             market_samples: Vec::new(),
             order_reputation: Vec::new(),
+            period_start_assignments: Vec::new(),
             ground_truth: Vec::new(),
             stats: KernelStats::default(),
             period_ms,
@@ -109,11 +110,13 @@ impl Simulation {
             let pop = &population.spec;
             let behaviour = pop.strategy.behaviour();
             let ring = behaviour.ring().and_then(|name| rings.iter().position(|(r, _)| r == name));
-            let setup = Setup { ring_capability: ring.map(|r| rings[r].1), fee_bps: sim.spec.market.fee_bps };
+            let mut setup =
+                Setup { ring_capability: ring.map(|r| rings[r].1), fee_bps: sim.spec.market.fee_bps, member: 0 };
             let group = behaviour.peers_per_account().max(1);
             for i in 0..pop.count {
                 let peer = PeerId(sim.slots.len() as u32);
                 let mut rng = stream_rng(sim.spec.seed, &pop.name, i as u64);
+                setup.member = i;
                 let agent = build_agent(population, &sim.task_types, setup, &mut rng);
                 let profile = agent.profile();
                 let is_provider = pop.role == Role::Provider;

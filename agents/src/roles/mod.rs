@@ -166,6 +166,15 @@ pub struct Setup {
     pub ring_capability: Option<u8>,
     /// The market's fee on the provider's gross, in basis points (`MarketConfig::fee_bps`).
     pub fee_bps: u64,
+    /// The agent's index within its population (its list of a schedule of unit values).
+    pub member: u32,
+}
+
+/// The value (or cost) of the unit a trader trades next: entry `traded` of its schedule, the
+/// last entry once the quota is used up (it then quotes no more).
+pub(crate) fn unit_of(schedule: &[f64], traded: u64) -> f64 {
+    let last = schedule.len().saturating_sub(1);
+    schedule.get((traded as usize).min(last)).copied().unwrap_or(0.0)
 }
 
 /// A provider's limit price: its cost per unit grossed up for the market fee,

@@ -37,9 +37,14 @@ use crate::stream::AgentRng;
 pub struct ProviderAgent {
     /// The population, shared by all its agents (not copied per agent).
     pop: Arc<Population>,
+    /// The cost drawn, or the first unit's of a schedule.
     cost: f64,
     /// The lowest price that covers `cost` after the market fee (`provider_limit`).
     limit: f64,
+    /// Index within the population (its list of a schedule).
+    member: u32,
+    /// The market fee, for the limit of a schedule's next unit.
+    fee_bps: u64,
     speed: f64,
     budget: u64,
     /// Capabilities held, per task type index of the scenario.
@@ -55,7 +60,7 @@ impl ProviderAgent {
     pub fn new(pop: &Arc<Population>, task_types: &[TaskTypeInfo], setup: Setup, rng: &mut AgentRng) -> Self {
         let spec = &pop.spec;
         let behaviour = spec.strategy.behaviour();
-        let cost = spec.providing.cost_per_unit.sample(rng).max(0.0);
+        let cost = spec.providing.cost_per_unit.first(setup.member, rng).max(0.0);
         let markup = behaviour.markup().map_or(0.0, |m| m.sample(rng));
         let speed = spec.providing.reliability.speed_factor.sample(rng).max(0.01);
         let budget = to_ms(spec.common.budget.sample(rng));
@@ -84,19 +89,40 @@ impl ProviderAgent {
             pop: Arc::clone(pop),
             cost,
             limit,
+            member: setup.member,
+            fee_bps: setup.fee_bps,
             speed,
             budget,
             caps,
             open: None,
             pricer,
             conduct: behaviour.conduct(),
-            quota: Quota { limit: spec.trading.units_per_period, traded: 0 },
+            quota: Quota { limit: spec.units_per_period(setup.member), traded: 0 },
         }
     }
 
     /// The price rule (for tests: ZIP margins).
     pub fn pricer(&self) -> &dyn PriceRule {
         self.pricer.as_ref()
+    }
+
+    /// The trader's list of unit costs, if its population writes a schedule.
+    fn schedule(&self) -> Option<&[f64]> {
+        self.pop.spec.providing.cost_per_unit.of(self.member)
+    }
+
+    /// The limit price of the unit the provider sells next: its cost after the fee.
+    fn unit_limit(&self) -> f64 {
+        self.schedule()
+            .map_or(self.limit, |s| super::provider_limit(super::unit_of(s, self.quota.traded).max(0.0), self.fee_bps))
+    }
+
+    /// Units traded this period changed: a schedule's next unit sets the price rule's limit.
+    fn next_unit(&mut self) {
+        if self.schedule().is_some() {
+            let l = self.unit_limit();
+            self.pricer.set_limit(l.min(f64::MAX));
+        }
     }
 
     fn arrive(&mut self, obs: &Observation<'_>, rng: &mut AgentRng, out: &mut Vec<Action>) {
@@ -137,7 +163,12 @@ impl ProviderAgent {
         }
         let ti = pick_weighted(&self.pop.task_mix, rng);
         let tt = &obs.task_types[ti];
-        let mut units = to_units(spec.trading.units.as_ref().unwrap_or(&tt.spec.units).sample(rng)).min(room);
+        // A trader with a schedule offers one unit at a time (its next unit's cost).
+        let mut units = if self.schedule().is_some() {
+            1
+        } else {
+            to_units(spec.trading.units.as_ref().unwrap_or(&tt.spec.units).sample(rng)).min(room)
+        };
         if let Some(cap) = obs.market.peer_state(obs.me).and_then(|p| p.usage_cap_units) {
             units = units.min(cap.max(1));
         }
@@ -147,13 +178,14 @@ impl ProviderAgent {
             best_bid: obs.market.best_bid(tt.id),
             reputation: obs.market.reputation(obs.me),
         };
-        if !self.limit.is_finite() {
+        let limit = self.unit_limit();
+        if !limit.is_finite() {
             cancel(replacing, &mut self.open, out);
             return; // a 100 % fee: no price covers the cost
         }
         let quote = Quote {
             side: Side::Sell,
-            limit: self.limit,
+            limit,
             view: &view,
             min_price: spec.trading.min_price,
             max_price: spec.trading.max_price,
@@ -219,11 +251,14 @@ impl Agent for ProviderAgent {
             Wake::PeriodStart(_) => {
                 self.open = None;
                 self.quota.traded = 0;
+                self.next_unit();
             }
             Wake::Assigned(a) => {
                 let Some(asg) = obs.market.assignment(a) else { return };
+                let limit = self.unit_limit();
                 self.quota.traded += asg.units;
-                self.pricer.on_fill(Side::Sell, self.limit, asg.price_per_unit, asg.units, rng);
+                self.pricer.on_fill(Side::Sell, limit, asg.price_per_unit, asg.units, rng);
+                self.next_unit();
                 let r = &self.pop.spec.providing.reliability;
                 if rng.random::<f64>() < r.no_show_probability {
                     return;

@@ -32,7 +32,10 @@ use crate::stream::AgentRng;
 pub struct RequesterAgent {
     /// The population, shared by all its agents (not copied per agent).
     pop: Arc<Population>,
+    /// The value drawn, or the first unit's of a schedule.
     value: f64,
+    /// Index within the population (its list of a schedule).
+    member: u32,
     budget: u64,
     open: Option<OrderId>,
     pricer: Box<dyn PriceRule>,
@@ -45,18 +48,19 @@ impl RequesterAgent {
     /// Draws the agent's private parameters from its population.
     pub fn new(pop: &Arc<Population>, setup: Setup, rng: &mut AgentRng) -> Self {
         let spec = &pop.spec;
-        let value = spec.requesting.value_per_unit.sample(rng).max(0.0);
+        let value = spec.requesting.value_per_unit.first(setup.member, rng).max(0.0);
         let budget = to_ms(spec.common.budget.sample(rng));
         let behaviour = spec.strategy.behaviour();
         let pricer = behaviour.price_rule(&PricerSetup { side: Side::Buy, limit: value, markup: 0.0 }, rng);
         RequesterAgent {
             pop: Arc::clone(pop),
             value,
+            member: setup.member,
             budget,
             open: None,
             pricer,
             conduct: behaviour.conduct(),
-            quota: Quota { limit: spec.trading.units_per_period, traded: 0 },
+            quota: Quota { limit: spec.units_per_period(setup.member), traded: 0 },
             ring_capability: setup.ring_capability,
         }
     }
@@ -64,6 +68,24 @@ impl RequesterAgent {
     /// The price rule (for tests: ZIP margins).
     pub fn pricer(&self) -> &dyn PriceRule {
         self.pricer.as_ref()
+    }
+
+    /// The trader's list of unit values, if its population writes a schedule.
+    fn schedule(&self) -> Option<&[f64]> {
+        self.pop.spec.requesting.value_per_unit.of(self.member)
+    }
+
+    /// The value of the unit the requester buys next (its limit price).
+    fn unit_value(&self) -> f64 {
+        self.schedule().map_or(self.value, |s| super::unit_of(s, self.quota.traded).max(0.0))
+    }
+
+    /// Units traded this period changed: a schedule's next unit sets the price rule's limit.
+    fn next_unit(&mut self) {
+        if self.schedule().is_some() {
+            let v = self.unit_value();
+            self.pricer.set_limit(v);
+        }
     }
 
     fn sla(&self, nominal: f64, bid: u64, units: u64, rng: &mut AgentRng) -> Option<SlaSpec> {
@@ -104,7 +126,12 @@ impl RequesterAgent {
         }
         let s = &self.pop.spec;
         let tt: &TaskTypeInfo = &obs.task_types[pick_weighted(&self.pop.task_mix, rng)];
-        let units = to_units(s.trading.units.as_ref().unwrap_or(&tt.spec.units).sample(rng)).min(room);
+        // A trader with a schedule orders one unit at a time (its next unit's value).
+        let units = if self.schedule().is_some() {
+            1
+        } else {
+            to_units(s.trading.units.as_ref().unwrap_or(&tt.spec.units).sample(rng)).min(room)
+        };
         let needs = to_units(tt.capabilities_needed.sample(rng).max(0.0)) as usize;
         let mut caps = sample_caps(&tt.capabilities, needs, rng);
         if let Some(c) = self.ring_capability {
@@ -120,7 +147,7 @@ impl RequesterAgent {
         };
         let quote = Quote {
             side: Side::Buy,
-            limit: self.value,
+            limit: self.unit_value(),
             view: &view,
             min_price: s.trading.min_price,
             max_price: s.trading.max_price,
@@ -176,11 +203,14 @@ impl Agent for RequesterAgent {
             Wake::PeriodStart(_) => {
                 self.open = None;
                 self.quota.traded = 0;
+                self.next_unit();
             }
             Wake::Assigned(a) => {
                 if let Some(asg) = obs.market.assignment(a) {
+                    let value = self.unit_value();
                     self.quota.traded += asg.units;
-                    self.pricer.on_fill(Side::Buy, self.value, asg.price_per_unit, asg.units, rng);
+                    self.pricer.on_fill(Side::Buy, value, asg.price_per_unit, asg.units, rng);
+                    self.next_unit();
                 }
             }
             Wake::Completed(a) => {

@@ -58,6 +58,11 @@ pub trait PriceRule: Send + std::fmt::Debug {
     /// The price to quote now, in whole tokens per unit, or `None` to stay out of the market.
     fn quote(&mut self, q: &Quote<'_>, rng: &mut AgentRng) -> Option<u64>;
 
+    /// The trader's limit price changed: its next unit has another value or cost (a schedule of
+    /// unit values, `crate::dist::UnitValues::Schedule`). Rules that remember the limit follow it;
+    /// ZIP keeps its margin and applies it to the new limit (Cliff 1997, one limit per unit).
+    fn set_limit(&mut self, _limit: f64) {}
+
     /// A fill of `units` at `price` per unit (learning rules update here).
     fn on_fill(&mut self, _side: Side, _limit: f64, _price: u64, _units: u64, _rng: &mut AgentRng) {}
 

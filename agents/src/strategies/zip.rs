@@ -100,6 +100,10 @@ impl PriceRule for ZipRule {
         true
     }
 
+    fn set_limit(&mut self, limit: f64) {
+        self.zip.set_limit(limit);
+    }
+
     fn wants_market_events(&self) -> bool {
         true
     }
@@ -140,6 +144,11 @@ impl Zip {
             gamma: gamma.clamp(0.0, 1.0),
             momentum: 0.0,
         }
+    }
+
+    /// A new limit λ (the trader's next unit), the margin kept.
+    pub fn set_limit(&mut self, limit: f64) {
+        self.limit = limit.max(0.0);
     }
 
     /// The current margin μ.

@@ -117,15 +117,15 @@ fn scenario_section(s: &Scenario, t: &Tables) -> Section {
             .into_iter()
             .chain(own)
             .chain([
-        ("auction window", dur(m.auction_window_ms as f64)),
-        ("reputation weight k", format!("{}", m.reputation_weight)),
-        ("fee", format!("{} bp", m.fee_bps)),
-        ("escrow release", escrow_release(&m.escrow)),
-        ("review window", dur(m.review_window_ms as f64)),
-        ("audit rate", pct(m.audit_rate)),
-        ("signatures verified", m.verify_signatures.to_string()),
-        ("task types", s.task_types.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")),
-    ]),
+                ("auction window", dur(m.auction_window_ms as f64)),
+                ("reputation weight k", format!("{}", m.reputation_weight)),
+                ("fee", format!("{} bp", m.fee_bps)),
+                ("escrow release", escrow_release(&m.escrow)),
+                ("review window", dur(m.review_window_ms as f64)),
+                ("audit rate", pct(m.audit_rate)),
+                ("signatures verified", m.verify_signatures.to_string()),
+                ("task types", s.task_types.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")),
+            ]),
     )
     .with_caption("Key market settings");
     Section::new("Scenario")
