@@ -12,6 +12,8 @@
 //! | `cancel_newest/N` | one provider with N open offers | cancel its newest offer and place it again |
 //! | `class_lookup/N` | N capability classes with a resting offer each | place an offer of an existing class and cancel it |
 //! | `clock_advance/N` | N task types, each with a trade in its price window | advance the clock 1 ms |
+//! | `filtered_k0/N` | N cheap offers of providers below a request's reputation floor, `reputation_weight = 0` | place a request with `min_reputation` that rests, and cancel it |
+//! | `private_k0/N` | the same, the floor set by the `Private` privacy level | place a private request that rests, and cancel it |
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -149,5 +151,76 @@ fn clock_advance(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(scaling, intern_task_type, cancel_newest, class_lookup, clock_advance);
+/// `n` providers of reputation 50 resting a cheap offer each (ask 50), one of reputation 150 asking
+/// 200, and a requester; reputation does not weigh (k = 0).
+fn low_reputation_offers(n: usize) -> (Market, TaskTypeId, PeerId) {
+    let day = 86_400_000;
+    let mut m = Market::new(MarketConfig {
+        auction_window_ms: 365 * day,
+        default_max_response_ms: 365 * day,
+        escrow_timeout_ms: 365 * day,
+        price_window_ms: 365 * day,
+        retain_ledger: false,
+        reputation_weight: 0.0,
+        private_min_reputation: 120.0,
+        ..MarketConfig::default()
+    })
+    .expect("bench config is valid");
+    let tt = m.register_task_type("bench").expect("task type");
+    let spec = ComputeTaskSpec::new(tt, CapabilitySet::EMPTY);
+    for i in 0..n {
+        let p = m
+            .register_peer(
+                PeerSpec {
+                    account: Some(AccountId(i as u64 + 1)),
+                    initial_reputation: Some(50.0),
+                    ..PeerSpec::default()
+                },
+                0,
+            )
+            .expect("provider");
+        m.place_order(NewOrder::sell(p, 50, 1, spec), 0).expect("offer");
+    }
+    let good = m
+        .register_peer(
+            PeerSpec { account: Some(AccountId(n as u64 + 1)), initial_reputation: Some(150.0), ..PeerSpec::default() },
+            0,
+        )
+        .expect("provider");
+    m.place_order(NewOrder::sell(good, 200, 1, spec), 0).expect("offer");
+    let r = requester(&mut m);
+    m.drain_events().for_each(drop);
+    (m, tt, r)
+}
+
+fn filtered(c: &mut Criterion, name: &str, privacy: synmarket_engine::PrivacyLevel, min_reputation: f64) {
+    let mut g = c.benchmark_group(format!("scaling/{name}"));
+    configure(&mut g);
+    for n in sizes(100) {
+        let (mut m, tt, r) = low_reputation_offers(n);
+        let mut spec = ComputeTaskSpec::new(tt, CapabilitySet::EMPTY);
+        spec.min_reputation = min_reputation;
+        spec.privacy_level = privacy;
+        g.bench_function(n.to_string(), |b| {
+            b.iter(|| {
+                // Bid 100: every cheap offer is below it but fails the floor; the one that passes
+                // asks 200. The request rests, and is cancelled.
+                let id = m.place_order(NewOrder::buy(r, 100, 1, spec), 0).expect("request");
+                m.cancel_order(id, r, 0).expect("cancel");
+                m.drain_events().for_each(drop);
+            })
+        });
+    }
+    g.finish();
+}
+
+fn filtered_k0(c: &mut Criterion) {
+    filtered(c, "filtered_k0", synmarket_engine::PrivacyLevel::Public, 120.0);
+}
+
+fn private_k0(c: &mut Criterion) {
+    filtered(c, "private_k0", synmarket_engine::PrivacyLevel::Private, 0.0);
+}
+
+criterion_group!(scaling, intern_task_type, cancel_newest, class_lookup, clock_advance, filtered_k0, private_k0);
 criterion_main!(scaling);

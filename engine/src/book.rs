@@ -27,8 +27,13 @@
 //! floor(b)^k`, so the walk of a bucket stops as soon as `weighted · floor(b)^k > bid`: it visits
 //! only the offers that can trade plus a thin band of at most one bucket's width. A request merges
 //! the buckets of every eligible class by the same key, so the order of fills is exactly that of a
-//! single weighted-ask book. With `k = 0` every offer sits in bucket 0 and the walk stops at the
-//! first ask above the bid.
+//! single weighted-ask book. With `k = 0` the key is the raw ask, and the buckets hold raw
+//! reputations instead, on a linear grid over the market's range `[reputation.min,
+//! reputation.max]` ([`rep_bucket_linear`]): the walk of every bucket stops at the first ask above
+//! the bid, and a request with a reputation floor (its `min_reputation`, or the `Private` and
+//! `Confidential` minimums) skips the buckets whose reputations all fall below it, so offers that
+//! fail the floor are never visited at any `k`. The merge by key keeps the fill order of a single
+//! book, so the bucketing changes no result.
 //!
 //! Open auctions are indexed the same way from the other side: per task type, one set per
 //! *need class* (the distinct capability sets requests need), each ordered by bid, highest first,
@@ -98,6 +103,28 @@ pub fn bucket_ceiling_reputation(b: u8) -> f64 {
         f64::INFINITY
     } else {
         100.0 * 0.5 * ((b as f64 + 1.0) * BUCKET_STEP_LN).exp() * (1.0 + 1e-9)
+    }
+}
+
+/// The bucket of reputation `rep` when reputation does not weigh (k = 0): `REP_BUCKETS` equal
+/// slices of `[lo, hi]`, the market's reputation range (values outside it, which the engine never
+/// holds, go to the end buckets).
+#[inline]
+pub fn rep_bucket_linear(rep: f64, lo: f64, hi: f64) -> u8 {
+    let width = (hi - lo) / REP_BUCKETS as f64;
+    let b = ((rep - lo) / width).floor();
+    if b.is_finite() { b.clamp(0.0, (REP_BUCKETS - 1) as f64) as u8 } else { 0 }
+}
+
+/// An upper bound (exclusive, padded by a millionth of a bucket) of the reputations in linear
+/// bucket `b` of `[lo, hi]`; the last bucket is unbounded.
+#[inline]
+pub fn bucket_ceiling_linear(b: u8, lo: f64, hi: f64) -> f64 {
+    let width = (hi - lo) / REP_BUCKETS as f64;
+    if b as usize >= REP_BUCKETS - 1 || !width.is_finite() || width <= 0.0 {
+        f64::INFINITY
+    } else {
+        lo + (b as f64 + 1.0) * width + width * 1e-6
     }
 }
 

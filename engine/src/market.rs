@@ -44,7 +44,9 @@ use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use ed25519_dalek::VerifyingKey;
 
 use crate::bank::{Account, Bank, EntryKind};
-use crate::book::{AuctionKey, OfferBook, OfferKey, REP_BUCKETS, bucket_ceiling_reputation, bucket_floor};
+use crate::book::{
+    AuctionKey, OfferBook, OfferKey, REP_BUCKETS, bucket_ceiling_linear, bucket_ceiling_reputation, bucket_floor,
+};
 use crate::capability::{CapabilitySet, Vocabulary};
 use crate::config::{Institution, MAX_DURATION_MS, MarketConfig};
 use crate::error::{ConfigError, MarketError};
@@ -221,6 +223,14 @@ impl Market {
         config.validate()?;
         let config_k = config.reputation_weight;
         let indexed = config.institution != Institution::FirstAccept;
+        let (rep_lo, rep_hi) = (config.reputation.min, config.reputation.max);
+        let bucket_ceiling: [f64; REP_BUCKETS] = std::array::from_fn(|b| {
+            if config_k == 0.0 {
+                bucket_ceiling_linear(b as u8, rep_lo, rep_hi)
+            } else {
+                bucket_ceiling_reputation(b as u8)
+            }
+        });
         let mut m = Market {
             reputation: ReputationBook::new(config.reputation.clone()),
             bank: Bank::new(config.retain_ledger),
@@ -247,7 +257,7 @@ impl Market {
             bucket_floor_k: std::array::from_fn(|b| {
                 if config_k == 0.0 { 1.0 } else { bucket_floor(b as u8).powf(config_k) }
             }),
-            bucket_ceiling: std::array::from_fn(|b| bucket_ceiling_reputation(b as u8)),
+            bucket_ceiling,
             auction_cursors: Vec::new(),
             picks: Vec::new(),
             changed: Vec::new(),

@@ -30,7 +30,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use crate::bank::{Account, EntryKind};
-use crate::book::{OfferKey, rep_bucket};
+use crate::book::{OfferKey, rep_bucket, rep_bucket_linear};
 use crate::capability::CapabilitySet;
 use crate::config::{Institution, PriceRule, SealedBidPrice};
 use crate::error::MarketError;
@@ -123,11 +123,17 @@ impl Market {
         cap.saturating_sub(p.usage_sum)
     }
 
-    /// The reputation bucket an offer of a provider with reputation `rep` rests in (always 0
-    /// when reputation does not weigh).
+    /// The reputation bucket an offer of a provider with reputation `rep` rests in: by reputation
+    /// factor when reputation weighs, on a linear grid of the reputation range when it does not
+    /// (book.rs).
     #[inline]
     pub(crate) fn bucket_of(&self, rep: f64) -> u8 {
-        if self.config.reputation_weight == 0.0 { 0 } else { rep_bucket((rep / 100.0).clamp(0.5, 2.0)) }
+        let r = &self.config.reputation;
+        if self.config.reputation_weight == 0.0 {
+            rep_bucket_linear(rep, r.min, r.max)
+        } else {
+            rep_bucket((rep / 100.0).clamp(0.5, 2.0))
+        }
     }
 
     /// True when the provider (reputation `rep`, offer capabilities `caps`) may serve a request
@@ -187,7 +193,7 @@ impl Market {
         let mut runner_up: Option<f64> = None;
         let k = self.config.reputation_weight;
         // The lowest reputation that can serve: buckets whose providers all fall below it are
-        // skipped whole (buckets follow current reputation when it weighs, k > 0).
+        // skipped whole (buckets follow current reputation, at every k).
         let rep_floor = match privacy {
             PrivacyLevel::Public => min_rep,
             PrivacyLevel::Private => min_rep.max(self.config.private_min_reputation),
@@ -213,7 +219,7 @@ impl Market {
                 while bits != 0 {
                     let b = bits.trailing_zeros() as u8;
                     bits &= bits - 1;
-                    if k != 0.0 && self.bucket_ceiling[b as usize] < rep_floor {
+                    if self.bucket_ceiling[b as usize] < rep_floor {
                         continue;
                     }
                     if let Some(first) = class.buckets[b as usize].first() {
@@ -741,10 +747,22 @@ impl Market {
     /// else in the book is touched); a parked provider's offers only get their new keys.
     pub(crate) fn rekey_offers(&mut self, peer: PeerId) {
         let k = self.config.reputation_weight;
-        if k == 0.0 {
-            return;
-        }
         let rep = self.reputation.score(peer);
+        if k == 0.0 {
+            // Keys are raw asks; every offer of the provider rests in the bucket of its
+            // reputation, so one offer tells whether the change crossed a bucket boundary.
+            let new_bucket = self.bucket_of(rep);
+            let mut next = self.open.first(peer);
+            while let Some(oid) = next {
+                if self.orders[oid.index()].side == Side::Sell {
+                    if self.rank_buckets[oid.index()] == new_bucket {
+                        return;
+                    }
+                    break;
+                }
+                next = self.open.next(oid);
+            }
+        }
         let mut next = self.open.first(peer);
         while let Some(oid) = next {
             next = self.open.next(oid);
@@ -844,7 +862,6 @@ impl Market {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::book::rep_bucket;
     use crate::reputation::ReputationEvent;
     use crate::workload::SplitMix;
     use crate::{AccountId, ComputeTaskSpec, MarketConfig, NewOrder, PeerSpec, ReputationConfig};
@@ -888,7 +905,7 @@ mod tests {
                     next = self.open.next(oid);
                     let o = &self.orders[oid.index()];
                     if o.side == Side::Sell {
-                        let bucket = if k == 0.0 { 0 } else { rep_bucket((rep / 100.0).clamp(0.5, 2.0)) };
+                        let bucket = self.bucket_of(rep);
                         let key = OfferKey { weighted_bits: weighted_ask_bits(o.price_per_unit, rep, k), id: oid };
                         expected.push((o.spec.task_type.index(), o.spec.capabilities, bucket, key));
                     }
