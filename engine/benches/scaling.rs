@@ -14,6 +14,8 @@
 //! | `clock_advance/N` | N task types, each with a trade in its price window | advance the clock 1 ms |
 //! | `filtered_k0/N` | N cheap offers of providers below a request's reputation floor, `reputation_weight = 0` | place a request with `min_reputation` that rests, and cancel it |
 //! | `private_k0/N` | the same, the floor set by the `Private` privacy level | place a private request that rests, and cancel it |
+//! | `offer_unservable/N` | N open requests whose reputation floor (150) is above the provider's (100) | place an offer that rests, and cancel it |
+//! | `offer_unattested/N` | N open confidential requests; the provider lacks the attestation | place an offer that rests, and cancel it |
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -222,5 +224,52 @@ fn private_k0(c: &mut Criterion) {
     filtered(c, "private_k0", synmarket_engine::PrivacyLevel::Private, 0.0);
 }
 
-criterion_group!(scaling, intern_task_type, cancel_newest, class_lookup, clock_advance, filtered_k0, private_k0);
+/// `n` open requests bidding 100 that a reputation-100 provider without the attestation cannot
+/// serve (`min_reputation` 150, or `Confidential`), and that provider.
+fn unservable(c: &mut Criterion, name: &str, privacy: synmarket_engine::PrivacyLevel, min_reputation: f64) {
+    let mut g = c.benchmark_group(format!("scaling/{name}"));
+    configure(&mut g);
+    for n in sizes(100) {
+        let mut m = market();
+        let tt = m.register_task_type("bench").expect("task type");
+        let r = requester(&mut m);
+        let mut spec = ComputeTaskSpec::new(tt, CapabilitySet::EMPTY);
+        spec.min_reputation = min_reputation;
+        spec.privacy_level = privacy;
+        for _ in 0..n {
+            m.place_order(NewOrder::buy(r, 100, 1, spec), 0).expect("request");
+        }
+        let p = provider(&mut m, 0);
+        m.drain_events().for_each(drop);
+        let offer = ComputeTaskSpec::new(tt, CapabilitySet::EMPTY);
+        g.bench_function(n.to_string(), |b| {
+            b.iter(|| {
+                let id = m.place_order(NewOrder::sell(p, 50, 1, offer), 0).expect("offer");
+                m.cancel_order(id, p, 0).expect("cancel");
+                m.drain_events().for_each(drop);
+            })
+        });
+    }
+    g.finish();
+}
+
+fn offer_unservable(c: &mut Criterion) {
+    unservable(c, "offer_unservable", synmarket_engine::PrivacyLevel::Public, 150.0);
+}
+
+fn offer_unattested(c: &mut Criterion) {
+    unservable(c, "offer_unattested", synmarket_engine::PrivacyLevel::Confidential, 0.0);
+}
+
+criterion_group!(
+    scaling,
+    intern_task_type,
+    cancel_newest,
+    class_lookup,
+    clock_advance,
+    filtered_k0,
+    private_k0,
+    offer_unservable,
+    offer_unattested
+);
 criterion_main!(scaling);

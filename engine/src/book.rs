@@ -36,10 +36,14 @@
 //! book, so the bucketing changes no result.
 //!
 //! Open auctions are indexed the same way from the other side: per task type, one set per
-//! *need class* (the distinct capability sets requests need), each ordered by bid, highest first,
-//! then by request id (earliest auction first). An incoming offer visits only the need classes
-//! its capabilities cover and merges them by that order, so offers that cannot serve a request
-//! never look at it.
+//! *need class* (the distinct capability sets requests need; a `Confidential` request is filed
+//! under its needs plus the attestation capability 0, which its provider must hold), each ordered
+//! by bid, highest first, then by request id (earliest auction first), and split into buckets by
+//! the request's reputation floor (its `min_reputation`, raised by its privacy level's minimum) on
+//! the linear grid of the reputation range. An incoming offer visits only the need classes its
+//! capabilities cover, and in them only the buckets whose floors can be at most its provider's
+//! reputation, and merges them by that order: requests its offer cannot serve for want of
+//! capabilities, attestation or reputation are never looked at.
 //!
 //! **Quotes.** Under every institution but first-accept ([`TypeBook::indexed`]), each task type
 //! also keeps two plain price indexes of everything open: `asks` (every resting offer, by raw
@@ -182,8 +186,58 @@ pub type AuctionKey = (Reverse<u64>, OrderId);
 pub struct AuctionClass {
     /// The capabilities every request here needs.
     pub needs: CapabilitySet,
-    /// Open auctions by priority.
-    pub auctions: BTreeSet<AuctionKey>,
+    /// Open auctions by priority, per bucket of the request's reputation floor on the linear
+    /// grid of the reputation range ([`rep_bucket_linear`]; created on first use).
+    pub buckets: Vec<BTreeSet<AuctionKey>>,
+    /// Bit `b` set when bucket `b` holds an auction.
+    pub nonempty: u32,
+    /// Open auctions in all buckets.
+    pub len: usize,
+}
+
+impl AuctionClass {
+    fn insert(&mut self, b: u8, key: AuctionKey) -> bool {
+        if self.buckets.is_empty() {
+            self.buckets.resize_with(REP_BUCKETS, BTreeSet::new);
+        }
+        let added = self.buckets[b as usize].insert(key);
+        if added {
+            self.nonempty |= 1 << b;
+            self.len += 1;
+        }
+        added
+    }
+
+    fn remove(&mut self, b: u8, key: &AuctionKey) -> bool {
+        let Some(set) = self.buckets.get_mut(b as usize) else { return false };
+        let removed = set.remove(key);
+        if removed {
+            if set.is_empty() {
+                self.nonempty &= !(1 << b);
+            }
+            self.len -= 1;
+        }
+        removed
+    }
+
+    /// No open auction.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The first auction by priority over every bucket.
+    pub fn first(&self) -> Option<AuctionKey> {
+        let mut bits = self.nonempty;
+        let mut best: Option<AuctionKey> = None;
+        while bits != 0 {
+            let b = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            if let Some(&k) = self.buckets[b].first() {
+                best = Some(best.map_or(k, |x| x.min(k)));
+            }
+        }
+        best
+    }
 }
 
 /// Resting offers and open auctions of one task type.
@@ -266,45 +320,45 @@ impl TypeBook {
             return i;
         }
         let i = self.auction_classes.len();
-        self.auction_classes.push(AuctionClass { needs, auctions: BTreeSet::new() });
+        self.auction_classes.push(AuctionClass { needs, ..AuctionClass::default() });
         self.auction_class_index.insert(needs, i);
         i
     }
 
-    /// Opens an auction.
-    pub fn insert_auction(&mut self, needs: CapabilitySet, key: AuctionKey) {
+    /// Opens an auction in need class `needs`, reputation-floor bucket `floor_bucket`.
+    pub fn insert_auction(&mut self, needs: CapabilitySet, floor_bucket: u8, key: AuctionKey) {
         let c = self.auction_class_of(needs);
-        let auctions = &mut self.auction_classes[c].auctions;
-        if auctions.insert(key) {
+        let class = &mut self.auction_classes[c];
+        if class.insert(floor_bucket, key) {
             if self.indexed {
                 self.bids.insert(key);
             }
             self.open_auctions += 1;
-            if auctions.len() == 1 {
+            if class.len == 1 {
                 list(&mut self.live_auction_classes, c);
             }
         }
     }
 
     /// Closes an auction (no-op if it is not open).
-    pub fn remove_auction(&mut self, needs: CapabilitySet, key: AuctionKey) {
+    pub fn remove_auction(&mut self, needs: CapabilitySet, floor_bucket: u8, key: AuctionKey) {
         if let Some(&c) = self.auction_class_index.get(&needs)
-            && self.auction_classes[c].auctions.remove(&key)
+            && self.auction_classes[c].remove(floor_bucket, &key)
         {
             if self.indexed {
                 self.bids.remove(&key);
             }
             self.open_auctions -= 1;
-            if self.auction_classes[c].auctions.is_empty() {
+            if self.auction_classes[c].is_empty() {
                 unlist(&mut self.live_auction_classes, c);
             }
         }
     }
 
-    /// The first auction after `after` (or the first) in need class `class`.
+    /// The first auction after `after` (or the first) in bucket `bucket` of need class `class`.
     #[inline]
-    pub fn next_auction_in(&self, class: usize, after: Option<AuctionKey>) -> Option<AuctionKey> {
-        let set = &self.auction_classes[class].auctions;
+    pub fn next_auction_in(&self, class: usize, bucket: u8, after: Option<AuctionKey>) -> Option<AuctionKey> {
+        let set = &self.auction_classes[class].buckets[bucket as usize];
         match after {
             None => set.first().copied(),
             Some(k) => set.range((Bound::Excluded(k), Bound::Unbounded)).next().copied(),
@@ -317,9 +371,8 @@ impl TypeBook {
         if self.indexed {
             self.bids.first().map(|(Reverse(b), _)| *b)
         } else {
-            let heads =
-                self.live_auction_classes.iter().filter_map(|&c| self.auction_classes[c as usize].auctions.first());
-            heads.min().map(|(Reverse(b), _)| *b)
+            let heads = self.live_auction_classes.iter().filter_map(|&c| self.auction_classes[c as usize].first());
+            heads.min().map(|(Reverse(b), _)| b)
         }
     }
 
@@ -451,7 +504,7 @@ mod tests {
             let c = t.class_of(sets[i]);
             t.insert_offer(c, 0, OfferKey { weighted_bits: 1.0f64.to_bits(), id: OrderId(i as u64) });
             let a = t.auction_class_of(sets[i]);
-            t.insert_auction(sets[i], (Reverse(10), OrderId(i as u64)));
+            t.insert_auction(sets[i], 0, (Reverse(10), OrderId(i as u64)));
             assert_eq!(t.auction_classes[a].needs, sets[i]);
         }
         for (slot, &i) in order.iter().enumerate() {
@@ -467,22 +520,22 @@ mod tests {
             let c = t.class_of(sets[i]);
             assert!(t.remove_offer(c, 0, &OfferKey { weighted_bits: 1.0f64.to_bits(), id: OrderId(i as u64) }));
             assert!(!t.remove_offer(c, 0, &OfferKey { weighted_bits: 1.0f64.to_bits(), id: OrderId(i as u64) }));
-            t.remove_auction(sets[i], (Reverse(10), OrderId(i as u64)));
-            t.remove_auction(sets[i], (Reverse(10), OrderId(i as u64))); // already closed: no-op
+            t.remove_auction(sets[i], 0, (Reverse(10), OrderId(i as u64)));
+            t.remove_auction(sets[i], 0, (Reverse(10), OrderId(i as u64))); // already closed: no-op
             // The live lists are exactly the non-empty classes, ascending.
             let live: Vec<u32> = (0..40u32).filter(|&k| !t.classes[k as usize].is_empty()).collect();
             assert_eq!(t.live_classes, live);
-            let live: Vec<u32> = (0..40u32).filter(|&k| !t.auction_classes[k as usize].auctions.is_empty()).collect();
+            let live: Vec<u32> = (0..40u32).filter(|&k| !t.auction_classes[k as usize].is_empty()).collect();
             assert_eq!(t.live_auction_classes, live);
         }
         assert!(t.live_classes.is_empty() && t.live_auction_classes.is_empty());
         assert_eq!(t.open_auctions, 0);
         assert!(t.classes.iter().all(ClassBook::is_empty));
-        t.remove_auction(CapabilitySet::single(99).unwrap(), (Reverse(1), OrderId(0))); // unknown class
+        t.remove_auction(CapabilitySet::single(99).unwrap(), 0, (Reverse(1), OrderId(0))); // unknown class
         assert_eq!(t.auction_classes.len(), 40);
         // Refill in reverse and skipping some: each class rejoins the live list at its own slot.
         for (k, &i) in order.iter().enumerate().rev() {
-            t.insert_auction(sets[i], (Reverse(5), OrderId(100 + i as u64)));
+            t.insert_auction(sets[i], (i % 3) as u8, (Reverse(5), OrderId(100 + i as u64)));
             if k % 3 != 0 {
                 t.insert_offer(
                     t.class_index[&sets[i]],

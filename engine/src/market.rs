@@ -184,7 +184,7 @@ pub struct Market {
     /// Per reputation bucket: `floor(b)^k` and the ceiling reputation (precomputed: k is fixed).
     pub(crate) bucket_floor_k: [f64; REP_BUCKETS],
     pub(crate) bucket_ceiling: [f64; REP_BUCKETS],
-    pub(crate) auction_cursors: Vec<(AuctionKey, usize)>,
+    pub(crate) auction_cursors: Vec<(AuctionKey, u32, u8)>,
     pub(crate) picks: Vec<Pick>,
     pub(crate) changed: Vec<PeerId>,
     /// Cap-exhausted (parked) providers by the time their window frees room, earliest first.
@@ -572,9 +572,12 @@ impl Market {
                 }
                 if !self.close_request_if_done(id, now) {
                     let closes_at = now.saturating_add(self.config.auction_window_ms);
-                    self.book
-                        .get_mut(task_spec.task_type)
-                        .insert_auction(task_spec.capabilities, (Reverse(price_per_unit), id));
+                    let (needs, floor_bucket) = self.auction_slot(&task_spec);
+                    self.book.get_mut(task_spec.task_type).insert_auction(
+                        needs,
+                        floor_bucket,
+                        (Reverse(price_per_unit), id),
+                    );
                     self.open.push(trader, id);
                     if self.config.institution == Institution::CallMarket {
                         self.call_books.insert(task_spec.task_type);

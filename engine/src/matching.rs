@@ -136,6 +136,30 @@ impl Market {
         }
     }
 
+    /// The lowest provider reputation that may serve a request: its `min_reputation`, raised to
+    /// its privacy level's minimum.
+    #[inline]
+    pub(crate) fn rep_floor(&self, min_rep: f64, privacy: PrivacyLevel) -> f64 {
+        match privacy {
+            PrivacyLevel::Public => min_rep,
+            PrivacyLevel::Private => min_rep.max(self.config.private_min_reputation),
+            PrivacyLevel::Confidential => min_rep.max(self.config.confidential_min_reputation),
+        }
+    }
+
+    /// Where a request is filed in the auction index (book.rs): its need class (a confidential
+    /// request's needs include the attestation capability 0) and its reputation-floor bucket.
+    #[inline]
+    pub(crate) fn auction_slot(&self, spec: &crate::order::ComputeTaskSpec) -> (CapabilitySet, u8) {
+        let r = &self.config.reputation;
+        let floor = self.rep_floor(spec.min_reputation, spec.privacy_level);
+        let needs = match spec.privacy_level {
+            PrivacyLevel::Confidential => spec.capabilities.with(0).unwrap_or(spec.capabilities),
+            _ => spec.capabilities,
+        };
+        (needs, rep_bucket_linear(floor, r.min, r.max))
+    }
+
     /// True when the provider (reputation `rep`, offer capabilities `caps`) may serve a request
     /// with these needs.
     #[inline]
@@ -194,11 +218,7 @@ impl Market {
         let k = self.config.reputation_weight;
         // The lowest reputation that can serve: buckets whose providers all fall below it are
         // skipped whole (buckets follow current reputation, at every k).
-        let rep_floor = match privacy {
-            PrivacyLevel::Public => min_rep,
-            PrivacyLevel::Private => min_rep.max(self.config.private_min_reputation),
-            PrivacyLevel::Confidential => min_rep.max(self.config.confidential_min_reputation),
-        };
+        let rep_floor = self.rep_floor(min_rep, privacy);
         let mut cursors = std::mem::take(&mut self.cursors);
         let mut heap = std::mem::take(&mut self.cursor_heap);
         let mut picks = std::mem::take(&mut self.picks);
@@ -352,16 +372,27 @@ impl Market {
         let o = &self.orders[oid.index()];
         let (tt, caps, ask, provider) = (o.spec.task_type, o.spec.capabilities, o.price_per_unit, o.trader);
         let rep = self.reputation.score(provider);
+        // Requests whose reputation floor lies in a bucket above the provider's cannot be served.
+        let top = {
+            let r = &self.config.reputation;
+            rep_bucket_linear(rep, r.min, r.max)
+        };
         let mut cursors = std::mem::take(&mut self.auction_cursors);
         cursors.clear();
         {
             let tb = self.book.get(tt);
             for &ci in &tb.live_auction_classes {
                 let class = &tb.auction_classes[ci as usize];
-                if class.needs.is_subset_of(caps)
-                    && let Some(first) = class.auctions.first()
-                {
-                    cursors.push((*first, ci as usize));
+                if !class.needs.is_subset_of(caps) {
+                    continue;
+                }
+                let mut bits = class.nonempty & (u32::MAX >> (31 - top as u32));
+                while bits != 0 {
+                    let b = bits.trailing_zeros() as u8;
+                    bits &= bits - 1;
+                    if let Some(first) = class.buckets[b as usize].first() {
+                        cursors.push((*first, ci, b));
+                    }
                 }
             }
         }
@@ -376,7 +407,7 @@ impl Market {
                     best = i;
                 }
             }
-            let (key, ci) = cursors[best];
+            let (key, ci, bucket) = cursors[best];
             let (Reverse(bid), rid) = key;
             if bid < ask {
                 break; // the highest remaining bid of every class is below the ask
@@ -397,7 +428,7 @@ impl Market {
                 self.execute_match(rid, oid, units, price, false, now);
                 self.close_request_if_done(rid, now);
             }
-            match self.book.get(tt).next_auction_in(ci, Some(key)) {
+            match self.book.get(tt).next_auction_in(ci as usize, bucket, Some(key)) {
                 Some(next) => cursors[best].0 = next,
                 None => {
                     cursors.swap_remove(best);
@@ -795,12 +826,13 @@ impl Market {
     /// request's unspent tokens, sets the final status and reports it.
     pub(crate) fn close_order(&mut self, id: OrderId, status: OrderStatus, reason: CloseReason, now: SimTime) {
         let o = &self.orders[id.index()];
-        let (side, trader, remaining, bid, tt, filled, needs) =
-            (o.side, o.trader, o.remaining(), o.price_per_unit, o.spec.task_type, o.filled_units, o.spec.capabilities);
+        let (side, trader, remaining, bid, tt, filled) =
+            (o.side, o.trader, o.remaining(), o.price_per_unit, o.spec.task_type, o.filled_units);
+        let (needs, floor_bucket) = self.auction_slot(&o.spec);
         match side {
             Side::Buy => {
                 let tb = self.book.get_mut(tt);
-                tb.remove_auction(needs, (Reverse(bid), id));
+                tb.remove_auction(needs, floor_bucket, (Reverse(bid), id));
                 if tb.bids.is_empty() && self.config.institution == Institution::CallMarket {
                     self.call_books.remove(&tt);
                 }
