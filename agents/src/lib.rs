@@ -34,7 +34,7 @@ pub use agent::{Action, GroundTruthKind, Observation, Profile, TaskTypeInfo, Wak
 pub use dist::{Dist, DurationDist, UnitValues};
 pub use kernel::{
     AgentRecord, GroundTruth, Identity, KernelStats, MarketSample, Observer, SimError, SimResult, Simulation,
-    SimulationSpec, TypeSample,
+    SimulationSpec, Step, TypeSample,
 };
 pub use population::{Common, PopulationSpec, Providing, Requesting, Trading};
 pub use roles::Agent;

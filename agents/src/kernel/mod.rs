@@ -24,6 +24,13 @@
 //! Trading periods (optional) split the run evenly; at each period start every open order is
 //! cancelled and every agent's current wallet is reset to its budget.
 //! The invariant checker runs at the end of the run, and at every sample in debug builds.
+//!
+//! External agents ([`Simulation::set_external`], [`Simulation::step`], [`Simulation::resume`]):
+//! the loop can pause at an external agent's arrival, inside an iteration, and hand the decision
+//! to the caller (the Python package's Gymnasium environments); its other wakes still go to the
+//! agent. [`Simulation::run`] is `step` until the end with no external agent, so every run without
+//! them is the same event for event (the pinned digests did not change when the loop became
+//! resumable). An arrival's next arrival is drawn after its wakes have run, as before.
 
 mod apply;
 mod result;
@@ -158,6 +165,44 @@ pub struct Simulation {
     observer: Option<Observer>,
     /// Per task type index: the agents whose price rule observes every shout, by agent index.
     shout_subscribers: Vec<Vec<u32>>,
+    /// Where [`Simulation::step`] stands in the current loop iteration.
+    phase: Phase,
+    /// Agents whose arrivals are decided outside ([`Simulation::set_external`]), by agent index.
+    external: Vec<bool>,
+    /// The external agent whose decision [`Simulation::step`] returned, until [`Simulation::resume`].
+    paused: Option<u32>,
+    /// The agent whose next arrival is drawn once the wakes of its arrival have run.
+    reschedule: Option<u32>,
+    last_report: SimTime,
+}
+
+/// Where a loop iteration of the kernel stands (the kernel can pause inside one, at an external
+/// agent's decision).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Between iterations.
+    Top,
+    /// The market was advanced to `t`: run its wakes, then the kernel event at `t` if `kernel`.
+    Wakes { t: SimTime, kernel: bool },
+    /// The kernel event at `t` was handled: run its wakes.
+    AfterEvent { t: SimTime },
+    /// Nothing is left before the end.
+    Done,
+}
+
+/// What [`Simulation::step`] stopped at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// External agent `agent` arrives at `time` and must decide: call [`Simulation::resume`]
+    /// with its actions (none to stay out), then `step` again.
+    Decision {
+        /// Agent index.
+        agent: u32,
+        /// Simulated time of the decision.
+        time: SimTime,
+    },
+    /// The run reached its end: call [`Simulation::finish`].
+    Finished,
 }
 
 impl Simulation {
@@ -195,33 +240,118 @@ impl Simulation {
 
     /// Runs to the end; `progress` is called with the simulated time now and then.
     pub fn run(mut self, progress: &mut dyn FnMut(SimTime)) -> Result<SimResult, SimError> {
+        while let Step::Decision { .. } = self.step(progress)? {
+            self.resume(&[]);
+        }
+        self.finish(progress)
+    }
+
+    /// Lets agent `agent` (an index into the agents, scenario order) decide outside the kernel:
+    /// at each of its arrivals [`Simulation::step`] stops and hands the decision to the caller
+    /// instead of the agent's price rule; every other wake (fills, tasks, escrows) still goes to
+    /// the agent. This is the hook of the Gymnasium environments (`python/synmarket/gym.py`).
+    /// Without external agents a run is exactly [`Simulation::run`]'s.
+    pub fn set_external(&mut self, agent: u32) {
+        let i = agent as usize;
+        if i < self.slots.len() {
+            self.external.resize(self.slots.len(), false);
+            self.external[i] = true;
+        }
+    }
+
+    /// Runs until an external agent's decision or the end of the run.
+    pub fn step(&mut self, progress: &mut dyn FnMut(SimTime)) -> Result<Step, SimError> {
+        if let Some(agent) = self.paused {
+            return Ok(Step::Decision { agent, time: self.market.now() });
+        }
         let end = self.spec.duration_ms;
-        let mut last_report = 0;
         loop {
-            let next_kernel = self.queue.peek().map(|r| r.0.0).filter(|&t| t <= end);
-            let next_timer = self.market.next_timer_time().filter(|&t| t <= end);
-            let (t, kernel) = match (next_kernel, next_timer) {
-                (None, None) => break,
-                (Some(k), Some(m)) if m < k => (m, false),
-                (Some(k), _) => (k, true),
-                (None, Some(m)) => (m, false),
-            };
-            let _ = self.market.advance_to(t);
-            self.dispatch_market_events();
-            self.run_wakes();
-            if kernel && let Some(Reverse((_, _, _, ev))) = self.queue.pop() {
-                self.stats.kernel_events += 1;
-                self.handle(ev, t)?;
-                self.run_wakes();
-            }
-            if t > last_report + end / 200 {
-                progress(t);
-                last_report = t;
+            match self.phase {
+                Phase::Done => return Ok(Step::Finished),
+                Phase::Top => {
+                    let next_kernel = self.queue.peek().map(|r| r.0.0).filter(|&t| t <= end);
+                    let next_timer = self.market.next_timer_time().filter(|&t| t <= end);
+                    let (t, kernel) = match (next_kernel, next_timer) {
+                        (None, None) => {
+                            self.phase = Phase::Done;
+                            continue;
+                        }
+                        (Some(k), Some(m)) if m < k => (m, false),
+                        (Some(k), _) => (k, true),
+                        (None, Some(m)) => (m, false),
+                    };
+                    let _ = self.market.advance_to(t);
+                    self.dispatch_market_events();
+                    self.phase = Phase::Wakes { t, kernel };
+                }
+                Phase::Wakes { t, kernel } => {
+                    if let Some(agent) = self.run_wakes() {
+                        return Ok(Step::Decision { agent, time: t });
+                    }
+                    if kernel && let Some(Reverse((_, _, _, ev))) = self.queue.pop() {
+                        self.stats.kernel_events += 1;
+                        self.handle(ev, t)?;
+                        self.phase = Phase::AfterEvent { t };
+                    } else {
+                        self.end_iteration(t, progress);
+                    }
+                }
+                Phase::AfterEvent { t } => {
+                    if let Some(agent) = self.run_wakes() {
+                        return Ok(Step::Decision { agent, time: t });
+                    }
+                    if let Some(agent) = self.reschedule.take() {
+                        self.schedule_next_arrival(agent, t);
+                    }
+                    self.end_iteration(t, progress);
+                }
             }
         }
+    }
+
+    fn end_iteration(&mut self, t: SimTime, progress: &mut dyn FnMut(SimTime)) {
+        if t > self.last_report + self.spec.duration_ms / 200 {
+            progress(t);
+            self.last_report = t;
+        }
+        self.phase = Phase::Top;
+    }
+
+    /// Applies the paused external agent's `actions` at the decision's time (an empty slice
+    /// stays out of the market); no-op when no decision is pending.
+    pub fn resume(&mut self, actions: &[Action]) {
+        let Some(agent) = self.paused.take() else { return };
+        self.stats.wakes += 1;
+        let now = self.market.now();
+        for &action in actions {
+            self.apply(agent, action, now);
+            self.dispatch_market_events();
+        }
+    }
+
+    /// The agent records (profile, population, peer), by agent index.
+    pub fn agents(&self) -> &[AgentRecord] {
+        &self.records
+    }
+
+    /// The peer agent `agent` acts under now.
+    pub fn peer_of(&self, agent: u32) -> Option<PeerId> {
+        self.slots.get(agent as usize).map(|s| s.peer)
+    }
+
+    /// Task types of the scenario, by index.
+    pub fn task_types(&self) -> &[TaskTypeInfo] {
+        &self.task_types
+    }
+
+    /// Finishes the run (after [`Step::Finished`]): the end-of-run timers, the invariant check,
+    /// the result.
+    pub fn finish(mut self, progress: &mut dyn FnMut(SimTime)) -> Result<SimResult, SimError> {
+        let end = self.spec.duration_ms;
+        self.paused = None;
         let _ = self.market.advance_to(end);
         self.dispatch_market_events();
-        self.run_wakes();
+        let _ = self.run_wakes();
         self.market.check_invariants().map_err(|reason| SimError::Invariant { time: end, reason })?;
         progress(end);
         Ok(SimResult {
@@ -243,13 +373,9 @@ impl Simulation {
     fn handle(&mut self, ev: KEvent, t: SimTime) -> Result<(), SimError> {
         match ev {
             KEvent::Arrival(agent) => {
+                // Its wakes run next (`step`), then its next arrival is drawn, in that order.
                 self.wakes.push_back((agent, Wake::Arrival));
-                self.run_wakes();
-                let slot = &mut self.slots[agent as usize];
-                if slot.rate_per_ms > 0.0 {
-                    let dt = exponential_ms(&mut slot.rng, slot.rate_per_ms);
-                    self.schedule_at(t as f64 + dt.max(1.0), KEvent::Arrival(agent));
-                }
+                self.reschedule = Some(agent);
             }
             KEvent::Start(a) => {
                 let provider = self.market.assignment(AssignmentId(a)).map(|x| x.provider);
@@ -265,6 +391,15 @@ impl Simulation {
             KEvent::Sample => self.sample(t)?,
         }
         Ok(())
+    }
+
+    /// Draws agent `agent`'s next Poisson arrival after `t` from its own stream.
+    fn schedule_next_arrival(&mut self, agent: u32, t: SimTime) {
+        let slot = &mut self.slots[agent as usize];
+        if slot.rate_per_ms > 0.0 {
+            let dt = exponential_ms(&mut slot.rng, slot.rate_per_ms);
+            self.schedule_at(t as f64 + dt.max(1.0), KEvent::Arrival(agent));
+        }
     }
 
     fn start_period(&mut self, k: u32, t: SimTime) -> Result<(), SimError> {
@@ -453,8 +588,13 @@ impl Simulation {
         }
     }
 
-    fn run_wakes(&mut self) {
+    /// Runs the queued wakes in order; stops at an external agent's arrival and returns it.
+    fn run_wakes(&mut self) -> Option<u32> {
         while let Some((agent, wake)) = self.wakes.pop_front() {
+            if wake == Wake::Arrival && self.external.get(agent as usize).copied().unwrap_or(false) {
+                self.paused = Some(agent);
+                return Some(agent);
+            }
             self.stats.wakes += 1;
             let now = self.market.now();
             let mut actions = std::mem::take(&mut self.actions);
@@ -476,6 +616,7 @@ impl Simulation {
             }
             self.actions = actions;
         }
+        None
     }
 }
 

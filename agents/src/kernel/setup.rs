@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 
 use synmarket_engine::{AccountId, Market, PeerId, PeerSpec, signing};
 
-use super::{AgentRecord, Identity, KEvent, KernelStats, SimError, Simulation, SimulationSpec, Slot};
+use super::{AgentRecord, Identity, KEvent, KernelStats, Phase, SimError, Simulation, SimulationSpec, Slot};
 use crate::agent::TaskTypeInfo;
 use crate::population::PopulationSpec;
 use crate::roles::{Population, Setup, build_agent};
@@ -84,6 +84,11 @@ impl Simulation {
             period_ms,
             observer: None,
             shout_subscribers: Vec::new(),
+            phase: Phase::Top,
+            external: Vec::new(),
+            paused: None,
+            reschedule: None,
+            last_report: 0,
             spec,
         };
         let verify = sim.spec.market.verify_signatures;
