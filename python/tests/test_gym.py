@@ -55,3 +55,28 @@ def test_actions_outside_the_space_raise_and_bad_setups_are_refused():
         ProviderEnv(population="nobody")
     with pytest.raises(ValueError, match="max_units"):
         ProviderEnv(max_units=0)
+
+
+def test_the_parallel_environment_passes_the_pettingzoo_api_test_and_repeats_episodes():
+    from pettingzoo.test import parallel_api_test
+
+    from synmarket.parallel import MarketParallelEnv
+
+    env = MarketParallelEnv()
+    assert env.possible_agents == ["learning_provider_0", "learning_requester_0"]
+    parallel_api_test(env, num_cycles=1000)
+
+    def roll(seed):
+        obs, _ = env.reset(seed=seed)
+        rng = np.random.default_rng(0)
+        trace = []
+        while env.agents:
+            obs, rewards, _, _, infos = env.step({a: rng.random(2, dtype=np.float32) for a in env.agents})
+            trace.append((sorted(rewards.items()), [o.tolist() for o in obs.values()], infos["learning_provider_0"]))
+        return trace
+
+    a = roll(7)
+    assert a == roll(7) and len(a) > 10
+    env.reset(seed=1)
+    with pytest.raises(ValueError, match="no action for learning_requester_0"):
+        env.step({"learning_provider_0": np.zeros(2, dtype=np.float32)})
