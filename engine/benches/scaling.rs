@@ -15,6 +15,7 @@
 //! | `filtered_k0/N` | N cheap offers of providers below a request's reputation floor, `reputation_weight = 0` | place a request with `min_reputation` that rests, and cancel it |
 //! | `private_k0/N` | the same, the floor set by the `Private` privacy level | place a private request that rests, and cancel it |
 //! | `offer_unservable/N` | N open requests whose reputation floor (150) is above the provider's (100) | place an offer that rests, and cancel it |
+//! | `cap_exhausted/N` | a provider with no usage-cap room left resting N cheap offers | place a request that rests, and cancel it |
 //! | `offer_unattested/N` | N open confidential requests; the provider lacks the attestation | place an offer that rests, and cancel it |
 
 use std::hint::black_box;
@@ -261,8 +262,39 @@ fn offer_unattested(c: &mut Criterion) {
     unservable(c, "offer_unattested", synmarket_engine::PrivacyLevel::Confidential, 0.0);
 }
 
+/// A provider whose usage cap (1 unit a day) is used up rests `n` offers at 50; a request
+/// bidding 100 would walk all of them if the exhausted provider were not parked (matching.rs).
+fn cap_exhausted(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scaling/cap_exhausted");
+    configure(&mut g);
+    for n in sizes(100) {
+        let mut m = market();
+        let tt = m.register_task_type("bench").expect("task type");
+        let spec = ComputeTaskSpec::new(tt, CapabilitySet::EMPTY);
+        let p = m
+            .register_peer(PeerSpec { account: Some(AccountId(1)), usage_cap_units: Some(1), ..PeerSpec::default() }, 0)
+            .expect("provider");
+        let r = requester(&mut m);
+        m.place_order(NewOrder::sell(p, 50, 1, spec), 0).expect("offer");
+        m.place_order(NewOrder::buy(r, 100, 1, spec), 0).expect("the trade that uses the cap");
+        for _ in 0..n {
+            m.place_order(NewOrder::sell(p, 50, 1, spec), 0).expect("offer");
+        }
+        m.drain_events().for_each(drop);
+        g.bench_function(n.to_string(), |b| {
+            b.iter(|| {
+                let id = m.place_order(NewOrder::buy(r, 100, 1, spec), 0).expect("request");
+                m.cancel_order(id, r, 0).expect("cancel");
+                m.drain_events().for_each(drop);
+            })
+        });
+    }
+    g.finish();
+}
+
 criterion_group!(
     scaling,
+    cap_exhausted,
     intern_task_type,
     cancel_newest,
     class_lookup,
