@@ -232,6 +232,18 @@ fn sweep(
     .map_err(pyo3::exceptions::PyRuntimeError::new_err)
 }
 
+/// `(runs done, runs in the sweep)` of a sweep folder (for progress bars; the folder may not
+/// exist yet).
+#[pyfunction]
+fn sweep_progress(spec: PathBuf, out: PathBuf) -> PyResult<(usize, usize)> {
+    use synmarket::sweep::{self as sw, Plan, Sweep};
+    let s = Sweep::load(&spec).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    match sw::status(&s, &out) {
+        Ok(st) => Ok((st.done(), st.plan.runs.len())),
+        Err(_) => Ok((0, Plan::new(&s).runs.len())),
+    }
+}
+
 // ----- the engine --------------------------------------------------------------------------
 
 fn refused(e: engine::MarketError) -> PyErr {
@@ -696,6 +708,7 @@ fn _synmarket(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_function(wrap_pyfunction!(resolve, m)?)?;
     m.add_function(wrap_pyfunction!(sweep, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep_progress, m)?)?;
     m.add_class::<PyMarket>()?;
     m.add_class::<PyKernel>()?;
     m.add("MarketError", m.py().get_type::<MarketError>())?;

@@ -121,19 +121,59 @@ class SweepResult:
     periods: Optional[pl.DataFrame]
 
 
+def _with_progress(spec: str, out: str, work):
+    """Runs ``work()`` in a thread (the sweep releases the GIL) and draws a tqdm bar of the runs
+    committed so far (``tqdm.auto``: a widget in notebooks, text in terminals)."""
+    import threading
+    from tqdm.auto import tqdm
+
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            result["value"] = work()
+        except BaseException as e:  # re-raised in the caller's thread
+            result["error"] = e
+
+    done, total = _synmarket.sweep_progress(spec, out)
+    t = threading.Thread(target=target, daemon=True)
+    t.start()
+    with tqdm(total=total, initial=done, unit="run", desc=Path(spec).stem) as bar:
+        while t.is_alive():
+            t.join(0.5)
+            now, _ = _synmarket.sweep_progress(spec, out)
+            bar.update(max(0, now - bar.n))
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
 def sweep(
     spec: Union[str, os.PathLike],
     out: Union[str, os.PathLike] = "reports",
     threads: Optional[int] = None,
     shard: Optional[str] = None,
     baseline: Optional[str] = None,
+    progress: Optional[bool] = None,
 ) -> SweepResult:
     """Runs the missing runs of a sweep file (as ``synmarket sweep run``) and merges them.
 
     ``shard`` is ``"i/n"`` (then only that shard runs and nothing is merged); ``threads``
     defaults to the machine's cores. Results are identical for any thread count or shard layout.
+    ``progress`` draws a bar of the runs done (tqdm; default: when tqdm is installed).
     """
-    d = Path(_synmarket.sweep(os.fspath(spec), os.fspath(out), threads, shard, baseline))
+    spec_s, out_s = os.fspath(spec), os.fspath(out)
+
+    def work() -> str:
+        return _synmarket.sweep(spec_s, out_s, threads, shard, baseline)
+
+    if progress is None:
+        try:
+            import tqdm  # noqa: F401
+            progress = True
+        except ImportError:
+            progress = False
+    d = Path(_with_progress(spec_s, out_s, work) if progress else work())
 
     def opt(name: str) -> Optional[pl.DataFrame]:
         p = d / name

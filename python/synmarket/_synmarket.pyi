@@ -29,6 +29,9 @@ def sweep(
 ) -> str:
     """Runs and merges a sweep; returns its folder."""
 
+def sweep_progress(spec: str, out: str) -> tuple[int, int]:
+    """``(runs done, runs in the sweep)``."""
+
 class Market:
     def __init__(self, config: Optional[Union[str, Mapping[str, Any]]] = ...) -> None: ...
     def register_task_type(self, name: str) -> int: ...
