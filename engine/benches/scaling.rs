@@ -15,6 +15,7 @@
 //! | `filtered_k0/N` | N cheap offers of providers below a request's reputation floor, `reputation_weight = 0` | place a request with `min_reputation` that rests, and cancel it |
 //! | `private_k0/N` | the same, the floor set by the `Private` privacy level | place a private request that rests, and cancel it |
 //! | `offer_unservable/N` | N open requests whose reputation floor (150) is above the provider's (100) | place an offer that rests, and cancel it |
+//! | `best_ask_classes/N` | N capability classes that held an offer once and are empty, one live offer | the best ask under first-accept |
 //! | `cap_exhausted/N` | a provider with no usage-cap room left resting N cheap offers | place a request that rests, and cancel it |
 //! | `offer_unattested/N` | N open confidential requests; the provider lacks the attestation | place an offer that rests, and cancel it |
 
@@ -292,8 +293,27 @@ fn cap_exhausted(c: &mut Criterion) {
     g.finish();
 }
 
+fn best_ask_classes(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scaling/best_ask_classes");
+    configure(&mut g);
+    for n in sizes(40) {
+        let mut m = market();
+        let tt = m.register_task_type("bench").expect("task type");
+        let p = provider(&mut m, 0);
+        for k in 0..n {
+            let id = m.place_order(NewOrder::sell(p, 100, 1, ComputeTaskSpec::new(tt, class(k))), 0).expect("offer");
+            m.cancel_order(id, p, 0).expect("cancel");
+        }
+        m.place_order(NewOrder::sell(p, 90, 1, ComputeTaskSpec::new(tt, CapabilitySet::EMPTY)), 0).expect("offer");
+        m.drain_events().for_each(drop);
+        g.bench_function(n.to_string(), |b| b.iter(|| black_box(m.best_ask(black_box(tt)))));
+    }
+    g.finish();
+}
+
 criterion_group!(
     scaling,
+    best_ask_classes,
     cap_exhausted,
     intern_task_type,
     cancel_newest,

@@ -159,11 +159,17 @@ impl Market {
             return tb.best_ask();
         }
         let mut best: Option<u64> = None;
-        for class in &tb.classes {
-            for (b, set) in class.buckets.iter().enumerate() {
+        // Live classes and their non-empty buckets only: classes and buckets that emptied cost
+        // nothing here.
+        for &ci in &tb.live_classes {
+            let class = &tb.classes[ci as usize];
+            let mut bits = class.nonempty;
+            while bits != 0 {
+                let b = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
                 // In bucket b, ask >= weighted * floor(b)^k: once that exceeds the best, stop.
                 let floor = self.bucket_floor_k[b];
-                for key in set {
+                for key in &class.buckets[b] {
                     if let Some(best) = best
                         && key.weighted() * floor > best as f64 * (1.0 + 1e-9)
                     {
