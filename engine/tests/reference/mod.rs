@@ -377,7 +377,14 @@ impl Ref {
             self.clock = t;
             match class {
                 0 => self.close_order(i, OrderStatus::Expired, CloseReason::Expired),
-                1 => self.close_order(i, OrderStatus::Expired, CloseReason::WindowEnded),
+                1 => {
+                    if self.cfg.institution == Institution::SealedBidReverse {
+                        self.award(i);
+                    }
+                    if self.cfg.institution != Institution::SealedBidReverse || !self.close_if_done(i) {
+                        self.close_order(i, OrderStatus::Expired, CloseReason::WindowEnded)
+                    }
+                }
                 2 => self.fail(i, FailureKind::NoShow, EscrowState::Refunded),
                 3 => self.fail(i, FailureKind::Abandoned, EscrowState::Refunded),
                 4 => self.release(i, None),
@@ -623,7 +630,46 @@ impl Ref {
                 }
             }
         }
+        if self.cfg.institution == Institution::ContinuousDoubleAuction {
+            // The improvement rule (§14): raw prices of the task type, across capability classes.
+            // An order that does not reach the other side must beat its own side's best quote.
+            let (best_bid, best_ask) = self.quotes(spec.task_type);
+            let refused = match t {
+                Side::Buy => best_bid.filter(|&b| price <= b && best_ask.is_none_or(|a| price < a)),
+                Side::Sell => best_ask.filter(|&a| price >= a && best_bid.is_none_or(|b| price > b)),
+            };
+            if let Some(best) = refused {
+                return Err(MarketError::NotImproving { side: t, price_per_unit: price, best });
+            }
+        }
         Ok(())
+    }
+
+    /// The public quotes of a task type: the highest open bid and the lowest open ask.
+    fn quotes(&self, tt: TaskTypeId) -> (Option<u64>, Option<u64>) {
+        let open = |side| self.orders.iter().filter(move |o| o.open() && o.side == side && o.spec.task_type == tt);
+        (open(Side::Buy).map(|o| o.price).max(), open(Side::Sell).map(|o| o.price).min())
+    }
+
+    /// Continuous double auction with `clear_book_after_trade`: every open order of the task
+    /// type is cancelled, requests first (highest bid, then earliest), then offers (lowest ask,
+    /// then earliest), with `BookCleared`.
+    fn clear_book(&mut self, tt: TaskTypeId) {
+        let of = |side| {
+            (0..self.orders.len())
+                .filter(|&i| {
+                    let o = &self.orders[i];
+                    o.open() && o.side == side && o.spec.task_type == tt
+                })
+                .collect::<Vec<usize>>()
+        };
+        let mut bids = of(Side::Buy);
+        bids.sort_by_key(|&i| (Reverse(self.orders[i].price), i));
+        let mut asks = of(Side::Sell);
+        asks.sort_by_key(|&i| (self.orders[i].price, i));
+        for i in bids.into_iter().chain(asks) {
+            self.close_order(i, OrderStatus::Cancelled, CloseReason::BookCleared);
+        }
     }
 
     pub fn place_order(&mut self, order: NewOrder, now: u64) -> R<OrderId> {
@@ -667,6 +713,7 @@ impl Ref {
             providers_used: 0,
         });
         self.counters.orders_placed += 1;
+        let matches_before = self.counters.matches;
         self.events.push(MarketEvent::OrderPlaced {
             time: now,
             order: OrderId(id as u64),
@@ -681,18 +728,25 @@ impl Ref {
                 let p = &mut self.peers[trader.index()];
                 p.available -= price * units;
                 p.locked += price * units;
-                self.match_request(id);
+                if self.matches_on_arrival() {
+                    self.match_request(id);
+                }
                 if !self.close_if_done(id) {
                     let closes_at = now.saturating_add(self.cfg.auction_window_ms);
                     self.events.push(MarketEvent::AuctionOpened { time: now, request: OrderId(id as u64), closes_at });
                 }
             }
             Side::Sell => {
-                self.match_offer(id);
+                if self.matches_on_arrival() {
+                    self.match_offer(id);
+                }
                 if self.orders[id].filled == units {
                     self.orders[id].status = OrderStatus::Filled;
                 }
             }
+        }
+        if self.cfg.clear_book_after_trade && self.counters.matches > matches_before {
+            self.clear_book(spec.task_type);
         }
         Ok(OrderId(id as u64))
     }
@@ -737,7 +791,82 @@ impl Ref {
             }
         }
         for (oi, _, units) in picks {
-            self.execute(rid, oi, units, true);
+            self.execute(rid, oi, units, true, None);
+            if self.orders[oi].filled == self.orders[oi].units {
+                self.orders[oi].status = OrderStatus::Filled;
+            }
+        }
+    }
+
+    fn matches_on_arrival(&self) -> bool {
+        matches!(self.cfg.institution, Institution::FirstAccept | Institution::ContinuousDoubleAuction)
+    }
+
+    /// Whether resting offer `oi` qualifies for request `r` on price and every filter but
+    /// slots and usage caps (§3).
+    fn qualifies(&self, r: &ROrder, oi: usize) -> bool {
+        let o = &self.orders[oi];
+        let rep = self.score(o.trader);
+        o.side == Side::Sell
+            && o.open()
+            && o.spec.task_type == r.spec.task_type
+            && r.spec.capabilities.is_subset_of(o.spec.capabilities)
+            && o.price <= r.price
+            && o.trader != r.trader
+            && rep >= r.spec.min_reputation
+            && self.privacy_ok(r.spec.privacy_level, rep, o.spec.capabilities)
+            && !self.peers[o.trader.index()].banned
+    }
+
+    /// Sealed-bid reverse auction (§14): at the end of its window request `rid` takes the best
+    /// qualifying resting offers (lowest weighted ask, then id; slots and usage caps as in §3),
+    /// paid the ask (`first_price`) or the Vickrey/scoring price set by the best qualifying
+    /// offer of a provider that did not win and has cap room (`second_price`; the bid if none).
+    fn award(&mut self, rid: usize) {
+        let r = self.orders[rid].clone();
+        let k = self.cfg.reputation_weight;
+        let mut offers: Vec<(f64, usize)> = (0..self.orders.len())
+            .filter(|&i| self.qualifies(&r, i))
+            .map(|i| (weighted_ask(self.orders[i].price, self.score(self.orders[i].trader), k), i))
+            .collect();
+        offers.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let mut remaining = r.units - r.filled;
+        let mut slots = r.max_providers - r.providers_used;
+        let mut picks: Vec<(usize, PeerId, u64)> = Vec::new();
+        for &(_, oi) in &offers {
+            if remaining == 0 || slots == 0 {
+                break;
+            }
+            let o = &self.orders[oi];
+            let used: u64 = picks.iter().filter(|p| p.1 == o.trader).map(|p| p.2).sum();
+            let units = remaining.min(o.units - o.filled).min(self.cap_room(o.trader).saturating_sub(used));
+            if units > 0 {
+                picks.push((oi, o.trader, units));
+                remaining -= units;
+                slots -= 1;
+            }
+        }
+        let runner_up = offers
+            .iter()
+            .find(|&&(_, oi)| {
+                let p = self.orders[oi].trader;
+                !picks.iter().any(|x| x.1 == p) && self.cap_room(p) > 0
+            })
+            .map(|x| x.0);
+        for (oi, provider, units) in picks {
+            let ask = self.orders[oi].price;
+            let price = match (self.cfg.sealed_bid_price, runner_up) {
+                (SealedBidPrice::FirstPrice, _) => ask,
+                (SealedBidPrice::SecondPrice, None) => r.price,
+                (SealedBidPrice::SecondPrice, Some(w)) => {
+                    let f = (self.score(provider) / 100.0).clamp(0.5, 2.0).powf(k);
+                    // A product that is a whole number in exact arithmetic may land just below it in
+                    // floating point: a relative nudge of 1e-12 keeps it whole.
+                    let threshold = (w * f * (1.0 + 1e-12)).floor();
+                    if threshold >= r.price as f64 { r.price } else { (threshold as u64).clamp(ask, r.price) }
+                }
+            };
+            self.execute(rid, oi, units, true, Some(price));
             if self.orders[oi].filled == self.orders[oi].units {
                 self.orders[oi].status = OrderStatus::Filled;
             }
@@ -776,7 +905,7 @@ impl Ref {
                     break;
                 }
                 let units = remaining.min(r.units - r.filled).min(room);
-                self.execute(ri, oid, units, false);
+                self.execute(ri, oid, units, false, None);
                 self.close_if_done(ri);
             }
         }
@@ -794,10 +923,16 @@ impl Ref {
         true
     }
 
-    fn execute(&mut self, rid: usize, oid: usize, units: u64, offer_was_resting: bool) {
+    fn execute(&mut self, rid: usize, oid: usize, units: u64, offer_was_resting: bool, fixed: Option<u64>) {
         let (r, o) = (self.orders[rid].clone(), self.orders[oid].clone());
         let (bid, ask) = (r.price, o.price);
-        let price = match self.cfg.pricing {
+        let pricing = match self.cfg.institution {
+            // The continuous double auction trades at the resting order's price.
+            Institution::ContinuousDoubleAuction => PriceRule::Resting,
+            _ => self.cfg.pricing,
+        };
+        let price = match pricing {
+            _ if fixed.is_some() => fixed.unwrap(),
             PriceRule::Ask => ask,
             PriceRule::Bid => bid,
             PriceRule::Midpoint => ask + (bid - ask) / 2,
