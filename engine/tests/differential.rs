@@ -1,6 +1,9 @@
 //! Differential test: the engine against the reference model of `tests/reference/` (a second,
-//! naive implementation of the rules). Random worlds (escrow types, price rules, decay, audit
-//! rates, signatures, panel sizes, arbitrator counts) are driven by random operation sequences:
+//! naive implementation of the rules). Random worlds (the institution of §14 with its own keys:
+//! first-accept with each price rule, the continuous double auction with and without
+//! `clear_book_after_trade`, the sealed-bid reverse auction at first and second price, the call
+//! market with a `call_interval` of 1 s, 1 min or 7 min; escrow types, decay, audit rates,
+//! signatures, panel sizes, arbitrator counts) are driven by random operation sequences:
 //! placements, cancels, starts, completions (honest, relayed, with quality and uptime), approvals,
 //! disputes, votes, feedback, pauses, money, peers joining, time jumps (up to the end of time),
 //! signed messages (valid, forged, tampered, stale, replayed) and hostile values (zero, overflow,
@@ -8,7 +11,8 @@
 //! call's answer, every event, every balance, escrow, task, order, reputation, signature counter
 //! and price statistic; the engine's invariant checker must pass.
 //!
-//! Case count: 500 sequences of 200 operations under plain `cargo test`. Long mode: set
+//! Case count: 500 sequences of 200 operations under plain `cargo test`, spread evenly over the
+//! four institutions (about 125 each; a few seconds on two cores). Long mode: set
 //! `SYNMARKET_DIFF_CASES` (e.g. `50000` for 10 million operations) and run in release:
 //! `SYNMARKET_DIFF_CASES=50000 cargo test --release -p synmarket-engine --test differential`.
 //! Failing cases are shrunk by proptest and persisted under `proptest-regressions/`; they are
@@ -72,8 +76,12 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 /// The institutions the generator draws from (each equally often).
-const INSTITUTIONS: [Institution; 3] =
-    [Institution::FirstAccept, Institution::ContinuousDoubleAuction, Institution::SealedBidReverse];
+const INSTITUTIONS: [Institution; 4] = [
+    Institution::FirstAccept,
+    Institution::ContinuousDoubleAuction,
+    Institution::SealedBidReverse,
+    Institution::CallMarket,
+];
 
 /// A world's configuration, drawn from one number.
 fn config(k: u64) -> (MarketConfig, usize) {

@@ -4,6 +4,16 @@
 //! timer queue (every step searches all orders, tasks and escrows for the earliest condition that
 //! falls due), no reputation buckets, reputation kept as a base plus the closed-form decay.
 //!
+//! Every institution of docs/mechanisms.md §14 is modelled: first-accept (price rules `ask`,
+//! `bid`, `midpoint`, `resting`); the continuous double auction (the improvement rule on the
+//! public quotes, trade at the resting order's price, `clear_book_after_trade`); the sealed-bid
+//! reverse auction (no matching on arrival, the award at the window's end, `first_price` and
+//! `second_price` from the best qualifying offer of a provider that did not win); the call market
+//! (a pending call at the next whole multiple of `call_interval` while a request is open, run
+//! after expiries and before auction closes at the same instant; one uniform price per task type
+//! by volume, imbalance and the middle of the tied range, scored over the price ranges where both
+//! curves are constant).
+//!
 //! It shares only vocabulary with the engine: the public value types (ids, specs, events,
 //! errors, the configuration) and the ed25519 primitive. The signed bytes, the panel and audit
 //! draws, matching priority, settlement arithmetic and timer order are all recomputed here.
@@ -215,7 +225,12 @@ pub struct Ref {
     pub boundaries: u64,
     pub events: Vec<MarketEvent>,
     pub counters: MarketCounters,
+    /// Call market: the time of the pending call, if one is scheduled.
+    pub next_call: Option<u64>,
 }
+
+/// The picks of one walk: `(offer index, provider, units)`.
+type Picks = Vec<(usize, PeerId, u64)>;
 
 type R<T> = Result<T, MarketError>;
 
@@ -234,6 +249,7 @@ impl Ref {
             boundaries: 0,
             events: Vec::new(),
             counters: MarketCounters::default(),
+            next_call: None,
         }
     }
 
@@ -353,6 +369,10 @@ impl Ref {
                 _ => {}
             }
         }
+        if let Some(t) = self.next_call {
+            // After every expiry at that instant (class 0, order ids), before auction closes.
+            due.push((t, 0, usize::MAX));
+        }
         due.into_iter().filter(|d| d.0 <= target).min()
     }
 
@@ -376,6 +396,7 @@ impl Ref {
             self.set_boundaries_before(t, false);
             self.clock = t;
             match class {
+                0 if i == usize::MAX => self.call(),
                 0 => self.close_order(i, OrderStatus::Expired, CloseReason::Expired),
                 1 => {
                     if self.cfg.institution == Institution::SealedBidReverse {
@@ -732,6 +753,9 @@ impl Ref {
                     self.match_request(id);
                 }
                 if !self.close_if_done(id) {
+                    if self.cfg.institution == Institution::CallMarket {
+                        self.arm_call();
+                    }
                     let closes_at = now.saturating_add(self.cfg.auction_window_ms);
                     self.events.push(MarketEvent::AuctionOpened { time: now, request: OrderId(id as u64), closes_at });
                 }
@@ -804,35 +828,33 @@ impl Ref {
 
     /// Whether resting offer `oi` qualifies for request `r` on price and every filter but
     /// slots and usage caps (§3).
-    fn qualifies(&self, r: &ROrder, oi: usize) -> bool {
+    fn qualifies(&self, r: &ROrder, oi: usize, limit: u64) -> bool {
         let o = &self.orders[oi];
         let rep = self.score(o.trader);
         o.side == Side::Sell
             && o.open()
             && o.spec.task_type == r.spec.task_type
             && r.spec.capabilities.is_subset_of(o.spec.capabilities)
-            && o.price <= r.price
+            && o.price <= limit
             && o.trader != r.trader
             && rep >= r.spec.min_reputation
             && self.privacy_ok(r.spec.privacy_level, rep, o.spec.capabilities)
             && !self.peers[o.trader.index()].banned
     }
 
-    /// Sealed-bid reverse auction (§14): at the end of its window request `rid` takes the best
-    /// qualifying resting offers (lowest weighted ask, then id; slots and usage caps as in §3),
-    /// paid the ask (`first_price`) or the Vickrey/scoring price set by the best qualifying
-    /// offer of a provider that did not win and has cap room (`second_price`; the bid if none).
-    fn award(&mut self, rid: usize) {
-        let r = self.orders[rid].clone();
+    /// A §3 walk of request `rid` over the qualifying offers asking at most `limit`: the
+    /// offers in priority order, and the picks `(offer, provider, units)`.
+    fn walk(&self, rid: usize, limit: u64) -> (Vec<(f64, usize)>, Picks) {
+        let r = &self.orders[rid];
         let k = self.cfg.reputation_weight;
         let mut offers: Vec<(f64, usize)> = (0..self.orders.len())
-            .filter(|&i| self.qualifies(&r, i))
+            .filter(|&i| self.qualifies(r, i, limit))
             .map(|i| (weighted_ask(self.orders[i].price, self.score(self.orders[i].trader), k), i))
             .collect();
         offers.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         let mut remaining = r.units - r.filled;
         let mut slots = r.max_providers - r.providers_used;
-        let mut picks: Vec<(usize, PeerId, u64)> = Vec::new();
+        let mut picks: Picks = Vec::new();
         for &(_, oi) in &offers {
             if remaining == 0 || slots == 0 {
                 break;
@@ -846,6 +868,108 @@ impl Ref {
                 slots -= 1;
             }
         }
+        (offers, picks)
+    }
+
+    /// Call market: schedules the next call at the first whole multiple of `call_interval`
+    /// after now, unless one is pending (none past the end of time).
+    fn arm_call(&mut self) {
+        let iv = self.cfg.call_interval_ms;
+        if self.next_call.is_none() {
+            self.next_call = (self.clock / iv).checked_add(1).and_then(|k| k.checked_mul(iv));
+        }
+    }
+
+    /// A call (§14), run only while some request is open: each task type with an open request
+    /// clears at one uniform price, then the next call is scheduled if a request is still open.
+    fn call(&mut self) {
+        self.next_call = None;
+        let any_open = |me: &Self| me.orders.iter().any(|o| o.open() && o.side == Side::Buy);
+        if !any_open(self) {
+            return;
+        }
+        self.counters.calls += 1;
+        for tt in 0..self.task_types {
+            let tt = TaskTypeId(tt as u16);
+            if self.orders.iter().any(|o| o.open() && o.side == Side::Buy && o.spec.task_type == tt) {
+                self.clear_call(tt);
+            }
+        }
+        if any_open(self) {
+            self.arm_call();
+        }
+    }
+
+    /// The uniform call price of a task type from the crossing part of its book, or `None`.
+    fn call_price(&self, tt: TaskTypeId) -> Option<u64> {
+        let (Some(best_bid), Some(best_ask)) = self.quotes(tt) else { return None };
+        if best_bid < best_ask {
+            return None;
+        }
+        let open = |side| self.orders.iter().filter(move |o| o.open() && o.side == side && o.spec.task_type == tt);
+        let bids: Vec<(u64, u128)> =
+            open(Side::Buy).filter(|o| o.price >= best_ask).map(|o| (o.price, (o.units - o.filled) as u128)).collect();
+        let asks: Vec<(u64, u128)> =
+            open(Side::Sell).filter(|o| o.price <= best_bid).map(|o| (o.price, (o.units - o.filled) as u128)).collect();
+        let demand = |p: u64| bids.iter().filter(|b| b.0 >= p).map(|b| b.1).sum::<u128>();
+        let supply = |p: u64| asks.iter().filter(|a| a.0 <= p).map(|a| a.1).sum::<u128>();
+        // The curves only step at order prices: each price range [from, to] where both are
+        // constant is scored once (volume, then minus imbalance).
+        let mut steps: Vec<u64> = bids.iter().map(|b| b.0).chain(asks.iter().map(|a| a.0)).collect();
+        steps.sort_unstable();
+        steps.dedup();
+        let mut ranges: Vec<(u64, u64, u128, u128)> = Vec::new();
+        for (j, &p) in steps.iter().enumerate() {
+            let d = demand(p);
+            let s = supply(p);
+            ranges.push((p, p, d.min(s), d.abs_diff(s)));
+            if let Some(&q) = steps.get(j + 1)
+                && q > p + 1
+            {
+                let (d, s) = (demand(q), supply(p));
+                ranges.push((p + 1, q - 1, d.min(s), d.abs_diff(s)));
+            }
+        }
+        let best = ranges.iter().map(|r| (r.2, Reverse(r.3))).max()?;
+        let tied: Vec<(u64, u64)> = ranges.iter().filter(|r| (r.2, Reverse(r.3)) == best).map(|r| (r.0, r.1)).collect();
+        let lo = tied.iter().map(|r| r.0).min()?;
+        let hi = tied.iter().map(|r| r.1).max()?;
+        let mid = lo + (hi - lo) / 2;
+        // The tied price nearest the middle, the lower on a tie (the middle itself if tied).
+        tied.iter().map(|&(a, b)| mid.clamp(a, b)).min_by_key(|&p| (p.abs_diff(mid), p))
+    }
+
+    /// One call for one task type: the requests bidding at least the price, highest bid then
+    /// earliest, each take qualifying offers asking at most it, as a §3 walk, every unit at it.
+    fn clear_call(&mut self, tt: TaskTypeId) {
+        let Some(p) = self.call_price(tt) else { return };
+        let mut requests: Vec<usize> = (0..self.orders.len())
+            .filter(|&i| {
+                let o = &self.orders[i];
+                o.open() && o.side == Side::Buy && o.spec.task_type == tt && o.price >= p
+            })
+            .collect();
+        requests.sort_by_key(|&i| (Reverse(self.orders[i].price), i));
+        for rid in requests {
+            let (_, picks) = self.walk(rid, p);
+            for (oi, _, units) in picks {
+                self.execute(rid, oi, units, true, Some(p));
+                if self.orders[oi].filled == self.orders[oi].units {
+                    self.orders[oi].status = OrderStatus::Filled;
+                }
+            }
+            self.close_if_done(rid);
+        }
+    }
+
+    /// Sealed-bid reverse auction (§14): at the end of its window request `rid` takes the best
+    /// qualifying resting offers (lowest weighted ask, then id; slots and usage caps as in §3),
+    /// paid the ask (`first_price`) or the Vickrey/scoring price set by the best qualifying
+    /// offer of a provider that did not win and has cap room (`second_price`; the bid if none).
+    fn award(&mut self, rid: usize) {
+        let r = self.orders[rid].clone();
+        let k = self.cfg.reputation_weight;
+        let (offers, picks) = self.walk(rid, r.price);
         let runner_up = offers
             .iter()
             .find(|&&(_, oi)| {
