@@ -1,6 +1,9 @@
 //! Differential test: the engine against the reference model of `tests/reference/` (a second,
-//! naive implementation of the rules). Random worlds (escrow types, price rules, decay, audit
-//! rates, signatures, panel sizes, arbitrator counts) are driven by random operation sequences:
+//! naive implementation of the rules). Random worlds (the institution of §14 with its own keys:
+//! first-accept with each price rule, the continuous double auction with and without
+//! `clear_book_after_trade`, the sealed-bid reverse auction at first and second price, the call
+//! market with a `call_interval` of 1 s, 1 min or 7 min; escrow types, decay, audit rates,
+//! signatures, panel sizes, arbitrator counts) are driven by random operation sequences:
 //! placements, cancels, starts, completions (honest, relayed, with quality and uptime), approvals,
 //! disputes, votes, feedback, pauses, money, peers joining, time jumps (up to the end of time),
 //! signed messages (valid, forged, tampered, stale, replayed) and hostile values (zero, overflow,
@@ -8,7 +11,8 @@
 //! call's answer, every event, every balance, escrow, task, order, reputation, signature counter
 //! and price statistic; the engine's invariant checker must pass.
 //!
-//! Case count: 500 sequences of 200 operations under plain `cargo test`. Long mode: set
+//! Case count: 500 sequences of 200 operations under plain `cargo test`, spread evenly over the
+//! four institutions (about 125 each; a few seconds on two cores). Long mode: set
 //! `SYNMARKET_DIFF_CASES` (e.g. `50000` for 10 million operations) and run in release:
 //! `SYNMARKET_DIFF_CASES=50000 cargo test --release -p synmarket-engine --test differential`.
 //! Failing cases are shrunk by proptest and persisted under `proptest-regressions/`; they are
@@ -71,6 +75,14 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// The institutions the generator draws from (each equally often).
+const INSTITUTIONS: [Institution; 4] = [
+    Institution::FirstAccept,
+    Institution::ContinuousDoubleAuction,
+    Institution::SealedBidReverse,
+    Institution::CallMarket,
+];
+
 /// A world's configuration, drawn from one number.
 fn config(k: u64) -> (MarketConfig, usize) {
     let r = |i: u64| mix(k ^ mix(i));
@@ -86,11 +98,35 @@ fn config(k: u64) -> (MarketConfig, usize) {
     ][pick(1, 7)];
     let (half, step) = [(0, HOUR), (2 * HOUR, 10 * MINUTE), (DAY, HOUR), (7 * MINUTE, 3 * MINUTE)][pick(16, 4)];
     let (panel_total, panel_required) = [(3, 2), (2, 2), (1, 1), (4, 3)][pick(10, 4)];
+    let institution = INSTITUTIONS[pick(25, INSTITUTIONS.len() as u64)];
+    // Each institution's own keys; `pricing` other than the default belongs to first-accept
+    // (`resting`, its own rule, is also accepted with the continuous double auction).
+    let pricing = [PriceRule::Ask, PriceRule::Resting, PriceRule::Midpoint, PriceRule::Bid][pick(5, 4)];
+    let pricing = match institution {
+        Institution::FirstAccept => pricing,
+        Institution::ContinuousDoubleAuction if pick(5, 2) == 1 => PriceRule::Resting,
+        _ => PriceRule::Ask,
+    };
+    let cda = institution == Institution::ContinuousDoubleAuction;
+    let sealed = institution == Institution::SealedBidReverse;
+    let call = institution == Institution::CallMarket;
     let cfg = MarketConfig {
+        institution,
+        clear_book_after_trade: cda && pick(26, 2) == 0,
+        sealed_bid_price: if sealed && pick(27, 2) == 0 {
+            SealedBidPrice::SecondPrice
+        } else {
+            SealedBidPrice::FirstPrice
+        },
+        call_interval_ms: if call {
+            [SECOND, MINUTE, 7 * MINUTE][pick(28, 3)]
+        } else {
+            MarketConfig::default().call_interval_ms
+        },
         auction_window_ms: [15 * MINUTE, HOUR][pick(2, 2)],
         slot_divisor: [100, 30][pick(3, 2)],
         slot_cap: [10, 2][pick(4, 2)],
-        pricing: [PriceRule::Ask, PriceRule::Resting, PriceRule::Midpoint, PriceRule::Bid][pick(5, 4)],
+        pricing,
         reputation_weight: [0.0, 1.0, 2.0, 0.5][pick(6, 4)],
         fee_bps: [0, 137, 250, 10_000][pick(7, 4)],
         escrow,

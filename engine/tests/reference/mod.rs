@@ -4,6 +4,16 @@
 //! timer queue (every step searches all orders, tasks and escrows for the earliest condition that
 //! falls due), no reputation buckets, reputation kept as a base plus the closed-form decay.
 //!
+//! Every institution of docs/mechanisms.md §14 is modelled: first-accept (price rules `ask`,
+//! `bid`, `midpoint`, `resting`); the continuous double auction (the improvement rule on the
+//! public quotes, trade at the resting order's price, `clear_book_after_trade`); the sealed-bid
+//! reverse auction (no matching on arrival, the award at the window's end, `first_price` and
+//! `second_price` from the best qualifying offer of a provider that did not win); the call market
+//! (a pending call at the next whole multiple of `call_interval` while a request is open, run
+//! after expiries and before auction closes at the same instant; one uniform price per task type
+//! by volume, imbalance and the middle of the tied range, scored over the price ranges where both
+//! curves are constant).
+//!
 //! It shares only vocabulary with the engine: the public value types (ids, specs, events,
 //! errors, the configuration) and the ed25519 primitive. The signed bytes, the panel and audit
 //! draws, matching priority, settlement arithmetic and timer order are all recomputed here.
@@ -215,7 +225,12 @@ pub struct Ref {
     pub boundaries: u64,
     pub events: Vec<MarketEvent>,
     pub counters: MarketCounters,
+    /// Call market: the time of the pending call, if one is scheduled.
+    pub next_call: Option<u64>,
 }
+
+/// The picks of one walk: `(offer index, provider, units)`.
+type Picks = Vec<(usize, PeerId, u64)>;
 
 type R<T> = Result<T, MarketError>;
 
@@ -234,6 +249,7 @@ impl Ref {
             boundaries: 0,
             events: Vec::new(),
             counters: MarketCounters::default(),
+            next_call: None,
         }
     }
 
@@ -353,6 +369,10 @@ impl Ref {
                 _ => {}
             }
         }
+        if let Some(t) = self.next_call {
+            // After every expiry at that instant (class 0, order ids), before auction closes.
+            due.push((t, 0, usize::MAX));
+        }
         due.into_iter().filter(|d| d.0 <= target).min()
     }
 
@@ -376,8 +396,16 @@ impl Ref {
             self.set_boundaries_before(t, false);
             self.clock = t;
             match class {
+                0 if i == usize::MAX => self.call(),
                 0 => self.close_order(i, OrderStatus::Expired, CloseReason::Expired),
-                1 => self.close_order(i, OrderStatus::Expired, CloseReason::WindowEnded),
+                1 => {
+                    if self.cfg.institution == Institution::SealedBidReverse {
+                        self.award(i);
+                    }
+                    if self.cfg.institution != Institution::SealedBidReverse || !self.close_if_done(i) {
+                        self.close_order(i, OrderStatus::Expired, CloseReason::WindowEnded)
+                    }
+                }
                 2 => self.fail(i, FailureKind::NoShow, EscrowState::Refunded),
                 3 => self.fail(i, FailureKind::Abandoned, EscrowState::Refunded),
                 4 => self.release(i, None),
@@ -623,7 +651,46 @@ impl Ref {
                 }
             }
         }
+        if self.cfg.institution == Institution::ContinuousDoubleAuction {
+            // The improvement rule (§14): raw prices of the task type, across capability classes.
+            // An order that does not reach the other side must beat its own side's best quote.
+            let (best_bid, best_ask) = self.quotes(spec.task_type);
+            let refused = match t {
+                Side::Buy => best_bid.filter(|&b| price <= b && best_ask.is_none_or(|a| price < a)),
+                Side::Sell => best_ask.filter(|&a| price >= a && best_bid.is_none_or(|b| price > b)),
+            };
+            if let Some(best) = refused {
+                return Err(MarketError::NotImproving { side: t, price_per_unit: price, best });
+            }
+        }
         Ok(())
+    }
+
+    /// The public quotes of a task type: the highest open bid and the lowest open ask.
+    fn quotes(&self, tt: TaskTypeId) -> (Option<u64>, Option<u64>) {
+        let open = |side| self.orders.iter().filter(move |o| o.open() && o.side == side && o.spec.task_type == tt);
+        (open(Side::Buy).map(|o| o.price).max(), open(Side::Sell).map(|o| o.price).min())
+    }
+
+    /// Continuous double auction with `clear_book_after_trade`: every open order of the task
+    /// type is cancelled, requests first (highest bid, then earliest), then offers (lowest ask,
+    /// then earliest), with `BookCleared`.
+    fn clear_book(&mut self, tt: TaskTypeId) {
+        let of = |side| {
+            (0..self.orders.len())
+                .filter(|&i| {
+                    let o = &self.orders[i];
+                    o.open() && o.side == side && o.spec.task_type == tt
+                })
+                .collect::<Vec<usize>>()
+        };
+        let mut bids = of(Side::Buy);
+        bids.sort_by_key(|&i| (Reverse(self.orders[i].price), i));
+        let mut asks = of(Side::Sell);
+        asks.sort_by_key(|&i| (self.orders[i].price, i));
+        for i in bids.into_iter().chain(asks) {
+            self.close_order(i, OrderStatus::Cancelled, CloseReason::BookCleared);
+        }
     }
 
     pub fn place_order(&mut self, order: NewOrder, now: u64) -> R<OrderId> {
@@ -667,6 +734,7 @@ impl Ref {
             providers_used: 0,
         });
         self.counters.orders_placed += 1;
+        let matches_before = self.counters.matches;
         self.events.push(MarketEvent::OrderPlaced {
             time: now,
             order: OrderId(id as u64),
@@ -681,18 +749,28 @@ impl Ref {
                 let p = &mut self.peers[trader.index()];
                 p.available -= price * units;
                 p.locked += price * units;
-                self.match_request(id);
+                if self.matches_on_arrival() {
+                    self.match_request(id);
+                }
                 if !self.close_if_done(id) {
+                    if self.cfg.institution == Institution::CallMarket {
+                        self.arm_call();
+                    }
                     let closes_at = now.saturating_add(self.cfg.auction_window_ms);
                     self.events.push(MarketEvent::AuctionOpened { time: now, request: OrderId(id as u64), closes_at });
                 }
             }
             Side::Sell => {
-                self.match_offer(id);
+                if self.matches_on_arrival() {
+                    self.match_offer(id);
+                }
                 if self.orders[id].filled == units {
                     self.orders[id].status = OrderStatus::Filled;
                 }
             }
+        }
+        if self.cfg.clear_book_after_trade && self.counters.matches > matches_before {
+            self.clear_book(spec.task_type);
         }
         Ok(OrderId(id as u64))
     }
@@ -737,7 +815,182 @@ impl Ref {
             }
         }
         for (oi, _, units) in picks {
-            self.execute(rid, oi, units, true);
+            self.execute(rid, oi, units, true, None);
+            if self.orders[oi].filled == self.orders[oi].units {
+                self.orders[oi].status = OrderStatus::Filled;
+            }
+        }
+    }
+
+    fn matches_on_arrival(&self) -> bool {
+        matches!(self.cfg.institution, Institution::FirstAccept | Institution::ContinuousDoubleAuction)
+    }
+
+    /// Whether resting offer `oi` qualifies for request `r` on price and every filter but
+    /// slots and usage caps (§3).
+    fn qualifies(&self, r: &ROrder, oi: usize, limit: u64) -> bool {
+        let o = &self.orders[oi];
+        let rep = self.score(o.trader);
+        o.side == Side::Sell
+            && o.open()
+            && o.spec.task_type == r.spec.task_type
+            && r.spec.capabilities.is_subset_of(o.spec.capabilities)
+            && o.price <= limit
+            && o.trader != r.trader
+            && rep >= r.spec.min_reputation
+            && self.privacy_ok(r.spec.privacy_level, rep, o.spec.capabilities)
+            && !self.peers[o.trader.index()].banned
+    }
+
+    /// A §3 walk of request `rid` over the qualifying offers asking at most `limit`: the
+    /// offers in priority order, and the picks `(offer, provider, units)`.
+    fn walk(&self, rid: usize, limit: u64) -> (Vec<(f64, usize)>, Picks) {
+        let r = &self.orders[rid];
+        let k = self.cfg.reputation_weight;
+        let mut offers: Vec<(f64, usize)> = (0..self.orders.len())
+            .filter(|&i| self.qualifies(r, i, limit))
+            .map(|i| (weighted_ask(self.orders[i].price, self.score(self.orders[i].trader), k), i))
+            .collect();
+        offers.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        let mut remaining = r.units - r.filled;
+        let mut slots = r.max_providers - r.providers_used;
+        let mut picks: Picks = Vec::new();
+        for &(_, oi) in &offers {
+            if remaining == 0 || slots == 0 {
+                break;
+            }
+            let o = &self.orders[oi];
+            let used: u64 = picks.iter().filter(|p| p.1 == o.trader).map(|p| p.2).sum();
+            let units = remaining.min(o.units - o.filled).min(self.cap_room(o.trader).saturating_sub(used));
+            if units > 0 {
+                picks.push((oi, o.trader, units));
+                remaining -= units;
+                slots -= 1;
+            }
+        }
+        (offers, picks)
+    }
+
+    /// Call market: schedules the next call at the first whole multiple of `call_interval`
+    /// after now, unless one is pending (none past the end of time).
+    fn arm_call(&mut self) {
+        let iv = self.cfg.call_interval_ms;
+        if self.next_call.is_none() {
+            self.next_call = (self.clock / iv).checked_add(1).and_then(|k| k.checked_mul(iv));
+        }
+    }
+
+    /// A call (§14), run only while some request is open: each task type with an open request
+    /// clears at one uniform price, then the next call is scheduled if a request is still open.
+    fn call(&mut self) {
+        self.next_call = None;
+        let any_open = |me: &Self| me.orders.iter().any(|o| o.open() && o.side == Side::Buy);
+        if !any_open(self) {
+            return;
+        }
+        self.counters.calls += 1;
+        for tt in 0..self.task_types {
+            let tt = TaskTypeId(tt as u16);
+            if self.orders.iter().any(|o| o.open() && o.side == Side::Buy && o.spec.task_type == tt) {
+                self.clear_call(tt);
+            }
+        }
+        if any_open(self) {
+            self.arm_call();
+        }
+    }
+
+    /// The uniform call price of a task type from the crossing part of its book, or `None`.
+    fn call_price(&self, tt: TaskTypeId) -> Option<u64> {
+        let (Some(best_bid), Some(best_ask)) = self.quotes(tt) else { return None };
+        if best_bid < best_ask {
+            return None;
+        }
+        let open = |side| self.orders.iter().filter(move |o| o.open() && o.side == side && o.spec.task_type == tt);
+        let bids: Vec<(u64, u128)> =
+            open(Side::Buy).filter(|o| o.price >= best_ask).map(|o| (o.price, (o.units - o.filled) as u128)).collect();
+        let asks: Vec<(u64, u128)> =
+            open(Side::Sell).filter(|o| o.price <= best_bid).map(|o| (o.price, (o.units - o.filled) as u128)).collect();
+        let demand = |p: u64| bids.iter().filter(|b| b.0 >= p).map(|b| b.1).sum::<u128>();
+        let supply = |p: u64| asks.iter().filter(|a| a.0 <= p).map(|a| a.1).sum::<u128>();
+        // The curves only step at order prices: each price range [from, to] where both are
+        // constant is scored once (volume, then minus imbalance).
+        let mut steps: Vec<u64> = bids.iter().map(|b| b.0).chain(asks.iter().map(|a| a.0)).collect();
+        steps.sort_unstable();
+        steps.dedup();
+        let mut ranges: Vec<(u64, u64, u128, u128)> = Vec::new();
+        for (j, &p) in steps.iter().enumerate() {
+            let d = demand(p);
+            let s = supply(p);
+            ranges.push((p, p, d.min(s), d.abs_diff(s)));
+            if let Some(&q) = steps.get(j + 1)
+                && q > p + 1
+            {
+                let (d, s) = (demand(q), supply(p));
+                ranges.push((p + 1, q - 1, d.min(s), d.abs_diff(s)));
+            }
+        }
+        let best = ranges.iter().map(|r| (r.2, Reverse(r.3))).max()?;
+        let tied: Vec<(u64, u64)> = ranges.iter().filter(|r| (r.2, Reverse(r.3)) == best).map(|r| (r.0, r.1)).collect();
+        let lo = tied.iter().map(|r| r.0).min()?;
+        let hi = tied.iter().map(|r| r.1).max()?;
+        let mid = lo + (hi - lo) / 2;
+        // The tied price nearest the middle, the lower on a tie (the middle itself if tied).
+        tied.iter().map(|&(a, b)| mid.clamp(a, b)).min_by_key(|&p| (p.abs_diff(mid), p))
+    }
+
+    /// One call for one task type: the requests bidding at least the price, highest bid then
+    /// earliest, each take qualifying offers asking at most it, as a §3 walk, every unit at it.
+    fn clear_call(&mut self, tt: TaskTypeId) {
+        let Some(p) = self.call_price(tt) else { return };
+        let mut requests: Vec<usize> = (0..self.orders.len())
+            .filter(|&i| {
+                let o = &self.orders[i];
+                o.open() && o.side == Side::Buy && o.spec.task_type == tt && o.price >= p
+            })
+            .collect();
+        requests.sort_by_key(|&i| (Reverse(self.orders[i].price), i));
+        for rid in requests {
+            let (_, picks) = self.walk(rid, p);
+            for (oi, _, units) in picks {
+                self.execute(rid, oi, units, true, Some(p));
+                if self.orders[oi].filled == self.orders[oi].units {
+                    self.orders[oi].status = OrderStatus::Filled;
+                }
+            }
+            self.close_if_done(rid);
+        }
+    }
+
+    /// Sealed-bid reverse auction (§14): at the end of its window request `rid` takes the best
+    /// qualifying resting offers (lowest weighted ask, then id; slots and usage caps as in §3),
+    /// paid the ask (`first_price`) or the Vickrey/scoring price set by the best qualifying
+    /// offer of a provider that did not win and has cap room (`second_price`; the bid if none).
+    fn award(&mut self, rid: usize) {
+        let r = self.orders[rid].clone();
+        let k = self.cfg.reputation_weight;
+        let (offers, picks) = self.walk(rid, r.price);
+        let runner_up = offers
+            .iter()
+            .find(|&&(_, oi)| {
+                let p = self.orders[oi].trader;
+                !picks.iter().any(|x| x.1 == p) && self.cap_room(p) > 0
+            })
+            .map(|x| x.0);
+        for (oi, provider, units) in picks {
+            let ask = self.orders[oi].price;
+            let price = match (self.cfg.sealed_bid_price, runner_up) {
+                (SealedBidPrice::FirstPrice, _) => ask,
+                (SealedBidPrice::SecondPrice, None) => r.price,
+                (SealedBidPrice::SecondPrice, Some(w)) => {
+                    let f = (self.score(provider) / 100.0).clamp(0.5, 2.0).powf(k);
+                    // A product that is a whole number in exact arithmetic may land just below it in
+                    // floating point: a relative nudge of 1e-12 keeps it whole.
+                    let threshold = (w * f * (1.0 + 1e-12)).floor();
+                    if threshold >= r.price as f64 { r.price } else { (threshold as u64).clamp(ask, r.price) }
+                }
+            };
+            self.execute(rid, oi, units, true, Some(price));
             if self.orders[oi].filled == self.orders[oi].units {
                 self.orders[oi].status = OrderStatus::Filled;
             }
@@ -776,7 +1029,7 @@ impl Ref {
                     break;
                 }
                 let units = remaining.min(r.units - r.filled).min(room);
-                self.execute(ri, oid, units, false);
+                self.execute(ri, oid, units, false, None);
                 self.close_if_done(ri);
             }
         }
@@ -794,10 +1047,16 @@ impl Ref {
         true
     }
 
-    fn execute(&mut self, rid: usize, oid: usize, units: u64, offer_was_resting: bool) {
+    fn execute(&mut self, rid: usize, oid: usize, units: u64, offer_was_resting: bool, fixed: Option<u64>) {
         let (r, o) = (self.orders[rid].clone(), self.orders[oid].clone());
         let (bid, ask) = (r.price, o.price);
-        let price = match self.cfg.pricing {
+        let pricing = match self.cfg.institution {
+            // The continuous double auction trades at the resting order's price.
+            Institution::ContinuousDoubleAuction => PriceRule::Resting,
+            _ => self.cfg.pricing,
+        };
+        let price = match pricing {
+            _ if fixed.is_some() => fixed.unwrap(),
             PriceRule::Ask => ask,
             PriceRule::Bid => bid,
             PriceRule::Midpoint => ask + (bid - ask) / 2,
