@@ -67,6 +67,18 @@ pub enum Institution {
 }
 
 impl Institution {
+    /// The institution in words, for messages ("the continuous double auction").
+    pub fn description(self) -> &'static str {
+        match self {
+            Institution::FirstAccept => "the first-accept auction",
+            Institution::ContinuousDoubleAuction => "the continuous double auction",
+            Institution::SealedBidReverse => "the sealed-bid reverse auction",
+            Institution::CallMarket => "the call market",
+        }
+    }
+}
+
+impl Institution {
     /// True when orders match the moment they arrive (first-accept, continuous double auction).
     #[inline]
     pub fn matches_on_arrival(self) -> bool {
@@ -493,12 +505,7 @@ impl MarketConfig {
     /// a rule is in force that is not.
     fn validate_institution(&self) -> Result<(), ConfigError> {
         let inst = self.institution;
-        let name = match inst {
-            Institution::FirstAccept => "the first-accept auction",
-            Institution::ContinuousDoubleAuction => "the continuous double auction",
-            Institution::SealedBidReverse => "the sealed-bid reverse auction",
-            Institution::CallMarket => "the call market",
-        };
+        let name = inst.description();
         let own_price = match inst {
             Institution::FirstAccept => "",
             Institution::ContinuousDoubleAuction => {
@@ -543,6 +550,31 @@ impl MarketConfig {
                     crate::duration::format_ms(self.call_interval_ms)
                 ),
             );
+        }
+        Ok(())
+    }
+
+    /// Refuses a key of another institution that is *written* in the `[market]` table (`keys`),
+    /// whatever its value: [`MarketConfig::validate`] sees only values, so a key written with its
+    /// default value (`call_interval = "1m"` under first-accept) would otherwise pass silently.
+    pub fn check_written_keys<'a>(&self, keys: impl IntoIterator<Item = &'a str>) -> Result<(), ConfigError> {
+        for key in keys {
+            let (field, owner): (&'static str, Institution) = match key {
+                "clear_book_after_trade" => ("clear_book_after_trade", Institution::ContinuousDoubleAuction),
+                "sealed_bid_price" => ("sealed_bid_price", Institution::SealedBidReverse),
+                "call_interval" => ("call_interval", Institution::CallMarket),
+                _ => continue,
+            };
+            if self.institution != owner {
+                return Err(ConfigError {
+                    field,
+                    reason: format!(
+                        "applies to `institution = \"{}\"`, not to {}",
+                        owner.as_str(),
+                        self.institution.description()
+                    ),
+                });
+            }
         }
         Ok(())
     }

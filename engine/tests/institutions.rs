@@ -330,6 +330,20 @@ fn keys_of_one_institution_are_refused_with_another() {
 }
 
 #[test]
+fn keys_of_another_institution_are_refused_when_written() {
+    let fa = MarketConfig::default();
+    let e = fa.check_written_keys(["fee_bps", "call_interval"]).unwrap_err();
+    assert_eq!(
+        (e.field, e.reason.as_str()),
+        ("call_interval", "applies to `institution = \"call_market\"`, not to the first-accept auction")
+    );
+    fa.check_written_keys(["fee_bps", "pricing", "auction_window"]).unwrap();
+    let cda = with(Institution::ContinuousDoubleAuction);
+    cda.check_written_keys(["clear_book_after_trade"]).unwrap();
+    assert_eq!(cda.check_written_keys(["sealed_bid_price"]).unwrap_err().field, "sealed_bid_price");
+}
+
+#[test]
 fn institutions_read_from_their_file_names() {
     for (name, inst) in [
         ("first_accept", Institution::FirstAccept),

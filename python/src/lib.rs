@@ -7,10 +7,11 @@
 //!   validated by the same loader as the CLI, so errors carry the same TOML path and reason; they
 //!   are raised as `ValueError`. `overrides` is a dict of dotted keys (`"market.fee_bps"`) to
 //!   values, applied like the CLI's `--set` (an unknown key is an error).
-//! * **Tables** cross the boundary as Parquet bytes in memory, written by the same encoder as the
-//!   CLI's files (no file is written unless `out` is given), and are read by polars on the Python
-//!   side: the values equal those of `synmarket run` byte for byte. (Arrow IPC would need another
-//!   polars feature and a second build of polars for every user.)
+//! * **Tables** cross the boundary as Arrow IPC streams in memory (no file is written unless
+//!   `out` is given): the DataFrames the CLI writes to Parquet, in Arrow's own layout, read by
+//!   polars on the Python side without conversion; the values equal those of `synmarket run`'s
+//!   files. (`ipc_streaming` is a workspace-wide polars feature, so every crate shares one build
+//!   of polars.)
 //! * **The GIL** is released for the whole simulation, metric computation and encoding.
 //! * **Errors** never panic across the boundary: every engine refusal is a
 //!   `synmarket.MarketError` with the engine's code and message; a Rust panic (a bug) becomes a
@@ -18,7 +19,7 @@
 
 use std::path::PathBuf;
 
-use polars::prelude::{DataFrame, ParquetWriter};
+use polars::prelude::{DataFrame, IpcStreamWriter, SerWriter};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -112,9 +113,10 @@ fn load(scenario: &Bound<'_, PyAny>, seed: Option<u64>, overrides: Option<&Bound
     Scenario::from_value(&value, &file).map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
-fn parquet(mut df: DataFrame) -> Result<Vec<u8>, String> {
+/// A table as an Arrow IPC stream in memory.
+fn arrow(mut df: DataFrame) -> Result<Vec<u8>, String> {
     let mut buf = Vec::new();
-    ParquetWriter::new(&mut buf).finish(&mut df).map_err(|e| e.to_string())?;
+    IpcStreamWriter::new(&mut buf).finish(&mut df).map_err(|e| e.to_string())?;
     Ok(buf)
 }
 
@@ -143,11 +145,11 @@ fn run_one(s: &Scenario, out: Option<PathBuf>, force: bool) -> Result<RunOut, St
         ("ledger", raw::ledger(&r)),
         ("agents", raw::agents(&r, &names)),
     ] {
-        tables.push((name.to_string(), parquet(df.map_err(|e| format!("table {name}: {e}"))?)?));
+        tables.push((name.to_string(), arrow(df.map_err(|e| format!("table {name}: {e}"))?)?));
     }
     let mut m = synmarket::metrics::compute(s, &r).map_err(|e| e.to_string())?;
     for (name, df) in m.tables_mut() {
-        tables.push((name.to_string(), parquet(df.clone())?));
+        tables.push((name.to_string(), arrow(df.clone())?));
     }
     let dir = match out {
         Some(out) => Some(synmarket::run::write_run(&out, s, &r, seconds, force).map_err(|e| e.to_string())?.dir),
@@ -289,10 +291,16 @@ impl PyMarket {
                 } else {
                     to_toml(c, "market")?
                 };
-                v.try_into().map_err(|e: toml::de::Error| PyValueError::new_err(format!("market: {}", e.message())))?
+                let keys: Vec<String> = v.as_table().map(|t| t.keys().cloned().collect()).unwrap_or_default();
+                let c: engine::MarketConfig = v
+                    .try_into()
+                    .map_err(|e: toml::de::Error| PyValueError::new_err(format!("market: {}", e.message())))?;
+                c.check_written_keys(keys.iter().map(String::as_str))
+                    .map_err(|e| PyValueError::new_err(format!("market.{}: {}", e.field, e.reason)))?;
+                c
             }
         };
-        let m = engine::Market::new(c).map_err(|e| PyValueError::new_err(format!("market.{e}")))?;
+        let m = engine::Market::new(c).map_err(|e| PyValueError::new_err(e.to_string()))?;
         Ok(PyMarket { m })
     }
 
@@ -501,6 +509,19 @@ impl PyKernel {
                 )));
             };
             let pop = &s.populations[pi];
+            if pop.schedule().is_some() {
+                // The environment values every unit at one limit and does not keep the quota.
+                return Err(PyValueError::new_err(format!(
+                    "learner population {name:?} writes a schedule of unit values: the environments \
+                     support one value or cost per trader (a drawn or fixed `value_per_unit` / `cost_per_unit`) \
+                     and no `units_per_period` yet"
+                )));
+            }
+            if pop.trading.units_per_period.is_some() {
+                return Err(PyValueError::new_err(format!(
+                    "learner population {name:?} sets `units_per_period`: the environments do not keep quotas yet"
+                )));
+            }
             let side = match pop.role {
                 synmarket_agents::Role::Requester => engine::Side::Buy,
                 synmarket_agents::Role::Provider => engine::Side::Sell,

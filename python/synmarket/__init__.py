@@ -29,14 +29,23 @@ import polars as pl
 from . import _synmarket
 from ._synmarket import MarketError
 
+# The rule a refusal broke, as the engine names it (``e.code == e.args[0]``).
+MarketError.code = property(lambda e: e.args[0] if e.args else None)
+
 __all__ = ["run", "resolve", "sweep", "RunResult", "SweepResult", "Market", "MarketError", "__version__"]
 __version__: str = _synmarket.__version__
 
 Scenario = Union[str, os.PathLike, Mapping[str, Any]]
 
 
+def _check_seed(seed: Optional[int]) -> None:
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**64):
+        raise ValueError(f"seed: {seed!r} is not a whole number in [0, 2^64)")
+
+
 def _frame(data: bytes) -> pl.DataFrame:
-    return pl.read_parquet(io.BytesIO(data))
+    # An Arrow IPC stream written in memory by the extension.
+    return pl.read_ipc_stream(io.BytesIO(data))
 
 
 @dataclass
@@ -84,6 +93,7 @@ def run(
     Raises ``ValueError`` for a bad scenario (the CLI's message), ``TypeError`` for a value that
     TOML cannot hold, ``RuntimeError`` when the run or its output fails.
     """
+    _check_seed(seed)
     d = _synmarket.run(scenario, seed, dict(overrides) if overrides else None,
                        os.fspath(out) if out is not None else None, force)
     tables = {name: _frame(data) for name, data in d["tables"].items()}
@@ -102,6 +112,7 @@ def run(
 
 def resolve(scenario: Scenario, seed: Optional[int] = None, overrides: Optional[Mapping[str, Any]] = None) -> str:
     """Validates a scenario and returns its resolved TOML (every default written out)."""
+    _check_seed(seed)
     return _synmarket.resolve(scenario, seed, dict(overrides) if overrides else None)
 
 
@@ -195,7 +206,7 @@ class Market:
         buyer, seller = m.register_peer(endowment=10_000), m.register_peer(account=1)
         m.place_order("sell", seller, 40, 2, tt)
         m.place_order("buy", buyer, 50, 2, tt)
-        m.drain_events()   # [{"OrderPlaced": {...}}, ..., {"Matched": {...}}, ...]
+        m.drain_events()   # [{"OrderPlaced": {...}}, ..., {"Assigned": {...}}, ...]
     """
 
     def __init__(self, config: Optional[Union[str, Mapping[str, Any]]] = None) -> None:
@@ -203,6 +214,9 @@ class Market:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._m, name)
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | {n for n in dir(self._m) if not n.startswith("_")})
 
     @property
     def now(self) -> int:

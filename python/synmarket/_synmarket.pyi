@@ -16,7 +16,7 @@ def run(
     out: Optional[str] = ...,
     force: bool = ...,
 ) -> dict[str, Any]:
-    """Runs a scenario; returns ``tables`` (name → Parquet bytes), ``ledger_digest``,
+    """Runs a scenario; returns ``tables`` (name → Arrow IPC stream bytes), ``ledger_digest``,
     ``scenario_toml``, ``run_dir``, ``seed``, ``name``, ``rust_seconds``."""
 
 def resolve(

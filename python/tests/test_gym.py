@@ -57,6 +57,17 @@ def test_actions_outside_the_space_raise_and_bad_setups_are_refused():
         ProviderEnv(max_units=0)
 
 
+def test_learners_with_schedules_or_quotas_are_refused_until_supported():
+    import os
+    from pathlib import Path
+
+    root = Path(os.environ.get("SYNMARKET_ROOT", Path(__file__).resolve().parents[2]))
+    with pytest.raises(ValueError, match='learner population "sellers" writes a schedule of unit values'):
+        ProviderEnv(root / "scenarios/studies/gode_sunder_schedule.toml", population="sellers")
+    with pytest.raises(ValueError, match='learner population "sellers" sets `units_per_period`'):
+        ProviderEnv(root / "scenarios/studies/gode_sunder.toml", population="sellers")
+
+
 def test_the_parallel_environment_passes_the_pettingzoo_api_test_and_repeats_episodes():
     from pettingzoo.test import parallel_api_test
 

@@ -42,3 +42,17 @@ def test_refusals_raise_market_error_with_the_engine_code():
         synmarket.Market({"fee_bps": -1})
     with pytest.raises(ValueError, match="unknown field"):
         synmarket.Market({"no_such_key": 1})
+    with pytest.raises(ValueError, match=r"^market\.call_interval: applies to `institution = \"call_market\"`"):
+        synmarket.Market({"call_interval": "1m"})
+    with pytest.raises(ValueError, match=r"^market\.fee_bps"):
+        synmarket.Market({"fee_bps": 20_000})
+
+
+def test_market_error_has_the_code_and_dir_lists_the_engine_methods():
+    m = synmarket.Market()
+    tt = m.register_task_type("t")
+    p = m.register_peer(endowment=100)
+    with pytest.raises(synmarket.MarketError) as e:
+        m.place_order("buy", p, 0, 1, tt)
+    assert e.value.code == "zero_price"
+    assert {"place_order", "advance_to", "best_ask", "drain_events"} <= set(dir(m))

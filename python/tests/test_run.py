@@ -53,6 +53,8 @@ def test_a_dict_scenario_and_overrides_give_the_cli_messages(root):
         synmarket.run(root / "scenarios/baseline.toml", overrides={"market.fee_bps": None})
     with pytest.raises(ValueError, match=r"no_such_file\.toml"):
         synmarket.run("no_such_file.toml")
+    with pytest.raises(ValueError, match=r"seed: -1 is not a whole number"):
+        synmarket.run(root / "scenarios/baseline.toml", seed=-1)
 
 
 def test_out_writes_the_run_folder_with_charts_and_report(root, tmp_path):

@@ -262,6 +262,14 @@ fn load_text(text: &str, file: &str, show_location: bool, overrides: &[String]) 
         };
         invalid(path.to_string(), reason, at(span))
     })?;
+    // Keys of another institution are refused when written, whatever their value.
+    if let Ok(toml::Value::Table(top)) = toml::from_str::<toml::Value>(text)
+        && let Some(toml::Value::Table(m)) = top.get("market")
+        && let Err(e) = parsed.market.check_written_keys(m.keys().map(String::as_str))
+    {
+        let path = locate::TomlPath::root().key("market").key(e.field);
+        return Err(invalid(path.to_string(), e.reason, at(tree.key_span_of(&path))));
+    }
     let s = validate::scenario(&parsed).map_err(|e| {
         // An error about a key itself points at the key, any other at the value.
         let about_key = e.reason.starts_with("unknown key") || e.reason.starts_with("applies only");

@@ -124,6 +124,32 @@ fn resolved_toml_writes_the_institution_and_its_own_keys_with_their_defaults() {
 }
 
 #[test]
+fn keys_of_another_institution_are_refused_when_written_even_with_their_default() {
+    for (set, key) in [
+        ("market.call_interval=\"1m\"", "market.call_interval"),
+        ("market.clear_book_after_trade=false", "market.clear_book_after_trade"),
+        ("market.sealed_bid_price=\"first_price\"", "market.sealed_bid_price"),
+    ] {
+        assert_err(with(&[set]), key, "applies to `institution = ");
+    }
+    let cm = "market.institution=\"call_market\"";
+    assert_err(
+        with(&[cm, "market.sealed_bid_price=\"first_price\""]),
+        "market.sealed_bid_price",
+        "not to the call market",
+    );
+    with(&[cm, "market.call_interval=\"1m\""]).unwrap();
+    // A call interval longer than the run would never call.
+    assert_err(with(&[cm, "market.call_interval=\"2d\""]), "market.call_interval", "2d is longer than the run (1d)");
+    // `pricing` is first-accept's: under the others the resolved file leaves it out and reads back.
+    let s = with(&["market.institution=\"continuous_double_auction\"", "market.pricing=\"resting\""]).unwrap();
+    let text = s.to_toml_string();
+    assert!(!text.contains("\npricing = "), "{text}");
+    assert_eq!(Scenario::from_toml_str(&text, "r.toml").unwrap(), s);
+    assert_eq!(s.market.price_rule_name(), "resting");
+}
+
+#[test]
 fn schedules_of_unit_values_read_check_and_round_trip() {
     let s = with(&[
         "population[0].value_per_unit={ schedule = [[150, 120], [140], [130, 130, 90]] }",

@@ -60,6 +60,22 @@ pub fn scenario(file: &ScenarioFile) -> Check<Scenario> {
         let path = e.field.split('.').fold(mp.clone(), |p, k| p.key(k));
         return bad(&path, e.reason);
     }
+    // `pricing` is first-accept's rule; the other institutions set their own price (the
+    // continuous double auction accepts `resting`, its rule). Keep the default there, so the
+    // resolved scenario, which leaves `pricing` out, reads back as the same scenario.
+    if market.institution != synmarket_engine::Institution::FirstAccept {
+        market.pricing = synmarket_engine::PriceRule::default();
+    }
+    if market.institution == synmarket_engine::Institution::CallMarket && market.call_interval_ms > duration_ms {
+        return bad(
+            &mp.key("call_interval"),
+            format!(
+                "{} is longer than the run ({}): no call would fall within it",
+                synmarket_engine::duration::format_ms(market.call_interval_ms),
+                synmarket_engine::duration::format_ms(duration_ms)
+            ),
+        );
+    }
     let task_types =
         task_types(&root.key("task_type"), &file.task_type, file.scenario.capabilities.as_deref(), &header)?;
     let names: Vec<String> = task_types.iter().map(|t| t.name.clone()).collect();

@@ -77,10 +77,15 @@ pub fn to_toml(s: &Scenario) -> String {
 
 /// Writes the institution and the keys of that institution, defaults included (the market's own
 /// serde form leaves them out when they are defaults, so that a configuration without them reads
-/// as before); keys of other institutions stay out, because the loader refuses them.
+/// as before); keys of other institutions stay out, because the loader refuses them, and so does
+/// `pricing` under every institution but first-accept, which sets its own price.
 fn institution_keys(market: &MarketConfig, m: &mut toml::Table) {
     let inst = market.institution;
     m.insert("institution".into(), toml::Value::String(inst.as_str().into()));
+    if inst != Institution::FirstAccept {
+        // First-accept's price rule does not apply (the report names the institution's own).
+        m.remove("pricing");
+    }
     match inst {
         Institution::FirstAccept => {}
         Institution::ContinuousDoubleAuction => {

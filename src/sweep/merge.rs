@@ -26,7 +26,9 @@ use super::merged::Merged;
 use super::plan::{Plan, RunSpec, identity_columns, param_columns};
 use super::point::{Point, display_order};
 use super::spec::{SeedMode, Sweep};
-use super::stats::{Interval, bounded_t_interval, is_binary, paired_differences, summary_interval, t_interval};
+use super::stats::{
+    Interval, bounded_t_interval, is_binary, is_share, paired_differences, summary_interval, t_interval,
+};
 use super::{SweepError, column};
 use crate::output::{read_parquet, write_parquet_atomic};
 
@@ -133,7 +135,7 @@ fn read_runs<'a>(sweep: &'a Sweep, dir: &Path, plan: Plan) -> Result<Merged<'a>,
     let summary = (0..sweep.points.len())
         .map(|p| {
             (0..metrics.len())
-                .map(|m| summary_interval(&by_point(m, p).into_iter().flatten().collect::<Vec<_>>()))
+                .map(|m| summary_interval(&metrics[m], &by_point(m, p).into_iter().flatten().collect::<Vec<_>>()))
                 .collect()
         })
         .collect();
@@ -153,7 +155,11 @@ fn pair_up(merged: &mut Merged, baseline: usize) {
                     .map(|m| {
                         let diffs = paired_differences(&per_point(m, p), &per_point(m, baseline));
                         let all: Vec<f64> = merged.values[m].iter().flatten().copied().collect();
-                        if is_binary(&all) { bounded_t_interval(&diffs, -1.0, 1.0) } else { t_interval(&diffs) }
+                        if is_share(&merged.metrics[m]) && is_binary(&all) {
+                            bounded_t_interval(&diffs, -1.0, 1.0)
+                        } else {
+                            t_interval(&diffs)
+                        }
                     })
                     .collect()
             })

@@ -6,10 +6,13 @@
 //! comes from statrs up to 10,000 degrees of freedom and is the normal quantile 1.959964 above
 //! (statrs 0.19's `StudentsT::inverse_cdf` is wrong beyond about 1e6 degrees of freedom and hangs near 2e7).
 //!
-//! A metric whose every value is 0 or 1 (a share of runs, such as `converged`) gets the Wilson
-//! score interval instead (Wilson 1927; Agresti & Coull 1998): it stays within [0, 1] and does
-//! not collapse to [1, 1] when every run is 1. Paired differences of such a metric lie in
-//! [−1, 1]; their t interval is clipped to that range ([`bounded_t_interval`]).
+//! A 0/1 metric ([`SHARE_METRICS`]: a run's value is 1 or 0, so its mean is a share of runs, such
+//! as `converged`) gets the Wilson score interval instead (Wilson 1927; Agresti & Coull 1998): it
+//! stays within [0, 1] and does not collapse to [1, 1] when every run is 1. Paired differences of
+//! such a metric lie in [−1, 1]; their t interval is clipped to that range
+//! ([`bounded_t_interval`]). Which metrics are shares is decided by name, not from the values: a
+//! count or a time that happens to be 0 or 1 in every run (`orders_rejected` = 0) keeps its
+//! t interval ([0, 0] when constant).
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
@@ -78,6 +81,14 @@ pub fn t_interval(values: &[f64]) -> Interval {
     Interval { n, mean, sd, low, high }
 }
 
+/// The summary metrics whose value in a run is 0 or 1 by definition (the mean is a share of runs).
+pub const SHARE_METRICS: &[&str] = &["converged"];
+
+/// Whether `metric` is a 0/1 share ([`SHARE_METRICS`]).
+pub fn is_share(metric: &str) -> bool {
+    SHARE_METRICS.contains(&metric)
+}
+
 /// Whether every finite value is 0 or 1 (and there is at least one).
 pub fn is_binary(values: &[f64]) -> bool {
     let mut any = false;
@@ -107,9 +118,10 @@ pub fn wilson_interval(values: &[f64]) -> Interval {
     Interval { n, mean, sd, low, high }
 }
 
-/// The interval of a metric's values at one point: Wilson for 0/1 values, else Student-t.
-pub fn summary_interval(values: &[f64]) -> Interval {
-    if is_binary(values) { wilson_interval(values) } else { t_interval(values) }
+/// The interval of metric `metric`'s values at one point: Wilson for a share of runs whose
+/// values are 0 or 1, else Student-t.
+pub fn summary_interval(metric: &str, values: &[f64]) -> Interval {
+    if is_share(metric) && is_binary(values) { wilson_interval(values) } else { t_interval(values) }
 }
 
 /// A t interval clipped to `[lo, hi]` (for differences of bounded values).
@@ -140,13 +152,16 @@ mod tests {
     fn shares_get_wilson_intervals_inside_0_1() {
         let mut v = vec![1.0; 3];
         v.extend(vec![0.0; 17]);
-        let iv = summary_interval(&v);
+        let iv = summary_interval("converged", &v);
         assert_eq!(iv.mean, Some(0.15));
         let (lo, hi) = (iv.low.unwrap(), iv.high.unwrap());
         // Wilson 95 % for 3 of 20: [0.0524, 0.3604].
         assert!((lo - 0.0524).abs() < 1e-3 && (hi - 0.3604).abs() < 1e-3, "{iv:?}");
-        let all = summary_interval(&[1.0; 20]);
+        let all = summary_interval("converged", &[1.0; 20]);
         assert!(all.low.unwrap() < 0.85 && all.high == Some(1.0), "{all:?}");
+        // A count that is 0 in every run is no share: its interval is [0, 0], not Wilson's [0, 0.16].
+        let zero = summary_interval("orders_rejected", &[0.0; 20]);
+        assert_eq!((zero.low, zero.high), (Some(0.0), Some(0.0)));
         assert!(!is_binary(&[0.0, 0.5]) && !is_binary(&[]));
         let d = bounded_t_interval(&[1.0, 1.0, 1.0, 0.0, 1.0], -1.0, 1.0);
         assert!(d.high.unwrap() <= 1.0 && d.low.unwrap() >= -1.0);
