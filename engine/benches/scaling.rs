@@ -39,6 +39,11 @@ fn configure(g: &mut BenchmarkGroup<'_, WallTime>) {
 
 /// A market with long windows, so that nothing expires while a bench runs.
 fn market() -> Market {
+    market_with(MarketConfig::default())
+}
+
+/// [`market`] with `config`'s other rules.
+fn market_with(config: MarketConfig) -> Market {
     let day = 86_400_000;
     Market::new(MarketConfig {
         auction_window_ms: 365 * day,
@@ -46,13 +51,26 @@ fn market() -> Market {
         escrow_timeout_ms: 365 * day,
         price_window_ms: 365 * day,
         retain_ledger: false,
-        ..MarketConfig::default()
+        ..config
     })
     .expect("bench config is valid")
 }
 
+/// Places `order` (which rests), cancels it and drops the events: one timed call of the benches
+/// whose world must not change between iterations.
+fn place_and_cancel(m: &mut Market, order: NewOrder) {
+    let id = m.place_order(order, 0).expect("order");
+    m.cancel_order(id, order.trader, 0).expect("cancel");
+    m.drain_events().for_each(drop);
+}
+
+/// A provider peer with account `i + 1` and `spec`'s other fields.
+fn provider_with(m: &mut Market, i: u64, spec: PeerSpec) -> PeerId {
+    m.register_peer(PeerSpec { account: Some(AccountId(i + 1)), ..spec }, 0).expect("provider")
+}
+
 fn provider(m: &mut Market, i: u64) -> PeerId {
-    m.register_peer(PeerSpec { account: Some(AccountId(i + 1)), ..PeerSpec::default() }, 0).expect("provider")
+    provider_with(m, i, PeerSpec::default())
 }
 
 fn requester(m: &mut Market) -> PeerId {
@@ -117,13 +135,7 @@ fn class_lookup(c: &mut Criterion) {
     for n in sizes(40) {
         let (mut m, tt, p, _) = resting_offers(n, class);
         let spec = ComputeTaskSpec::new(tt, class(n / 2));
-        g.bench_function(n.to_string(), |b| {
-            b.iter(|| {
-                let id = m.place_order(NewOrder::sell(p, 100, 1, spec), 0).expect("offer");
-                m.cancel_order(id, p, 0).expect("cancel");
-                m.drain_events().for_each(drop);
-            })
-        });
+        g.bench_function(n.to_string(), |b| b.iter(|| place_and_cancel(&mut m, NewOrder::sell(p, 100, 1, spec))));
     }
     g.finish();
 }
@@ -158,39 +170,16 @@ fn clock_advance(c: &mut Criterion) {
 /// `n` providers of reputation 50 resting a cheap offer each (ask 50), one of reputation 150 asking
 /// 200, and a requester; reputation does not weigh (k = 0).
 fn low_reputation_offers(n: usize) -> (Market, TaskTypeId, PeerId) {
-    let day = 86_400_000;
-    let mut m = Market::new(MarketConfig {
-        auction_window_ms: 365 * day,
-        default_max_response_ms: 365 * day,
-        escrow_timeout_ms: 365 * day,
-        price_window_ms: 365 * day,
-        retain_ledger: false,
-        reputation_weight: 0.0,
-        private_min_reputation: 120.0,
-        ..MarketConfig::default()
-    })
-    .expect("bench config is valid");
+    let mut m =
+        market_with(MarketConfig { reputation_weight: 0.0, private_min_reputation: 120.0, ..MarketConfig::default() });
     let tt = m.register_task_type("bench").expect("task type");
     let spec = ComputeTaskSpec::new(tt, CapabilitySet::EMPTY);
+    let with_reputation = |r: f64| PeerSpec { initial_reputation: Some(r), ..PeerSpec::default() };
     for i in 0..n {
-        let p = m
-            .register_peer(
-                PeerSpec {
-                    account: Some(AccountId(i as u64 + 1)),
-                    initial_reputation: Some(50.0),
-                    ..PeerSpec::default()
-                },
-                0,
-            )
-            .expect("provider");
+        let p = provider_with(&mut m, i as u64, with_reputation(50.0));
         m.place_order(NewOrder::sell(p, 50, 1, spec), 0).expect("offer");
     }
-    let good = m
-        .register_peer(
-            PeerSpec { account: Some(AccountId(n as u64 + 1)), initial_reputation: Some(150.0), ..PeerSpec::default() },
-            0,
-        )
-        .expect("provider");
+    let good = provider_with(&mut m, n as u64, with_reputation(150.0));
     m.place_order(NewOrder::sell(good, 200, 1, spec), 0).expect("offer");
     let r = requester(&mut m);
     m.drain_events().for_each(drop);
@@ -205,15 +194,9 @@ fn filtered(c: &mut Criterion, name: &str, privacy: synmarket_engine::PrivacyLev
         let mut spec = ComputeTaskSpec::new(tt, CapabilitySet::EMPTY);
         spec.min_reputation = min_reputation;
         spec.privacy_level = privacy;
-        g.bench_function(n.to_string(), |b| {
-            b.iter(|| {
-                // Bid 100: every cheap offer is below it but fails the floor; the one that passes
-                // asks 200. The request rests, and is cancelled.
-                let id = m.place_order(NewOrder::buy(r, 100, 1, spec), 0).expect("request");
-                m.cancel_order(id, r, 0).expect("cancel");
-                m.drain_events().for_each(drop);
-            })
-        });
+        // Bid 100: every cheap offer is below it but fails the floor; the one that passes asks
+        // 200. The request rests, and is cancelled.
+        g.bench_function(n.to_string(), |b| b.iter(|| place_and_cancel(&mut m, NewOrder::buy(r, 100, 1, spec))));
     }
     g.finish();
 }
@@ -244,13 +227,7 @@ fn unservable(c: &mut Criterion, name: &str, privacy: synmarket_engine::PrivacyL
         let p = provider(&mut m, 0);
         m.drain_events().for_each(drop);
         let offer = ComputeTaskSpec::new(tt, CapabilitySet::EMPTY);
-        g.bench_function(n.to_string(), |b| {
-            b.iter(|| {
-                let id = m.place_order(NewOrder::sell(p, 50, 1, offer), 0).expect("offer");
-                m.cancel_order(id, p, 0).expect("cancel");
-                m.drain_events().for_each(drop);
-            })
-        });
+        g.bench_function(n.to_string(), |b| b.iter(|| place_and_cancel(&mut m, NewOrder::sell(p, 50, 1, offer))));
     }
     g.finish();
 }
@@ -272,9 +249,7 @@ fn cap_exhausted(c: &mut Criterion) {
         let mut m = market();
         let tt = m.register_task_type("bench").expect("task type");
         let spec = ComputeTaskSpec::new(tt, CapabilitySet::EMPTY);
-        let p = m
-            .register_peer(PeerSpec { account: Some(AccountId(1)), usage_cap_units: Some(1), ..PeerSpec::default() }, 0)
-            .expect("provider");
+        let p = provider_with(&mut m, 0, PeerSpec { usage_cap_units: Some(1), ..PeerSpec::default() });
         let r = requester(&mut m);
         m.place_order(NewOrder::sell(p, 50, 1, spec), 0).expect("offer");
         m.place_order(NewOrder::buy(r, 100, 1, spec), 0).expect("the trade that uses the cap");
@@ -282,13 +257,7 @@ fn cap_exhausted(c: &mut Criterion) {
             m.place_order(NewOrder::sell(p, 50, 1, spec), 0).expect("offer");
         }
         m.drain_events().for_each(drop);
-        g.bench_function(n.to_string(), |b| {
-            b.iter(|| {
-                let id = m.place_order(NewOrder::buy(r, 100, 1, spec), 0).expect("request");
-                m.cancel_order(id, r, 0).expect("cancel");
-                m.drain_events().for_each(drop);
-            })
-        });
+        g.bench_function(n.to_string(), |b| b.iter(|| place_and_cancel(&mut m, NewOrder::buy(r, 100, 1, spec))));
     }
     g.finish();
 }
