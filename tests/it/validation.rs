@@ -11,6 +11,43 @@ fn summary_value(df: &DataFrame, col: &str) -> f64 {
     df.column(col).unwrap().cast(&DataType::Float64).unwrap().f64().unwrap().get(0).unwrap_or(f64::NAN)
 }
 
+/// The runs of the point labelled `label` of a shipped sweep file, simulated, with their metrics
+/// (20 replications each).
+fn point_runs(
+    sweep_file: &str,
+    label: &str,
+) -> Vec<(Scenario, synmarket::agents::SimResult, synmarket::metrics::RunMetrics)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sweep = synmarket::sweep::Sweep::load(root.join(sweep_file)).unwrap();
+    let plan = synmarket::sweep::Plan::new(&sweep);
+    let p = sweep.points.iter().position(|p| p.label() == label).unwrap_or_else(|| panic!("no point {label}"));
+    let runs: Vec<_> = plan.runs.iter().filter(|r| r.point_index == p).collect();
+    assert_eq!(runs.len(), 20, "{label}");
+    runs.iter()
+        .map(|r| {
+            let s = sweep.scenario(&sweep.points[r.point_index], r.seed).unwrap();
+            let res = synmarket::run::simulate(&s, &mut |_| {}).unwrap();
+            let m = synmarket::metrics::compute(&s, &res).unwrap();
+            (s, res, m)
+        })
+        .collect()
+}
+
+/// A column as floats (nulls as NaN).
+fn column(df: &DataFrame, c: &str) -> Vec<f64> {
+    let s = df.column(c).unwrap().cast(&DataType::Float64).unwrap();
+    s.f64().unwrap().iter().map(|x| x.unwrap_or(f64::NAN)).collect()
+}
+
+fn mean(x: &[f64]) -> f64 {
+    x.iter().sum::<f64>() / x.len() as f64
+}
+
+/// The lower end of the 95 % Student-t interval of the mean (the sweeps' own interval).
+fn t_low(x: &[f64]) -> f64 {
+    synmarket::sweep::t_interval(x).low.unwrap_or(f64::NAN)
+}
+
 /// (allocative efficiency, mean relative deviation, converged 0/1) of one Gode–Sunder run.
 fn efficiency(strategy: &str, seed: u64) -> (f64, f64) {
     let (e, d, _) = run(strategy, seed);
@@ -69,34 +106,17 @@ fn constrained_zi_traders_are_efficient_over_20_seeds() {
 /// the third period (Cliff 1997) and below ZI-C's.
 #[test]
 fn the_continuous_double_auction_study_reproduces_gode_sunder_and_cliff() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let sweep = synmarket::sweep::Sweep::load(root.join("scenarios/sweeps/gode_sunder_cda.toml")).unwrap();
-    let plan = synmarket::sweep::Plan::new(&sweep);
     let by_label = |label: &str| -> Vec<(f64, f64, Vec<f64>)> {
-        let p = sweep.points.iter().position(|p| p.label() == label).unwrap_or_else(|| panic!("no point {label}"));
-        let runs: Vec<_> = plan.runs.iter().filter(|r| r.point_index == p).collect();
-        assert_eq!(runs.len(), 20, "{label}");
-        runs.iter()
-            .map(|r| {
-                let s = sweep.scenario(&sweep.points[r.point_index], r.seed).unwrap();
-                let res = synmarket::run::simulate(&s, &mut |_| {}).unwrap();
-                let m = synmarket::metrics::compute(&s, &res).unwrap();
-                let pd = &m.price_discovery;
-                let col = pd.column("smith_alpha").unwrap().cast(&DataType::Float64).unwrap();
-                let alpha: Vec<f64> = col.f64().unwrap().iter().map(|x| x.unwrap_or(f64::NAN)).collect();
+        point_runs("scenarios/sweeps/gode_sunder_cda.toml", label)
+            .iter()
+            .map(|(_, _, m)| {
                 (
                     summary_value(&m.summary, "allocative_efficiency"),
                     summary_value(&m.summary, "smith_alpha_mean"),
-                    alpha,
+                    column(&m.price_discovery, "smith_alpha"),
                 )
             })
             .collect()
-    };
-    let mean = |x: &[f64]| x.iter().sum::<f64>() / x.len() as f64;
-    let t_low = |x: &[f64]| {
-        let m = mean(x);
-        let sd = (x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (x.len() - 1) as f64).sqrt();
-        m - 2.093 * sd / (x.len() as f64).sqrt() // t(0.975, 19)
     };
     let q = |k: &str, v: &str| {
         format!(
@@ -122,39 +142,23 @@ fn the_continuous_double_auction_study_reproduces_gode_sunder_and_cliff() {
 /// every unit, so its efficiency is the identity (Σ values − Σ costs) / max surplus = 192 / 676.
 #[test]
 fn the_schedule_study_has_textbook_curves_and_reproduces_gode_sunder() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let sweep = synmarket::sweep::Sweep::load(root.join("scenarios/sweeps/gode_sunder_schedule.toml")).unwrap();
-    let plan = synmarket::sweep::Plan::new(&sweep);
-    let col = |df: &DataFrame, c: &str| -> Vec<f64> {
-        let s = df.column(c).unwrap().cast(&DataType::Float64).unwrap();
-        s.f64().unwrap().iter().map(|x| x.unwrap_or(f64::NAN)).collect()
-    };
     let runs_of = |strategy: &str, requote: &str| {
         let label = format!(
             "population[0].requote={requote}, population[0].strategy=\"{strategy}\", population[1].requote={requote}, \
              population[1].strategy=\"{strategy}\""
         );
-        let p = sweep.points.iter().position(|p| p.label() == label).unwrap_or_else(|| panic!("no point {label}"));
-        let runs: Vec<_> = plan.runs.iter().filter(|r| r.point_index == p).collect();
-        assert_eq!(runs.len(), 20, "{label}");
-        runs.iter()
-            .map(|r| {
-                let s = sweep.scenario(&sweep.points[r.point_index], r.seed).unwrap();
-                let res = synmarket::run::simulate(&s, &mut |_| {}).unwrap();
-                let m = synmarket::metrics::compute(&s, &res).unwrap();
-                (s, res, m)
-            })
-            .collect::<Vec<_>>()
+        point_runs("scenarios/sweeps/gode_sunder_schedule.toml", &label)
     };
     let zic = runs_of("zi_constrained", "true");
     for (s, res, m) in &zic {
         let pd = &m.price_discovery;
         assert_eq!(pd.height(), 20);
-        assert!(col(pd, "p_star").iter().all(|&p| p == 100.0), "{pd}");
-        assert!(col(pd, "q_star_units").iter().all(|&q| q == 13.0), "{pd}");
-        assert!(col(pd, "max_surplus").iter().all(|&x| x == 676.0), "{pd}");
+        assert!(column(pd, "p_star").iter().all(|&p| p == 100.0), "{pd}");
+        assert!(column(pd, "q_star_units").iter().all(|&q| q == 13.0), "{pd}");
+        assert!(column(pd, "max_surplus").iter().all(|&x| x == 676.0), "{pd}");
         assert!(
-            col(pd, "demand_units").iter().all(|&x| x == 24.0) && col(pd, "supply_units").iter().all(|&x| x == 24.0)
+            column(pd, "demand_units").iter().all(|&x| x == 24.0)
+                && column(pd, "supply_units").iter().all(|&x| x == 24.0)
         );
         // Unit k of a trader's period trades within its k-th value (buyers) or cost (sellers).
         let mut traded: std::collections::BTreeMap<(usize, u32), usize> = Default::default();
@@ -172,15 +176,12 @@ fn the_schedule_study_has_textbook_curves_and_reproduces_gode_sunder() {
             }
         }
     }
-    let eff: Vec<f64> = zic.iter().map(|(_, _, m)| col(&m.summary, "allocative_efficiency")[0]).collect();
-    let n = eff.len() as f64;
-    let mean = eff.iter().sum::<f64>() / n;
-    let sd = (eff.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
-    let low = mean - 2.093 * sd / n.sqrt(); // t(0.975, 19)
+    let eff: Vec<f64> = zic.iter().map(|(_, _, m)| column(&m.summary, "allocative_efficiency")[0]).collect();
+    let (mean, low) = (mean(&eff), t_low(&eff));
     assert!(low >= 0.97, "re-quoting ZI-C efficiency {mean:.4}, lower bound {low:.4}: {eff:?}");
     for (_, _, m) in runs_of("zi_unconstrained", "true") {
         let pd = &m.price_discovery;
-        assert!(col(pd, "volume_units").iter().all(|&v| v == 24.0), "ZI-U leaves units untraded: {pd}");
-        assert!(col(pd, "allocative_efficiency").iter().all(|&e| (e - 192.0 / 676.0).abs() < 1e-12), "{pd}");
+        assert!(column(pd, "volume_units").iter().all(|&v| v == 24.0), "ZI-U leaves units untraded: {pd}");
+        assert!(column(pd, "allocative_efficiency").iter().all(|&e| (e - 192.0 / 676.0).abs() < 1e-12), "{pd}");
     }
 }
