@@ -24,13 +24,19 @@ def test_a_trade_escrow_and_release():
     assert len(m.ledger_digest()) == 32
 
 
-def test_refusals_raise_market_error_with_the_engine_code():
+@pytest.fixture
+def small():
+    """A default market with one task type and one requester holding 100 tokens."""
     m = synmarket.Market()
-    tt = m.register_task_type("t")
-    p = m.register_peer(endowment=100)
+    return m, m.register_task_type("t"), m.register_peer(endowment=100)
+
+
+def test_refusals_raise_market_error_with_the_engine_code(small):
+    m, tt, p = small
     with pytest.raises(synmarket.MarketError) as e:
         m.place_order("buy", p, 0, 1, tt)
     assert e.value.args[0] == "zero_price"
+    assert e.value.code == "zero_price"
     with pytest.raises(synmarket.MarketError):
         m.place_order("buy", p, 1000, 1, tt)  # more than the wallet holds
     with pytest.raises(ValueError, match="side"):
@@ -48,11 +54,6 @@ def test_refusals_raise_market_error_with_the_engine_code():
         synmarket.Market({"fee_bps": 20_000})
 
 
-def test_market_error_has_the_code_and_dir_lists_the_engine_methods():
-    m = synmarket.Market()
-    tt = m.register_task_type("t")
-    p = m.register_peer(endowment=100)
-    with pytest.raises(synmarket.MarketError) as e:
-        m.place_order("buy", p, 0, 1, tt)
-    assert e.value.code == "zero_price"
+def test_dir_lists_the_engine_methods(small):
+    m, _, _ = small
     assert {"place_order", "advance_to", "best_ask", "drain_events"} <= set(dir(m))
