@@ -222,7 +222,9 @@ fn sweep(
         Some(text) => Shard::parse(text).map_err(|e| PyValueError::new_err(e.to_string()))?,
         None => Shard::WHOLE,
     };
-    let threads = threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    // The CLI's rule: at least 1 and at most `MAX_THREADS`; by default Slurm's CPUs or the cores.
+    let threads = sw::default_threads(threads, &|k| std::env::var(k).ok())
+        .map_err(|e| PyValueError::new_err(format!("threads: {e}")))?;
     py.detach(|| -> Result<String, String> {
         let opts = RunOptions::new(&out, shard, threads);
         sw::run_shard(&s, &opts).map_err(|e| e.to_string())?;
@@ -463,7 +465,6 @@ struct Learner {
     /// Its assignments seen so far (ids), and the next assignment id to look at.
     mine: Vec<engine::AssignmentId>,
     seen: usize,
-    surplus: f64,
 }
 
 /// A scenario's kernel with external agents: `step` runs to the next decision of one of them.
@@ -545,7 +546,6 @@ impl PyKernel {
                         open: None,
                         mine: Vec::new(),
                         seen: 0,
-                        surplus: 0.0,
                     });
                 }
             }
@@ -645,12 +645,7 @@ impl PyKernel {
             .mine
             .iter()
             .filter_map(|&a| m.assignment(a))
-            .filter(|a| {
-                !matches!(
-                    a.status,
-                    engine::TaskStatus::Completed | engine::TaskStatus::SlaViolated | engine::TaskStatus::Failed
-                )
-            })
+            .filter(|a| !synmarket::metrics::settled(a.status))
             .map(|a| a.units)
             .sum();
         vec![
@@ -691,14 +686,12 @@ impl PyKernel {
             if e.settled_at.is_none() {
                 continue;
             }
-            let delivered = matches!(a.status, engine::TaskStatus::Completed | engine::TaskStatus::SlaViolated);
-            let units = if delivered { a.units as f64 } else { 0.0 };
+            let units = if synmarket::metrics::delivered(a.status) { a.units as f64 } else { 0.0 };
             total += match lr.side {
                 engine::Side::Sell => e.paid_provider as f64 - lr.limit * units,
                 engine::Side::Buy => lr.limit * units - e.amount.saturating_sub(e.paid_requester) as f64,
             };
         }
-        lr.surplus = total;
         total
     }
 

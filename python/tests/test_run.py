@@ -69,6 +69,8 @@ def test_sweep_runs_and_merges_identically_on_any_thread_count(root, tmp_path):
     b = synmarket.sweep(spec, out=tmp_path / "b", threads=2, progress=False)
     assert a.summary.equals(b.summary) and a.periods.equals(b.periods)
     assert a.runs.height == 80
+    with pytest.raises(ValueError, match="threads"):
+        synmarket.sweep(spec, out=tmp_path / "c", threads=0)
     assert a.paired is not None and a.paired.height > 0
     # A second call finds every run done and only merges again: the same tables.
     again = synmarket.sweep(spec, out=tmp_path / "a", threads=2)

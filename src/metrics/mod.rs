@@ -302,11 +302,11 @@ impl<'a> Ctx<'a> {
 }
 
 /// Work was delivered (completed, with or without an SLA violation).
-pub(crate) fn delivered(status: TaskStatus) -> bool {
+pub fn delivered(status: TaskStatus) -> bool {
     matches!(status, TaskStatus::Completed | TaskStatus::SlaViolated)
 }
 
 /// Settled task: completed, violated or failed (the denominator of SLA compliance).
-pub(crate) fn settled(status: TaskStatus) -> bool {
+pub fn settled(status: TaskStatus) -> bool {
     matches!(status, TaskStatus::Completed | TaskStatus::SlaViolated | TaskStatus::Failed)
 }
