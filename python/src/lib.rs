@@ -459,7 +459,7 @@ impl PyMarket {
 struct Learner {
     agent: u32,
     side: engine::Side,
-    /// Value (requester) or cost (provider) per unit, its first unit's under a schedule.
+    /// Value (requester) or cost (provider) per unit (learners with schedules are refused).
     limit: f64,
     open: Option<engine::OrderId>,
     /// Its assignments seen so far (ids), and the next assignment id to look at.
