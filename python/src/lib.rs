@@ -539,14 +539,7 @@ impl PyKernel {
                         engine::Side::Buy => rec.profile.value_per_unit.unwrap_or(0.0),
                         engine::Side::Sell => rec.profile.cost_per_unit.unwrap_or(0.0),
                     };
-                    out.push(Learner {
-                        agent: i as u32,
-                        side,
-                        limit,
-                        open: None,
-                        mine: Vec::new(),
-                        seen: 0,
-                    });
+                    out.push(Learner { agent: i as u32, side, limit, open: None, mine: Vec::new(), seen: 0 });
                 }
             }
         }
