@@ -93,8 +93,8 @@ fn timer_overhead() -> Histogram<u64> {
     h
 }
 
-/// Bytes per resting offer: the order record (`Order` in the history `Vec`, its rank key, its
-/// entry in the owner's open list) plus the net heap bytes of the book's `BTreeSet` nodes,
+/// Bytes per resting offer: the order record (`Order` in the history `Vec`, its rank key and
+/// bucket, its lane index, its entry in the owner's open list) plus the net heap bytes of the book's `BTreeSet` nodes,
 /// measured over 100,000 offers (no requests, so none match) placed after 150,000 others were
 /// placed and cancelled (so every `Vec` already has the capacity it needs).
 fn bytes_per_resting_order() -> (f64, usize) {
@@ -121,7 +121,7 @@ fn bytes_per_resting_order() -> (f64, usize) {
     }
     let st = region.change();
     let net = st.bytes_allocated as f64 + st.bytes_reallocated as f64 - st.bytes_deallocated as f64;
-    let record = std::mem::size_of::<synmarket_engine::Order>() + 8 + 8;
+    let record = std::mem::size_of::<synmarket_engine::Order>() + 8 + 1 + 4 + 8;
     (net / N as f64 + record as f64, record)
 }
 
@@ -170,7 +170,7 @@ fn main() {
     ];
     let (per_order, record) = bytes_per_resting_order();
     println!(
-        "footprint: {per_order:.1} bytes per resting offer ({record} for the order record, rank key and open-list \
+        "footprint: {per_order:.1} bytes per resting offer ({record} for the order record, rank key and bucket, lane index and open-list \
          entry; the rest book nodes)"
     );
     if !quick {

@@ -18,6 +18,9 @@
 //! | `best_ask_classes/N` | N capability classes that held an offer once and are empty, one live offer | the best ask under first-accept |
 //! | `cap_exhausted/N` | a provider with no usage-cap room left resting N cheap offers | place a request that rests, and cancel it |
 //! | `offer_unattested/N` | N open confidential requests; the provider lacks the attestation | place an offer that rests, and cancel it |
+//! | `rerank/N` | one provider resting N offers (300 and more: in lanes), `reputation_weight = 1`, its reputation decaying | advance the clock one decay step: the provider's reputation changes and its offers re-rank |
+//! | `rerank_few/N` | the same with 10, 100 and 250 offers, below the lane threshold (256) | the same: bounded by the threshold, linear below it |
+//! | `parked_best_ask/N` | a provider with no usage-cap room left resting N offers | the best ask under first-accept |
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -25,7 +28,8 @@ use std::time::Duration;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
 use synmarket_engine::{
-    AccountId, CapabilitySet, ComputeTaskSpec, Market, MarketConfig, NewOrder, OrderId, PeerId, PeerSpec, TaskTypeId,
+    AccountId, CapabilitySet, ComputeTaskSpec, Market, MarketConfig, NewOrder, OrderId, PeerId, PeerSpec,
+    ReputationConfig, TaskTypeId,
 };
 
 /// World sizes: 1×, 10×, 100× of `base`.
@@ -262,6 +266,63 @@ fn cap_exhausted(c: &mut Criterion) {
     g.finish();
 }
 
+/// A provider of reputation 150 rests `n` offers at distinct asks; its reputation decays towards
+/// the initial 100 with a half-life of 10^9 ms in steps of 1 ms, so every step changes its score
+/// (and, at k = 1, every offer's weighted ask) without ever reaching the target within a bench.
+fn rerank(c: &mut Criterion) {
+    rerank_group(c, "rerank", sizes(300));
+    // Below the lane threshold (256 resting offers) each offer is re-keyed: bounded, not flat.
+    rerank_group(c, "rerank_few", [10, 100, 250]);
+}
+
+fn rerank_group(c: &mut Criterion, name: &str, sizes: [usize; 3]) {
+    let mut g = c.benchmark_group(format!("scaling/{name}"));
+    configure(&mut g);
+    for n in sizes {
+        let reputation = ReputationConfig { decay_half_life_ms: 1_000_000_000, decay_step_ms: 1, ..Default::default() };
+        let mut m = market_with(MarketConfig { reputation_weight: 1.0, reputation, ..MarketConfig::default() });
+        let tt = m.register_task_type("bench").expect("task type");
+        let spec = ComputeTaskSpec::new(tt, CapabilitySet::EMPTY);
+        let p = provider_with(&mut m, 0, PeerSpec { initial_reputation: Some(150.0), ..PeerSpec::default() });
+        for k in 0..n as u64 {
+            m.place_order(NewOrder::sell(p, 100 + k, 1, spec), 0).expect("offer");
+        }
+        m.drain_events().for_each(drop);
+        let mut now = 1;
+        g.bench_function(n.to_string(), |b| {
+            b.iter(|| {
+                m.advance_to(now).expect("advance");
+                now += 1;
+            })
+        });
+    }
+    g.finish();
+}
+
+/// The provider of [`cap_exhausted`]: its `n` offers are parked out of the class books, and the
+/// first-accept best ask must still see them.
+fn parked_best_ask(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scaling/parked_best_ask");
+    configure(&mut g);
+    for n in sizes(100) {
+        let mut m = market();
+        let tt = m.register_task_type("bench").expect("task type");
+        let spec = ComputeTaskSpec::new(tt, CapabilitySet::EMPTY);
+        let p = provider_with(&mut m, 0, PeerSpec { usage_cap_units: Some(1), ..PeerSpec::default() });
+        let r = requester(&mut m);
+        m.place_order(NewOrder::sell(p, 50, 1, spec), 0).expect("offer");
+        m.place_order(NewOrder::buy(r, 100, 1, spec), 0).expect("the trade that uses the cap");
+        for _ in 0..n {
+            m.place_order(NewOrder::sell(p, 60, 1, spec), 0).expect("offer");
+        }
+        // A request that walks them parks the provider.
+        place_and_cancel(&mut m, NewOrder::buy(r, 100, 1, spec));
+        assert_eq!(m.best_ask(tt), Some(60));
+        g.bench_function(n.to_string(), |b| b.iter(|| black_box(m.best_ask(black_box(tt)))));
+    }
+    g.finish();
+}
+
 fn best_ask_classes(c: &mut Criterion) {
     let mut g = c.benchmark_group("scaling/best_ask_classes");
     configure(&mut g);
@@ -291,6 +352,8 @@ criterion_group!(
     filtered_k0,
     private_k0,
     offer_unservable,
-    offer_unattested
+    offer_unattested,
+    rerank,
+    parked_best_ask
 );
 criterion_main!(scaling);

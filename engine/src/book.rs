@@ -45,6 +45,29 @@
 //! reputation, and merges them by that order: requests its offer cannot serve for want of
 //! capabilities, attestation or reputation are never looked at.
 //!
+//! **Lanes.** A provider's reputation moves the weighted ask of every one of its offers at once.
+//! A provider with many resting offers (more than `LANES_FROM`, 256, `matching.rs`) therefore
+//! keeps them in *lanes*: one [`Lane`] per (provider, task type, capability class), ordered by
+//! (raw ask, id), and only each lane's first offer, its *head*, holds a key in the class book.
+//! One provider's offers share its reputation factor, so within a lane the weighted ask rises
+//! with the raw ask and the lane's order is the book's order. Asks below 2^52 tokens map to
+//! distinct weighted asks (two asks `a < b` with `a + b < 2^53` stay apart after one rounded
+//! division); above that, two asks of one provider can round to one weighted ask and the lane
+//! orders them by raw ask where a single book would order them by id, the only case where lanes
+//! and a single book may disagree. A request's walk merges the bucket streams of heads and, for
+//! a head it took whole with cap room left, the stream of the rest of its lane, keyed on the fly
+//! by the provider's current reputation (every test of a pick other than the ask and the cap room
+//! is the same for the whole lane, and the asks only rise, so a lane whose head did not qualify
+//! has nothing to give). A reputation change then moves one head per lane, O(l log n) for l lanes,
+//! instead of every offer. Below `LANES_UNTIL` (64) resting offers the provider returns to one
+//! key per offer. Lanes cost the matching throughput (an extra lane lookup per placement, a head
+//! to re-file per fill; BENCHMARKS.md, "Scaling"), so providers with fewer offers keep one key
+//! per offer, whose re-ranking is linear in their offers but bounded by the threshold; the gap
+//! between the two thresholds makes each move, O(offers log n), happen at most once per 192
+//! placements or removals of the provider. No result depends on the layout: the tests run the
+//! same streams with every provider in lanes, with none, and with both mixed
+//! (`Market::set_lane_thresholds`).
+//!
 //! **Quotes.** Under every institution but first-accept ([`TypeBook::indexed`]), each task type
 //! also keeps two plain price indexes of everything open: `asks` (every resting offer, by raw
 //! ask then id, parked ones included) and `bids` (every open request, by bid highest first then
@@ -60,7 +83,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
 use crate::capability::CapabilitySet;
-use crate::ids::{OrderId, TaskTypeId};
+use crate::ids::{OrderId, PeerId, TaskTypeId};
 
 /// Priority key of a resting offer: the bits of its (positive) weighted ask, which order like
 /// the floats, then its id.
@@ -414,6 +437,97 @@ fn unlist(live: &mut Vec<u32>, c: usize) {
     }
 }
 
+/// One provider's resting offers of one class of one task type, by (raw ask, id): the head (the
+/// first) inline, the others in a set, so that the head is read without touching a tree and a
+/// lane of one offer never allocates.
+#[derive(Clone, Debug, Default)]
+pub struct Lane {
+    head: Option<(u64, OrderId)>,
+    rest: BTreeSet<(u64, OrderId)>,
+    /// With a head: the bits of the weighted ask its class-book key holds.
+    pub head_bits: u64,
+    /// With a head: the reputation bucket it is filed under.
+    pub bucket: u8,
+    /// The task type.
+    pub task_type: TaskTypeId,
+    /// The capability class (index into the task type's classes).
+    pub class: u32,
+}
+
+impl Lane {
+    /// The first offer `(ask, id)`.
+    #[inline]
+    pub fn first(&self) -> Option<(u64, OrderId)> {
+        self.head
+    }
+
+    /// The offer after `(ask, id)`.
+    #[inline]
+    pub fn next(&self, ask: u64, id: OrderId) -> Option<(u64, OrderId)> {
+        if self.head == Some((ask, id)) {
+            self.rest.first().copied()
+        } else {
+            self.rest.range((Bound::Excluded((ask, id)), Bound::Unbounded)).next().copied()
+        }
+    }
+
+    /// Adds an offer; true if it is the new head.
+    #[inline]
+    pub fn insert(&mut self, e: (u64, OrderId)) -> bool {
+        match self.head {
+            Some(h) if h < e => {
+                self.rest.insert(e);
+                false
+            }
+            Some(h) => {
+                self.rest.insert(h);
+                self.head = Some(e);
+                true
+            }
+            None => {
+                self.head = Some(e);
+                true
+            }
+        }
+    }
+
+    /// Removes an offer; true if it was there.
+    #[inline]
+    pub fn remove(&mut self, e: (u64, OrderId)) -> bool {
+        if self.head == Some(e) {
+            self.head = self.rest.pop_first();
+            true
+        } else {
+            self.rest.remove(&e)
+        }
+    }
+
+    /// Drops every offer.
+    pub fn clear(&mut self) {
+        self.head = None;
+        self.rest.clear();
+    }
+
+    /// No offer.
+    #[cfg(test)]
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.head.is_none()
+    }
+
+    /// Number of offers.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        usize::from(self.head.is_some()) + self.rest.len()
+    }
+
+    /// The offers by (ask, id).
+    #[cfg(test)]
+    pub fn iter(&self) -> impl Iterator<Item = (u64, OrderId)> + '_ {
+        self.head.into_iter().chain(self.rest.iter().copied())
+    }
+}
+
 /// All task types' books.
 #[derive(Clone, Debug, Default)]
 pub struct OfferBook {
@@ -421,9 +535,51 @@ pub struct OfferBook {
     pub types: Vec<TypeBook>,
     /// Keep quote indexes in every task type's book.
     pub indexed: bool,
+    /// Lanes: one provider's resting offers of one class of one task type (parked ones
+    /// included). Only each lane's head rests in a class book (module docs, "Lanes"). A lane's
+    /// slot is never freed, so a lane that empties and fills again allocates nothing new.
+    pub lanes: Vec<Lane>,
+    /// Per provider, its lanes `(task type, class, lane)`, sorted by task type and class.
+    pub peer_lanes: Vec<Vec<(TaskTypeId, u32, u32)>>,
 }
 
 impl OfferBook {
+    /// The lane of `provider` in class `class` of `task_type`, created if new: a binary search
+    /// of the provider's lanes.
+    pub fn lane(&mut self, provider: PeerId, task_type: TaskTypeId, class: u32) -> u32 {
+        if self.peer_lanes.len() <= provider.index() {
+            self.peer_lanes.resize_with(provider.index() + 1, Vec::new);
+        }
+        let mine = &mut self.peer_lanes[provider.index()];
+        match mine.binary_search_by_key(&(task_type, class), |&(t, c, _)| (t, c)) {
+            Ok(i) => mine[i].2,
+            Err(i) => {
+                let l = self.lanes.len() as u32;
+                self.lanes.push(Lane { task_type, class, ..Lane::default() });
+                mine.insert(i, (task_type, class, l));
+                l
+            }
+        }
+    }
+
+    /// The lanes of `provider`, sorted by task type and class.
+    #[inline]
+    pub fn lanes_of(&self, provider: PeerId) -> &[(TaskTypeId, u32, u32)] {
+        self.peer_lanes.get(provider.index()).map_or(&[], Vec::as_slice)
+    }
+
+    /// The first offer `(ask, id)` of lane `lane`.
+    #[inline]
+    pub fn lane_first(&self, lane: u32) -> Option<(u64, OrderId)> {
+        self.lanes[lane as usize].first()
+    }
+
+    /// The offer after `(ask, id)` in lane `lane`.
+    #[inline]
+    pub fn lane_next(&self, lane: u32, ask: u64, id: OrderId) -> Option<(u64, OrderId)> {
+        self.lanes[lane as usize].next(ask, id)
+    }
+
     /// Ensures a book exists for `task_type`.
     pub fn ensure(&mut self, task_type: TaskTypeId) {
         if self.types.len() <= task_type.index() {

@@ -101,6 +101,11 @@ pub struct PeerState {
     pub(crate) resting: u64,
     /// Offers of it that walks met without room since it was last parked or returned.
     pub(crate) wasted: u64,
+    /// Its resting offers rest in lanes (it has many, `matching.rs`, "Lanes"), not one by one.
+    pub(crate) laned: bool,
+    /// The lane `(task type, capabilities, lane)` its last offer joined: a provider that keeps
+    /// offering the same class finds it without a search.
+    pub(crate) last_lane: Option<(TaskTypeId, CapabilitySet, u32)>,
 }
 
 pub(crate) use crate::timers::TimerKind;
@@ -161,9 +166,16 @@ pub struct Market {
     pub(crate) clock: SimTime,
     pub(crate) peers: Vec<PeerState>,
     pub(crate) orders: Vec<Order>,
+    /// Offers resting directly in a class book (providers with few offers): the bits of the
+    /// weighted ask their key holds.
     pub(crate) rank_keys: Vec<u64>,
-    /// Offers: the reputation bucket they rest in.
+    /// Offers resting directly in a class book: the reputation bucket they rest in.
     pub(crate) rank_buckets: Vec<u8>,
+    /// Offers resting in a lane: their lane (`book.rs`, "Lanes").
+    pub(crate) lane_of: Vec<u32>,
+    /// Lane thresholds ([`crate::matching::LANES_FROM`], [`crate::matching::LANES_UNTIL`]).
+    pub(crate) lanes_from: u64,
+    pub(crate) lanes_until: u64,
     pub(crate) assignments: Vec<TaskAssignment>,
     pub(crate) escrows: Vec<Escrow>,
     pub(crate) trail: Vec<EscrowTransition>,
@@ -241,10 +253,13 @@ impl Market {
             orders: Vec::new(),
             rank_keys: Vec::new(),
             rank_buckets: Vec::new(),
+            lane_of: Vec::new(),
+            lanes_from: crate::matching::LANES_FROM,
+            lanes_until: crate::matching::LANES_UNTIL,
             assignments: Vec::new(),
             escrows: Vec::new(),
             trail: Vec::new(),
-            book: OfferBook { types: Vec::new(), indexed },
+            book: OfferBook { types: Vec::new(), indexed, ..OfferBook::default() },
             open: OpenLists::default(),
             prices: PriceWindows::default(),
             timers: Timers::default(),
@@ -333,6 +348,8 @@ impl Market {
             cap_parked: false,
             resting: 0,
             wasted: 0,
+            laned: false,
+            last_lane: None,
         });
         if let Some(a) = spec.account {
             *self.account_holders.entry(a).or_insert(0) += 1;
@@ -385,6 +402,17 @@ impl Market {
     }
 
     // ----- the clock --------------------------------------------------------------------------
+
+    /// Sets when providers keep their offers in lanes (`book.rs`, "Lanes"): from more than
+    /// `from` resting offers, back to one key per offer below `until` (clamped to `from`); by
+    /// default 128 and 32. Book layout only: no result depends on it, which the tests check by
+    /// running the same streams under several thresholds. Takes effect at each provider's next
+    /// placement or removal.
+    #[doc(hidden)]
+    pub fn set_lane_thresholds(&mut self, from: u64, until: u64) {
+        self.lanes_from = from;
+        self.lanes_until = until.min(from);
+    }
 
     /// The market's clock.
     pub fn now(&self) -> SimTime {
@@ -537,6 +565,7 @@ impl Market {
         });
         self.rank_keys.push(0);
         self.rank_buckets.push(0);
+        self.lane_of.push(0);
         self.open.add_order();
         self.counters.orders_placed += 1;
         self.events.push(MarketEvent::OrderPlaced {
@@ -595,22 +624,20 @@ impl Market {
                 if remaining == 0 {
                     self.orders[id.index()].status = OrderStatus::Filled;
                 } else {
-                    let rep = self.reputation.score(trader);
-                    let bits = weighted_ask_bits(price_per_unit, rep, self.config.reputation_weight);
-                    let bucket = self.bucket_of(rep);
-                    self.rank_keys[id.index()] = bits;
-                    self.rank_buckets[id.index()] = bucket;
-                    let parked = self.peers[trader.index()].cap_parked;
-                    let tb = self.book.get_mut(task_spec.task_type);
-                    let class = tb.class_of(task_spec.capabilities);
-                    if !parked {
-                        tb.insert_offer(class, bucket, OfferKey { weighted_bits: bits, id });
+                    let tt = task_spec.task_type;
+                    self.book.get_mut(tt).index_ask(price_per_unit, id);
+                    if self.peers[trader.index()].laned {
+                        let lane = self.lane_for(trader, tt, task_spec.capabilities);
+                        self.join_lane(trader, lane, price_per_unit, id);
+                    } else {
+                        self.rest_plain(trader, id);
                     }
-                    tb.index_ask(price_per_unit, id);
+                    let tb = self.book.get_mut(tt);
                     tb.resting_units += remaining;
                     tb.resting_offers += 1;
                     self.peers[trader.index()].resting += 1;
                     self.open.push(trader, id);
+                    self.lane_up_if_many(trader);
                 }
             }
         }

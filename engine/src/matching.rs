@@ -6,11 +6,14 @@
 //! classes) and why no walk scans offers that cannot trade. Closing an order unlinks it from its
 //! owner's open list in O(1) (`open_list.rs`; it was a linear search and shift of the list).
 //!
-//! **Reputation changes** re-key only the changed provider's resting offers ([`Market::rekey_offers`]):
-//! each offer whose weighted ask or bucket moved leaves its `BTreeSet` and re-enters under the
-//! new key, O(log n) per offer for n resting offers, O(m log n) for a provider with m open
-//! orders. The keys are the ones a full re-sort would compute (weighted ask bits, then order id),
-//! so the order, ties included, is the same.
+//! **Reputation changes** re-key only the changed provider's resting offers ([`Market::rekey_offers`]).
+//! A provider with few resting offers (at most [`LANES_FROM`]) has one key per offer in the class
+//! books: each offer whose weighted ask or bucket moved leaves its `BTreeSet` and re-enters under
+//! the new key, O(log n) per offer. A provider with more keeps them in lanes (`book.rs`,
+//! "Lanes"), where only the head of each lane has a key: a change moves one key per lane, O(l log
+//! n) for l lanes however many offers each holds (it was O(m log n) for m offers). Either way the
+//! keys are the ones a full re-sort would compute (weighted ask bits, then order id), so the
+//! order, ties included, is the same.
 //!
 //! **Cap-exhausted providers** are parked: once request walks have met as many offers of a
 //! provider without usage-cap room as it has resting offers (m), its offers leave the class
@@ -36,7 +39,7 @@ use crate::config::{Institution, PriceRule, SealedBidPrice};
 use crate::error::MarketError;
 use crate::escrow::{Escrow, EscrowState, EscrowTransition, TaskAssignment, TaskStatus, Violations};
 use crate::events::{CloseReason, MarketEvent};
-use crate::ids::{AssignmentId, EscrowId, OrderId, PeerId, SimTime};
+use crate::ids::{AssignmentId, EscrowId, OrderId, PeerId, SimTime, TaskTypeId};
 use crate::market::{Cursor, Market, Pick, TimerKind, Walk, weighted_ask_bits};
 use crate::order::{OrderStatus, PrivacyLevel, QualityValues, Side};
 
@@ -103,6 +106,22 @@ pub(crate) fn clearing_price(bids: &[(u64, u64)], asks: &[(u64, u64)]) -> Option
 
 /// Steps of a request's walk done by linear minimum before it switches to a heap.
 const LINEAR_STEPS: u32 = 4;
+
+/// A provider's offers move into lanes once it rests more than this many (`book.rs`, "Lanes"),
+/// by default. Below it a re-ranking re-keys each offer, at most this many per change; lanes make
+/// a provider's placements and fills 12–20 % dearer (an extra lane lookup per placement, a head
+/// to re-file per fill: BENCHMARKS.md, "Scaling"), so only providers that rest many offers use
+/// them.
+pub(crate) const LANES_FROM: u64 = 256;
+
+/// ... and back out, one by one, once it rests fewer than this many: between the two, a
+/// provider changes layout at most once per `LANES_FROM − LANES_UNTIL` placements or removals,
+/// so the O(offers · log n) move is amortised to O(log n) per operation.
+pub(crate) const LANES_UNTIL: u64 = 64;
+
+/// Marks a walk's heap entry as the stream of one provider's lane (the rest of the entry is the
+/// index of the bucket cursor whose head started it); unmarked entries are a bucket's heads.
+const LANE: u32 = 1 << 31;
 
 impl Market {
     /// Units the provider may still be assigned in the cap window ending now.
@@ -257,10 +276,20 @@ impl Market {
         let mut heads = heap;
         let mut heap: Option<BinaryHeap<Reverse<(OfferKey, u32)>>> = None;
         let mut steps = 0u32;
+        let mut lane_pending: Option<(OrderId, u64, f64, u32)> = None;
         loop {
             let picking = remaining > 0 && slots > 0;
             if !picking && (!want_runner_up || runner_up.is_some()) {
                 break;
+            }
+            if let Some((id, ask, rep, j)) = lane_pending.take()
+                && let Some((a, next)) = self.book.lane_next(self.lane_of[id.index()], ask, id)
+            {
+                let next = OfferKey { weighted_bits: weighted_ask_bits(a, rep, k), id: next };
+                match heap.as_mut() {
+                    Some(h) => h.push(Reverse((next, j))),
+                    None => heads.push(Reverse((next, j))),
+                }
             }
             let (key, i) = match heap.as_mut() {
                 Some(h) => match h.pop() {
@@ -285,7 +314,7 @@ impl Market {
                 }
             };
             steps += 1;
-            let Cursor { class: ci, bucket, limit, .. } = cursors[i as usize];
+            let Cursor { class: ci, bucket, limit, .. } = cursors[(i & !LANE) as usize];
             if key.weighted() > limit {
                 continue;
             }
@@ -297,6 +326,11 @@ impl Market {
                 && rep >= min_rep
                 && self.privacy_ok(privacy, rep, caps)
                 && !self.peers[provider.index()].banned;
+            // Whether the rest of this offer's lane can still give a pick. Every test above is
+            // the same for the whole lane (one provider, one class, and asks only rise), and so
+            // is its usage-cap room; a provider already picked cannot be the runner-up. So the
+            // lane goes on only after a full pick that left the provider room.
+            let mut lane_goes_on = false;
             if qualifies && !picking {
                 if !picks.iter().any(|p| p.provider == provider) && self.cap_room(provider, now) > 0 {
                     runner_up = Some(key.weighted());
@@ -305,10 +339,12 @@ impl Market {
                 let used: u64 = picks.iter().filter(|p| p.provider == provider).map(|p| p.units).sum();
                 let room_now = self.cap_room(provider, now);
                 if room_now == 0 {
-                    // Park once walks have met as many of its offers as parking moves.
+                    // Park once walks have met as many of its offers (with lanes, of its lane
+                    // heads) as parking moves.
+                    let lanes = self.book.lanes_of(provider).len() as u64;
                     let p = &mut self.peers[provider.index()];
                     p.wasted += 1;
-                    if p.wasted >= p.resting {
+                    if p.wasted >= if p.laned { lanes } else { p.resting } {
                         to_park.push(provider);
                     }
                 }
@@ -318,13 +354,22 @@ impl Market {
                     picks.push(Pick { offer: key.id, provider, units });
                     remaining -= units;
                     slots -= 1;
+                    lane_goes_on = units == offer_left && room > units && self.peers[provider.index()].laned;
                 }
             }
-            if let Some(next) = self.book.get(tt).next_in_class(ci as usize, bucket, Some(key)) {
+            // A head continues its bucket's stream of heads, and every offer its lane's stream,
+            // keyed by the provider's reputation now (what its head was keyed by).
+            let bucket_next =
+                if i & LANE == 0 { self.book.get(tt).next_in_class(ci as usize, bucket, Some(key)) } else { None };
+            if let Some(next) = bucket_next {
                 match heap.as_mut() {
                     Some(h) => h.push(Reverse((next, i))),
                     None => heads.push(Reverse((next, i))),
                 }
+            }
+            // The lane's next offer is looked up only if the walk goes on (most stop here).
+            if lane_goes_on {
+                lane_pending = Some((key.id, ask, rep, i | LANE));
             }
         }
         self.cursor_heap = match heap {
@@ -567,9 +612,25 @@ impl Market {
         }
     }
 
-    /// Inserts (`insert`) or removes every resting offer of `provider` in its class book, under
-    /// its current rank key and bucket; the counts of resting offers and units do not change.
+    /// Inserts (`insert`) or removes every resting offer of `provider` in its class book (with
+    /// lanes, the head of every lane: O(l log n) for l lanes), under its current rank key and
+    /// bucket. The counts of resting offers and units do not change.
     fn move_offers(&mut self, provider: PeerId, insert: bool) {
+        if self.peers[provider.index()].laned {
+            for j in 0..self.book.lanes_of(provider).len() {
+                let (tt, class, lane) = self.book.lanes_of(provider)[j];
+                let l = &self.book.lanes[lane as usize];
+                let Some((_, head)) = l.first() else { continue };
+                let (key, bucket) = (OfferKey { weighted_bits: l.head_bits, id: head }, l.bucket);
+                let tb = self.book.get_mut(tt);
+                if insert {
+                    tb.insert_offer(class as usize, bucket, key);
+                } else {
+                    tb.remove_offer(class as usize, bucket, &key);
+                }
+            }
+            return;
+        }
         let mut next = self.open.first(provider);
         while let Some(oid) = next {
             next = self.open.next(oid);
@@ -753,59 +814,216 @@ impl Market {
         });
     }
 
-    /// Removes a resting offer from its class book (not from its owner's open list).
+    /// Removes a resting offer from its class book, or from its lane (and, if it led the lane,
+    /// from its class book), and from its owner's open list.
     pub(crate) fn remove_resting_offer(&mut self, oid: OrderId) {
         let o = &self.orders[oid.index()];
         let (tt, caps, remaining, trader, o_price) =
             (o.spec.task_type, o.spec.capabilities, o.remaining(), o.trader, o.price_per_unit);
-        let key = OfferKey { weighted_bits: self.rank_keys[oid.index()], id: oid };
-        let bucket = self.rank_buckets[oid.index()];
-        let parked = self.peers[trader.index()].cap_parked;
-        let tb = self.book.get_mut(tt);
-        let class = tb.class_of(caps);
-        // A parked provider's resting offers are out of the class books but still counted.
-        if parked || tb.remove_offer(class, bucket, &key) {
+        let p = &self.peers[trader.index()];
+        let (laned, parked) = (p.laned, p.cap_parked);
+        let was_resting = if laned {
+            self.leave_lane(trader, o_price, oid)
+        } else {
+            let key = OfferKey { weighted_bits: self.rank_keys[oid.index()], id: oid };
+            let bucket = self.rank_buckets[oid.index()];
+            let tb = self.book.get_mut(tt);
+            let class = tb.class_of(caps);
+            // A parked provider's resting offers are out of the class books but still counted.
+            parked || tb.remove_offer(class, bucket, &key)
+        };
+        self.open.remove(trader, oid);
+        if was_resting {
+            let tb = self.book.get_mut(tt);
             tb.unindex_ask(o_price, oid);
             tb.resting_units -= remaining;
             tb.resting_offers -= 1;
-            self.peers[trader.index()].resting -= 1;
-        }
-        self.open.remove(trader, oid);
-    }
-
-    /// Re-sorts a provider's resting offers after its reputation changed: each offer whose key
-    /// or bucket moved is removed and re-inserted in its class book, O(log n) per offer (nothing
-    /// else in the book is touched); a parked provider's offers only get their new keys.
-    pub(crate) fn rekey_offers(&mut self, peer: PeerId) {
-        let k = self.config.reputation_weight;
-        let rep = self.reputation.score(peer);
-        if k == 0.0 {
-            // Keys are raw asks; every offer of the provider rests in the bucket of its
-            // reputation, so one offer tells whether the change crossed a bucket boundary.
-            let new_bucket = self.bucket_of(rep);
-            let mut next = self.open.first(peer);
-            while let Some(oid) = next {
-                if self.orders[oid.index()].side == Side::Sell {
-                    if self.rank_buckets[oid.index()] == new_bucket {
-                        return;
-                    }
-                    break;
-                }
-                next = self.open.next(oid);
+            let p = &mut self.peers[trader.index()];
+            p.resting -= 1;
+            if laned && p.resting < self.lanes_until {
+                self.lanes_down(trader);
             }
         }
-        let mut next = self.open.first(peer);
+    }
+
+    /// Rests an offer of a provider without lanes directly in its class book, keyed by the
+    /// provider's current reputation (not in the book while the provider is parked).
+    pub(crate) fn rest_plain(&mut self, provider: PeerId, oid: OrderId) {
+        let o = &self.orders[oid.index()];
+        let (tt, caps, ask) = (o.spec.task_type, o.spec.capabilities, o.price_per_unit);
+        let rep = self.reputation.score(provider);
+        let bits = weighted_ask_bits(ask, rep, self.config.reputation_weight);
+        let bucket = self.bucket_of(rep);
+        self.rank_keys[oid.index()] = bits;
+        self.rank_buckets[oid.index()] = bucket;
+        if !self.peers[provider.index()].cap_parked {
+            let tb = self.book.get_mut(tt);
+            let class = tb.class_of(caps);
+            tb.insert_offer(class, bucket, OfferKey { weighted_bits: bits, id: oid });
+        }
+    }
+
+    /// The lane of `provider` for offers of `caps` in `tt`, created if new; the provider's last
+    /// lane answers without a search.
+    pub(crate) fn lane_for(&mut self, provider: PeerId, tt: TaskTypeId, caps: CapabilitySet) -> u32 {
+        if let Some((t, c, l)) = self.peers[provider.index()].last_lane
+            && (t, c) == (tt, caps)
+        {
+            return l;
+        }
+        let class = self.book.get_mut(tt).class_of(caps) as u32;
+        let l = self.book.lane(provider, tt, class);
+        self.peers[provider.index()].last_lane = Some((tt, caps, l));
+        l
+    }
+
+    /// Moves a provider's resting offers into lanes once it rests more than `lanes_from`
+    /// ([`LANES_FROM`] unless a test set it).
+    pub(crate) fn lane_up_if_many(&mut self, provider: PeerId) {
+        let p = &self.peers[provider.index()];
+        if p.laned || p.resting <= self.lanes_from {
+            return;
+        }
+        let parked = p.cap_parked;
+        let mut ids = std::mem::take(&mut self.scratch_ids);
+        ids.clear();
+        ids.extend(self.open.view(provider).iter().filter(|id| self.orders[id.index()].side == Side::Sell));
+        if !parked {
+            for &oid in &ids {
+                let o = &self.orders[oid.index()];
+                let key = OfferKey { weighted_bits: self.rank_keys[oid.index()], id: oid };
+                let bucket = self.rank_buckets[oid.index()];
+                let tb = self.book.get_mut(o.spec.task_type);
+                let class = tb.class_of(o.spec.capabilities);
+                tb.remove_offer(class, bucket, &key);
+            }
+        }
+        self.peers[provider.index()].laned = true;
+        for &oid in &ids {
+            let o = &self.orders[oid.index()];
+            let (tt, caps, ask) = (o.spec.task_type, o.spec.capabilities, o.price_per_unit);
+            let lane = self.lane_for(provider, tt, caps);
+            self.join_lane(provider, lane, ask, oid);
+        }
+        self.scratch_ids = ids;
+    }
+
+    /// Moves a provider's resting offers out of its lanes, back into the class books one by one
+    /// (it rests fewer than `lanes_until`).
+    fn lanes_down(&mut self, provider: PeerId) {
+        let parked = self.peers[provider.index()].cap_parked;
+        for j in 0..self.book.lanes_of(provider).len() {
+            let (tt, class, lane) = self.book.lanes_of(provider)[j];
+            let l = &mut self.book.lanes[lane as usize];
+            if let Some((_, head)) = l.first()
+                && !parked
+            {
+                let key = OfferKey { weighted_bits: l.head_bits, id: head };
+                let bucket = l.bucket;
+                self.book.get_mut(tt).remove_offer(class as usize, bucket, &key);
+            }
+            self.book.lanes[lane as usize].clear();
+        }
+        self.peers[provider.index()].laned = false;
+        let mut next = self.open.first(provider);
         while let Some(oid) = next {
+            next = self.open.next(oid);
+            if self.orders[oid.index()].side == Side::Sell {
+                self.rest_plain(provider, oid);
+            }
+        }
+    }
+
+    /// Files a new resting offer of `provider` asking `ask` in lane `lane` (the provider's, of
+    /// the offer's class); if it now leads the lane it becomes the lane's head in the class book.
+    /// O(log n).
+    pub(crate) fn join_lane(&mut self, provider: PeerId, lane: u32, ask: u64, oid: OrderId) {
+        self.lane_of[oid.index()] = lane;
+        let l = &mut self.book.lanes[lane as usize];
+        let old = l.first().map(|(_, h)| (OfferKey { weighted_bits: l.head_bits, id: h }, l.bucket));
+        if l.insert((ask, oid)) {
+            self.refile_head(provider, lane, old);
+        }
+    }
+
+    /// Takes a resting offer out of its lane; if it led the lane, the next offer becomes the
+    /// head. False if the offer was not resting. O(log n).
+    fn leave_lane(&mut self, provider: PeerId, ask: u64, oid: OrderId) -> bool {
+        let lane = self.lane_of[oid.index()];
+        let l = &mut self.book.lanes[lane as usize];
+        let old =
+            (l.first() == Some((ask, oid))).then_some((OfferKey { weighted_bits: l.head_bits, id: oid }, l.bucket));
+        if !l.remove((ask, oid)) {
+            return false;
+        }
+        if old.is_some() {
+            self.refile_head(provider, lane, old);
+        }
+        true
+    }
+
+    /// Keys the head of lane `lane` by its provider's current reputation and, unless the
+    /// provider is parked, moves it in the class book from `old` (the key and bucket it was
+    /// filed under, if any): inserted before the old key is removed, so the class never turns
+    /// empty in between and its live listing stays put. Nothing moves when nothing changed.
+    fn refile_head(&mut self, provider: PeerId, lane: u32, old: Option<(OfferKey, u8)>) {
+        let rep = self.reputation.score(provider);
+        let bucket = self.bucket_of(rep);
+        let k = self.config.reputation_weight;
+        let l = &mut self.book.lanes[lane as usize];
+        let new = l.first().map(|(ask, id)| OfferKey { weighted_bits: weighted_ask_bits(ask, rep, k), id });
+        if let Some(n) = new {
+            (l.head_bits, l.bucket) = (n.weighted_bits, bucket);
+        }
+        let (tt, class) = (l.task_type, l.class as usize);
+        if new.map(|n| (n, bucket)) == old || self.peers[provider.index()].cap_parked {
+            return;
+        }
+        let tb = self.book.get_mut(tt);
+        if let Some(n) = new {
+            tb.insert_offer(class, bucket, n);
+        }
+        if let Some((o, b)) = old {
+            tb.remove_offer(class, b, &o);
+        }
+    }
+
+    /// Re-ranks a provider's resting offers after its reputation changed. With lanes, only the
+    /// head of each lane has a key in a class book, so each lane whose head key or bucket moved
+    /// costs one insert and one remove: O(l log n) for a provider with l lanes however many
+    /// offers they hold (the walks key the rest of a lane on the fly). Without lanes (at most
+    /// [`LANES_FROM`] resting offers) each offer whose key or bucket moved is re-inserted. A
+    /// parked provider's offers only get their new keys.
+    pub(crate) fn rekey_offers(&mut self, peer: PeerId) {
+        if self.peers[peer.index()].laned {
+            for j in 0..self.book.lanes_of(peer).len() {
+                let lane = self.book.lanes_of(peer)[j].2;
+                let l = &self.book.lanes[lane as usize];
+                if let Some((_, head)) = l.first() {
+                    let old = (OfferKey { weighted_bits: l.head_bits, id: head }, l.bucket);
+                    self.refile_head(peer, lane, Some(old));
+                }
+            }
+            return;
+        }
+        let k = self.config.reputation_weight;
+        let rep = self.reputation.score(peer);
+        let new_bucket = self.bucket_of(rep);
+        let mut left = self.peers[peer.index()].resting;
+        let mut next = self.open.first(peer);
+        while let Some(oid) = next
+            && left > 0
+        {
             next = self.open.next(oid);
             let o = &self.orders[oid.index()];
             if o.side != Side::Sell {
                 continue;
             }
+            left -= 1;
             let (tt, caps, ask) = (o.spec.task_type, o.spec.capabilities, o.price_per_unit);
             let old = OfferKey { weighted_bits: self.rank_keys[oid.index()], id: oid };
             let old_bucket = self.rank_buckets[oid.index()];
             let new_bits = weighted_ask_bits(ask, rep, k);
-            let new_bucket = self.bucket_of(rep);
             if new_bits == old.weighted_bits && new_bucket == old_bucket {
                 continue;
             }
@@ -894,6 +1112,7 @@ impl Market {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::book::Lane;
     use crate::reputation::ReputationEvent;
     use crate::workload::SplitMix;
     use crate::{AccountId, ComputeTaskSpec, MarketConfig, NewOrder, PeerSpec, ReputationConfig};
@@ -914,13 +1133,51 @@ mod tests {
         fn check_book_index(&self) {
             let k = self.config.reputation_weight;
             let mut held = Vec::new();
+            // Each head in a class book, then the rest of its lane keyed as a walk keys it.
+            let mut heads = 0;
             for (t, tb) in self.book.types.iter().enumerate() {
                 for class in &tb.classes {
                     for (b, set) in class.buckets.iter().enumerate() {
-                        held.extend(set.iter().map(|key| (t, class.capabilities, b as u8, *key)));
+                        for &key in set {
+                            let o = &self.orders[key.id.index()];
+                            if !self.peers[o.trader.index()].laned {
+                                held.push((t, class.capabilities, b as u8, key));
+                                continue;
+                            }
+                            let lane = self.lane_of[key.id.index()];
+                            assert_eq!(self.book.lane_first(lane), Some((o.price_per_unit, key.id)), "head");
+                            let rep = self.reputation.score(o.trader);
+                            held.push((t, class.capabilities, b as u8, key));
+                            let mut next = self.book.lane_next(lane, o.price_per_unit, key.id);
+                            while let Some((a, id)) = next {
+                                let key = OfferKey { weighted_bits: weighted_ask_bits(a, rep, k), id };
+                                held.push((t, class.capabilities, b as u8, key));
+                                next = self.book.lane_next(lane, a, id);
+                            }
+                            heads += 1;
+                        }
                     }
                 }
             }
+            let resting: u64 = self.peers.iter().filter(|p| p.laned).map(|p| p.resting).sum();
+            let in_lanes: usize = self.book.lanes.iter().map(Lane::len).sum();
+            assert_eq!(in_lanes as u64, resting, "every resting offer is in a lane");
+            let mut lanes_in_books = 0;
+            for i in 0..self.peers.len() {
+                for &(t, c, l) in self.book.lanes_of(PeerId(i as u32)) {
+                    let lane = &self.book.lanes[l as usize];
+                    // Each lane is its provider's, in the class of its offers, by (ask, id).
+                    assert_eq!((lane.task_type, lane.class), (t, c));
+                    for (ask, id) in lane.iter() {
+                        let o = &self.orders[id.index()];
+                        assert_eq!((o.trader.index(), o.spec.task_type, o.price_per_unit), (i, t, ask));
+                        assert_eq!(self.book.get(t).classes[c as usize].capabilities, o.spec.capabilities);
+                    }
+                    assert!(self.peers[i].laned || lane.is_empty(), "a provider without lanes has empty lanes");
+                    lanes_in_books += usize::from(!lane.is_empty() && !self.peers[i].cap_parked);
+                }
+            }
+            assert_eq!(heads, lanes_in_books, "one head per lane of every provider not parked");
             let mut expected = Vec::new();
             for (i, peer) in self.peers.iter().enumerate() {
                 let p = PeerId(i as u32);
@@ -986,9 +1243,14 @@ mod tests {
                 providers.push(m.register_peer(spec, 0).unwrap());
             }
             m.drain_events().for_each(drop);
+            // The twin's walks see every offer; `laned` moves providers into lanes from 3
+            // resting offers and out below 1, so it changes layout all the time.
             let mut twin = m.clone();
+            let mut laned = m.clone();
+            laned.set_lane_thresholds(3, 1);
             let mut rng = SplitMix::seed_from_u64(seed);
             let (mut now, mut placed, mut parked_seen, mut unparked_seen) = (0u64, Vec::new(), 0, 0);
+            let mut laned_seen = 0;
             for step in 0..6_000 {
                 now += rng.below(0, 40);
                 twin.unpark_all();
@@ -996,13 +1258,14 @@ mod tests {
                 let x = rng.below(0, 100);
                 let tt = tts[rng.below(0, 2) as usize];
                 let cap = caps[rng.below(0, 3) as usize];
+                let mut all = [&mut m, &mut twin, &mut laned];
                 if x < 40 {
                     let p = providers[rng.below(0, providers.len() as u64) as usize];
                     let order =
                         NewOrder::sell(p, rng.below(50, 150), rng.below(1, 4) * 50, ComputeTaskSpec::new(tt, cap));
-                    let (a, b) = (m.place_order(order, now), twin.place_order(order, now));
-                    assert_eq!(a, b);
-                    placed.extend(a.ok().map(|id| (id, p)));
+                    let got: Vec<_> = all.iter_mut().map(|w| w.place_order(order, now)).collect();
+                    assert!(got.iter().all(|g| *g == got[0]), "step {step}");
+                    placed.extend(got[0].clone().ok().map(|id| (id, p)));
                 } else if x < 80 {
                     let r = requesters[rng.below(0, requesters.len() as u64) as usize];
                     let mut spec = ComputeTaskSpec::new(tt, if rng.below(0, 2) == 0 { caps[0] } else { cap });
@@ -1013,41 +1276,44 @@ mod tests {
                         spec.privacy_level = PrivacyLevel::Private;
                     }
                     let order = NewOrder::buy(r, rng.below(60, 200), rng.below(1, 8) * 50, spec);
-                    let (a, b) = (m.place_order(order, now), twin.place_order(order, now));
-                    assert_eq!(a, b);
-                    placed.extend(a.ok().map(|id| (id, r)));
+                    let got: Vec<_> = all.iter_mut().map(|w| w.place_order(order, now)).collect();
+                    assert!(got.iter().all(|g| *g == got[0]), "step {step}");
+                    placed.extend(got[0].clone().ok().map(|id| (id, r)));
                 } else if x < 88 && !placed.is_empty() {
                     let (id, owner) = placed[rng.below(0, placed.len() as u64) as usize];
-                    assert_eq!(m.cancel_order(id, owner, now), twin.cancel_order(id, owner, now));
+                    let got: Vec<_> = all.iter_mut().map(|w| w.cancel_order(id, owner, now)).collect();
+                    assert!(got.iter().all(|g| *g == got[0]), "step {step}");
                 } else {
                     let p = providers[rng.below(0, providers.len() as u64) as usize];
                     let event =
                         [ReputationEvent::TradeCompleted, ReputationEvent::SlaViolation, ReputationEvent::DisputeLost]
                             [rng.below(0, 3) as usize];
                     let times = rng.below(1, 3) as u32;
-                    m.advance_to(now).unwrap();
-                    twin.advance_to(now).unwrap();
-                    for w in [&mut m, &mut twin] {
+                    for w in all.iter_mut() {
+                        w.advance_to(now).unwrap();
                         w.reputation.apply(p, event, times);
                         w.rekey_offers(p);
                     }
                 }
                 parked_seen += usize::from(m.cap_unpark.len() > was_parked);
                 unparked_seen += usize::from(m.cap_unpark.len() < was_parked);
-                assert_eq!(
-                    m.drain_events().collect::<Vec<_>>(),
-                    twin.drain_events().collect::<Vec<_>>(),
-                    "step {step}"
-                );
-                assert_eq!(m.state_digest(), twin.state_digest(), "step {step}");
-                for tt in tts {
-                    assert_eq!(m.best_ask(tt), twin.best_ask(tt), "step {step}");
-                    assert_eq!(m.resting_units(tt), twin.resting_units(tt), "step {step}");
-                    assert_eq!(m.resting_offers(tt), twin.resting_offers(tt), "step {step}");
+                let events = m.drain_events().collect::<Vec<_>>();
+                assert_eq!(events, twin.drain_events().collect::<Vec<_>>(), "step {step}");
+                assert_eq!(events, laned.drain_events().collect::<Vec<_>>(), "step {step}");
+                for w in [&twin, &laned] {
+                    assert_eq!(m.state_digest(), w.state_digest(), "step {step}");
+                    for tt in tts {
+                        assert_eq!(m.best_ask(tt), w.best_ask(tt), "step {step}");
+                        assert_eq!(m.resting_units(tt), w.resting_units(tt), "step {step}");
+                        assert_eq!(m.resting_offers(tt), w.resting_offers(tt), "step {step}");
+                    }
                 }
                 m.check_book_index();
                 twin.check_book_index();
+                laned.check_book_index();
+                laned_seen += laned.peers.iter().filter(|p| p.laned).count();
             }
+            assert!(laned_seen > 10_000, "seed {seed}: {laned_seen} provider-steps in lanes");
             assert!(
                 parked_seen > 40 && unparked_seen > 40,
                 "seed {seed}: {parked_seen} parked, {unparked_seen} unparked"

@@ -152,7 +152,8 @@ impl Market {
 
     /// Lowest resting ask of a task type (offers of cap-exhausted providers included). O(1) under
     /// the institutions that keep quote indexes (all but first-accept, see `book.rs`); under
-    /// first-accept it walks the class books from their best keys and the parked providers.
+    /// first-accept it walks the class books' lane heads from their best keys, and the lanes of
+    /// the parked providers (O(their lanes), not their offers).
     pub fn best_ask(&self, task_type: TaskTypeId) -> Option<u64> {
         let tb = self.book.types.get(task_type.index())?;
         if tb.indexed {
@@ -180,14 +181,26 @@ impl Market {
                 }
             }
         }
-        // Offers of cap-exhausted providers rest outside the class books.
+        // Offers of cap-exhausted providers rest outside the class books: each of their lanes
+        // of this task type leads with its lowest ask (one seek per lane).
         for &Reverse((_, peer)) in self.cap_unpark.iter() {
-            let mut next = self.open.first(peer);
-            while let Some(oid) = next {
-                next = self.open.next(oid);
-                let o = &self.orders[oid.index()];
-                if o.side == Side::Sell && o.spec.task_type == task_type {
-                    best = Some(best.map_or(o.price_per_unit, |x| x.min(o.price_per_unit)));
+            if !self.peers[peer.index()].laned {
+                // At most `LANES_FROM` offers.
+                let mut next = self.open.first(peer);
+                while let Some(oid) = next {
+                    next = self.open.next(oid);
+                    let o = &self.orders[oid.index()];
+                    if o.side == Side::Sell && o.spec.task_type == task_type {
+                        best = Some(best.map_or(o.price_per_unit, |x| x.min(o.price_per_unit)));
+                    }
+                }
+                continue;
+            }
+            let lanes = self.book.lanes_of(peer);
+            let from = lanes.partition_point(|&(t, _, _)| t < task_type);
+            for &(_, _, lane) in lanes[from..].iter().take_while(|&&(t, _, _)| t == task_type) {
+                if let Some((ask, _)) = self.book.lane_first(lane) {
+                    best = Some(best.map_or(ask, |x| x.min(ask)));
                 }
             }
         }

@@ -26,6 +26,8 @@ use reference::{Ref, mix, snap_market};
 use synmarket_engine::*;
 
 const OPS: usize = 200;
+/// Operations of a deep-book sequence.
+const DEEP_OPS: usize = 1200;
 const DEFAULT_CASES: u32 = 500;
 
 #[derive(Clone, Debug)]
@@ -47,6 +49,12 @@ enum Op {
 }
 
 fn op() -> impl Strategy<Value = Op> {
+    op_with(24, 24, 4)
+}
+
+/// The operations with `offers`, `requests` and `cancels` as the weights of placements and
+/// cancels (the rest as in [`op`]).
+fn op_with(offers: u32, requests: u32, cancels: u32) -> impl Strategy<Value = Op> {
     let advance = prop_oneof![
         6 => 0u64..(10 * MINUTE),
         3 => 0u64..(3 * HOUR),
@@ -54,13 +62,13 @@ fn op() -> impl Strategy<Value = Op> {
     ];
     prop_oneof![
         20 => advance.prop_map(Op::Advance),
-        24 => (any::<u8>(), 1u64..120, 1u64..400, any::<u8>(), any::<u8>(), any::<u8>(), any::<u8>(), any::<u8>(), any::<u8>())
+        requests => (any::<u8>(), 1u64..120, 1u64..400, any::<u8>(), any::<u8>(), any::<u8>(), any::<u8>(), any::<u8>(), any::<u8>())
             .prop_map(|(who, bid, units, needs, min_rep, privacy, sla, expiry, sig)| Op::Request {
                 who, bid, units, needs, min_rep, privacy, sla, expiry, sig
             }),
-        24 => (any::<u8>(), 1u64..120, 1u64..400, any::<u8>(), any::<u8>(), any::<u8>())
+        offers => (any::<u8>(), 1u64..120, 1u64..400, any::<u8>(), any::<u8>(), any::<u8>())
             .prop_map(|(who, ask, units, caps, expiry, sig)| Op::Offer { who, ask, units, caps, expiry, sig }),
-        4 => (any::<u16>(), any::<u8>()).prop_map(|(order, by)| Op::Cancel { order, by }),
+        cancels => (any::<u16>(), any::<u8>()).prop_map(|(order, by)| Op::Cancel { order, by }),
         16 => (any::<u16>(), any::<u8>()).prop_map(|(asg, by)| Op::Start { asg, by }),
         16 => (any::<u16>(), any::<u8>(), 0u8..=10, 0u8..=10, any::<u8>())
             .prop_map(|(asg, by, q, up, receipt)| Op::Complete { asg, by, q, up, receipt }),
@@ -659,8 +667,18 @@ impl AdvanceEither for Ref {
 }
 
 /// Runs one sequence; `Err` names the first step where the two disagree.
+/// The engine's lane thresholds (`set_lane_thresholds`) a world runs with, drawn from its number:
+/// the default (128, 32), which these sequences rarely reach, or thresholds so low that
+/// providers move in and out of lanes all the time. Results must not depend on them.
+fn lanes(k: u64) -> Option<(u64, u64)> {
+    [None, Some((2, 0)), Some((4, 1)), Some((8, 3))][(mix(k ^ 0x1a4e) % 4) as usize]
+}
+
 fn run(k: u64, ops: &[Op]) -> Result<(), String> {
     let mut w = world(k);
+    if let Some((from, until)) = lanes(k) {
+        w.m.set_lane_thresholds(from, until);
+    }
     let end = [Op::Advance(30 * DAY), Op::Advance(30 * DAY)];
     for op in ops.iter().chain(&end) {
         w.step += 1;
@@ -715,6 +733,31 @@ proptest! {
 
     #[test]
     fn engine_agrees_with_the_reference_model(k in any::<u64>(), ops in proptest::collection::vec(op(), OPS)) {
+        if let Err(e) = run(k, &ops) {
+            prop_assert!(false, "world {k}: {e}");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(Config {
+        cases: (cases() / 8).max(1),
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct("proptest-regressions/differential_deep.txt"))),
+        max_shrink_iters: 4096,
+        ..Config::default()
+    })]
+
+    /// Deep books: a first half of mostly offers, so providers rest many offers and move into
+    /// lanes (with the low thresholds of [`lanes`], and some past the default 128), then a half
+    /// of mostly requests and cancels that drains them back out, while completions, feedback and
+    /// decay change their reputations.
+    #[test]
+    fn engine_agrees_with_the_reference_model_on_deep_books(
+        k in any::<u64>(),
+        fill in proptest::collection::vec(op_with(160, 14, 12), DEEP_OPS / 2),
+        drain in proptest::collection::vec(op_with(2, 80, 60), DEEP_OPS / 2),
+    ) {
+        let ops: Vec<Op> = fill.into_iter().chain(drain).collect();
         if let Err(e) = run(k, &ops) {
             prop_assert!(false, "world {k}: {e}");
         }
