@@ -21,6 +21,7 @@
 //! | `rerank/N` | one provider resting N offers (300 and more: in lanes), `reputation_weight = 1`, its reputation decaying | advance the clock one decay step: the provider's reputation changes and its offers re-rank |
 //! | `rerank_few/N` | the same with 10, 100 and 250 offers, below the lane threshold (256) | the same: bounded by the threshold, linear below it |
 //! | `parked_best_ask/N` | a provider with no usage-cap room left resting N offers | the best ask under first-accept |
+//! | `arbitrator_draw/N` | N registered arbitrators, escrows of type `Arbitrators { required: 2, total: 3 }` | an offer and the request that takes it: one match, its escrow and its three arbitrators |
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -28,7 +29,7 @@ use std::time::Duration;
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
 use synmarket_engine::{
-    AccountId, CapabilitySet, ComputeTaskSpec, Market, MarketConfig, NewOrder, OrderId, PeerId, PeerSpec,
+    AccountId, CapabilitySet, ComputeTaskSpec, Market, MarketConfig, MultiSigType, NewOrder, OrderId, PeerId, PeerSpec,
     ReputationConfig, TaskTypeId,
 };
 
@@ -323,6 +324,30 @@ fn parked_best_ask(c: &mut Criterion) {
     g.finish();
 }
 
+fn arbitrator_draw(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scaling/arbitrator_draw");
+    configure(&mut g);
+    for n in sizes(100) {
+        let escrow = MultiSigType::Arbitrators { required: 2, total: 3 };
+        let mut m = market_with(MarketConfig { escrow, ..MarketConfig::default() });
+        let tt = m.register_task_type("bench").expect("task type");
+        let spec = ComputeTaskSpec::new(tt, CapabilitySet::EMPTY);
+        for _ in 0..n {
+            m.register_peer(PeerSpec { arbitrator: true, ..PeerSpec::default() }, 0).expect("arbitrator");
+        }
+        let p = provider(&mut m, n as u64);
+        let r = requester(&mut m);
+        g.bench_function(n.to_string(), |b| {
+            b.iter(|| {
+                m.place_order(NewOrder::sell(p, 100, 1, spec), 0).expect("offer");
+                m.place_order(NewOrder::buy(r, 100, 1, spec), 0).expect("request");
+                m.drain_events().for_each(drop);
+            })
+        });
+    }
+    g.finish();
+}
+
 fn best_ask_classes(c: &mut Criterion) {
     let mut g = c.benchmark_group("scaling/best_ask_classes");
     configure(&mut g);
@@ -354,6 +379,7 @@ criterion_group!(
     offer_unservable,
     offer_unattested,
     rerank,
-    parked_best_ask
+    parked_best_ask,
+    arbitrator_draw
 );
 criterion_main!(scaling);

@@ -10,8 +10,8 @@
 //! # Rules that hold against adversaries
 //!
 //! **Thresholds are never lowered.** An `Arbitrators { required, total }` escrow draws a panel of
-//! up to `total` arbitrators at the match (registered, not banned, not a party; rendezvous hashing
-//! on the escrow id). Its release needs `required` distinct approvals from that panel, whatever
+//! up to `total` arbitrators at the match (registered, not banned, not a party; drawn uniformly
+//! without replacement, `Market::draw_escrow_arbitrators`). Its release needs `required` distinct approvals from that panel, whatever
 //! the panel's size: a panel smaller than `required` can never approve, and such an escrow
 //! settles by the other rules only (review-window silence releases it, a failure refunds it, a
 //! dispute decides it if a dispute panel can be staffed). A dispute's panel is the escrow's own

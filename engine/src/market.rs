@@ -227,7 +227,7 @@ pub(crate) fn weighted_ask_bits(ask: u64, reputation: f64, k: f64) -> u64 {
     (ask as f64 / factor).to_bits()
 }
 
-pub(crate) use crate::seed::{rendezvous, splitmix64 as mix64, unit_sample};
+pub(crate) use crate::seed::{panel_index, rendezvous, splitmix64 as mix64, unit_sample};
 
 impl Market {
     /// A market with `config` (checked), at time 0, with no peers and no task types.
@@ -803,9 +803,90 @@ impl Market {
     }
 }
 
+impl Market {
+    /// Draws the `n` arbitrators of escrow `eid` at its match: uniformly, without replacement,
+    /// from the registered arbitrators that are neither banned nor a party (`a`, `b`). Draw `j`
+    /// takes the arbitrator at [`panel_index`]`(seed, stream, eid, j, A)` of the A registered ones
+    /// (registration order) and skips it if it is ineligible or already drawn. That is O(n)
+    /// expected however many arbitrators there are (it used to score all A of them). After
+    /// `4 n + 32` draws without a full panel (most arbitrators ineligible, or a panel that needs
+    /// nearly all of them), the panel is completed with the eligible arbitrators not yet drawn in
+    /// [`rendezvous`] order, O(A log n) as [`Market::draw_panel`]: rare, and small worlds only.
+    /// The result is fixed at the match, so it need not stay stable as arbitrators join later.
+    pub(crate) fn draw_escrow_arbitrators(
+        &self,
+        eid: EscrowId,
+        a: PeerId,
+        b: PeerId,
+        n: usize,
+        stream: u64,
+    ) -> Vec<PeerId> {
+        let all = &self.arbitrators;
+        let mut panel = Vec::with_capacity(n.min(all.len()));
+        if n == 0 || all.is_empty() {
+            return panel;
+        }
+        let eligible = |p: PeerId| p != a && p != b && !self.peers[p.index()].banned;
+        let attempts = 4 * n as u64 + 32;
+        for j in 0..attempts {
+            if panel.len() == n {
+                return panel;
+            }
+            let p = all[panel_index(self.config.market_seed, stream, eid.0, j, all.len())];
+            if eligible(p) && !panel.contains(&p) {
+                panel.push(p);
+            }
+        }
+        if panel.len() < n {
+            let mut rest: Vec<(u64, PeerId)> = all
+                .iter()
+                .filter(|&&p| eligible(p) && !panel.contains(&p))
+                .map(|&p| (rendezvous(self.config.market_seed, stream, eid.0, p.0), p))
+                .collect();
+            rest.sort_unstable();
+            panel.extend(rest.into_iter().take(n - panel.len()).map(|(_, p)| p));
+        }
+        panel
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Escrow arbitrators: distinct, eligible, as many as asked when enough are eligible (all
+    /// of them otherwise), the same for the same escrow; with most arbitrators banned the
+    /// sampled draws run out and the rendezvous completion fills the panel.
+    #[test]
+    fn escrow_arbitrators_are_distinct_eligible_and_as_many_as_can_sit() {
+        for banned_share in [0usize, 50, 95] {
+            let mut m = Market::new(MarketConfig { market_seed: 0xa4b1, ..MarketConfig::default() }).unwrap();
+            for i in 0..200u32 {
+                let spec = PeerSpec { arbitrator: i % 5 != 0, ..Default::default() };
+                m.register_peer(spec, 0).unwrap();
+            }
+            for i in 0..200usize {
+                m.peers[i].banned = (i * 37) % 100 < banned_share;
+            }
+            let eligible = |m: &Market, p: PeerId, a: PeerId, b: PeerId| {
+                m.peers[p.index()].arbitrator && !m.peers[p.index()].banned && p != a && p != b
+            };
+            for e in 0..400u64 {
+                let (a, b) = (PeerId((e % 200) as u32), PeerId(((e * 13) % 200) as u32));
+                let can = (0..200).map(|i| PeerId(i as u32)).filter(|&p| eligible(&m, p, a, b)).count();
+                for n in [0usize, 1, 3, 7, 40] {
+                    let panel = m.draw_escrow_arbitrators(EscrowId(e), a, b, n, 0xA5B1);
+                    assert_eq!(panel.len(), n.min(can), "escrow {e}, n {n}, {banned_share} % banned");
+                    assert!(panel.iter().all(|&p| eligible(&m, p, a, b)));
+                    let mut sorted = panel.clone();
+                    sorted.sort();
+                    sorted.dedup();
+                    assert_eq!(sorted.len(), panel.len(), "distinct");
+                    assert_eq!(panel, m.draw_escrow_arbitrators(EscrowId(e), a, b, n, 0xA5B1));
+                }
+            }
+        }
+    }
 
     #[test]
     fn panel_draw_equals_the_full_sort() {

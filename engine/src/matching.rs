@@ -742,7 +742,7 @@ impl Market {
         });
         let arbitrators = match self.config.escrow {
             crate::config::MultiSigType::Arbitrators { total, .. } => {
-                self.draw_panel(eid, requester, provider, total as usize, 0xA5B1)
+                self.draw_escrow_arbitrators(eid, requester, provider, total as usize, 0xA5B1)
             }
             _ => Vec::new(),
         };

@@ -7,7 +7,7 @@
 //! | stream | seed | where it is used |
 //! |---|---|---|
 //! | an agent (population `name`, member `i`) | [`stream_seed`]`(root, name, i)`, expanded to a ChaCha8 key by `synmarket_agents::stream` | every draw the agent makes |
-//! | the market's own sampling | [`market_seed`]`(root)` = `splitmix64(root ^ 0x6d61726b65745f73)` | audits ([`unit_sample`], [`keyed`]); dispute panels and the arbitrators of an escrow ([`rendezvous`]) |
+//! | the market's own sampling | [`market_seed`]`(root)` = `splitmix64(root ^ 0x6d61726b65745f73)` | audits ([`unit_sample`], [`keyed`]); dispute panels ([`rendezvous`]); the arbitrators of an escrow ([`panel_index`]) |
 //! | a workload of the engine's benches | `workload::SplitMix` over [`splitmix64`] | seeded command streams |
 //! | a sweep run | [`text_seed`] of a canonical text of (`base_seed`, seed mode, point, replication) | the run's root seed |
 //! | a random-search sweep point | [`text_seed`] of (sweep seed, sample, key) | the point's values |
@@ -92,6 +92,16 @@ pub fn rendezvous(seed: u64, stream: u64, escrow: u64, peer: u32) -> u64 {
     splitmix64(seed ^ splitmix64(stream ^ splitmix64(escrow ^ ((peer as u64) << 40))))
 }
 
+/// Draw `j` (0, 1, …) of the arbitrators of escrow `escrow` in draw `stream`: an index in
+/// `[0, len)`, uniform (Lemire's multiply-shift of a 64-bit word, bias below `len / 2^64`). The
+/// words are the SplitMix64 sequence started at [`keyed`]`(seed, stream, escrow)`, so each
+/// escrow has its own sequence and draw `j` costs O(1) whatever `len` is. `len` must be > 0.
+#[inline]
+pub fn panel_index(seed: u64, stream: u64, escrow: u64, j: u64, len: usize) -> usize {
+    let word = splitmix64(keyed(seed, stream, escrow).wrapping_add(j.wrapping_mul(GOLDEN_GAMMA)));
+    ((word as u128 * len as u128) >> 64) as usize
+}
+
 /// A uniform draw in `[0, 1)` keyed by (market seed, stream tag, id): the top 53 bits of
 /// [`keyed`]. The same arguments always give the same value.
 #[inline]
@@ -107,6 +117,21 @@ mod tests {
     fn rendezvous_scores_are_pinned() {
         assert_eq!(rendezvous(1, 2, 3, 4), 0x0983_ffce_15c0_7207);
         assert_ne!(rendezvous(1, 2, 3, 4), rendezvous(1, 2, 3, 5), "each peer scores apart");
+    }
+
+    #[test]
+    fn panel_indices_are_pinned_in_range_and_uniform() {
+        assert_eq!(panel_index(1, 2, 3, 0, 1 << 20), 756_092);
+        let mut counts = [0u32; 7];
+        for escrow in 0..2_000u64 {
+            for j in 0..7 {
+                let i = panel_index(9, 0xA5B1, escrow, j, 7);
+                assert!(i < 7);
+                counts[i] += 1;
+            }
+        }
+        // 14,000 draws in 7 cells: 2,000 each, sd ~41; 5 sd either way.
+        assert!(counts.iter().all(|&c| (1_795..=2_205).contains(&c)), "{counts:?}");
     }
 
     #[test]

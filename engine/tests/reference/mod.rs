@@ -560,6 +560,37 @@ impl Ref {
         scored.into_iter().take(n).map(|x| x.1).collect()
     }
 
+    /// The arbitrators of an escrow, drawn at the match: draw `j` takes the arbitrator at
+    /// index `⌊A · w_j / 2^64⌋` of the A registered ones, `w_j` the SplitMix64 sequence from
+    /// `keyed(seed, stream, escrow)`, skipping ineligible and repeated ones, for `4 n + 32` draws;
+    /// then the eligible ones not drawn, by the dispute panels' score.
+    fn draw_sampled(&self, eid: usize, a: PeerId, b: PeerId, n: usize, stream: u64) -> Vec<PeerId> {
+        let registered: Vec<PeerId> =
+            (0..self.peers.len()).map(|i| PeerId(i as u32)).filter(|p| self.peers[p.index()].arbitrator).collect();
+        let eligible = |p: PeerId| p != a && p != b && !self.peers[p.index()].banned;
+        let mut panel = Vec::new();
+        if n == 0 || registered.is_empty() {
+            return panel;
+        }
+        let seed = self.cfg.market_seed;
+        let keyed = mix(seed ^ mix(stream.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ mix(eid as u64)));
+        for j in 0..(4 * n as u64 + 32) {
+            if panel.len() == n {
+                break;
+            }
+            let w = mix(keyed.wrapping_add(j.wrapping_mul(0x9e37_79b9_7f4a_7c15)));
+            let p = registered[((w as u128 * registered.len() as u128) >> 64) as usize];
+            if eligible(p) && !panel.contains(&p) {
+                panel.push(p);
+            }
+        }
+        let missing = n - panel.len();
+        let rest: Vec<PeerId> =
+            self.draw(eid, a, b, usize::MAX, stream).into_iter().filter(|p| !panel.contains(p)).take(missing).collect();
+        panel.extend(rest);
+        panel
+    }
+
     // ----- orders ---------------------------------------------------------------------------
 
     #[allow(clippy::too_many_arguments)]
@@ -1100,7 +1131,9 @@ impl Ref {
             feedback: [None, None],
         });
         let arbitrators = match self.cfg.escrow {
-            MultiSigType::Arbitrators { total, .. } => self.draw(eid, r.trader, o.trader, total as usize, 0xA5B1),
+            MultiSigType::Arbitrators { total, .. } => {
+                self.draw_sampled(eid, r.trader, o.trader, total as usize, 0xA5B1)
+            }
             _ => Vec::new(),
         };
         self.esc.push(REsc {
