@@ -7,7 +7,8 @@
 //! Decisions: numeric parameters with at least two values get charts against the parameter; a
 //! sweep with no such parameter (institutions, strategies) gets charts by point instead
 //! (`charts/points[-<k>]`, `charts/paired-points[-<k>]`: one error bar per point, named in the
-//! legend, for 2 to 8 points). When several parameters vary, each chart has one series per
+//! legend, for 2 to 8 points, numbered in display order over the whole sweep so that a number
+//! and colour name the same point in every chart: `point_numbers`). When several parameters vary, each chart has one series per
 //! combination of the other parameters (the first `MAX_SERIES` (8) combinations in label order). Metrics whose mean is undefined at every point are left out of charts.
 
 use std::collections::BTreeMap;
@@ -229,6 +230,14 @@ fn param_charts(
 /// Charts for sweeps without a numeric parameter (an institution, a strategy): one series per
 /// point in display order (at most [`MAX_SERIES`], the paired baseline left out), each a mean with
 /// its 95 % CI error bar at its own x position, named in the legend.
+/// The number and index of each point a chart by point draws: points are numbered 1, 2, … in
+/// display order over the whole sweep, and a chart that leaves a point out (the paired chart
+/// leaves out its baseline, `skip`) keeps the others' numbers and colours, so that a number
+/// means the same point in every chart of the report.
+fn point_numbers(points: &[Point], skip: Option<usize>) -> Vec<(usize, usize)> {
+    display_order(points).into_iter().enumerate().map(|(i, p)| (i + 1, p)).filter(|&(_, p)| Some(p) != skip).collect()
+}
+
 fn point_charts(
     merged: &Merged,
     paired: bool,
@@ -236,8 +245,9 @@ fn point_charts(
 ) -> Vec<(Chart, String, usize)> {
     let sweep = merged.sweep;
     let baseline = merged.paired.as_ref().map(|(b, _)| *b);
-    let points: Vec<usize> =
-        display_order(&sweep.points).into_iter().filter(|&p| !(paired && Some(p) == baseline)).collect();
+    let all = sweep.points.len();
+    let numbered = point_numbers(&sweep.points, if paired { baseline } else { None });
+    let points: Vec<usize> = numbered.iter().map(|&(_, p)| p).collect();
     if points.len() < if paired { 1 } else { 2 } || points.len() > MAX_SERIES {
         return Vec::new();
     }
@@ -246,7 +256,7 @@ fn point_charts(
         .filter(|&m| points.iter().any(|&p| get(p, m).and_then(|iv| iv.mean).is_some()))
         .collect();
     let what = if paired { "difference" } else { "mean" };
-    let xs: Vec<f64> = (1..=points.len()).map(|x| x as f64).collect();
+    let xs: Vec<f64> = numbered.iter().map(|&(n, _)| n as f64).collect();
     let title = match (paired, baseline.and_then(|b| sweep.points.get(b))) {
         (true, Some(b)) => {
             let name = if b.label().len() <= 40 { b.label() } else { format!("point {}", b.id()) };
@@ -261,10 +271,10 @@ fn point_charts(
             let metric = &merged.metrics[m];
             let y_label = y_label(metric, what);
             let mut panel = LineChart::new(metric.clone(), "point (see legend)", y_label)
-                .with_x_range(0.5, points.len() as f64 + 0.5)
+                .with_x_range(0.5, all as f64 + 0.5)
                 .with_x_ticks(xs.clone());
-            for (i, &p) in points.iter().enumerate() {
-                let x = (i + 1) as f64;
+            for &(number, p) in &numbered {
+                let x = number as f64;
                 let (mut line, mut band) = (Vec::new(), Vec::new());
                 if let Some(iv) = get(p, m)
                     && let Some(mean) = iv.mean
@@ -278,11 +288,11 @@ fn point_charts(
                 // table gives its parameters), never cut.
                 let label = sweep.points[p].label();
                 let name = if label.chars().count() <= MAX_LEGEND_LABEL {
-                    format!("{}: {label}", i + 1)
+                    format!("{number}: {label}")
                 } else {
-                    format!("{}: point {}", i + 1, sweep.points[p].id())
+                    format!("{number}: point {}", sweep.points[p].id())
                 };
-                let series = LineSeries::new(name, line).with_color(i);
+                let series = LineSeries::new(name, line).with_color(number - 1);
                 panel = panel.with_series(series.with_band(Band::new(band).error_bars()));
             }
             if paired {

@@ -352,6 +352,16 @@ fn every_institution_runs_identically_on_any_layout_and_pairs_against_the_named_
     }
     let texts = crate::outputs::assert_charts_are_readable(&one.join("inst"), None);
     assert!(texts.values().flatten().any(|t| t.contains("continuous_double_auction")), "{texts:?}");
+    // A number names the same point in every chart: the paired chart leaves the baseline out
+    // but does not renumber the others.
+    let legend = |stem: &str| -> std::collections::BTreeSet<String> {
+        let t = texts.get(stem).expect(stem);
+        t.iter().filter(|t| t.split_once(": ").is_some_and(|(n, _)| n.parse::<u32>().is_ok())).cloned().collect()
+    };
+    let (means, paired) = (legend("points-01"), legend("paired-points-01"));
+    assert_eq!(means.len(), 4, "{means:?}");
+    assert_eq!(paired.len(), 3, "{paired:?}");
+    assert!(paired.iter().all(|l| means.contains(l)), "{means:?} vs {paired:?}");
     // Labels too long for a legend name the point by id instead of being cut.
     let long = "\"population[0].strategy\" = [\"zi_constrained\", \"zi_unconstrained\"]\n\
                 \"population[1].strategy\" = [\"zi_constrained\", \"zi_unconstrained\"]";
