@@ -550,8 +550,8 @@ fn cmd_sweep(command: SweepCommand) -> Result<()> {
                 st.plan.runs.len(),
                 st.missing.len()
             );
-            for r in st.missing_runs().take(20) {
-                say!("  missing {}", r.summary_file());
+            for f in st.missing_files().take(20) {
+                say!("  missing {f}");
             }
             if st.missing.len() > 20 {
                 say!("  ... and {} more", st.missing.len() - 20);

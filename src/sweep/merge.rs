@@ -67,6 +67,12 @@ impl Status {
     pub fn missing_runs(&self) -> impl Iterator<Item = &RunSpec> {
         self.missing.iter().filter_map(|&i| self.plan.runs.get(i))
     }
+
+    /// For each missing run, the first of its files that is missing or damaged, relative to the
+    /// sweep folder: what `sweep status` lists and a refused merge names, the same file in both.
+    pub fn missing_files(&self) -> impl Iterator<Item = String> + '_ {
+        self.missing_runs().map(|r| r.first_missing_file(&self.dir).unwrap_or_else(|| r.summary_file()))
+    }
 }
 
 /// The status of `sweep` under `out`. Errors: the folder holds runs of another definition
@@ -344,11 +350,7 @@ fn remove_files_of_last_merge(dir: &Path, written: &[String]) -> Result<(), Swee
 pub fn merge(sweep: &Sweep, out: &Path, baseline: Option<&str>) -> Result<MergeOutcome, SweepError> {
     let st = status(sweep, out)?;
     if !st.missing.is_empty() {
-        let examples: Vec<String> = st
-            .missing_runs()
-            .take(3)
-            .map(|r| r.first_missing_file(&st.dir).unwrap_or_else(|| r.summary_file()))
-            .collect();
+        let examples: Vec<String> = st.missing_files().take(3).collect();
         return Err(SweepError::Incomplete {
             dir: st.dir.clone(),
             missing: st.missing.len(),

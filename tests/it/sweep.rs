@@ -145,6 +145,26 @@ fn merge_refuses_an_incomplete_sweep() {
     let e = sweep::merge(&sw, &out, None).unwrap_err().to_string();
     assert!(e.contains("runs are missing") && e.contains("point="), "{e}");
     assert!(!out.join("tiny/summary.parquet").exists());
+    // `sweep status` and the refused merge name the same files: a run whose summary file is
+    // damaged is named by that file in both, one never started by its first file.
+    let st = sweep::status(&sw, &out).unwrap();
+    let done = done_run_summary(&sw, &out);
+    std::fs::write(out.join("tiny").join(&done), b"not parquet").unwrap();
+    let st2 = sweep::status(&sw, &out).unwrap();
+    assert_eq!(st2.missing.len(), st.missing.len() + 1);
+    let e = sweep::merge(&sw, &out, None).unwrap_err().to_string();
+    let listed: Vec<String> = st2.missing_files().collect();
+    assert!(listed.contains(&done), "{listed:?}");
+    for f in listed.iter().take(3) {
+        assert!(e.contains(f.as_str()), "{f} not in {e}");
+    }
+}
+
+/// The summary file of a run that is done, relative to the sweep folder.
+fn done_run_summary(sw: &Sweep, out: &Path) -> String {
+    let st = sweep::status(sw, out).unwrap();
+    let r = st.plan.runs.iter().find(|r| r.is_done(&st.dir)).expect("a done run");
+    r.summary_file()
 }
 
 #[test]
