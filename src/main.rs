@@ -258,7 +258,7 @@ fn cmd_run(
     if let Some(seed) = seed {
         set.push(format!("scenario.seed={seed}"));
     }
-    let scenario = Scenario::load_with_overrides(&path, &set)?;
+    let scenario = Scenario::load_with_flagged_overrides(&path, &flagged(&set, "--set"))?;
     prepare_run_dir(&out, &scenario, force)?;
     let bar = if quiet || narrate || !std::io::stderr().is_terminal() {
         ProgressBar::hidden()
@@ -318,6 +318,11 @@ fn cmd_run(
     Ok(())
 }
 
+/// Overrides with the flag that gave them, for error messages (`Scenario::load_with_flagged_overrides`).
+fn flagged<'a>(overrides: &'a [String], flag: &'a str) -> Vec<(&'a str, &'a str)> {
+    overrides.iter().map(|o| (o.as_str(), flag)).collect()
+}
+
 /// `run --versus`: a counterfactual pair study (src/versus.rs).
 #[allow(clippy::too_many_arguments)]
 fn cmd_versus(
@@ -336,10 +341,11 @@ fn cmd_versus(
         sets.push(format!("scenario.seed={seed}"));
     }
     // Validate the scenario and both points before anything runs.
-    let base = Scenario::load_with_overrides(path, &sets)?;
-    let mut other = sets.clone();
-    other.extend(versus.iter().cloned());
-    Scenario::load_with_overrides(path, &other)?;
+    let base = Scenario::load_with_flagged_overrides(path, &flagged(&sets, "--set"))?;
+    // An error in a changed value names `--versus` and the change as written.
+    let mut other = flagged(&sets, "--set");
+    other.extend(flagged(versus, "--versus"));
+    Scenario::load_with_flagged_overrides(path, &other)?;
     let spec = synmarket::versus::PairSpec { scenario: path, base: &base, sets: &sets, versus, seeds };
     let (sw, baseline, file) = synmarket::versus::prepare(&spec, out)?;
     let env = |name: &str| std::env::var(name).ok();

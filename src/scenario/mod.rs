@@ -228,15 +228,21 @@ pub fn read_document(path: impl AsRef<Path>) -> Result<toml::Value, ScenarioErro
 }
 
 /// Loads `text` (named `file` in errors). `show_location`: the text is the user's file, so errors
-/// may point at line:column; `overrides` are the keys set by overrides, named in errors.
-fn load_text(text: &str, file: &str, show_location: bool, overrides: &[String]) -> Result<Scenario, ScenarioError> {
+/// may point at line:column; `overrides` are the keys set by overrides with what set each (e.g.
+/// "override `market.fee_bps`", "`--versus market.fee_bps=50`"), named in errors.
+fn load_text(
+    text: &str,
+    file: &str,
+    show_location: bool,
+    overrides: &[(String, String)],
+) -> Result<Scenario, ScenarioError> {
     let tree = locate::SpanTree::parse(text).map_err(|e| syntax_error(text, file, &e))?;
     let at = |span: Option<std::ops::Range<usize>>| {
         if show_location { span.map(|s| line_col(text, s.start)) } else { None }
     };
     let invalid = |path: String, reason: String, location: Option<(usize, usize)>| {
-        let reason = match overrides.iter().find(|k| path.starts_with(k.as_str()) || k.starts_with(&path)) {
-            Some(k) if !path.is_empty() && path != "(top level)" => format!("{reason} (set by override `{k}`)"),
+        let reason = match overrides.iter().rev().find(|(k, _)| path.starts_with(k.as_str()) || k.starts_with(&path)) {
+            Some((_, by)) if !path.is_empty() && path != "(top level)" => format!("{reason} (set by {by})"),
             _ => reason,
         };
         ScenarioError::Invalid { file: file.to_string(), path, reason, location }
@@ -314,6 +320,18 @@ impl Scenario {
 
     /// Loads a scenario file, applies `dotted.path=value` overrides in order, and validates.
     pub fn load_with_overrides(path: impl AsRef<Path>, overrides: &[String]) -> Result<Scenario, ScenarioError> {
+        let with: Vec<(&str, &str)> = overrides.iter().map(|o| (o.as_str(), "")).collect();
+        Self::load_with_flagged_overrides(path, &with)
+    }
+
+    /// [`Scenario::load_with_overrides`] where each override `(KEY=VALUE, flag)` came from a
+    /// command-line flag (`"--versus"`): an error in a value it set names the flag and the
+    /// override as written, e.g. "(set by `--versus market.fee_bps=-5`)"; an empty flag names
+    /// the override by its key, "(set by override `market.fee_bps`)".
+    pub fn load_with_flagged_overrides(
+        path: impl AsRef<Path>,
+        overrides: &[(&str, &str)],
+    ) -> Result<Scenario, ScenarioError> {
         let path = path.as_ref();
         let file = path.display().to_string();
         let text = read(path)?;
@@ -322,12 +340,19 @@ impl Scenario {
         }
         let parsed = overrides
             .iter()
-            .map(|o| parse_override(o))
+            .map(|(o, _)| parse_override(o))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|error| ScenarioError::Override { file: file.clone(), error })?;
         let mut value = parse_document(&text, &file)?;
         apply_overrides(&mut value, &parsed).map_err(|error| ScenarioError::Override { file: file.clone(), error })?;
-        let keys: Vec<String> = parsed.into_iter().map(|(k, _)| k).collect();
+        let keys: Vec<(String, String)> = parsed
+            .into_iter()
+            .zip(overrides)
+            .map(|((k, _), (text, flag))| {
+                let by = if flag.is_empty() { format!("override `{k}`") } else { format!("`{flag} {text}`") };
+                (k, by)
+            })
+            .collect();
         Self::from_value_with(&value, &file, &keys)
     }
 
@@ -341,7 +366,11 @@ impl Scenario {
         Self::from_value_with(value, file, &[])
     }
 
-    fn from_value_with(value: &toml::Value, file: &str, overrides: &[String]) -> Result<Scenario, ScenarioError> {
+    fn from_value_with(
+        value: &toml::Value,
+        file: &str,
+        overrides: &[(String, String)],
+    ) -> Result<Scenario, ScenarioError> {
         let text = toml::to_string(value).map_err(|e| ScenarioError::Invalid {
             file: file.to_string(),
             path: "(top level)".into(),

@@ -260,7 +260,12 @@ const CASES: &[(&str, Input, &str)] = &[
     (
         "number too large for --set",
         Input::Cli(&["run", "MIN", "--set", "market.reputation_weight=1e400"]),
-        "MIN: market.reputation_weight: expected a number, found 1e400: too large to be a number (set by override `market.reputation_weight`)",
+        "MIN: market.reputation_weight: expected a number, found 1e400: too large to be a number (set by `--set market.reputation_weight=1e400`)",
+    ),
+    (
+        "bad value in --versus",
+        Input::Cli(&["run", "MIN", "--set", "market.fee_bps=5", "--versus", "market.fee_bps=-5"]),
+        "MIN: market.fee_bps: expected a whole number ≥ 0, found -5: this value cannot be negative (set by `--versus market.fee_bps=-5`)",
     ),
     (
         "sweep replications below one",
