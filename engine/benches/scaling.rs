@@ -245,23 +245,32 @@ fn offer_unattested(c: &mut Criterion) {
     unservable(c, "offer_unattested", synmarket_engine::PrivacyLevel::Confidential, 0.0);
 }
 
-/// A provider whose usage cap (1 unit a day) is used up rests `n` offers at 50; a request
-/// bidding 100 would walk all of them if the exhausted provider were not parked (matching.rs).
+/// A market whose one provider used up its usage cap (1 unit a day) on a first trade and then
+/// rests `n` offers asking `ask`, and a requester; returns the market, the task type and the
+/// requester (whose requests bid 100).
+fn exhausted_provider(n: usize, ask: u64) -> (Market, TaskTypeId, PeerId) {
+    let mut m = market();
+    let tt = m.register_task_type("bench").expect("task type");
+    let spec = ComputeTaskSpec::new(tt, CapabilitySet::EMPTY);
+    let p = provider_with(&mut m, 0, PeerSpec { usage_cap_units: Some(1), ..PeerSpec::default() });
+    let r = requester(&mut m);
+    m.place_order(NewOrder::sell(p, 50, 1, spec), 0).expect("offer");
+    m.place_order(NewOrder::buy(r, 100, 1, spec), 0).expect("the trade that uses the cap");
+    for _ in 0..n {
+        m.place_order(NewOrder::sell(p, ask, 1, spec), 0).expect("offer");
+    }
+    m.drain_events().for_each(drop);
+    (m, tt, r)
+}
+
+/// The provider of [`exhausted_provider`] rests `n` offers at 50; a request bidding 100 would
+/// walk all of them if the exhausted provider were not parked (matching.rs).
 fn cap_exhausted(c: &mut Criterion) {
     let mut g = c.benchmark_group("scaling/cap_exhausted");
     configure(&mut g);
     for n in sizes(100) {
-        let mut m = market();
-        let tt = m.register_task_type("bench").expect("task type");
+        let (mut m, tt, r) = exhausted_provider(n, 50);
         let spec = ComputeTaskSpec::new(tt, CapabilitySet::EMPTY);
-        let p = provider_with(&mut m, 0, PeerSpec { usage_cap_units: Some(1), ..PeerSpec::default() });
-        let r = requester(&mut m);
-        m.place_order(NewOrder::sell(p, 50, 1, spec), 0).expect("offer");
-        m.place_order(NewOrder::buy(r, 100, 1, spec), 0).expect("the trade that uses the cap");
-        for _ in 0..n {
-            m.place_order(NewOrder::sell(p, 50, 1, spec), 0).expect("offer");
-        }
-        m.drain_events().for_each(drop);
         g.bench_function(n.to_string(), |b| b.iter(|| place_and_cancel(&mut m, NewOrder::buy(r, 100, 1, spec))));
     }
     g.finish();
@@ -300,24 +309,15 @@ fn rerank_group(c: &mut Criterion, name: &str, sizes: [usize; 3]) {
     g.finish();
 }
 
-/// The provider of [`cap_exhausted`]: its `n` offers are parked out of the class books, and the
-/// first-accept best ask must still see them.
+/// The provider of [`exhausted_provider`] with `n` offers at 60: parked out of the class books
+/// once a request has walked them, and the first-accept best ask must still see them.
 fn parked_best_ask(c: &mut Criterion) {
     let mut g = c.benchmark_group("scaling/parked_best_ask");
     configure(&mut g);
     for n in sizes(100) {
-        let mut m = market();
-        let tt = m.register_task_type("bench").expect("task type");
-        let spec = ComputeTaskSpec::new(tt, CapabilitySet::EMPTY);
-        let p = provider_with(&mut m, 0, PeerSpec { usage_cap_units: Some(1), ..PeerSpec::default() });
-        let r = requester(&mut m);
-        m.place_order(NewOrder::sell(p, 50, 1, spec), 0).expect("offer");
-        m.place_order(NewOrder::buy(r, 100, 1, spec), 0).expect("the trade that uses the cap");
-        for _ in 0..n {
-            m.place_order(NewOrder::sell(p, 60, 1, spec), 0).expect("offer");
-        }
+        let (mut m, tt, r) = exhausted_provider(n, 60);
         // A request that walks them parks the provider.
-        place_and_cancel(&mut m, NewOrder::buy(r, 100, 1, spec));
+        place_and_cancel(&mut m, NewOrder::buy(r, 100, 1, ComputeTaskSpec::new(tt, CapabilitySet::EMPTY)));
         assert_eq!(m.best_ask(tt), Some(60));
         g.bench_function(n.to_string(), |b| b.iter(|| black_box(m.best_ask(black_box(tt)))));
     }

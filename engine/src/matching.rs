@@ -119,6 +119,21 @@ pub(crate) const LANES_FROM: u64 = 256;
 /// so the O(offers · log n) move is amortised to O(log n) per operation.
 pub(crate) const LANES_UNTIL: u64 = 64;
 
+/// Adds the next key of stream `i` to a walk's merge: to the heap once the walk has switched to
+/// one, else to the list of heads it takes the minimum of.
+#[inline]
+fn push_stream(
+    heap: &mut Option<BinaryHeap<Reverse<(OfferKey, u32)>>>,
+    heads: &mut Vec<Reverse<(OfferKey, u32)>>,
+    key: OfferKey,
+    i: u32,
+) {
+    match heap.as_mut() {
+        Some(h) => h.push(Reverse((key, i))),
+        None => heads.push(Reverse((key, i))),
+    }
+}
+
 /// Marks a walk's heap entry as the stream of one provider's lane (the rest of the entry is the
 /// index of the bucket cursor whose head started it); unmarked entries are a bucket's heads.
 const LANE: u32 = 1 << 31;
@@ -286,10 +301,7 @@ impl Market {
                 && let Some((a, next)) = self.book.lane_next(self.lane_of[id.index()], ask, id)
             {
                 let next = OfferKey { weighted_bits: weighted_ask_bits(a, rep, k), id: next };
-                match heap.as_mut() {
-                    Some(h) => h.push(Reverse((next, j))),
-                    None => heads.push(Reverse((next, j))),
-                }
+                push_stream(&mut heap, &mut heads, next, j);
             }
             let (key, i) = match heap.as_mut() {
                 Some(h) => match h.pop() {
@@ -362,10 +374,7 @@ impl Market {
             let bucket_next =
                 if i & LANE == 0 { self.book.get(tt).next_in_class(ci as usize, bucket, Some(key)) } else { None };
             if let Some(next) = bucket_next {
-                match heap.as_mut() {
-                    Some(h) => h.push(Reverse((next, i))),
-                    None => heads.push(Reverse((next, i))),
-                }
+                push_stream(&mut heap, &mut heads, next, i);
             }
             // The lane's next offer is looked up only if the walk goes on (most stop here).
             if lane_goes_on {
