@@ -52,9 +52,10 @@ impl RunSpec {
     }
 
     /// The first of the run's files that is missing or damaged in `dir` (what an incomplete
-    /// sweep names), `None` when the run is done.
+    /// sweep names), `None` when the run is done: the summary file first, the one written last
+    /// that marks a run done, so a run never started is named by it.
     pub fn first_missing_file(&self, dir: &std::path::Path) -> Option<String> {
-        [self.timeseries_file(), self.periods_file(), self.summary_file()]
+        [self.summary_file(), self.timeseries_file(), self.periods_file()]
             .into_iter()
             .find(|f| !looks_like_parquet(&dir.join(f)))
     }
