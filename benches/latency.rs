@@ -94,10 +94,11 @@ fn timer_overhead() -> Histogram<u64> {
 }
 
 /// Bytes per resting offer: the order record (`Order` in the history `Vec`, its rank key and
-/// bucket, its lane index, its entry in the owner's open list) plus the net heap bytes of the book's `BTreeSet` nodes,
-/// measured over 100,000 offers (no requests, so none match) placed after 150,000 others were
-/// placed and cancelled (so every `Vec` already has the capacity it needs).
-fn bytes_per_resting_order() -> (f64, usize) {
+/// bucket, its lane index, its entry in the owner's open list) plus the bytes of the book's
+/// tree nodes in use (`Market::book_node_bytes`), over 100,000 resting offers placed after
+/// 150,000 others were placed and cancelled (no requests, so none match). Returns the bytes per
+/// offer, the record's part, and the nodes the pools hold per offer (freed ones included).
+fn bytes_per_resting_order() -> (f64, usize, f64) {
     const N: u64 = 100_000;
     let mut m = Market::new(config(&WorkloadSpec::default())).expect("config");
     let tt = m.register_task_type("bench").expect("task type");
@@ -115,14 +116,12 @@ fn bytes_per_resting_order() -> (f64, usize) {
         m.cancel_order(id, p, 0).expect("cancel");
     }
     m.drain_events().for_each(drop);
-    let region = Region::new(GLOBAL);
     for i in 0..N {
         place(&mut m, i);
     }
-    let st = region.change();
-    let net = st.bytes_allocated as f64 + st.bytes_reallocated as f64 - st.bytes_deallocated as f64;
+    let (in_use, held) = m.book_node_bytes();
     let record = std::mem::size_of::<synmarket_engine::Order>() + 8 + 1 + 4 + 8;
-    (net / N as f64 + record as f64, record)
+    (in_use as f64 / N as f64 + record as f64, record, held as f64 / N as f64)
 }
 
 /// Net heap bytes per agent of a freshly built simulation of the large scenario.
@@ -168,10 +167,10 @@ fn main() {
         ("  same, 0.1% of offers eligible", WorkloadSpec { eligible_share: Some(0.001), ..mix(10_000) }),
         ("  same, signatures verified", WorkloadSpec { verify_signatures: true, ops: ops / 100, ..mix(10_000) }),
     ];
-    let (per_order, record) = bytes_per_resting_order();
+    let (per_order, record, held) = bytes_per_resting_order();
     println!(
         "footprint: {per_order:.1} bytes per resting offer ({record} for the order record, rank key and bucket, lane index and open-list \
-         entry; the rest book nodes)"
+         entry; the rest book nodes in use; the node pools hold {held:.1} bytes per offer, freed nodes included)"
     );
     if !quick {
         for agents in [10_000, 100_000] {

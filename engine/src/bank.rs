@@ -142,6 +142,15 @@ impl Bank {
         self.wallets.push(Wallet::default());
     }
 
+    /// Makes room for `escrows` more escrow accounts and, when entries are kept, `entries` more
+    /// ledger entries.
+    pub(crate) fn reserve(&mut self, escrows: usize, entries: usize) {
+        self.escrows.reserve(escrows);
+        if self.retain {
+            self.entries.reserve(entries);
+        }
+    }
+
     /// Opens an empty escrow account for the next escrow id.
     pub(crate) fn add_escrow(&mut self) {
         self.escrows.push(0);

@@ -1,7 +1,7 @@
 //! The offer book: per task type, one price-ordered book per capability class.
 //!
 //! A *capability class* is a distinct capability set held by resting offers of a task type. Each
-//! class keeps its offers in a `BTreeSet` ordered by [`OfferKey`] (weighted ask, then order id,
+//! class keeps its offers in an ordered set by [`OfferKey`] (weighted ask, then order id,
 //! i.e. placement order), so a request visits only the classes whose capabilities cover its needs
 //! and walks each from the best price: never a scan over all offers. Classes are never removed
 //! (their number is bounded by the distinct capability sets seen), so class indices are stable.
@@ -68,26 +68,35 @@
 //! same streams with every provider in lanes, with none, and with both mixed
 //! (`Market::set_lane_thresholds`).
 //!
+//! **Storage.** Every ordered set here (the buckets, the quote indexes, the rest of each lane)
+//! is a B+tree in one of three shared node pools ([`Nodes`], `forest.rs`), one per key type,
+//! not a `std` `BTreeSet`: a node freed by any set's removal serves the next split of any set,
+//! so books of steady size allocate nothing (`std`'s sets allocate a node on every split even
+//! when a merge elsewhere has just freed one: about 0.05 to 0.1 allocations per operation in the
+//! allocation test). The price is that the pools keep their peak: a book that shrinks keeps its
+//! nodes for the next growth instead of returning them to the allocator. The sets iterate in
+//! key order whatever the shape of their trees, so the storage changes no result.
+//!
 //! **Quotes.** Under every institution but first-accept ([`TypeBook::indexed`]), each task type
 //! also keeps two plain price indexes of everything open: `asks` (every resting offer, by raw
 //! ask then id, parked ones included) and `bids` (every open request, by bid highest first then
 //! id). `best_ask` and `best_bid` read their first entries in O(1), the continuous double
 //! auction's improvement rule and the call market's clearing read them, and clearing a book
-//! walks them. Keeping them costs one `BTreeSet` insert and remove per order, O(log n), and
-//! node allocations (about 0.08 per operation in the allocation test), which first-accept, whose
+//! walks them. Keeping them costs one more set insert and remove per order, O(log n), which
+//! first-accept, whose
 //! walks never read them, does not pay: there `best_bid` takes the least head of the live need
 //! classes and `best_ask` walks the class books (`queries.rs`).
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet};
-use std::ops::Bound;
+use std::collections::BTreeMap;
 
 use crate::capability::CapabilitySet;
+use crate::forest::{Forest, Set};
 use crate::ids::{OrderId, PeerId, TaskTypeId};
 
 /// Priority key of a resting offer: the bits of its (positive) weighted ask, which order like
 /// the floats, then its id.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct OfferKey {
     /// `f64::to_bits` of `ask / f(rep)^k`.
     pub weighted_bits: u64,
@@ -155,13 +164,25 @@ pub fn bucket_ceiling_linear(b: u8, lo: f64, hi: f64) -> f64 {
     }
 }
 
+/// The node pools of every ordered set in the books ([`crate::forest`]): one per key type, so
+/// that a node freed by any set serves the next split of any other.
+#[derive(Clone, Debug, Default)]
+pub struct Nodes {
+    /// The reputation buckets of every offer class.
+    pub offers: Forest<OfferKey>,
+    /// The reputation-floor buckets of every need class, and the `bids` quote indexes.
+    pub auctions: Forest<AuctionKey>,
+    /// The `asks` quote indexes and the lanes (by raw ask, then id).
+    pub asks: Forest<(u64, OrderId)>,
+}
+
 /// One capability class of a task type.
 #[derive(Clone, Debug, Default)]
 pub struct ClassBook {
     /// The capability set every offer here holds.
     pub capabilities: CapabilitySet,
-    /// Offers by priority, per reputation bucket (created on first use).
-    pub buckets: Vec<BTreeSet<OfferKey>>,
+    /// Offers by priority, per reputation bucket (created on first use), in [`Nodes::offers`].
+    pub buckets: Vec<Set>,
     /// Bit `b` set when bucket `b` holds an offer.
     pub nonempty: u32,
 }
@@ -169,19 +190,19 @@ pub struct ClassBook {
 impl ClassBook {
     /// Adds an offer to bucket `b`.
     #[inline]
-    pub fn insert(&mut self, b: u8, key: OfferKey) {
+    pub fn insert(&mut self, nodes: &mut Forest<OfferKey>, b: u8, key: OfferKey) {
         if self.buckets.is_empty() {
-            self.buckets.resize_with(REP_BUCKETS, BTreeSet::new);
+            self.buckets.resize_with(REP_BUCKETS, Set::default);
         }
-        self.buckets[b as usize].insert(key);
+        nodes.insert(&mut self.buckets[b as usize], key);
         self.nonempty |= 1 << b;
     }
 
     /// Removes an offer from bucket `b`; true if it was there.
     #[inline]
-    pub fn remove(&mut self, b: u8, key: &OfferKey) -> bool {
+    pub fn remove(&mut self, nodes: &mut Forest<OfferKey>, b: u8, key: &OfferKey) -> bool {
         let Some(set) = self.buckets.get_mut(b as usize) else { return false };
-        let found = set.remove(key);
+        let found = nodes.remove(set, key);
         if set.is_empty() {
             self.nonempty &= !(1 << b);
         }
@@ -191,7 +212,7 @@ impl ClassBook {
     /// Number of offers.
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.buckets.iter().map(BTreeSet::len).sum()
+        self.buckets.iter().map(Set::len).sum()
     }
 
     /// True when the class holds no offer.
@@ -210,8 +231,9 @@ pub struct AuctionClass {
     /// The capabilities every request here needs.
     pub needs: CapabilitySet,
     /// Open auctions by priority, per bucket of the request's reputation floor on the linear
-    /// grid of the reputation range ([`rep_bucket_linear`]; created on first use).
-    pub buckets: Vec<BTreeSet<AuctionKey>>,
+    /// grid of the reputation range ([`rep_bucket_linear`]; created on first use), in
+    /// [`Nodes::auctions`].
+    pub buckets: Vec<Set>,
     /// Bit `b` set when bucket `b` holds an auction.
     pub nonempty: u32,
     /// Open auctions in all buckets.
@@ -219,11 +241,11 @@ pub struct AuctionClass {
 }
 
 impl AuctionClass {
-    fn insert(&mut self, b: u8, key: AuctionKey) -> bool {
+    fn insert(&mut self, nodes: &mut Forest<AuctionKey>, b: u8, key: AuctionKey) -> bool {
         if self.buckets.is_empty() {
-            self.buckets.resize_with(REP_BUCKETS, BTreeSet::new);
+            self.buckets.resize_with(REP_BUCKETS, Set::default);
         }
-        let added = self.buckets[b as usize].insert(key);
+        let added = nodes.insert(&mut self.buckets[b as usize], key);
         if added {
             self.nonempty |= 1 << b;
             self.len += 1;
@@ -231,9 +253,9 @@ impl AuctionClass {
         added
     }
 
-    fn remove(&mut self, b: u8, key: &AuctionKey) -> bool {
+    fn remove(&mut self, nodes: &mut Forest<AuctionKey>, b: u8, key: &AuctionKey) -> bool {
         let Some(set) = self.buckets.get_mut(b as usize) else { return false };
-        let removed = set.remove(key);
+        let removed = nodes.remove(set, key);
         if removed {
             if set.is_empty() {
                 self.nonempty &= !(1 << b);
@@ -249,13 +271,13 @@ impl AuctionClass {
     }
 
     /// The first auction by priority over every bucket.
-    pub fn first(&self) -> Option<AuctionKey> {
+    pub fn first(&self, nodes: &Forest<AuctionKey>) -> Option<AuctionKey> {
         let mut bits = self.nonempty;
         let mut best: Option<AuctionKey> = None;
         while bits != 0 {
             let b = bits.trailing_zeros() as usize;
             bits &= bits - 1;
-            if let Some(&k) = self.buckets[b].first() {
+            if let Some(k) = nodes.first(&self.buckets[b]) {
                 best = Some(best.map_or(k, |x| x.min(k)));
             }
         }
@@ -263,7 +285,8 @@ impl AuctionClass {
     }
 }
 
-/// Resting offers and open auctions of one task type.
+/// Resting offers and open auctions of one task type. Its ordered sets are handles into the
+/// book's [`Nodes`], which every method that reads or changes them takes.
 #[derive(Clone, Debug, Default)]
 pub struct TypeBook {
     /// Capability classes of offers.
@@ -284,10 +307,10 @@ pub struct TypeBook {
     /// True when the quote indexes `asks` and `bids` are kept (every institution but
     /// first-accept).
     pub indexed: bool,
-    /// Every resting offer by (raw ask, id), parked ones included.
-    pub asks: BTreeSet<(u64, OrderId)>,
-    /// Every open request by (highest bid, id).
-    pub bids: BTreeSet<AuctionKey>,
+    /// Every resting offer by (raw ask, id), parked ones included, in [`Nodes::asks`].
+    pub asks: Set,
+    /// Every open request by (highest bid, id), in [`Nodes::auctions`].
+    pub bids: Set,
     /// Offer units resting in this task type.
     pub resting_units: u64,
     /// Resting offers.
@@ -307,10 +330,10 @@ impl TypeBook {
     }
 
     /// Rests an offer in bucket `b` of class `class`, listing the class if it was empty.
-    pub fn insert_offer(&mut self, class: usize, b: u8, key: OfferKey) {
+    pub fn insert_offer(&mut self, nodes: &mut Nodes, class: usize, b: u8, key: OfferKey) {
         let c = &mut self.classes[class];
         let was_empty = c.nonempty == 0;
-        c.insert(b, key);
+        c.insert(&mut nodes.offers, b, key);
         if was_empty {
             list(&mut self.live_classes, class);
         }
@@ -318,9 +341,9 @@ impl TypeBook {
 
     /// Removes an offer from bucket `b` of class `class` (true if it was there), unlisting the
     /// class if it is now empty.
-    pub fn remove_offer(&mut self, class: usize, b: u8, key: &OfferKey) -> bool {
+    pub fn remove_offer(&mut self, nodes: &mut Nodes, class: usize, b: u8, key: &OfferKey) -> bool {
         let c = &mut self.classes[class];
-        let found = c.remove(b, key);
+        let found = c.remove(&mut nodes.offers, b, key);
         if c.nonempty == 0 {
             unlist(&mut self.live_classes, class);
         }
@@ -329,12 +352,8 @@ impl TypeBook {
 
     /// The first key after `after` (or the first key) in bucket `bucket` of class `class`.
     #[inline]
-    pub fn next_in_class(&self, class: usize, bucket: u8, after: Option<OfferKey>) -> Option<OfferKey> {
-        let set = &self.classes[class].buckets[bucket as usize];
-        match after {
-            None => set.first().copied(),
-            Some(k) => set.range((Bound::Excluded(k), Bound::Unbounded)).next().copied(),
-        }
+    pub fn next_in_class(&self, nodes: &Nodes, class: usize, bucket: u8, after: Option<OfferKey>) -> Option<OfferKey> {
+        nodes.offers.next(&self.classes[class].buckets[bucket as usize], after)
     }
 
     /// The need class of `needs`, creating it if new.
@@ -349,12 +368,12 @@ impl TypeBook {
     }
 
     /// Opens an auction in need class `needs`, reputation-floor bucket `floor_bucket`.
-    pub fn insert_auction(&mut self, needs: CapabilitySet, floor_bucket: u8, key: AuctionKey) {
+    pub fn insert_auction(&mut self, nodes: &mut Nodes, needs: CapabilitySet, floor_bucket: u8, key: AuctionKey) {
         let c = self.auction_class_of(needs);
         let class = &mut self.auction_classes[c];
-        if class.insert(floor_bucket, key) {
+        if class.insert(&mut nodes.auctions, floor_bucket, key) {
             if self.indexed {
-                self.bids.insert(key);
+                nodes.auctions.insert(&mut self.bids, key);
             }
             self.open_auctions += 1;
             if class.len == 1 {
@@ -364,12 +383,12 @@ impl TypeBook {
     }
 
     /// Closes an auction (no-op if it is not open).
-    pub fn remove_auction(&mut self, needs: CapabilitySet, floor_bucket: u8, key: AuctionKey) {
+    pub fn remove_auction(&mut self, nodes: &mut Nodes, needs: CapabilitySet, floor_bucket: u8, key: AuctionKey) {
         if let Some(&c) = self.auction_class_index.get(&needs)
-            && self.auction_classes[c].remove(floor_bucket, &key)
+            && self.auction_classes[c].remove(&mut nodes.auctions, floor_bucket, &key)
         {
             if self.indexed {
-                self.bids.remove(&key);
+                nodes.auctions.remove(&mut self.bids, &key);
             }
             self.open_auctions -= 1;
             if self.auction_classes[c].is_empty() {
@@ -380,45 +399,50 @@ impl TypeBook {
 
     /// The first auction after `after` (or the first) in bucket `bucket` of need class `class`.
     #[inline]
-    pub fn next_auction_in(&self, class: usize, bucket: u8, after: Option<AuctionKey>) -> Option<AuctionKey> {
-        let set = &self.auction_classes[class].buckets[bucket as usize];
-        match after {
-            None => set.first().copied(),
-            Some(k) => set.range((Bound::Excluded(k), Bound::Unbounded)).next().copied(),
-        }
+    pub fn next_auction_in(
+        &self,
+        nodes: &Nodes,
+        class: usize,
+        bucket: u8,
+        after: Option<AuctionKey>,
+    ) -> Option<AuctionKey> {
+        nodes.auctions.next(&self.auction_classes[class].buckets[bucket as usize], after)
     }
 
     /// The highest open bid.
     #[inline]
-    pub fn best_bid(&self) -> Option<u64> {
+    pub fn best_bid(&self, nodes: &Nodes) -> Option<u64> {
         if self.indexed {
-            self.bids.first().map(|(Reverse(b), _)| *b)
+            nodes.auctions.first(&self.bids).map(|(Reverse(b), _)| b)
         } else {
-            let heads = self.live_auction_classes.iter().filter_map(|&c| self.auction_classes[c as usize].first());
+            let heads = self
+                .live_auction_classes
+                .iter()
+                .filter_map(|&c| self.auction_classes[c as usize].first(&nodes.auctions));
             heads.min().map(|(Reverse(b), _)| b)
         }
     }
 
     /// The lowest resting ask (parked offers included); only with the quote indexes.
     #[inline]
-    pub fn best_ask(&self) -> Option<u64> {
+    pub fn best_ask(&self, nodes: &Nodes) -> Option<u64> {
         debug_assert!(self.indexed);
-        self.asks.first().map(|&(a, _)| a)
+        nodes.asks.first(&self.asks).map(|(a, _)| a)
     }
 
     /// Lists a resting offer in the quote index (no-op without it).
     #[inline]
-    pub fn index_ask(&mut self, ask: u64, id: OrderId) {
+    pub fn index_ask(&mut self, nodes: &mut Nodes, ask: u64, id: OrderId) {
         if self.indexed {
-            self.asks.insert((ask, id));
+            nodes.asks.insert(&mut self.asks, (ask, id));
         }
     }
 
     /// Unlists a resting offer from the quote index (no-op without it).
     #[inline]
-    pub fn unindex_ask(&mut self, ask: u64, id: OrderId) {
+    pub fn unindex_ask(&mut self, nodes: &mut Nodes, ask: u64, id: OrderId) {
         if self.indexed {
-            self.asks.remove(&(ask, id));
+            nodes.asks.remove(&mut self.asks, &(ask, id));
         }
     }
 }
@@ -438,12 +462,12 @@ fn unlist(live: &mut Vec<u32>, c: usize) {
 }
 
 /// One provider's resting offers of one class of one task type, by (raw ask, id): the head (the
-/// first) inline, the others in a set, so that the head is read without touching a tree and a
-/// lane of one offer never allocates.
+/// first) inline, the others in a set of [`Nodes::asks`], so that the head is read without
+/// touching a tree and a lane of one offer holds no node.
 #[derive(Clone, Debug, Default)]
 pub struct Lane {
     head: Option<(u64, OrderId)>,
-    rest: BTreeSet<(u64, OrderId)>,
+    rest: Set,
     /// With a head: the bits of the weighted ask its class-book key holds.
     pub head_bits: u64,
     /// With a head: the reputation bucket it is filed under.
@@ -463,24 +487,24 @@ impl Lane {
 
     /// The offer after `(ask, id)`.
     #[inline]
-    pub fn next(&self, ask: u64, id: OrderId) -> Option<(u64, OrderId)> {
+    pub fn next(&self, nodes: &Nodes, ask: u64, id: OrderId) -> Option<(u64, OrderId)> {
         if self.head == Some((ask, id)) {
-            self.rest.first().copied()
+            nodes.asks.first(&self.rest)
         } else {
-            self.rest.range((Bound::Excluded((ask, id)), Bound::Unbounded)).next().copied()
+            nodes.asks.next_after(&self.rest, (ask, id))
         }
     }
 
     /// Adds an offer; true if it is the new head.
     #[inline]
-    pub fn insert(&mut self, e: (u64, OrderId)) -> bool {
+    pub fn insert(&mut self, nodes: &mut Nodes, e: (u64, OrderId)) -> bool {
         match self.head {
             Some(h) if h < e => {
-                self.rest.insert(e);
+                nodes.asks.insert(&mut self.rest, e);
                 false
             }
             Some(h) => {
-                self.rest.insert(h);
+                nodes.asks.insert(&mut self.rest, h);
                 self.head = Some(e);
                 true
             }
@@ -493,19 +517,19 @@ impl Lane {
 
     /// Removes an offer; true if it was there.
     #[inline]
-    pub fn remove(&mut self, e: (u64, OrderId)) -> bool {
+    pub fn remove(&mut self, nodes: &mut Nodes, e: (u64, OrderId)) -> bool {
         if self.head == Some(e) {
-            self.head = self.rest.pop_first();
+            self.head = nodes.asks.pop_first(&mut self.rest);
             true
         } else {
-            self.rest.remove(&e)
+            nodes.asks.remove(&mut self.rest, &e)
         }
     }
 
     /// Drops every offer.
-    pub fn clear(&mut self) {
+    pub fn clear(&mut self, nodes: &mut Nodes) {
         self.head = None;
-        self.rest.clear();
+        nodes.asks.clear(&mut self.rest);
     }
 
     /// No offer.
@@ -523,8 +547,8 @@ impl Lane {
 
     /// The offers by (ask, id).
     #[cfg(test)]
-    pub fn iter(&self) -> impl Iterator<Item = (u64, OrderId)> + '_ {
-        self.head.into_iter().chain(self.rest.iter().copied())
+    pub fn iter<'a>(&'a self, nodes: &'a Nodes) -> impl Iterator<Item = (u64, OrderId)> + 'a {
+        self.head.into_iter().chain(nodes.asks.iter(&self.rest))
     }
 }
 
@@ -533,6 +557,8 @@ impl Lane {
 pub struct OfferBook {
     /// Indexed by task type.
     pub types: Vec<TypeBook>,
+    /// The nodes of every ordered set of `types` and `lanes`.
+    pub nodes: Nodes,
     /// Keep quote indexes in every task type's book.
     pub indexed: bool,
     /// Lanes: one provider's resting offers of one class of one task type (parked ones
@@ -544,6 +570,21 @@ pub struct OfferBook {
 }
 
 impl OfferBook {
+    /// Makes room for `orders` more open orders in the sets without allocating
+    /// ([`Forest::reserve`]).
+    pub fn reserve(&mut self, orders: usize) {
+        self.nodes.offers.reserve(orders);
+        self.nodes.auctions.reserve(orders.saturating_mul(1 + usize::from(self.indexed)));
+        self.nodes.asks.reserve(orders.saturating_mul(1 + usize::from(self.indexed)));
+    }
+
+    /// Bytes of the tree nodes in some set, and of every node the pools hold (free ones too).
+    pub fn node_bytes(&self) -> (usize, usize) {
+        let n = &self.nodes;
+        let parts = [n.offers.node_bytes(), n.auctions.node_bytes(), n.asks.node_bytes()];
+        parts.iter().fold((0, 0), |(u, h), &(a, b)| (u + a, h + b))
+    }
+
     /// The lane of `provider` in class `class` of `task_type`, created if new: a binary search
     /// of the provider's lanes.
     pub fn lane(&mut self, provider: PeerId, task_type: TaskTypeId, class: u32) -> u32 {
@@ -577,7 +618,24 @@ impl OfferBook {
     /// The offer after `(ask, id)` in lane `lane`.
     #[inline]
     pub fn lane_next(&self, lane: u32, ask: u64, id: OrderId) -> Option<(u64, OrderId)> {
-        self.lanes[lane as usize].next(ask, id)
+        self.lanes[lane as usize].next(&self.nodes, ask, id)
+    }
+
+    /// Adds an offer to lane `lane`; true if it is the new head.
+    #[inline]
+    pub fn lane_insert(&mut self, lane: u32, e: (u64, OrderId)) -> bool {
+        self.lanes[lane as usize].insert(&mut self.nodes, e)
+    }
+
+    /// Removes an offer from lane `lane`; true if it was there.
+    #[inline]
+    pub fn lane_remove(&mut self, lane: u32, e: (u64, OrderId)) -> bool {
+        self.lanes[lane as usize].remove(&mut self.nodes, e)
+    }
+
+    /// Drops every offer of lane `lane`.
+    pub fn lane_clear(&mut self, lane: u32) {
+        self.lanes[lane as usize].clear(&mut self.nodes);
     }
 
     /// Ensures a book exists for `task_type`.
@@ -598,6 +656,55 @@ impl OfferBook {
     #[inline]
     pub fn get_mut(&mut self, task_type: TaskTypeId) -> &mut TypeBook {
         &mut self.types[task_type.index()]
+    }
+
+    /// The book of a task type, mutably, and the nodes its sets live in.
+    #[inline]
+    pub fn split_mut(&mut self, task_type: TaskTypeId) -> (&mut TypeBook, &mut Nodes) {
+        (&mut self.types[task_type.index()], &mut self.nodes)
+    }
+
+    /// Rests an offer in bucket `b` of class `class` of `task_type` ([`TypeBook::insert_offer`]).
+    #[inline]
+    pub fn insert_offer(&mut self, task_type: TaskTypeId, class: usize, b: u8, key: OfferKey) {
+        let (tb, nodes) = self.split_mut(task_type);
+        tb.insert_offer(nodes, class, b, key);
+    }
+
+    /// Removes an offer from bucket `b` of class `class` of `task_type`; true if it was there
+    /// ([`TypeBook::remove_offer`]).
+    #[inline]
+    pub fn remove_offer(&mut self, task_type: TaskTypeId, class: usize, b: u8, key: &OfferKey) -> bool {
+        let (tb, nodes) = self.split_mut(task_type);
+        tb.remove_offer(nodes, class, b, key)
+    }
+
+    /// The keys of an ordered set of offers, ascending.
+    #[inline]
+    pub fn offer_keys<'a>(&'a self, set: &Set) -> crate::forest::Iter<'a, OfferKey> {
+        self.nodes.offers.iter(set)
+    }
+
+    /// Every open request of `task_type` by (highest bid, id); empty without quote indexes.
+    pub fn bids(&self, task_type: TaskTypeId) -> crate::forest::Iter<'_, AuctionKey> {
+        self.nodes.auctions.iter(&self.get(task_type).bids)
+    }
+
+    /// Every resting offer of `task_type` by (raw ask, id); empty without quote indexes.
+    pub fn asks(&self, task_type: TaskTypeId) -> crate::forest::Iter<'_, (u64, OrderId)> {
+        self.nodes.asks.iter(&self.get(task_type).asks)
+    }
+
+    /// The highest open bid of `task_type` ([`TypeBook::best_bid`]).
+    #[inline]
+    pub fn best_bid(&self, task_type: TaskTypeId) -> Option<u64> {
+        self.get(task_type).best_bid(&self.nodes)
+    }
+
+    /// The lowest resting ask of `task_type`, with the quote indexes ([`TypeBook::best_ask`]).
+    #[inline]
+    pub fn best_ask(&self, task_type: TaskTypeId) -> Option<u64> {
+        self.get(task_type).best_ask(&self.nodes)
     }
 }
 
@@ -634,16 +741,17 @@ mod tests {
     #[test]
     fn classes_are_stable_and_walkable() {
         let mut t = TypeBook::default();
+        let mut n = Nodes::default();
         let c0 = t.class_of(CapabilitySet::single(1).unwrap());
         let c1 = t.class_of(CapabilitySet::single(2).unwrap());
         assert_eq!(t.class_of(CapabilitySet::single(1).unwrap()), c0);
         assert_ne!(c0, c1);
         for (i, p) in [(1u64, 30.0f64), (2, 20.0), (3, 40.0)] {
-            t.classes[c0].insert(0, OfferKey { weighted_bits: p.to_bits(), id: OrderId(i) });
+            t.classes[c0].insert(&mut n.offers, 0, OfferKey { weighted_bits: p.to_bits(), id: OrderId(i) });
         }
-        let first = t.next_in_class(c0, 0, None).unwrap();
+        let first = t.next_in_class(&n, c0, 0, None).unwrap();
         assert_eq!(first.id, OrderId(2));
-        let second = t.next_in_class(c0, 0, Some(first)).unwrap();
+        let second = t.next_in_class(&n, c0, 0, Some(first)).unwrap();
         assert_eq!(second.id, OrderId(1));
         assert!(t.classes[c1].is_empty());
         assert_eq!(t.classes[c0].len(), 3);
@@ -652,15 +760,16 @@ mod tests {
     #[test]
     fn class_index_finds_the_creation_slot_after_emptying_and_refilling() {
         let mut t = TypeBook::default();
+        let mut n = Nodes::default();
         let sets: Vec<CapabilitySet> =
             (0..40u8).map(|i| CapabilitySet::single(i % 20).unwrap().with(100 + i / 20).unwrap()).collect();
         // Create in a scrambled order; each set keeps the slot it was created in.
         let order: Vec<usize> = (0..40).map(|i| (i * 17) % 40).collect();
         for &i in &order {
             let c = t.class_of(sets[i]);
-            t.insert_offer(c, 0, OfferKey { weighted_bits: 1.0f64.to_bits(), id: OrderId(i as u64) });
+            t.insert_offer(&mut n, c, 0, OfferKey { weighted_bits: 1.0f64.to_bits(), id: OrderId(i as u64) });
             let a = t.auction_class_of(sets[i]);
-            t.insert_auction(sets[i], 0, (Reverse(10), OrderId(i as u64)));
+            t.insert_auction(&mut n, sets[i], 0, (Reverse(10), OrderId(i as u64)));
             assert_eq!(t.auction_classes[a].needs, sets[i]);
         }
         for (slot, &i) in order.iter().enumerate() {
@@ -674,10 +783,15 @@ mod tests {
         // Empty every class in another order, then refill: slots and walk order do not move.
         for i in (0..40).rev() {
             let c = t.class_of(sets[i]);
-            assert!(t.remove_offer(c, 0, &OfferKey { weighted_bits: 1.0f64.to_bits(), id: OrderId(i as u64) }));
-            assert!(!t.remove_offer(c, 0, &OfferKey { weighted_bits: 1.0f64.to_bits(), id: OrderId(i as u64) }));
-            t.remove_auction(sets[i], 0, (Reverse(10), OrderId(i as u64)));
-            t.remove_auction(sets[i], 0, (Reverse(10), OrderId(i as u64))); // already closed: no-op
+            assert!(t.remove_offer(&mut n, c, 0, &OfferKey { weighted_bits: 1.0f64.to_bits(), id: OrderId(i as u64) }));
+            assert!(!t.remove_offer(
+                &mut n,
+                c,
+                0,
+                &OfferKey { weighted_bits: 1.0f64.to_bits(), id: OrderId(i as u64) }
+            ));
+            t.remove_auction(&mut n, sets[i], 0, (Reverse(10), OrderId(i as u64)));
+            t.remove_auction(&mut n, sets[i], 0, (Reverse(10), OrderId(i as u64))); // already closed: no-op
             // The live lists are exactly the non-empty classes, ascending.
             let live: Vec<u32> = (0..40u32).filter(|&k| !t.classes[k as usize].is_empty()).collect();
             assert_eq!(t.live_classes, live);
@@ -687,13 +801,14 @@ mod tests {
         assert!(t.live_classes.is_empty() && t.live_auction_classes.is_empty());
         assert_eq!(t.open_auctions, 0);
         assert!(t.classes.iter().all(ClassBook::is_empty));
-        t.remove_auction(CapabilitySet::single(99).unwrap(), 0, (Reverse(1), OrderId(0))); // unknown class
+        t.remove_auction(&mut n, CapabilitySet::single(99).unwrap(), 0, (Reverse(1), OrderId(0))); // unknown class
         assert_eq!(t.auction_classes.len(), 40);
         // Refill in reverse and skipping some: each class rejoins the live list at its own slot.
         for (k, &i) in order.iter().enumerate().rev() {
-            t.insert_auction(sets[i], (i % 3) as u8, (Reverse(5), OrderId(100 + i as u64)));
+            t.insert_auction(&mut n, sets[i], (i % 3) as u8, (Reverse(5), OrderId(100 + i as u64)));
             if k % 3 != 0 {
                 t.insert_offer(
+                    &mut n,
                     t.class_index[&sets[i]],
                     1,
                     OfferKey { weighted_bits: 2.0f64.to_bits(), id: OrderId(i as u64) },
@@ -705,7 +820,7 @@ mod tests {
         assert_eq!(t.live_auction_classes, (0..40).collect::<Vec<u32>>());
         let walked: Vec<CapabilitySet> = t.auction_classes.iter().map(|c| c.needs).collect();
         assert_eq!(walked, order.iter().map(|&i| sets[i]).collect::<Vec<_>>());
-        assert_eq!(t.best_bid(), Some(5));
+        assert_eq!(t.best_bid(&n), Some(5));
         assert_eq!(t.class_of(CapabilitySet::single(99).unwrap()), 40);
     }
 }

@@ -132,11 +132,11 @@ impl Market {
             let listed = match o.side {
                 Side::Sell => {
                     open_asks[t] += 1;
-                    tb.asks.contains(&(o.price_per_unit, o.id))
+                    self.book.nodes.asks.contains(&tb.asks, &(o.price_per_unit, o.id))
                 }
                 Side::Buy => {
                     open_bids[t] += 1;
-                    tb.bids.contains(&(std::cmp::Reverse(o.price_per_unit), o.id))
+                    self.book.nodes.auctions.contains(&tb.bids, &(std::cmp::Reverse(o.price_per_unit), o.id))
                 }
             };
             if !listed {

@@ -58,6 +58,7 @@ pub mod error;
 pub mod escrow;
 pub mod events;
 pub mod explain;
+mod forest;
 pub mod ids;
 mod invariants;
 pub mod lifecycle;

@@ -405,13 +405,47 @@ impl Market {
 
     /// Sets when providers keep their offers in lanes (`book.rs`, "Lanes"): from more than
     /// `from` resting offers, back to one key per offer below `until` (clamped to `from`); by
-    /// default 128 and 32. Book layout only: no result depends on it, which the tests check by
+    /// default [`crate::matching::LANES_FROM`] and [`crate::matching::LANES_UNTIL`] (256 and 64). Book layout only: no result depends on it, which the tests check by
     /// running the same streams under several thresholds. Takes effect at each provider's next
     /// placement or removal.
     #[doc(hidden)]
     pub fn set_lane_thresholds(&mut self, from: u64, until: u64) {
         self.lanes_from = from;
         self.lanes_until = until.min(from);
+    }
+
+    /// Bytes of the order books' tree nodes: `(in use, held)`, where *held* adds the nodes
+    /// freed by removals, which the books keep to reuse (`forest.rs`). The books' other state
+    /// (class lists, lanes, handles) is not counted.
+    pub fn book_node_bytes(&self) -> (usize, usize) {
+        self.book.node_bytes()
+    }
+
+    /// Makes room in the history for `orders` more orders and `matches` more matches (their
+    /// assignments and escrows, the escrow trail and, with `retain_ledger`, the ledger entries),
+    /// in the books for `orders` more open orders, in the timer queue for their timers, and in
+    /// the price windows for `matches` more trades (split evenly across the task types
+    /// registered so far), so that a run of known size allocates nothing while it runs: the books reuse their nodes
+    /// (`book.rs`, `forest.rs`) and the rest of the hot state keeps a steady size
+    /// (BENCHMARKS.md, "Allocations"). A capacity hint only, never a limit: beyond it the
+    /// history grows by doubling, as without it. Reserves each record's size times its count,
+    /// a few hundred bytes per order and per match, and book nodes for the worst tree shape (a
+    /// leaf per 4 keys); the memory is only touched as the run uses it.
+    pub fn reserve(&mut self, orders: usize, matches: usize) {
+        self.orders.reserve(orders);
+        self.rank_keys.reserve(orders);
+        self.rank_buckets.reserve(orders);
+        self.lane_of.reserve(orders);
+        self.open.reserve_orders(orders);
+        self.book.reserve(orders);
+        self.assignments.reserve(matches);
+        self.escrows.reserve(matches);
+        // One transition when the escrow opens, up to three to its end (lifecycle.rs).
+        self.trail.reserve(matches.saturating_mul(4));
+        // A lock and an unlock per request, up to four transfers per match.
+        self.bank.reserve(matches, orders.saturating_mul(2).saturating_add(matches.saturating_mul(4)));
+        self.timers.reserve(orders, matches);
+        self.prices.reserve(matches);
     }
 
     /// The market's clock.
@@ -602,11 +636,8 @@ impl Market {
                 if !self.close_request_if_done(id, now) {
                     let closes_at = now.saturating_add(self.config.auction_window_ms);
                     let (needs, floor_bucket) = self.auction_slot(&task_spec);
-                    self.book.get_mut(task_spec.task_type).insert_auction(
-                        needs,
-                        floor_bucket,
-                        (Reverse(price_per_unit), id),
-                    );
+                    let (tb, nodes) = self.book.split_mut(task_spec.task_type);
+                    tb.insert_auction(nodes, needs, floor_bucket, (Reverse(price_per_unit), id));
                     self.open.push(trader, id);
                     if self.config.institution == Institution::CallMarket {
                         self.call_books.insert(task_spec.task_type);
@@ -625,7 +656,8 @@ impl Market {
                     self.orders[id.index()].status = OrderStatus::Filled;
                 } else {
                     let tt = task_spec.task_type;
-                    self.book.get_mut(tt).index_ask(price_per_unit, id);
+                    let (tb, nodes) = self.book.split_mut(tt);
+                    tb.index_ask(nodes, price_per_unit, id);
                     if self.peers[trader.index()].laned {
                         let lane = self.lane_for(trader, tt, task_spec.capabilities);
                         self.join_lane(trader, lane, price_per_unit, id);
@@ -726,13 +758,15 @@ impl Market {
             }
         }
         if self.config.institution == Institution::ContinuousDoubleAuction
-            && let Some(tb) = self.book.types.get(spec.task_type.index())
+            && self.book.types.len() > spec.task_type.index()
         {
+            let tt = spec.task_type;
+            let (best_bid, best_ask) = (self.book.best_bid(tt), self.book.best_ask(tt));
             // The improvement rule, on raw prices per unit of the task type (the public quotes).
             let p = price_per_unit;
             let refused = match side {
-                Side::Buy => tb.best_bid().filter(|&b| p <= b && tb.best_ask().is_none_or(|a| p < a)),
-                Side::Sell => tb.best_ask().filter(|&a| p >= a && tb.best_bid().is_none_or(|b| p > b)),
+                Side::Buy => best_bid.filter(|&b| p <= b && best_ask.is_none_or(|a| p < a)),
+                Side::Sell => best_ask.filter(|&a| p >= a && best_bid.is_none_or(|b| p > b)),
             };
             if let Some(best) = refused {
                 return Err(MarketError::NotImproving { side, price_per_unit: p, best });

@@ -8,7 +8,7 @@
 //!
 //! **Reputation changes** re-key only the changed provider's resting offers ([`Market::rekey_offers`]).
 //! A provider with few resting offers (at most [`LANES_FROM`]) has one key per offer in the class
-//! books: each offer whose weighted ask or bucket moved leaves its `BTreeSet` and re-enters under
+//! books: each offer whose weighted ask or bucket moved leaves its bucket's set and re-enters under
 //! the new key, O(log n) per offer. A provider with more keeps them in lanes (`book.rs`,
 //! "Lanes"), where only the head of each lane has a key: a change moves one key per lane, O(l log
 //! n) for l lanes however many offers each holds (it was O(m log n) for m offers). Either way the
@@ -276,10 +276,10 @@ impl Market {
                     if self.bucket_ceiling[b as usize] < rep_floor {
                         continue;
                     }
-                    if let Some(first) = class.buckets[b as usize].first() {
+                    if let Some(first) = self.book.nodes.offers.first(&class.buckets[b as usize]) {
                         // In bucket b, ask >= weighted * floor(b)^k: stop once that exceeds the bid.
                         let limit = limit_price as f64 * (1.0 + 1e-9) / self.bucket_floor_k[b as usize];
-                        heap.push(Reverse((*first, cursors.len() as u32)));
+                        heap.push(Reverse((first, cursors.len() as u32)));
                         cursors.push(Cursor { class: ci, bucket: b, limit });
                     }
                 }
@@ -371,8 +371,11 @@ impl Market {
             }
             // A head continues its bucket's stream of heads, and every offer its lane's stream,
             // keyed by the provider's reputation now (what its head was keyed by).
-            let bucket_next =
-                if i & LANE == 0 { self.book.get(tt).next_in_class(ci as usize, bucket, Some(key)) } else { None };
+            let bucket_next = if i & LANE == 0 {
+                self.book.get(tt).next_in_class(&self.book.nodes, ci as usize, bucket, Some(key))
+            } else {
+                None
+            };
             if let Some(next) = bucket_next {
                 push_stream(&mut heap, &mut heads, next, i);
             }
@@ -444,8 +447,8 @@ impl Market {
                 while bits != 0 {
                     let b = bits.trailing_zeros() as u8;
                     bits &= bits - 1;
-                    if let Some(first) = class.buckets[b as usize].first() {
-                        cursors.push((*first, ci, b));
+                    if let Some(first) = self.book.nodes.auctions.first(&class.buckets[b as usize]) {
+                        cursors.push((first, ci, b));
                     }
                 }
             }
@@ -482,7 +485,7 @@ impl Market {
                 self.execute_match(rid, oid, units, price, false, now);
                 self.close_request_if_done(rid, now);
             }
-            match self.book.get(tt).next_auction_in(ci as usize, bucket, Some(key)) {
+            match self.book.get(tt).next_auction_in(&self.book.nodes, ci as usize, bucket, Some(key)) {
                 Some(next) => cursors[best].0 = next,
                 None => {
                     cursors.swap_remove(best);
@@ -498,9 +501,8 @@ impl Market {
     pub(crate) fn clear_book(&mut self, tt: crate::ids::TaskTypeId, now: SimTime) {
         let mut ids = std::mem::take(&mut self.scratch_ids);
         ids.clear();
-        let tb = self.book.get(tt);
-        ids.extend(tb.bids.iter().map(|&(_, id)| id));
-        ids.extend(tb.asks.iter().map(|&(_, id)| id));
+        ids.extend(self.book.bids(tt).map(|(_, id)| id));
+        ids.extend(self.book.asks(tt).map(|(_, id)| id));
         for &id in &ids {
             self.close_order(id, OrderStatus::Cancelled, CloseReason::BookCleared, now);
         }
@@ -536,7 +538,7 @@ impl Market {
             if let Some(p) = self.call_price(tt) {
                 let mut ids = std::mem::take(&mut self.scratch_ids);
                 ids.clear();
-                ids.extend(self.book.get(tt).bids.iter().take_while(|(Reverse(b), _)| *b >= p).map(|&(_, id)| id));
+                ids.extend(self.book.bids(tt).take_while(|(Reverse(b), _)| *b >= p).map(|(_, id)| id));
                 for &rid in &ids {
                     if self.orders[rid.index()].status.is_open() {
                         self.match_request(rid, now, Walk::Uniform(p));
@@ -552,8 +554,7 @@ impl Market {
     /// The uniform price of a call in task type `tt` (see [`Market::run_call`]), or `None` when
     /// the book does not cross.
     pub(crate) fn call_price(&mut self, tt: crate::ids::TaskTypeId) -> Option<u64> {
-        let tb = self.book.get(tt);
-        let (best_bid, best_ask) = (tb.best_bid()?, tb.best_ask()?);
+        let (best_bid, best_ask) = (self.book.best_bid(tt)?, self.book.best_ask(tt)?);
         if best_bid < best_ask {
             return None;
         }
@@ -562,10 +563,10 @@ impl Market {
         bids.clear();
         asks.clear();
         // Bids descending, asks ascending: the book's own orders.
-        for &(Reverse(b), id) in tb.bids.iter().take_while(|(Reverse(b), _)| *b >= best_ask) {
+        for (Reverse(b), id) in self.book.bids(tt).take_while(|(Reverse(b), _)| *b >= best_ask) {
             bids.push((b, self.orders[id.index()].remaining()));
         }
-        for &(a, id) in tb.asks.iter().take_while(|(a, _)| *a <= best_bid) {
+        for (a, id) in self.book.asks(tt).take_while(|(a, _)| *a <= best_bid) {
             asks.push((a, self.orders[id.index()].remaining()));
         }
         let price = clearing_price(&bids, &asks);
@@ -631,11 +632,10 @@ impl Market {
                 let l = &self.book.lanes[lane as usize];
                 let Some((_, head)) = l.first() else { continue };
                 let (key, bucket) = (OfferKey { weighted_bits: l.head_bits, id: head }, l.bucket);
-                let tb = self.book.get_mut(tt);
                 if insert {
-                    tb.insert_offer(class as usize, bucket, key);
+                    self.book.insert_offer(tt, class as usize, bucket, key);
                 } else {
-                    tb.remove_offer(class as usize, bucket, &key);
+                    self.book.remove_offer(tt, class as usize, bucket, &key);
                 }
             }
             return;
@@ -650,12 +650,11 @@ impl Market {
             let (tt, caps) = (o.spec.task_type, o.spec.capabilities);
             let key = OfferKey { weighted_bits: self.rank_keys[oid.index()], id: oid };
             let bucket = self.rank_buckets[oid.index()];
-            let tb = self.book.get_mut(tt);
-            let class = tb.class_of(caps);
+            let class = self.book.get_mut(tt).class_of(caps);
             if insert {
-                tb.insert_offer(class, bucket, key);
+                self.book.insert_offer(tt, class, bucket, key);
             } else {
-                tb.remove_offer(class, bucket, &key);
+                self.book.remove_offer(tt, class, bucket, &key);
             }
         }
     }
@@ -836,15 +835,14 @@ impl Market {
         } else {
             let key = OfferKey { weighted_bits: self.rank_keys[oid.index()], id: oid };
             let bucket = self.rank_buckets[oid.index()];
-            let tb = self.book.get_mut(tt);
-            let class = tb.class_of(caps);
+            let class = self.book.get_mut(tt).class_of(caps);
             // A parked provider's resting offers are out of the class books but still counted.
-            parked || tb.remove_offer(class, bucket, &key)
+            parked || self.book.remove_offer(tt, class, bucket, &key)
         };
         self.open.remove(trader, oid);
         if was_resting {
-            let tb = self.book.get_mut(tt);
-            tb.unindex_ask(o_price, oid);
+            let (tb, nodes) = self.book.split_mut(tt);
+            tb.unindex_ask(nodes, o_price, oid);
             tb.resting_units -= remaining;
             tb.resting_offers -= 1;
             let p = &mut self.peers[trader.index()];
@@ -866,9 +864,8 @@ impl Market {
         self.rank_keys[oid.index()] = bits;
         self.rank_buckets[oid.index()] = bucket;
         if !self.peers[provider.index()].cap_parked {
-            let tb = self.book.get_mut(tt);
-            let class = tb.class_of(caps);
-            tb.insert_offer(class, bucket, OfferKey { weighted_bits: bits, id: oid });
+            let class = self.book.get_mut(tt).class_of(caps);
+            self.book.insert_offer(tt, class, bucket, OfferKey { weighted_bits: bits, id: oid });
         }
     }
 
@@ -902,9 +899,9 @@ impl Market {
                 let o = &self.orders[oid.index()];
                 let key = OfferKey { weighted_bits: self.rank_keys[oid.index()], id: oid };
                 let bucket = self.rank_buckets[oid.index()];
-                let tb = self.book.get_mut(o.spec.task_type);
-                let class = tb.class_of(o.spec.capabilities);
-                tb.remove_offer(class, bucket, &key);
+                let tt = o.spec.task_type;
+                let class = self.book.get_mut(tt).class_of(o.spec.capabilities);
+                self.book.remove_offer(tt, class, bucket, &key);
             }
         }
         self.peers[provider.index()].laned = true;
@@ -923,15 +920,15 @@ impl Market {
         let parked = self.peers[provider.index()].cap_parked;
         for j in 0..self.book.lanes_of(provider).len() {
             let (tt, class, lane) = self.book.lanes_of(provider)[j];
-            let l = &mut self.book.lanes[lane as usize];
+            let l = &self.book.lanes[lane as usize];
             if let Some((_, head)) = l.first()
                 && !parked
             {
                 let key = OfferKey { weighted_bits: l.head_bits, id: head };
                 let bucket = l.bucket;
-                self.book.get_mut(tt).remove_offer(class as usize, bucket, &key);
+                self.book.remove_offer(tt, class as usize, bucket, &key);
             }
-            self.book.lanes[lane as usize].clear();
+            self.book.lane_clear(lane);
         }
         self.peers[provider.index()].laned = false;
         let mut next = self.open.first(provider);
@@ -948,9 +945,9 @@ impl Market {
     /// O(log n).
     pub(crate) fn join_lane(&mut self, provider: PeerId, lane: u32, ask: u64, oid: OrderId) {
         self.lane_of[oid.index()] = lane;
-        let l = &mut self.book.lanes[lane as usize];
+        let l = &self.book.lanes[lane as usize];
         let old = l.first().map(|(_, h)| (OfferKey { weighted_bits: l.head_bits, id: h }, l.bucket));
-        if l.insert((ask, oid)) {
+        if self.book.lane_insert(lane, (ask, oid)) {
             self.refile_head(provider, lane, old);
         }
     }
@@ -959,10 +956,10 @@ impl Market {
     /// head. False if the offer was not resting. O(log n).
     fn leave_lane(&mut self, provider: PeerId, ask: u64, oid: OrderId) -> bool {
         let lane = self.lane_of[oid.index()];
-        let l = &mut self.book.lanes[lane as usize];
+        let l = &self.book.lanes[lane as usize];
         let old =
             (l.first() == Some((ask, oid))).then_some((OfferKey { weighted_bits: l.head_bits, id: oid }, l.bucket));
-        if !l.remove((ask, oid)) {
+        if !self.book.lane_remove(lane, (ask, oid)) {
             return false;
         }
         if old.is_some() {
@@ -988,12 +985,11 @@ impl Market {
         if new.map(|n| (n, bucket)) == old || self.peers[provider.index()].cap_parked {
             return;
         }
-        let tb = self.book.get_mut(tt);
         if let Some(n) = new {
-            tb.insert_offer(class, bucket, n);
+            self.book.insert_offer(tt, class, bucket, n);
         }
         if let Some((o, b)) = old {
-            tb.remove_offer(class, b, &o);
+            self.book.remove_offer(tt, class, b, &o);
         }
     }
 
@@ -1041,11 +1037,10 @@ impl Market {
             if self.peers[peer.index()].cap_parked {
                 continue; // out of the books: it rejoins under the new key
             }
-            let tb = self.book.get_mut(tt);
-            let class = tb.class_of(caps);
+            let class = self.book.get_mut(tt).class_of(caps);
             // Insert before removing: the class never turns empty, so its live listing stays put.
-            tb.insert_offer(class, new_bucket, OfferKey { weighted_bits: new_bits, id: oid });
-            tb.remove_offer(class, old_bucket, &old);
+            self.book.insert_offer(tt, class, new_bucket, OfferKey { weighted_bits: new_bits, id: oid });
+            self.book.remove_offer(tt, class, old_bucket, &old);
         }
     }
 
@@ -1058,8 +1053,8 @@ impl Market {
         let (needs, floor_bucket) = self.auction_slot(&o.spec);
         match side {
             Side::Buy => {
-                let tb = self.book.get_mut(tt);
-                tb.remove_auction(needs, floor_bucket, (Reverse(bid), id));
+                let (tb, nodes) = self.book.split_mut(tt);
+                tb.remove_auction(nodes, needs, floor_bucket, (Reverse(bid), id));
                 if tb.bids.is_empty() && self.config.institution == Institution::CallMarket {
                     self.call_books.remove(&tt);
                 }
@@ -1147,7 +1142,7 @@ mod tests {
             for (t, tb) in self.book.types.iter().enumerate() {
                 for class in &tb.classes {
                     for (b, set) in class.buckets.iter().enumerate() {
-                        for &key in set {
+                        for key in self.book.offer_keys(set) {
                             let o = &self.orders[key.id.index()];
                             if !self.peers[o.trader.index()].laned {
                                 held.push((t, class.capabilities, b as u8, key));
@@ -1177,7 +1172,7 @@ mod tests {
                     let lane = &self.book.lanes[l as usize];
                     // Each lane is its provider's, in the class of its offers, by (ask, id).
                     assert_eq!((lane.task_type, lane.class), (t, c));
-                    for (ask, id) in lane.iter() {
+                    for (ask, id) in lane.iter(&self.book.nodes) {
                         let o = &self.orders[id.index()];
                         assert_eq!((o.trader.index(), o.spec.task_type, o.price_per_unit), (i, t, ask));
                         assert_eq!(self.book.get(t).classes[c as usize].capabilities, o.spec.capabilities);

@@ -48,6 +48,11 @@ impl OpenLists {
         self.peers.push(NO_ORDERS);
     }
 
+    /// Makes room for `orders` more order ids.
+    pub fn reserve_orders(&mut self, orders: usize) {
+        self.links.reserve(orders);
+    }
+
     /// Makes room for the next order id (in no list yet).
     pub fn add_order(&mut self) {
         self.links.push(Link { prev: UNLISTED, next: NIL });

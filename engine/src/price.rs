@@ -148,6 +148,18 @@ pub(crate) struct PriceWindows {
 }
 
 impl PriceWindows {
+    /// Makes room for `trades` more trades in the windows, split evenly across the task types
+    /// registered so far.
+    pub fn reserve(&mut self, trades: usize) {
+        let each = trades / self.windows.len().max(1);
+        for w in &mut self.windows {
+            w.trades.reserve(each);
+            w.mins.reserve(each);
+            w.maxs.reserve(each);
+        }
+        self.expiries.reserve(self.windows.len());
+    }
+
     /// Number of windows (task types).
     pub fn len(&self) -> usize {
         self.windows.len()

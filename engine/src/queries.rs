@@ -157,7 +157,7 @@ impl Market {
     pub fn best_ask(&self, task_type: TaskTypeId) -> Option<u64> {
         let tb = self.book.types.get(task_type.index())?;
         if tb.indexed {
-            return tb.best_ask();
+            return tb.best_ask(&self.book.nodes);
         }
         let mut best: Option<u64> = None;
         // Live classes and their non-empty buckets only: classes and buckets that emptied cost
@@ -170,7 +170,7 @@ impl Market {
                 bits &= bits - 1;
                 // In bucket b, ask >= weighted * floor(b)^k: once that exceeds the best, stop.
                 let floor = self.bucket_floor_k[b];
-                for key in &class.buckets[b] {
+                for key in self.book.offer_keys(&class.buckets[b]) {
                     if let Some(best) = best
                         && key.weighted() * floor > best as f64 * (1.0 + 1e-9)
                     {
@@ -209,7 +209,7 @@ impl Market {
 
     /// Highest open bid of a task type.
     pub fn best_bid(&self, task_type: TaskTypeId) -> Option<u64> {
-        self.book.types.get(task_type.index())?.best_bid()
+        self.book.types.get(task_type.index())?.best_bid(&self.book.nodes)
     }
 
     /// Number of open auctions of a task type.

@@ -61,6 +61,16 @@ pub(crate) struct Timers {
 }
 
 impl Timers {
+    /// Makes room for the timers of `orders` more orders (auction closes) and `matches` more
+    /// matches (reviews, time locks, escrow and dispute timeouts).
+    pub fn reserve(&mut self, orders: usize, matches: usize) {
+        self.fifos[0].reserve(orders);
+        for q in &mut self.fifos[1..] {
+            q.reserve(matches);
+        }
+        self.heap.reserve(matches);
+    }
+
     /// Schedules a timer. Constant-delay kinds arrive in non-decreasing time order (the clock is
     /// monotonic) and go to their FIFO when they also keep `(time, id)` order there; anything
     /// else (an earlier time, or the same time with a smaller id, e.g. two escrows completed at
