@@ -4,7 +4,7 @@
 //!
 //! Run: `cargo run --release -p synmarket-engine --example streams [prefix] [reps]`, where
 //! `prefix` keeps the streams whose name starts with it (all by default) and `reps` defaults
-//! to 5. To compare two commits, build this example in both (in separate target directories)
+//! to 10. To compare two commits, build this example in both (in separate target directories)
 //! and alternate the two binaries a few times: the machines here are shared, so only figures
 //! taken side by side in one session compare (BENCHMARKS.md, "Book storage").
 
@@ -18,31 +18,32 @@ use synmarket_engine::workload::{WorkloadSpec, apply, build};
 fn main() {
     let prefix = std::env::args().nth(1).unwrap_or_default();
     let reps: usize = match std::env::args().nth(2).map(|r| r.parse()) {
-        None => 5,
+        None => 10,
         Some(Ok(r)) if r > 0 => r,
         Some(_) => {
             eprintln!("streams: the second argument, the number of passes, must be a whole number above 0");
             std::process::exit(2);
         }
     };
+    // The streams of `benches/matching.rs`, under the same names and with the same specs.
     let mix = |resting| WorkloadSpec {
         resting,
         classes: 50,
         reputation_weight: 1.0,
         min_reputation_share: 0.2,
-        selectivity: 0.1,
         cancel_share: 0.05,
-        ops: 100_000,
+        ops: 10_000,
         ..Default::default()
     };
+    let depth = |resting| WorkloadSpec { resting, ops: 100_000, ..Default::default() };
     let streams = [
-        ("depth/1000", WorkloadSpec { resting: 1000, ops: 200_000, ..Default::default() }),
-        ("depth/10000", WorkloadSpec { resting: 10_000, ops: 200_000, ..Default::default() }),
-        ("depth/100000", WorkloadSpec { resting: 100_000, ops: 200_000, ..Default::default() }),
-        ("mix/10000", mix(10_000)),
-        ("mix/100000", mix(100_000)),
-        ("requests/10000", WorkloadSpec { request_share: Some(1.0), cancel_share: 0.0, ops: 20_000, ..mix(10_000) }),
-        ("cancels30/10000", WorkloadSpec { cancel_share: 0.3, classes: 50, ops: 200_000, ..Default::default() }),
+        ("depth/price_priority/1000", depth(1_000)),
+        ("depth/price_priority/10000", depth(10_000)),
+        ("depth/price_priority/100000", depth(100_000)),
+        ("mix/50_classes/1000", mix(1_000)),
+        ("mix/50_classes/10000", mix(10_000)),
+        ("mix/50_classes/100000", mix(100_000)),
+        ("requests/filtered/10000", WorkloadSpec { request_share: Some(1.0), cancel_share: 0.0, ..mix(10_000) }),
     ];
     for (label, spec) in streams.into_iter().filter(|(l, _)| l.starts_with(&prefix)) {
         let w = build(&spec);

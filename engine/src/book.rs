@@ -570,12 +570,18 @@ pub struct OfferBook {
 }
 
 impl OfferBook {
-    /// Makes room for `orders` more open orders in the sets without allocating
-    /// ([`Forest::reserve`]).
+    /// Makes room for `orders` more open orders in the sets of the classes and lanes that exist
+    /// now, without allocating ([`Forest::reserve`]); a class or lane created later may still
+    /// allocate its first nodes.
     pub fn reserve(&mut self, orders: usize) {
-        self.nodes.offers.reserve(orders);
-        self.nodes.auctions.reserve(orders.saturating_mul(1 + usize::from(self.indexed)));
-        self.nodes.asks.reserve(orders.saturating_mul(1 + usize::from(self.indexed)));
+        let buckets = |n: usize| n.saturating_mul(REP_BUCKETS);
+        let offer_sets = buckets(self.types.iter().map(|t| t.classes.len()).sum());
+        let auction_sets = buckets(self.types.iter().map(|t| t.auction_classes.len()).sum()) + self.types.len();
+        let ask_sets = self.types.len() + self.lanes.len();
+        let indexed = 1 + usize::from(self.indexed);
+        self.nodes.offers.reserve(orders, offer_sets);
+        self.nodes.auctions.reserve(orders.saturating_mul(indexed), auction_sets);
+        self.nodes.asks.reserve(orders.saturating_mul(indexed), ask_sets);
     }
 
     /// Bytes of the tree nodes in some set, and of every node the pools hold (free ones too).

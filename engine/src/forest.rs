@@ -91,7 +91,7 @@ struct Inner<K> {
 }
 
 /// A pool of nodes holding any number of ordered [`Set`]s of keys `K`.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Forest<K> {
     leaves: Vec<Leaf<K>>,
     inners: Vec<Inner<K>>,
@@ -112,6 +112,19 @@ impl<K: Copy + Ord + Default> Default for Forest<K> {
             live_leaves: 0,
             live_inners: 0,
         }
+    }
+}
+
+/// A copy keeps the pool's spare capacity (what [`Forest::reserve`] made room for, or what
+/// doubling left): a copied market then grows its books as the original would, without first
+/// reallocating (and copying) the whole pool at its first split.
+impl<K: Clone> Clone for Forest<K> {
+    fn clone(&self) -> Self {
+        let mut leaves = Vec::with_capacity(self.leaves.capacity());
+        leaves.extend_from_slice(&self.leaves);
+        let mut inners = Vec::with_capacity(self.inners.capacity());
+        inners.extend_from_slice(&self.inners);
+        Forest { leaves, inners, ..*self }
     }
 }
 
@@ -276,12 +289,14 @@ impl<K: Copy + Ord + Default> Forest<K> {
         *set = Set::default();
     }
 
-    /// Makes room for `keys` more keys in any of the sets without allocating: enough nodes for
-    /// sets of the worst shape the merges allow (a leaf per `HALF / 2` keys).
-    pub fn reserve(&mut self, keys: usize) {
-        let leaves = keys.div_ceil(HALF / 2);
+    /// Makes room for `keys` more keys spread over at most `sets` sets without allocating:
+    /// nodes for the worst shape the merges allow, a leaf per `HALF / 2` keys of a set plus one
+    /// more per set (a set of one key holds a whole leaf), and an inner node per two leaves (a
+    /// root over two leaves).
+    pub fn reserve(&mut self, keys: usize, sets: usize) {
+        let leaves = keys.div_ceil(HALF / 2).saturating_add(sets.min(keys));
         self.leaves.reserve(leaves);
-        self.inners.reserve(leaves.div_ceil(HALF / 2));
+        self.inners.reserve(leaves.div_ceil(2));
     }
 
     /// Nodes in use and on the free list: `(leaves, inner nodes)` allocated in all.
@@ -379,7 +394,9 @@ impl<K: Copy + Ord + Default> Forest<K> {
                 self.free_inner(node);
                 Some(path[level - 1].1 as usize)
             } else {
-                self.merge_inner(path[level - 1].0, path[level - 1].1 as usize)
+                // The children of `node` are leaves at the last level.
+                let child_height = set.height - 1 - level as u8;
+                self.merge_inner(set, path[level - 1].0, path[level - 1].1 as usize, child_height)
             };
             match gone {
                 Some(c) => {
@@ -418,9 +435,10 @@ impl<K: Copy + Ord + Default> Forest<K> {
         Some(gone)
     }
 
-    /// Merges inner child `i` of `parent` with a sibling when both fit in half a node; returns
-    /// the index (in `parent`) of the node that was merged away and freed.
-    fn merge_inner(&mut self, parent: u32, i: usize) -> Option<usize> {
+    /// Merges inner child `i` of `parent` (whose own children are `child_height` levels above
+    /// the leaves, 0 for leaves) with a sibling when both fit in half a node; returns the index
+    /// (in `parent`) of the node that was merged away and freed.
+    fn merge_inner(&mut self, set: &mut Set, parent: u32, i: usize, child_height: u8) -> Option<usize> {
         let p = &self.inners[parent as usize];
         let (left, right, gone) = self.sibling_pair(p, i, |c| self.inners[c as usize].len as usize)?;
         // The right node's lower bound in the parent becomes the bound of its first child.
@@ -432,7 +450,47 @@ impl<K: Copy + Ord + Default> Forest<K> {
         l.bounds[ln] = between;
         l.len = (ln + rn) as u8;
         self.free_inner(right);
+        // The left node's last child and the right node's first are now siblings.
+        self.merge_seam(set, left, ln, child_height);
         Some(gone)
+    }
+
+    /// Merges children `i - 1` and `i` of inner node `node` (children `child_height` levels
+    /// above the leaves) when they fit in half a node, and so on down the seam between them.
+    /// Two nodes become siblings only when their parents merge; each neighbour of the merged
+    /// node keeps a sum above half a node (the merged node holds at least what either half
+    /// held), so no other pair needs a look: adjacent siblings always fill more than half a node.
+    fn merge_seam(&mut self, set: &mut Set, node: u32, i: usize, child_height: u8) {
+        let (a, b) = (self.inners[node as usize].children[i - 1], self.inners[node as usize].children[i]);
+        if child_height == 0 {
+            let (l, r) = two(&mut self.leaves, a, b);
+            let (ln, rn) = (l.len as usize, r.len as usize);
+            if ln + rn > HALF {
+                return;
+            }
+            l.keys[ln..ln + rn].copy_from_slice(&r.keys[..rn]);
+            l.len = (ln + rn) as u8;
+            r.len = 0;
+            self.unlink_leaf(set, b);
+        } else {
+            let between = self.inners[node as usize].bounds[i];
+            let (l, r) = two(&mut self.inners, a, b);
+            let (ln, rn) = (l.len as usize, r.len as usize);
+            if ln + rn > HALF {
+                return;
+            }
+            l.bounds[ln..ln + rn].copy_from_slice(&r.bounds[..rn]);
+            l.children[ln..ln + rn].copy_from_slice(&r.children[..rn]);
+            l.bounds[ln] = between;
+            l.len = (ln + rn) as u8;
+            self.free_inner(b);
+            self.merge_seam(set, a, ln, child_height - 1);
+        }
+        let inner = &mut self.inners[node as usize];
+        let len = inner.len as usize;
+        inner.bounds.copy_within(i + 1..len, i);
+        inner.children.copy_within(i + 1..len, i);
+        inner.len -= 1;
     }
 
     /// The sibling pair `(left, right, index of right)` of child `i` of `p` that fits in half a
@@ -697,6 +755,38 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+
+        /// Deep sets (heights up to 3) drained in random order: inner nodes merge, the root
+        /// collapses, and every step agrees with `BTreeSet`.
+        #[test]
+        fn deep_random_drains_agree(keys in prop::collection::vec(0..1_000_000u32, 1..8000), seed in any::<u64>()) {
+            let (mut f, mut s, mut model) = (Forest::<u32>::default(), Set::default(), BTreeSet::new());
+            for &k in &keys {
+                prop_assert_eq!(f.insert(&mut s, k), model.insert(k));
+            }
+            let mut order: Vec<u32> = model.iter().copied().collect();
+            let mut x = seed | 1;
+            for i in (1..order.len()).rev() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                order.swap(i, (x % (i as u64 + 1)) as usize);
+            }
+            for (j, k) in order.iter().enumerate() {
+                prop_assert!(f.remove(&mut s, k));
+                model.remove(k);
+                if j % 7 == 0 || model.len() < 300 {
+                    f.check(&s);
+                    prop_assert_eq!(f.next_after(&s, *k), model.range(k + 1..).next().copied());
+                }
+            }
+            prop_assert_eq!(s, Set::default());
+            prop_assert_eq!((f.live_leaves, f.live_inners), (0, 0));
+        }
+    }
+
+    proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
 
         /// Four sets sharing one forest agree with four `BTreeSet`s after every operation.
@@ -756,6 +846,43 @@ mod tests {
         f.clear(&mut t);
         let (free_l, free_i) = free_count(&f);
         assert_eq!((free_l, free_i), held, "clear frees every node");
+    }
+
+    /// Two inner nodes that merge make their edge children siblings: the seam merges too (a
+    /// sequence found by review, which left two one-key leaves side by side).
+    #[test]
+    fn merged_inner_nodes_leave_no_small_seam() {
+        let mut f = Forest::<u32>::default();
+        let mut s = Set::default();
+        for k in 0..137u32 {
+            f.insert(&mut s, k);
+        }
+        assert_eq!(s.height, 2);
+        for r in [8..16, 24..32, 40..56, 57..64, 65..72, 80..88, 96..104, 112..137u32] {
+            for k in r {
+                assert!(f.remove(&mut s, &k));
+                f.check(&s);
+            }
+        }
+        assert_eq!(s.len(), 50);
+    }
+
+    #[test]
+    fn reserve_covers_many_tiny_sets() {
+        let mut f = Forest::<u32>::default();
+        f.reserve(1000, 1000);
+        let cap = (f.leaves.capacity(), f.inners.capacity());
+        let mut sets = vec![Set::default(); 1000];
+        for (i, s) in sets.iter_mut().enumerate() {
+            f.insert(s, i as u32);
+        }
+        // And a few deep sets' worth of keys in one set.
+        let mut deep = Set::default();
+        f.clear(&mut sets[0]);
+        for k in 0..999u32 {
+            f.insert(&mut deep, k);
+        }
+        assert_eq!((f.leaves.capacity(), f.inners.capacity()), cap, "reserve made room for every node");
     }
 
     #[test]
