@@ -66,13 +66,14 @@ pub fn serde_reason(reason: &str, key: Option<&str>) -> String {
                 // A `--set` value that is a number TOML cannot hold arrives as text: say why.
                 let text = found.trim_start_matches("string ").trim_matches('"');
                 let digits = text.strip_prefix('-').unwrap_or(text);
-                if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
+                // Only digits that no whole number holds are too large: `"5"` is a number in quotes.
+                if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) && text.parse::<i64>().is_err() {
                     return format!("expected {exp}, found {text}: too large (whole numbers stop at 2^63-1)");
                 }
                 if text.parse::<f64>().is_ok_and(|x| x.is_infinite()) {
                     return format!("expected {exp}, found {text}: too large to be a number");
                 }
-                return format!("expected {exp}, found {found_w}: write the number without quotes");
+                return format!("expected {exp}, found {found_w}{}", quoted_number_hint(text));
             }
             if found.starts_with("floating point ") && exp.starts_with("a whole number") {
                 let x: f64 = found_w.parse().unwrap_or(f64::NAN);
@@ -118,6 +119,17 @@ pub fn serde_reason(reason: &str, key: Option<&str>) -> String {
     }
     let _ = key;
     r.to_string()
+}
+
+/// What to say of text where a number belongs: quoted digits (`"5"`) are a number written in
+/// quotes; anything else (`abc`, which `--set` passes on as text) is not a number at all, and
+/// telling its author to drop quotes they never typed would not help.
+pub(crate) fn quoted_number_hint(text: &str) -> &'static str {
+    if text.trim().parse::<f64>().is_ok_and(f64::is_finite) {
+        ": write the number without quotes"
+    } else {
+        ", which is not a number"
+    }
 }
 
 /// What kind of TOML value `v` is, in the user's words, with its article ("a whole number",

@@ -140,7 +140,7 @@ pub enum SweepError {
         failed: Vec<(String, String)>,
     },
     /// Merge found runs missing.
-    #[error("{missing} of {total} runs are missing in {dir}, e.g. {examples}; run `synmarket sweep status` to see which shards to resubmit", dir = dir.display())]
+    #[error("{missing} of {total} runs are missing in {dir}, e.g. {examples}; run `synmarket sweep status` on the same sweep file with `--shards N` (N: the shard count you submitted) to list the shards to resubmit", dir = dir.display())]
     Incomplete {
         /// The sweep folder.
         dir: PathBuf,

@@ -130,7 +130,13 @@ impl Ctx<'_> {
                     None => s.parse(),
                 };
                 parsed.map_err(|_| {
-                    self.err(key, format!("expected a whole number ≥ 0, found the text \"{s}\": write the number without quotes (or 0x followed by hex digits)"))
+                    let hint = crate::scenario::messages::quoted_number_hint(s);
+                    self.err(
+                        key,
+                        format!(
+                            "expected a whole number ≥ 0 (or 0x followed by hex digits), found the text \"{s}\"{hint}"
+                        ),
+                    )
                 })
             }
             Some(other) => {
@@ -415,7 +421,7 @@ impl Sweep {
             Some(toml::Value::String(s)) => {
                 return Err(ctx.err(
                     "sweep.replications",
-                    format!("{range}, found the text \"{s}\": write the number without quotes"),
+                    format!("{range}, found the text \"{s}\"{}", crate::scenario::messages::quoted_number_hint(s)),
                 ));
             }
             v => ctx.uint(v, "sweep.replications", None)?,

@@ -45,7 +45,7 @@ const CASES: &[(&str, Input, &str)] = &[
     (
         "count as text",
         Input::Scenario("count = 3", "count = \"20\""),
-        "FILE:12:9: population[0].count: expected a whole number, found 20: too large (whole numbers stop at 2^63-1)",
+        "FILE:12:9: population[0].count: expected a whole number, found the text \"20\": write the number without quotes",
     ),
     (
         "negative fee",
@@ -165,7 +165,14 @@ const CASES: &[(&str, Input, &str)] = &[
         Input::Sweep(
             "[sweep]\nname = \"x\"\nscenario = \"BASELINE\"\nreplications = 2\n[grid]\n\"market.fee_bps\" = [\"a\", 2]\n",
         ),
-        "FILE:6:1: point 2dd399377dbd (market.fee_bps=\"a\"): market.fee_bps: expected a whole number ≥ 0, found the text \"a\": write the number without quotes",
+        "FILE:6:1: point 2dd399377dbd (market.fee_bps=\"a\"): market.fee_bps: expected a whole number ≥ 0, found the text \"a\", which is not a number",
+    ),
+    (
+        "sweep replications as words",
+        Input::Sweep(
+            "[sweep]\nname = \"x\"\nscenario = \"BASELINE\"\nreplications = \"two\"\n[grid]\n\"market.fee_bps\" = [1, 2]\n",
+        ),
+        "FILE:4:1: sweep.replications: expected a whole number from 1 to 100000 (the seeded runs of each point), found the text \"two\", which is not a number",
     ),
     (
         "sweep unquoted key",
@@ -261,6 +268,21 @@ const CASES: &[(&str, Input, &str)] = &[
         "number too large for --set",
         Input::Cli(&["run", "MIN", "--set", "market.reputation_weight=1e400"]),
         "MIN: market.reputation_weight: expected a number, found 1e400: too large to be a number (set by `--set market.reputation_weight=1e400`)",
+    ),
+    (
+        "text for a number in --set",
+        Input::Cli(&["run", "MIN", "--set", "market.fee_bps=abc"]),
+        "MIN: market.fee_bps: expected a whole number ≥ 0, found the text \"abc\", which is not a number (set by `--set market.fee_bps=abc`)",
+    ),
+    (
+        "huge number in --set",
+        Input::Cli(&["run", "MIN", "--set", "market.fee_bps=99999999999999999999"]),
+        "MIN: market.fee_bps: expected a whole number ≥ 0, found 99999999999999999999: too large (whole numbers stop at 2^63-1) (set by `--set market.fee_bps=99999999999999999999`)",
+    ),
+    (
+        "quoted number in --set",
+        Input::Cli(&["run", "MIN", "--set", "market.fee_bps=\"5\""]),
+        "MIN: market.fee_bps: expected a whole number ≥ 0, found the text \"5\": write the number without quotes (set by `--set market.fee_bps=\"5\"`)",
     ),
     (
         "bad value in --versus",
