@@ -147,15 +147,7 @@ fn main() {
     // `cargo test --benches` runs bench binaries with `--bench` absent; keep that quick.
     let quick = !std::env::args().any(|a| a == "--bench");
     let ops = if quick { 2_000 } else { 200_000 };
-    let mix = |resting| WorkloadSpec {
-        resting,
-        classes: 50,
-        reputation_weight: 1.0,
-        min_reputation_share: 0.2,
-        cancel_share: 0.05,
-        ops: ops / 10,
-        ..Default::default()
-    };
+    let mix = |resting| WorkloadSpec { ops: ops / 10, ..WorkloadSpec::mix(resting) };
     let workloads: Vec<(&str, WorkloadSpec)> = vec![
         ("price priority, 10k resting", WorkloadSpec { ops, ..Default::default() }),
         ("price priority, 100k resting", WorkloadSpec { resting: 100_000, ops, ..Default::default() }),

@@ -55,22 +55,6 @@ fn configure(g: &mut BenchmarkGroup<'_, WallTime>) {
     g.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
 }
 
-/// The realistic mix: 50 capability classes, reputation-weighted priority, 20 % of requests
-/// with a minimum reputation (half the providers pass), 5 % cancels.
-fn mix(resting: usize) -> WorkloadSpec {
-    WorkloadSpec {
-        resting,
-        classes: 50,
-        reputation_weight: 1.0,
-        min_reputation_share: 0.2,
-        cancel_share: 0.05,
-        // Reputation-weighted walks skip offers whose ask is above the bid (BENCHMARKS.md): the
-        // mix runs at ~15k commands/s at 10k resting, so its streams are kept short.
-        ops: 10_000,
-        ..Default::default()
-    }
-}
-
 /// Plain price priority (one class, no filters) at resting depths of 1k, 10k, 100k offers.
 fn depth(c: &mut Criterion) {
     let mut g = c.benchmark_group("depth");
@@ -78,7 +62,7 @@ fn depth(c: &mut Criterion) {
     for (resting, pinned) in
         [(1_000, 0x4a0d_4a5b_3e1e_fd65), (10_000, 0xd3ba_d3fd_f91c_c263), (100_000, 0x1bd3_26da_1885_7fe1)]
     {
-        let spec = WorkloadSpec { resting, ops: 100_000, ..Default::default() };
+        let spec = WorkloadSpec::price_priority(resting);
         bench_stream(&mut g, &format!("price_priority/{resting}"), &spec, pinned);
     }
     g.finish();
@@ -91,7 +75,7 @@ fn realistic(c: &mut Criterion) {
     for (resting, pinned) in
         [(1_000, 0x705a_d653_1fc3_c94d), (10_000, 0x6032_989b_c715_2cb1), (100_000, 0xc46c_09a2_67a3_99d2)]
     {
-        bench_stream(&mut g, &format!("50_classes/{resting}"), &mix(resting), pinned);
+        bench_stream(&mut g, &format!("50_classes/{resting}"), &WorkloadSpec::mix(resting), pinned);
     }
     g.finish();
 }
@@ -101,7 +85,7 @@ fn realistic(c: &mut Criterion) {
 fn requests(c: &mut Criterion) {
     let mut g = c.benchmark_group("requests");
     configure(&mut g);
-    let spec = WorkloadSpec { request_share: Some(1.0), cancel_share: 0.0, ops: 10_000, ..mix(10_000) };
+    let spec = WorkloadSpec { request_share: Some(1.0), cancel_share: 0.0, ops: 10_000, ..WorkloadSpec::mix(10_000) };
     bench_stream(&mut g, "filtered/10000", &spec, 0xd683_c316_9a9e_efd0);
     g.finish();
 }
@@ -117,7 +101,7 @@ fn selectivity(c: &mut Criterion) {
         (0.01, 0xef67_3988_15e8_dbe9),
         (0.001, 0x8175_6ac7_fdd8_e002),
     ] {
-        let spec = WorkloadSpec { eligible_share: Some(share), ..mix(10_000) };
+        let spec = WorkloadSpec { eligible_share: Some(share), ..WorkloadSpec::mix(10_000) };
         bench_stream(&mut g, &format!("eligible/{share}"), &spec, pinned);
     }
     g.finish();
@@ -127,7 +111,7 @@ fn selectivity(c: &mut Criterion) {
 fn signatures(c: &mut Criterion) {
     let mut g = c.benchmark_group("signatures");
     configure(&mut g);
-    let spec = WorkloadSpec { verify_signatures: true, ops: 2_000, ..mix(10_000) };
+    let spec = WorkloadSpec { verify_signatures: true, ops: 2_000, ..WorkloadSpec::mix(10_000) };
     bench_stream(&mut g, "verify/10000", &spec, 0x3e23_c736_7dc7_b7b2);
     g.finish();
 }
@@ -282,7 +266,7 @@ impl Indexed {
 fn filters(c: &mut Criterion) {
     let mut g = c.benchmark_group("filter");
     configure(&mut g);
-    let spec = WorkloadSpec { eligible_share: Some(0.1), ..mix(10_000) };
+    let spec = WorkloadSpec { eligible_share: Some(0.1), ..WorkloadSpec::mix(10_000) };
     let w = build(&spec);
     let m: &Market = &w.market;
     let k = m.config().reputation_weight;

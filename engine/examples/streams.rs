@@ -26,16 +26,7 @@ fn main() {
         }
     };
     // The streams of `benches/matching.rs`, under the same names and with the same specs.
-    let mix = |resting| WorkloadSpec {
-        resting,
-        classes: 50,
-        reputation_weight: 1.0,
-        min_reputation_share: 0.2,
-        cancel_share: 0.05,
-        ops: 10_000,
-        ..Default::default()
-    };
-    let depth = |resting| WorkloadSpec { resting, ops: 100_000, ..Default::default() };
+    let (mix, depth) = (WorkloadSpec::mix, WorkloadSpec::price_priority);
     let streams = [
         ("depth/price_priority/1000", depth(1_000)),
         ("depth/price_priority/10000", depth(10_000)),

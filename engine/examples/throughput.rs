@@ -16,15 +16,7 @@ fn main() {
         ("price priority, 1 class", WorkloadSpec { ops: 1_000_000, ..Default::default() }),
         (
             "50 classes, reputation-weighted, 20% min-reputation filters",
-            WorkloadSpec {
-                ops: 1_000_000,
-                classes: 50,
-                reputation_weight: 1.0,
-                min_reputation_share: 0.2,
-                selectivity: 0.1,
-                cancel_share: 0.05,
-                ..Default::default()
-            },
+            WorkloadSpec { ops: 1_000_000, selectivity: 0.1, ..WorkloadSpec::mix(10_000) },
         ),
     ] {
         let mut w = build(&spec);

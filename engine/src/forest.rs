@@ -426,12 +426,7 @@ impl<K: Copy + Ord + Default> Forest<K> {
     fn merge_leaf(&mut self, set: &mut Set, parent: u32, i: usize) -> Option<usize> {
         let p = &self.inners[parent as usize];
         let (left, right, gone) = self.sibling_pair(p, i, |c| self.leaves[c as usize].len as usize)?;
-        let (l, r) = two(&mut self.leaves, left, right);
-        let (ln, rn) = (l.len as usize, r.len as usize);
-        l.keys[ln..ln + rn].copy_from_slice(&r.keys[..rn]);
-        l.len = (ln + rn) as u8;
-        r.len = 0;
-        self.unlink_leaf(set, right);
+        self.absorb_leaf(set, left, right);
         Some(gone)
     }
 
@@ -441,17 +436,8 @@ impl<K: Copy + Ord + Default> Forest<K> {
     fn merge_inner(&mut self, set: &mut Set, parent: u32, i: usize, child_height: u8) -> Option<usize> {
         let p = &self.inners[parent as usize];
         let (left, right, gone) = self.sibling_pair(p, i, |c| self.inners[c as usize].len as usize)?;
-        // The right node's lower bound in the parent becomes the bound of its first child.
         let between = self.inners[parent as usize].bounds[gone];
-        let (l, r) = two(&mut self.inners, left, right);
-        let (ln, rn) = (l.len as usize, r.len as usize);
-        l.bounds[ln..ln + rn].copy_from_slice(&r.bounds[..rn]);
-        l.children[ln..ln + rn].copy_from_slice(&r.children[..rn]);
-        l.bounds[ln] = between;
-        l.len = (ln + rn) as u8;
-        self.free_inner(right);
-        // The left node's last child and the right node's first are now siblings.
-        self.merge_seam(set, left, ln, child_height);
+        self.absorb_inner(set, left, right, between, child_height);
         Some(gone)
     }
 
@@ -462,35 +448,50 @@ impl<K: Copy + Ord + Default> Forest<K> {
     /// held), so no other pair needs a look: adjacent siblings always fill more than half a node.
     fn merge_seam(&mut self, set: &mut Set, node: u32, i: usize, child_height: u8) {
         let (a, b) = (self.inners[node as usize].children[i - 1], self.inners[node as usize].children[i]);
+        let size = |c: u32| {
+            if child_height == 0 { self.leaves[c as usize].len as usize } else { self.inners[c as usize].len as usize }
+        };
+        if size(a) + size(b) > HALF {
+            return;
+        }
         if child_height == 0 {
-            let (l, r) = two(&mut self.leaves, a, b);
-            let (ln, rn) = (l.len as usize, r.len as usize);
-            if ln + rn > HALF {
-                return;
-            }
-            l.keys[ln..ln + rn].copy_from_slice(&r.keys[..rn]);
-            l.len = (ln + rn) as u8;
-            r.len = 0;
-            self.unlink_leaf(set, b);
+            self.absorb_leaf(set, a, b);
         } else {
             let between = self.inners[node as usize].bounds[i];
-            let (l, r) = two(&mut self.inners, a, b);
-            let (ln, rn) = (l.len as usize, r.len as usize);
-            if ln + rn > HALF {
-                return;
-            }
-            l.bounds[ln..ln + rn].copy_from_slice(&r.bounds[..rn]);
-            l.children[ln..ln + rn].copy_from_slice(&r.children[..rn]);
-            l.bounds[ln] = between;
-            l.len = (ln + rn) as u8;
-            self.free_inner(b);
-            self.merge_seam(set, a, ln, child_height - 1);
+            self.absorb_inner(set, a, b, between, child_height - 1);
         }
         let inner = &mut self.inners[node as usize];
         let len = inner.len as usize;
         inner.bounds.copy_within(i + 1..len, i);
         inner.children.copy_within(i + 1..len, i);
         inner.len -= 1;
+    }
+
+    /// Moves the keys of leaf `right` to the end of its left neighbour `left`, then unlinks and
+    /// frees `right` (its parent still lists it).
+    fn absorb_leaf(&mut self, set: &mut Set, left: u32, right: u32) {
+        let (l, r) = two(&mut self.leaves, left, right);
+        let (ln, rn) = (l.len as usize, r.len as usize);
+        l.keys[ln..ln + rn].copy_from_slice(&r.keys[..rn]);
+        l.len = (ln + rn) as u8;
+        r.len = 0;
+        self.unlink_leaf(set, right);
+    }
+
+    /// Moves the children of inner node `right` (whose lower bound in their parent is
+    /// `between`) to the end of its left sibling `left` and frees `right` (its parent still
+    /// lists it); their children are `child_height` levels above the leaves. Then merges the
+    /// seam: `left`'s last child and `right`'s first are now siblings.
+    fn absorb_inner(&mut self, set: &mut Set, left: u32, right: u32, between: K, child_height: u8) {
+        let (l, r) = two(&mut self.inners, left, right);
+        let (ln, rn) = (l.len as usize, r.len as usize);
+        l.bounds[ln..ln + rn].copy_from_slice(&r.bounds[..rn]);
+        l.children[ln..ln + rn].copy_from_slice(&r.children[..rn]);
+        // The right node's lower bound becomes the bound of its first child.
+        l.bounds[ln] = between;
+        l.len = (ln + rn) as u8;
+        self.free_inner(right);
+        self.merge_seam(set, left, ln, child_height);
     }
 
     /// The sibling pair `(left, right, index of right)` of child `i` of `p` that fits in half a

@@ -90,6 +90,29 @@ impl Default for WorkloadSpec {
     }
 }
 
+impl WorkloadSpec {
+    /// Plain price priority over `resting` offers: one class, reputation not weighed, no
+    /// filters or cancels, 100,000 commands (the benches' `depth/price_priority/{resting}`).
+    pub fn price_priority(resting: usize) -> Self {
+        WorkloadSpec { resting, ..WorkloadSpec::default() }
+    }
+
+    /// The benches' realistic mix over `resting` offers: 50 capability classes, reputation
+    /// weighed (k = 1), a reputation minimum on 20 % of requests, 5 % cancels, 10,000 commands
+    /// (`mix/50_classes/{resting}`; the requests, selectivity and signature benches vary it).
+    pub fn mix(resting: usize) -> Self {
+        WorkloadSpec {
+            resting,
+            classes: 50,
+            reputation_weight: 1.0,
+            min_reputation_share: 0.2,
+            cancel_share: 0.05,
+            ops: 10_000,
+            ..WorkloadSpec::default()
+        }
+    }
+}
+
 /// One command.
 #[derive(Clone, Copy, Debug)]
 pub enum Cmd {

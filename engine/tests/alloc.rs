@@ -77,17 +77,7 @@ const REALLOCATIONS_CEILING: usize = 40;
 fn steady_state_placement_cancel_and_match_allocate_nothing() {
     let cases = [
         ("price priority, 10k resting", WorkloadSpec::default()),
-        (
-            "50 classes, reputation, filters, 5% cancels",
-            WorkloadSpec {
-                classes: 50,
-                reputation_weight: 1.0,
-                min_reputation_share: 0.2,
-                selectivity: 0.1,
-                cancel_share: 0.05,
-                ..Default::default()
-            },
-        ),
+        ("50 classes, reputation, filters, 5% cancels", WorkloadSpec { selectivity: 0.1, ..WorkloadSpec::mix(10_000) }),
         ("30% cancels, 50 classes", WorkloadSpec { cancel_share: 0.3, classes: 50, ..Default::default() }),
     ];
     for (label, spec) in cases {
