@@ -16,8 +16,13 @@ use std::time::Instant;
 use synmarket_engine::workload::{WorkloadSpec, apply, build};
 
 fn main() {
-    let prefix = std::env::args().nth(1).unwrap_or_default();
-    let reps: usize = match std::env::args().nth(2).map(|r| r.parse()) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.len() > 2 {
+        eprintln!("streams: at most two arguments, a stream prefix and a number of passes; got {}", args.len());
+        std::process::exit(2);
+    }
+    let prefix = args.first().cloned().unwrap_or_default();
+    let reps: usize = match args.get(1).map(|r| r.parse()) {
         None => 10,
         Some(Ok(r)) if r > 0 => r,
         Some(_) => {
@@ -36,6 +41,11 @@ fn main() {
         ("mix/50_classes/100000", mix(100_000)),
         ("requests/filtered/10000", WorkloadSpec { request_share: Some(1.0), cancel_share: 0.0, ..mix(10_000) }),
     ];
+    if !streams.iter().any(|(l, _)| l.starts_with(&prefix)) {
+        let names: Vec<&str> = streams.iter().map(|(l, _)| *l).collect();
+        eprintln!("streams: no stream starts with \"{prefix}\"; the streams are {}", names.join(", "));
+        std::process::exit(2);
+    }
     for (label, spec) in streams.into_iter().filter(|(l, _)| l.starts_with(&prefix)) {
         let w = build(&spec);
         let (mut best, mut digest) = (f64::MAX, 0);

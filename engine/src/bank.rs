@@ -145,9 +145,9 @@ impl Bank {
     /// Makes room for `escrows` more escrow accounts and, when entries are kept, `entries` more
     /// ledger entries.
     pub(crate) fn reserve(&mut self, escrows: usize, entries: usize) {
-        self.escrows.reserve(escrows);
+        let _ = self.escrows.try_reserve_exact(escrows);
         if self.retain {
-            self.entries.reserve(entries);
+            let _ = self.entries.try_reserve_exact(entries);
         }
     }
 

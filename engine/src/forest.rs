@@ -295,8 +295,8 @@ impl<K: Copy + Ord + Default> Forest<K> {
     /// root over two leaves).
     pub fn reserve(&mut self, keys: usize, sets: usize) {
         let leaves = keys.div_ceil(HALF / 2).saturating_add(sets.min(keys));
-        self.leaves.reserve(leaves);
-        self.inners.reserve(leaves.div_ceil(2));
+        let _ = self.leaves.try_reserve_exact(leaves);
+        let _ = self.inners.try_reserve_exact(leaves.div_ceil(2));
     }
 
     /// Nodes in use and on the free list: `(leaves, inner nodes)` allocated in all.

@@ -50,7 +50,7 @@ impl OpenLists {
 
     /// Makes room for `orders` more order ids.
     pub fn reserve_orders(&mut self, orders: usize) {
-        self.links.reserve(orders);
+        let _ = self.links.try_reserve_exact(orders);
     }
 
     /// Makes room for the next order id (in no list yet).

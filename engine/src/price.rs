@@ -153,11 +153,11 @@ impl PriceWindows {
     pub fn reserve(&mut self, trades: usize) {
         let each = trades / self.windows.len().max(1);
         for w in &mut self.windows {
-            w.trades.reserve(each);
-            w.mins.reserve(each);
-            w.maxs.reserve(each);
+            let _ = w.trades.try_reserve_exact(each);
+            let _ = w.mins.try_reserve_exact(each);
+            let _ = w.maxs.try_reserve_exact(each);
         }
-        self.expiries.reserve(self.windows.len());
+        let _ = self.expiries.try_reserve_exact(self.windows.len());
     }
 
     /// Number of windows (task types).

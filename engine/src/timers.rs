@@ -64,11 +64,11 @@ impl Timers {
     /// Makes room for the timers of `orders` more orders (auction closes) and `matches` more
     /// matches (reviews, time locks, escrow and dispute timeouts).
     pub fn reserve(&mut self, orders: usize, matches: usize) {
-        self.fifos[0].reserve(orders);
+        let _ = self.fifos[0].try_reserve_exact(orders);
         for q in &mut self.fifos[1..] {
-            q.reserve(matches);
+            let _ = q.try_reserve_exact(matches);
         }
-        self.heap.reserve(matches);
+        let _ = self.heap.try_reserve_exact(matches);
     }
 
     /// Schedules a timer. Constant-delay kinds arrive in non-decreasing time order (the clock is
