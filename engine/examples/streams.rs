@@ -1,6 +1,7 @@
 //! The benches' command streams in a plain loop, for A/B runs of two builds: for each stream,
-//! the best of `reps` passes in nanoseconds per command, and the state digest after a pass
-//! (equal digests show both builds computed the same market).
+//! the best of `reps` passes in nanoseconds per command, each on a clone of the prepared market
+//! sized ahead with `Market::reserve` (as in `benches/matching.rs`), and the state digest after
+//! a pass (equal digests show both builds computed the same market).
 //!
 //! Run: `cargo run --release -p synmarket-engine --example streams [prefix] [reps]`, where
 //! `prefix` keeps the streams whose name starts with it (all by default) and `reps` defaults
@@ -50,8 +51,11 @@ fn main() {
         let w = build(&spec);
         let (mut best, mut digest) = (f64::MAX, 0);
         for _ in 0..reps {
-            // A fresh copy each pass, as the criterion benches clone the prepared market.
+            // A fresh copy each pass, sized ahead for the stream, as the criterion benches
+            // prepare theirs (a clone holds no spare room, so its first placement would
+            // otherwise copy the whole history inside the timed part).
             let mut m = w.market.clone();
+            m.reserve(w.cmds.len(), w.cmds.len());
             let started = Instant::now();
             apply(&mut m, &w.cmds, w.start);
             best = best.min(started.elapsed().as_secs_f64());

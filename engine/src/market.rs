@@ -243,6 +243,8 @@ impl Market {
                 bucket_ceiling_reputation(b as u8)
             }
         });
+        // Walks find the buckets that can serve a floor by bisection (matching.rs).
+        debug_assert!(bucket_ceiling.is_sorted(), "bucket ceilings must rise with the bucket");
         let mut m = Market {
             reputation: ReputationBook::new(config.reputation.clone()),
             bank: Bank::new(config.retain_ledger),

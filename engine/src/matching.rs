@@ -120,14 +120,21 @@ pub(crate) const LANES_FROM: u64 = 256;
 pub(crate) const LANES_UNTIL: u64 = 64;
 
 /// Adds the next key of stream `i` to a walk's merge: to the heap once the walk has switched to
-/// one, else to the list of heads it takes the minimum of.
+/// one, else to the list of heads it takes the minimum of. A key above its cursor's `limit`
+/// (the weighted ask past which the stream cannot give a pick) ends the stream here: keys only
+/// rise along a stream, so the merge would pop it only to drop it, and leaving it out spares
+/// a request that most cursors cannot serve one heap step per cursor.
 #[inline]
 fn push_stream(
     heap: &mut Option<BinaryHeap<Reverse<(OfferKey, u32)>>>,
     heads: &mut Vec<Reverse<(OfferKey, u32)>>,
     key: OfferKey,
     i: u32,
+    limit: f64,
 ) {
+    if key.weighted() > limit {
+        return;
+    }
     match heap.as_mut() {
         Some(h) => h.push(Reverse((key, i))),
         None => heads.push(Reverse((key, i))),
@@ -263,24 +270,27 @@ impl Market {
         picks.clear();
         {
             let tb = self.book.get(tt);
+            // Ceilings rise with the bucket, so the buckets that can serve are those from the
+            // first whose ceiling reaches the floor up.
+            let lowest = self.bucket_ceiling.partition_point(|&c| c < rep_floor);
+            let serving = u32::MAX.checked_shl(lowest as u32).unwrap_or(0);
             // Live classes only, in creation order: an empty class gives no cursor anyway.
             for &ci in &tb.live_classes {
                 let class = &tb.classes[ci as usize];
                 if !needs.is_subset_of(class.capabilities) {
                     continue;
                 }
-                let mut bits = class.nonempty;
+                let mut bits = class.nonempty & serving;
                 while bits != 0 {
                     let b = bits.trailing_zeros() as u8;
                     bits &= bits - 1;
-                    if self.bucket_ceiling[b as usize] < rep_floor {
-                        continue;
-                    }
                     if let Some(first) = self.book.nodes.offers.first(&class.buckets[b as usize]) {
                         // In bucket b, ask >= weighted * floor(b)^k: stop once that exceeds the bid.
                         let limit = limit_price as f64 * (1.0 + 1e-9) / self.bucket_floor_k[b as usize];
-                        heap.push(Reverse((first, cursors.len() as u32)));
-                        cursors.push(Cursor { class: ci, bucket: b, limit });
+                        if first.weighted() <= limit {
+                            heap.push(Reverse((first, cursors.len() as u32)));
+                            cursors.push(Cursor { class: ci, bucket: b, limit });
+                        }
                     }
                 }
             }
@@ -301,7 +311,7 @@ impl Market {
                 && let Some((a, next)) = self.book.lane_next(self.lane_of[id.index()], ask, id)
             {
                 let next = OfferKey { weighted_bits: weighted_ask_bits(a, rep, k), id: next };
-                push_stream(&mut heap, &mut heads, next, j);
+                push_stream(&mut heap, &mut heads, next, j, cursors[(j & !LANE) as usize].limit);
             }
             let (key, i) = match heap.as_mut() {
                 Some(h) => match h.pop() {
@@ -327,9 +337,8 @@ impl Market {
             };
             steps += 1;
             let Cursor { class: ci, bucket, limit, .. } = cursors[(i & !LANE) as usize];
-            if key.weighted() > limit {
-                continue;
-            }
+            // Streams end at their limit (`push_stream`), so every key popped is within it.
+            debug_assert!(key.weighted() <= limit, "a key above its cursor's limit was merged");
             let o = &self.orders[key.id.index()];
             let (ask, provider, caps, offer_left) = (o.price_per_unit, o.trader, o.spec.capabilities, o.remaining());
             let rep = self.reputation.score(provider);
@@ -377,7 +386,7 @@ impl Market {
                 None
             };
             if let Some(next) = bucket_next {
-                push_stream(&mut heap, &mut heads, next, i);
+                push_stream(&mut heap, &mut heads, next, i, limit);
             }
             // The lane's next offer is looked up only if the walk goes on (most stop here).
             if lane_goes_on {
