@@ -41,6 +41,10 @@ fn main() {
         ("mix/50_classes/10000", mix(10_000)),
         ("mix/50_classes/100000", mix(100_000)),
         ("requests/filtered/10000", WorkloadSpec { request_share: Some(1.0), cancel_share: 0.0, ..mix(10_000) }),
+        ("selectivity/eligible/1", WorkloadSpec { eligible_share: Some(1.0), ..mix(10_000) }),
+        ("selectivity/eligible/0.1", WorkloadSpec { eligible_share: Some(0.1), ..mix(10_000) }),
+        ("selectivity/eligible/0.01", WorkloadSpec { eligible_share: Some(0.01), ..mix(10_000) }),
+        ("selectivity/eligible/0.001", WorkloadSpec { eligible_share: Some(0.001), ..mix(10_000) }),
     ];
     if !streams.iter().any(|(l, _)| l.starts_with(&prefix)) {
         let names: Vec<&str> = streams.iter().map(|(l, _)| *l).collect();

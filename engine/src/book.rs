@@ -68,8 +68,21 @@
 //! same streams with every provider in lanes, with none, and with both mixed
 //! (`Market::set_lane_thresholds`).
 //!
-//! **Storage.** Every ordered set here (the buckets, the quote indexes, the rest of each lane)
-//! is a B+tree in one of three shared node pools ([`Nodes`], `forest.rs`), one per key type,
+//! **Heads.** Each task type also keeps a *heads index*: the best offer of every non-empty
+//! class bucket, ordered by key ([`HeadKey`]), re-filed whenever a bucket's best changes (an
+//! insert below it or the removal of it: one remove and one insert in a set of at most
+//! classes × buckets entries, O(log h)). A request's walk takes heads from it in key order, only
+//! as long as they sort before the best key its merge already holds, instead of opening a cursor
+//! on every bucket of every eligible class: a request that fills from the best offers looks at a
+//! handful of heads whatever the number of classes. Heads it skips (a class that lacks its
+//! needs, a bucket below its reputation floor or past its limit) cost one index step each; after
+//! `HEAD_SKIPS` of them the walk opens the remaining eligible buckets directly, as it did before
+//! the index, so a very selective request costs no more than one pass over the live classes.
+//! Keys are unique and the book does not change during a walk, so the merge meets the same keys
+//! in the same order either way.
+//!
+//! **Storage.** Every ordered set here (the buckets, the heads, the quote indexes, the rest of
+//! each lane) is a B+tree in one of four shared node pools ([`Nodes`], `forest.rs`), one per key type,
 //! not a `std` `BTreeSet`: a node freed by any set's removal serves the next split of any set,
 //! so books of steady size allocate nothing (`std`'s sets allocate a node on every split even
 //! when a merge elsewhere has just freed one: about 0.05 to 0.1 allocations per operation in the
@@ -91,7 +104,7 @@ use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
 use crate::capability::CapabilitySet;
-use crate::forest::{Forest, Set};
+use crate::forest::{Forest, Pos, Set};
 use crate::ids::{OrderId, PeerId, TaskTypeId};
 
 /// Priority key of a resting offer: the bits of its (positive) weighted ask, which order like
@@ -114,6 +127,16 @@ impl OfferKey {
 
 /// Reputation buckets per class book.
 pub const REP_BUCKETS: usize = 32;
+
+/// A task type keeps a heads index once this many of its classes are live (module docs,
+/// "Heads"): with fewer, a walk opens each eligible bucket directly, which costs less than
+/// keeping the index up to date on every change of a bucket's best offer.
+pub const HEADS_FROM: usize = 8;
+
+/// ... and drops it once only this many are left; between the two thresholds the index
+/// changes state at most once per `HEADS_FROM − HEADS_UNTIL` classes that fill or empty, so
+/// building it (one insert per non-empty bucket) is amortised.
+pub const HEADS_UNTIL: usize = 2;
 
 const BUCKET_STEP_LN: f64 = std::f64::consts::LN_2 * 2.0 / REP_BUCKETS as f64; // ln 4 / 32
 
@@ -164,12 +187,18 @@ pub fn bucket_ceiling_linear(b: u8, lo: f64, hi: f64) -> f64 {
     }
 }
 
+/// A class bucket's best offer as the heads index of its bucket ([`TypeBook::heads`]) files it:
+/// its key, then the class index.
+pub type HeadKey = (OfferKey, u32);
+
 /// The node pools of every ordered set in the books ([`crate::forest`]): one per key type, so
 /// that a node freed by any set serves the next split of any other.
 #[derive(Clone, Debug, Default)]
 pub struct Nodes {
     /// The reputation buckets of every offer class.
     pub offers: Forest<OfferKey>,
+    /// The heads indexes of every task type.
+    pub heads: Forest<HeadKey>,
     /// The reputation-floor buckets of every need class, and the `bids` quote indexes.
     pub auctions: Forest<AuctionKey>,
     /// The `asks` quote indexes and the lanes (by raw ask, then id).
@@ -196,6 +225,12 @@ impl ClassBook {
         }
         nodes.insert(&mut self.buckets[b as usize], key);
         self.nonempty |= 1 << b;
+    }
+
+    /// The best offer of bucket `b`.
+    #[inline]
+    pub fn first(&self, nodes: &Forest<OfferKey>, b: u8) -> Option<OfferKey> {
+        self.buckets.get(b as usize).and_then(|set| nodes.first(set))
     }
 
     /// Removes an offer from bucket `b`; true if it was there.
@@ -311,6 +346,19 @@ pub struct TypeBook {
     pub asks: Set,
     /// Every open request by (highest bid, id), in [`Nodes::auctions`].
     pub bids: Set,
+    /// The heads index, per reputation bucket (created on first use): the best offer of the
+    /// bucket in every class where it is non-empty, by key, in [`Nodes::heads`] (module docs,
+    /// "Heads").
+    pub heads: Vec<Set>,
+    /// Bit `b` set when `heads[b]` is non-empty.
+    pub heads_nonempty: u32,
+    /// True while the heads index is kept: from `heads_from` live classes on, until only
+    /// `heads_until` are left (module docs, "Heads").
+    pub heads_on: bool,
+    /// Live classes at which the heads index goes on ([`HEADS_FROM`] by default).
+    pub heads_from: usize,
+    /// Live classes at which it goes off again ([`HEADS_UNTIL`] by default).
+    pub heads_until: usize,
     /// Offer units resting in this task type.
     pub resting_units: u64,
     /// Resting offers.
@@ -329,29 +377,117 @@ impl TypeBook {
         i
     }
 
-    /// Rests an offer in bucket `b` of class `class`, listing the class if it was empty.
+    /// Rests an offer in bucket `b` of class `class`, listing the class if it was empty and
+    /// re-filing the bucket's head if the offer is its new best.
     pub fn insert_offer(&mut self, nodes: &mut Nodes, class: usize, b: u8, key: OfferKey) {
         let c = &mut self.classes[class];
         let was_empty = c.nonempty == 0;
+        let head = if self.heads_on { c.first(&nodes.offers, b) } else { None };
         c.insert(&mut nodes.offers, b, key);
+        if self.heads_on && head.is_none_or(|h| key < h) {
+            self.refile_head(nodes, class, b, head, Some(key));
+        }
         if was_empty {
             list(&mut self.live_classes, class);
+            if !self.heads_on && self.live_classes.len() >= self.heads_from {
+                self.build_heads(nodes);
+            }
         }
     }
 
     /// Removes an offer from bucket `b` of class `class` (true if it was there), unlisting the
-    /// class if it is now empty.
+    /// class if it is now empty and re-filing the bucket's head if the offer was its best.
     pub fn remove_offer(&mut self, nodes: &mut Nodes, class: usize, b: u8, key: &OfferKey) -> bool {
         let c = &mut self.classes[class];
+        let head = if self.heads_on { c.first(&nodes.offers, b) } else { None };
         let found = c.remove(&mut nodes.offers, b, key);
-        if c.nonempty == 0 {
+        if found && head == Some(*key) {
+            let next = c.first(&nodes.offers, b);
+            self.refile_head(nodes, class, b, head, next);
+        }
+        if self.classes[class].nonempty == 0 {
             unlist(&mut self.live_classes, class);
+            if self.heads_on && self.live_classes.len() <= self.heads_until {
+                self.drop_heads(nodes);
+            }
         }
         found
     }
 
-    /// The first key after `after` (or the first key) in bucket `bucket` of class `class`.
+    /// Replaces the head `old` of bucket `b` of class `class` in the heads index by `new`.
+    fn refile_head(&mut self, nodes: &mut Nodes, class: usize, b: u8, old: Option<OfferKey>, new: Option<OfferKey>) {
+        if self.heads.is_empty() {
+            self.heads.resize_with(REP_BUCKETS, Set::default);
+        }
+        let set = &mut self.heads[b as usize];
+        if let Some(o) = old {
+            nodes.heads.remove(set, &(o, class as u32));
+        }
+        if let Some(n) = new {
+            nodes.heads.insert(set, (n, class as u32));
+        }
+        if set.is_empty() {
+            self.heads_nonempty &= !(1 << b);
+        } else {
+            self.heads_nonempty |= 1 << b;
+        }
+    }
+
+    /// Files the head of every non-empty bucket of every live class: the heads index goes on.
+    fn build_heads(&mut self, nodes: &mut Nodes) {
+        self.heads_on = true;
+        for i in 0..self.live_classes.len() {
+            let ci = self.live_classes[i] as usize;
+            let mut bits = self.classes[ci].nonempty;
+            while bits != 0 {
+                let b = bits.trailing_zeros() as u8;
+                bits &= bits - 1;
+                let first = self.classes[ci].first(&nodes.offers, b);
+                self.refile_head(nodes, ci, b, None, first);
+            }
+        }
+    }
+
+    /// Empties the heads index, which goes off (its nodes return to the pool).
+    fn drop_heads(&mut self, nodes: &mut Nodes) {
+        self.heads_on = false;
+        for set in &mut self.heads {
+            nodes.heads.clear(set);
+        }
+        self.heads_nonempty = 0;
+    }
+
+    /// Sets the live-class counts at which the heads index goes on (at least `from`) and off (at
+    /// most `until`), and applies them now.
+    pub fn set_heads_thresholds(&mut self, nodes: &mut Nodes, from: usize, until: usize) {
+        (self.heads_from, self.heads_until) = (from, until);
+        if self.heads_on && self.live_classes.len() <= until {
+            self.drop_heads(nodes);
+        }
+        if !self.heads_on && self.live_classes.len() >= from {
+            self.build_heads(nodes);
+        }
+    }
+
+    /// The place of the first entry of bucket `b`'s heads index ([`Forest::step`] with
+    /// [`Nodes::heads`] reads on).
     #[inline]
+    pub fn heads_start(&self, nodes: &Nodes, b: u8) -> Pos {
+        self.heads.get(b as usize).map_or_else(Pos::default, |set| nodes.heads.start(set))
+    }
+
+    /// The place just after the best offer of bucket `b` of class `class` (the rest of the
+    /// bucket's stream, read on with [`Forest::step`] and [`Nodes::offers`]).
+    #[inline]
+    pub fn after_first(&self, nodes: &Nodes, class: usize, b: u8) -> Pos {
+        let set = &self.classes[class].buckets[b as usize];
+        let mut pos = nodes.offers.start(set);
+        let _ = nodes.offers.step(&mut pos);
+        pos
+    }
+
+    /// The first key after `after` (or the first key) in bucket `bucket` of class `class`.
+    #[cfg(test)]
     pub fn next_in_class(&self, nodes: &Nodes, class: usize, bucket: u8, after: Option<OfferKey>) -> Option<OfferKey> {
         nodes.offers.next(&self.classes[class].buckets[bucket as usize], after)
     }
@@ -567,6 +703,10 @@ pub struct OfferBook {
     pub lanes: Vec<Lane>,
     /// Per provider, its lanes `(task type, class, lane)`, sorted by task type and class.
     pub peer_lanes: Vec<Vec<(TaskTypeId, u32, u32)>>,
+    /// Live classes at which a task type's heads index goes on ([`TypeBook::heads_from`]).
+    pub heads_from: usize,
+    /// ... and off again ([`TypeBook::heads_until`]).
+    pub heads_until: usize,
 }
 
 impl OfferBook {
@@ -580,14 +720,24 @@ impl OfferBook {
         let ask_sets = self.types.len() + self.lanes.len();
         let indexed = 1 + usize::from(self.indexed);
         self.nodes.offers.reserve(orders, offer_sets);
+        self.nodes.heads.reserve(orders.min(offer_sets), buckets(self.types.len()));
         self.nodes.auctions.reserve(orders.saturating_mul(indexed), auction_sets);
         self.nodes.asks.reserve(orders.saturating_mul(indexed), ask_sets);
+    }
+
+    /// Sets the heads thresholds of every task type's book, now and to come
+    /// ([`TypeBook::set_heads_thresholds`]).
+    pub fn set_heads_thresholds(&mut self, from: usize, until: usize) {
+        (self.heads_from, self.heads_until) = (from, until);
+        for t in &mut self.types {
+            t.set_heads_thresholds(&mut self.nodes, from, until);
+        }
     }
 
     /// Bytes of the tree nodes in some set, and of every node the pools hold (free ones too).
     pub fn node_bytes(&self) -> (usize, usize) {
         let n = &self.nodes;
-        let parts = [n.offers.node_bytes(), n.auctions.node_bytes(), n.asks.node_bytes()];
+        let parts = [n.offers.node_bytes(), n.heads.node_bytes(), n.auctions.node_bytes(), n.asks.node_bytes()];
         parts.iter().fold((0, 0), |(u, h), &(a, b)| (u + a, h + b))
     }
 
@@ -648,7 +798,13 @@ impl OfferBook {
     pub fn ensure(&mut self, task_type: TaskTypeId) {
         if self.types.len() <= task_type.index() {
             let indexed = self.indexed;
-            self.types.resize_with(task_type.index() + 1, || TypeBook { indexed, ..TypeBook::default() });
+            let (heads_from, heads_until) = (self.heads_from, self.heads_until);
+            self.types.resize_with(task_type.index() + 1, || TypeBook {
+                indexed,
+                heads_from,
+                heads_until,
+                ..TypeBook::default()
+            });
         }
     }
 

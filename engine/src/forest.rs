@@ -69,6 +69,23 @@ impl Set {
     }
 }
 
+/// A place in one set's key order, detached from the forest so that a walk can hold it while it
+/// changes other state: [`Forest::step`] reads the key there and moves on, O(1) (the leaves are
+/// linked). It is valid only while its set is unchanged, since an insert or a removal can move
+/// keys between nodes; the request walks that hold one change no set until they are done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pos {
+    leaf: u32,
+    at: u32,
+}
+
+impl Default for Pos {
+    /// The end of any set.
+    fn default() -> Self {
+        Pos { leaf: NIL, at: 0 }
+    }
+}
+
 /// The header first (`repr(C)`), so that a node's length and its first keys share a cache line.
 #[derive(Clone, Debug)]
 #[repr(C)]
@@ -183,7 +200,30 @@ impl<K: Copy + Ord + Default> Forest<K> {
 
     /// The keys in ascending order.
     pub fn iter<'a>(&'a self, set: &Set) -> Iter<'a, K> {
-        Iter { forest: self, leaf: set.first, at: 0 }
+        Iter { forest: self, pos: self.start(set) }
+    }
+
+    /// The place of the smallest key of `set` (or its end, if empty).
+    #[inline]
+    pub fn start(&self, set: &Set) -> Pos {
+        Pos { leaf: set.first, at: 0 }
+    }
+
+    /// The key at `pos`, moving `pos` to the next one; `None` at the end. `pos` must come from
+    /// [`Forest::start`] on a set unchanged since.
+    #[inline]
+    pub fn step(&self, pos: &mut Pos) -> Option<K> {
+        if pos.leaf == NIL {
+            return None;
+        }
+        let leaf = &self.leaves[pos.leaf as usize];
+        let k = leaf.keys[pos.at as usize];
+        pos.at += 1;
+        if pos.at == leaf.len as u32 {
+            pos.leaf = leaf.next;
+            pos.at = 0;
+        }
+        Some(k)
     }
 
     /// Adds `key`; false if it was there.
@@ -617,26 +657,15 @@ fn two<T>(v: &mut [T], a: u32, b: u32) -> (&mut T, &mut T) {
 /// The keys of a [`Set`] in ascending order.
 pub struct Iter<'a, K> {
     forest: &'a Forest<K>,
-    leaf: u32,
-    at: usize,
+    pos: Pos,
 }
 
-impl<K: Copy> Iterator for Iter<'_, K> {
+impl<K: Copy + Ord + Default> Iterator for Iter<'_, K> {
     type Item = K;
 
     #[inline]
     fn next(&mut self) -> Option<K> {
-        if self.leaf == NIL {
-            return None;
-        }
-        let leaf = &self.forest.leaves[self.leaf as usize];
-        let k = leaf.keys[self.at];
-        self.at += 1;
-        if self.at == leaf.len as usize {
-            self.leaf = leaf.next;
-            self.at = 0;
-        }
-        Some(k)
+        self.forest.step(&mut self.pos)
     }
 }
 

@@ -114,10 +114,24 @@ use crate::timers::Timers;
 /// One reputation bucket of one class book in a request's walk (its position is in the heap).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Cursor {
-    pub(crate) class: u32,
-    pub(crate) bucket: u8,
     /// Stop once the weighted ask exceeds this (no later offer of the bucket can trade).
     pub(crate) limit: f64,
+    /// The rest of the bucket's stream: the place after the key the merge holds for it.
+    pub(crate) rest: crate::forest::Pos,
+}
+
+/// One reputation bucket's stream of heads from the heads index in a request's walk (book.rs,
+/// "Heads"; its key in the merge is `next`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct HeadStream {
+    /// The place after `next` in the bucket's heads index.
+    pub(crate) at: crate::forest::Pos,
+    /// The head the merge holds for this stream: its key and class.
+    pub(crate) next: crate::book::HeadKey,
+    /// The bucket's limit (as [`Cursor::limit`]).
+    pub(crate) limit: f64,
+    /// The bucket.
+    pub(crate) bucket: u8,
 }
 
 /// How a request's walk prices and limits its picks.
@@ -193,6 +207,10 @@ pub struct Market {
     pub(crate) cursors: Vec<Cursor>,
     /// The request walk's heap of (key, cursor index), kept to reuse its allocation.
     pub(crate) cursor_heap: Vec<Reverse<(OfferKey, u32)>>,
+    /// The request walk's head streams, kept to reuse the allocation.
+    pub(crate) head_streams: Vec<HeadStream>,
+    /// The request walk's eligible (class, buckets), kept to reuse the allocation.
+    pub(crate) eligible: Vec<(u32, u32)>,
     /// Per reputation bucket: `floor(b)^k` and the ceiling reputation (precomputed: k is fixed).
     pub(crate) bucket_floor_k: [f64; REP_BUCKETS],
     pub(crate) bucket_ceiling: [f64; REP_BUCKETS],
@@ -243,8 +261,12 @@ impl Market {
                 bucket_ceiling_reputation(b as u8)
             }
         });
-        // Walks find the buckets that can serve a floor by bisection (matching.rs).
+        // Walks find the buckets that can serve a floor by bisection, and the widest limit in
+        // the first of them (matching.rs).
         debug_assert!(bucket_ceiling.is_sorted(), "bucket ceilings must rise with the bucket");
+        let bucket_floor_k: [f64; REP_BUCKETS] =
+            std::array::from_fn(|b| if config_k == 0.0 { 1.0 } else { bucket_floor(b as u8).powf(config_k) });
+        debug_assert!(bucket_floor_k.is_sorted(), "bucket floors must rise with the bucket");
         let mut m = Market {
             reputation: ReputationBook::new(config.reputation.clone()),
             bank: Bank::new(config.retain_ledger),
@@ -261,7 +283,13 @@ impl Market {
             assignments: Vec::new(),
             escrows: Vec::new(),
             trail: Vec::new(),
-            book: OfferBook { types: Vec::new(), indexed, ..OfferBook::default() },
+            book: OfferBook {
+                types: Vec::new(),
+                indexed,
+                heads_from: crate::book::HEADS_FROM,
+                heads_until: crate::book::HEADS_UNTIL,
+                ..OfferBook::default()
+            },
             open: OpenLists::default(),
             prices: PriceWindows::default(),
             timers: Timers::default(),
@@ -271,9 +299,9 @@ impl Market {
             counters: MarketCounters::default(),
             cursors: Vec::new(),
             cursor_heap: Vec::new(),
-            bucket_floor_k: std::array::from_fn(|b| {
-                if config_k == 0.0 { 1.0 } else { bucket_floor(b as u8).powf(config_k) }
-            }),
+            head_streams: Vec::new(),
+            eligible: Vec::new(),
+            bucket_floor_k,
             bucket_ceiling,
             auction_cursors: Vec::new(),
             picks: Vec::new(),
@@ -414,6 +442,16 @@ impl Market {
     pub fn set_lane_thresholds(&mut self, from: u64, until: u64) {
         self.lanes_from = from;
         self.lanes_until = until.min(from);
+    }
+
+    /// Sets when a task type's book keeps its heads index (`book.rs`, "Heads"): from `from`
+    /// live capability classes on, until only `until` are left; by default
+    /// [`crate::book::HEADS_FROM`] and [`crate::book::HEADS_UNTIL`] (8 and 2). Applies now to
+    /// every book. Book layout only: no result depends on it, which the tests check by running
+    /// the same streams with the index always on and always off.
+    #[doc(hidden)]
+    pub fn set_heads_thresholds(&mut self, from: usize, until: usize) {
+        self.book.set_heads_thresholds(from, until.min(from.saturating_sub(1)));
     }
 
     /// Bytes of the order books' tree nodes: `(in use, held)`, where *held* adds the nodes

@@ -40,7 +40,7 @@ use crate::error::MarketError;
 use crate::escrow::{Escrow, EscrowState, EscrowTransition, TaskAssignment, TaskStatus, Violations};
 use crate::events::{CloseReason, MarketEvent};
 use crate::ids::{AssignmentId, EscrowId, OrderId, PeerId, SimTime, TaskTypeId};
-use crate::market::{Cursor, Market, Pick, TimerKind, Walk, weighted_ask_bits};
+use crate::market::{Cursor, HeadStream, Market, Pick, TimerKind, Walk, weighted_ask_bits};
 use crate::order::{OrderStatus, PrivacyLevel, QualityValues, Side};
 
 /// The uniform clearing price of crossing `bids` (price descending, units) and `asks` (price
@@ -104,9 +104,6 @@ pub(crate) fn clearing_price(bids: &[(u64, u64)], asks: &[(u64, u64)]) -> Option
         .map(|(_, x)| x)
 }
 
-/// Steps of a request's walk done by linear minimum before it switches to a heap.
-const LINEAR_STEPS: u32 = 4;
-
 /// A provider's offers move into lanes once it rests more than this many (`book.rs`, "Lanes"),
 /// by default. Below it a re-ranking re-keys each offer, at most this many per change; lanes make
 /// a provider's placements and fills 12–20 % dearer (an extra lane lookup per placement, a head
@@ -119,27 +116,60 @@ pub(crate) const LANES_FROM: u64 = 256;
 /// so the O(offers · log n) move is amortised to O(log n) per operation.
 pub(crate) const LANES_UNTIL: u64 = 64;
 
-/// Adds the next key of stream `i` to a walk's merge: to the heap once the walk has switched to
-/// one, else to the list of heads it takes the minimum of. A key above its cursor's `limit`
-/// (the weighted ask past which the stream cannot give a pick) ends the stream here: keys only
-/// rise along a stream, so the merge would pop it only to drop it, and leaving it out spares
-/// a request that most cursors cannot serve one heap step per cursor.
+/// Adds the next key of stream `i` to a walk's merge. A key above its cursor's `limit` (the
+/// weighted ask past which the stream cannot give a pick) ends the stream here: keys only rise
+/// along a stream, so the merge would pop it only to drop it.
 #[inline]
-fn push_stream(
-    heap: &mut Option<BinaryHeap<Reverse<(OfferKey, u32)>>>,
-    heads: &mut Vec<Reverse<(OfferKey, u32)>>,
-    key: OfferKey,
-    i: u32,
-    limit: f64,
-) {
-    if key.weighted() > limit {
-        return;
-    }
-    match heap.as_mut() {
-        Some(h) => h.push(Reverse((key, i))),
-        None => heads.push(Reverse((key, i))),
+fn push_stream(heap: &mut BinaryHeap<Reverse<(OfferKey, u32)>>, key: OfferKey, i: u32, limit: f64) {
+    if key.weighted() <= limit {
+        heap.push(Reverse((key, i)));
     }
 }
+
+/// Opens a cursor on each bucket of `classes` (class index, bucket mask) of `tb` whose best key
+/// is within the limit `limit(bucket, best key)` gives (`None`: not this bucket).
+fn open_buckets(
+    tb: &crate::book::TypeBook,
+    nodes: &crate::book::Nodes,
+    classes: impl Iterator<Item = (u32, u32)>,
+    heap: &mut BinaryHeap<Reverse<(OfferKey, u32)>>,
+    cursors: &mut Vec<Cursor>,
+    limit: impl Fn(u8, OfferKey) -> Option<f64>,
+) {
+    for (ci, mask) in classes {
+        let class = &tb.classes[ci as usize];
+        let mut bits = class.nonempty & mask;
+        while bits != 0 {
+            let b = bits.trailing_zeros() as u8;
+            bits &= bits - 1;
+            if let Some(first) = class.first(&nodes.offers, b)
+                && let Some(limit) = limit(b, first)
+                && first.weighted() <= limit
+            {
+                let rest = tb.after_first(nodes, ci as usize, b);
+                heap.push(Reverse((first, cursors.len() as u32)));
+                cursors.push(Cursor { limit, rest });
+            }
+        }
+    }
+}
+
+/// A request whose needs admit at most this many non-empty serving buckets opens them directly
+/// rather than through the heads index (book.rs, "Heads").
+const DIRECT_BUCKETS: u32 = 8;
+
+/// Heads of classes without its needs that a request's walk may meet in the heads index before
+/// it opens the remaining eligible buckets directly (book.rs, "Heads"), as long as they also
+/// outnumber the buckets it opened by `SKIPS_PER_OPEN` to one (needs that many classes have
+/// keep the index).
+const HEAD_SKIPS: u32 = 8;
+
+/// See [`HEAD_SKIPS`].
+const SKIPS_PER_OPEN: u32 = 4;
+
+/// Marks a walk's heap entry as a bucket's stream of heads from the heads index (the rest of
+/// the entry is the bucket).
+const HEADS: u32 = 1 << 30;
 
 /// Marks a walk's heap entry as the stream of one provider's lane (the rest of the entry is the
 /// index of the bucket cursor whose head started it); unmarked entries are a bucket's heads.
@@ -268,39 +298,68 @@ impl Market {
         cursors.clear();
         heap.clear();
         picks.clear();
-        {
-            let tb = self.book.get(tt);
-            // Ceilings rise with the bucket, so the buckets that can serve are those from the
-            // first whose ceiling reaches the floor up.
-            let lowest = self.bucket_ceiling.partition_point(|&c| c < rep_floor);
-            let serving = u32::MAX.checked_shl(lowest as u32).unwrap_or(0);
-            // Live classes only, in creation order: an empty class gives no cursor anyway.
-            for &ci in &tb.live_classes {
-                let class = &tb.classes[ci as usize];
-                if !needs.is_subset_of(class.capabilities) {
-                    continue;
-                }
-                let mut bits = class.nonempty & serving;
-                while bits != 0 {
-                    let b = bits.trailing_zeros() as u8;
-                    bits &= bits - 1;
-                    if let Some(first) = self.book.nodes.offers.first(&class.buckets[b as usize]) {
-                        // In bucket b, ask >= weighted * floor(b)^k: stop once that exceeds the bid.
-                        let limit = limit_price as f64 * (1.0 + 1e-9) / self.bucket_floor_k[b as usize];
-                        if first.weighted() <= limit {
-                            heap.push(Reverse((first, cursors.len() as u32)));
-                            cursors.push(Cursor { class: ci, bucket: b, limit });
+        // Ceilings rise with the bucket, so the buckets that can serve are those from the first
+        // whose ceiling reaches the floor up.
+        let lowest = self.bucket_ceiling.partition_point(|&c| c < rep_floor);
+        let serving = u32::MAX.checked_shl(lowest as u32).unwrap_or(0);
+        // Each serving bucket's heads join the merge from the heads index as one more stream
+        // (tagged HEADS | bucket), in key order and up to the bucket's limit (book.rs, "Heads"):
+        // a head the merge reaches opens a cursor on its class's bucket if the class has the
+        // request's needs. Bit b of `heads_live` is set while bucket b's stream is in the merge.
+        let mut streams = std::mem::take(&mut self.head_streams);
+        streams.clear();
+        let mut heads_live = 0u32;
+        let mut skipped = 0u32;
+        let mut heap = BinaryHeap::from(heap);
+        let tb = self.book.get(tt);
+        // Needs that few classes have: the heads index would mostly offer heads to skip.
+        // (class, eligible buckets), when the walk opens them directly: without the heads index,
+        // or for needs that few classes have (the index would mostly offer heads to skip).
+        let mut eligible = std::mem::take(&mut self.eligible);
+        eligible.clear();
+        let direct = !tb.heads_on || {
+            let mut pairs = 0u32;
+            if needs != CapabilitySet::EMPTY {
+                for &ci in &tb.live_classes {
+                    let class = &tb.classes[ci as usize];
+                    let mask = class.nonempty & serving;
+                    if mask != 0 && needs.is_subset_of(class.capabilities) {
+                        eligible.push((ci, mask));
+                        pairs += mask.count_ones();
+                        if pairs > DIRECT_BUCKETS {
+                            break;
                         }
                     }
                 }
             }
+            needs != CapabilitySet::EMPTY && pairs <= DIRECT_BUCKETS
+        };
+        if direct {
+            let limit = |b: u8, _| Some(limit_price as f64 * (1.0 + 1e-9) / self.bucket_floor_k[b as usize]);
+            if tb.heads_on {
+                open_buckets(tb, &self.book.nodes, eligible.iter().copied(), &mut heap, &mut cursors, limit);
+            } else {
+                let classes = tb.live_classes.iter().map(|&ci| (ci, tb.classes[ci as usize].nonempty & serving));
+                let classes = classes.filter(|&(ci, _)| needs.is_subset_of(tb.classes[ci as usize].capabilities));
+                open_buckets(tb, &self.book.nodes, classes, &mut heap, &mut cursors, limit);
+            }
+        } else {
+            let mut bits = tb.heads_nonempty & serving;
+            while bits != 0 {
+                let b = bits.trailing_zeros() as u8;
+                bits &= bits - 1;
+                // In bucket b, ask >= weighted * floor(b)^k: stop once that exceeds the bid.
+                let limit = limit_price as f64 * (1.0 + 1e-9) / self.bucket_floor_k[b as usize];
+                let mut at = tb.heads_start(&self.book.nodes, b);
+                if let Some(next) = self.book.nodes.heads.step(&mut at)
+                    && next.0.weighted() <= limit
+                {
+                    heap.push(Reverse((next.0, HEADS | streams.len() as u32)));
+                    streams.push(HeadStream { at, next, limit, bucket: b });
+                    heads_live |= 1 << b;
+                }
+            }
         }
-        // Merge the buckets by key. Most requests fill within a step or two, where a linear
-        // minimum over the heads is cheapest; a walk that goes on switches to a binary heap
-        // (O(log n) per step). Keys are unique, so both pick the same order.
-        let mut heads = heap;
-        let mut heap: Option<BinaryHeap<Reverse<(OfferKey, u32)>>> = None;
-        let mut steps = 0u32;
         let mut lane_pending: Option<(OrderId, u64, f64, u32)> = None;
         loop {
             let picking = remaining > 0 && slots > 0;
@@ -311,32 +370,48 @@ impl Market {
                 && let Some((a, next)) = self.book.lane_next(self.lane_of[id.index()], ask, id)
             {
                 let next = OfferKey { weighted_bits: weighted_ask_bits(a, rep, k), id: next };
-                push_stream(&mut heap, &mut heads, next, j, cursors[(j & !LANE) as usize].limit);
+                push_stream(&mut heap, next, j, cursors[(j & !LANE) as usize].limit);
             }
-            let (key, i) = match heap.as_mut() {
-                Some(h) => match h.pop() {
-                    Some(Reverse(x)) => x,
-                    None => break,
-                },
-                None => {
-                    if heads.is_empty() {
-                        break;
+            let Some(Reverse((key, tag))) = heap.pop() else { break };
+            let i = if tag & HEADS == 0 {
+                tag
+            } else {
+                let stream = &mut streams[(tag & !HEADS) as usize];
+                let (b, limit, (_, ci)) = (stream.bucket, stream.limit, stream.next);
+                if heads_live & (1 << b) == 0 {
+                    continue; // a head stream that the selective path below closed
+                }
+                let tb = self.book.get(tt);
+                match self.book.nodes.heads.step(&mut stream.at) {
+                    Some(next) if next.0.weighted() <= limit => {
+                        stream.next = next;
+                        heap.push(Reverse((next.0, tag)));
                     }
-                    if steps >= LINEAR_STEPS && heads.len() > LINEAR_STEPS as usize {
-                        heap = Some(BinaryHeap::from(std::mem::take(&mut heads)));
-                        continue;
+                    _ => heads_live &= !(1 << b),
+                }
+                if needs.is_subset_of(tb.classes[ci as usize].capabilities) {
+                    let rest = tb.after_first(&self.book.nodes, ci as usize, b);
+                    cursors.push(Cursor { limit, rest });
+                    (cursors.len() - 1) as u32
+                } else {
+                    skipped += 1;
+                    if skipped >= HEAD_SKIPS && skipped >= SKIPS_PER_OPEN * cursors.len() as u32 && heads_live != 0 {
+                        // A selective request: open every eligible bucket whose head the merge
+                        // has not reached yet at once, and close the head streams.
+                        let classes =
+                            tb.live_classes.iter().map(|&ci| (ci, tb.classes[ci as usize].nonempty & heads_live));
+                        let classes =
+                            classes.filter(|&(ci, _)| needs.is_subset_of(tb.classes[ci as usize].capabilities));
+                        open_buckets(tb, &self.book.nodes, classes, &mut heap, &mut cursors, |b, first| {
+                            let h = streams.iter().find(|h| h.bucket == b)?;
+                            (first >= h.next.0).then_some(h.limit)
+                        });
+                        heads_live = 0;
                     }
-                    let mut best = 0;
-                    for j in 1..heads.len() {
-                        if heads[j].0 < heads[best].0 {
-                            best = j;
-                        }
-                    }
-                    heads.swap_remove(best).0
+                    continue;
                 }
             };
-            steps += 1;
-            let Cursor { class: ci, bucket, limit, .. } = cursors[(i & !LANE) as usize];
+            let limit = cursors[(i & !LANE) as usize].limit;
             // Streams end at their limit (`push_stream`), so every key popped is within it.
             debug_assert!(key.weighted() <= limit, "a key above its cursor's limit was merged");
             let o = &self.orders[key.id.index()];
@@ -380,23 +455,19 @@ impl Market {
             }
             // A head continues its bucket's stream of heads, and every offer its lane's stream,
             // keyed by the provider's reputation now (what its head was keyed by).
-            let bucket_next = if i & LANE == 0 {
-                self.book.get(tt).next_in_class(&self.book.nodes, ci as usize, bucket, Some(key))
-            } else {
-                None
-            };
+            let bucket_next =
+                if i & LANE == 0 { self.book.nodes.offers.step(&mut cursors[i as usize].rest) } else { None };
             if let Some(next) = bucket_next {
-                push_stream(&mut heap, &mut heads, next, i, limit);
+                push_stream(&mut heap, next, i, limit);
             }
             // The lane's next offer is looked up only if the walk goes on (most stop here).
             if lane_goes_on {
                 lane_pending = Some((key.id, ask, rep, i | LANE));
             }
         }
-        self.cursor_heap = match heap {
-            Some(h) => h.into_vec(),
-            None => heads,
-        };
+        self.cursor_heap = heap.into_vec();
+        self.head_streams = streams;
+        self.eligible = eligible;
         for &p in &picks {
             let ask = self.orders[p.offer.index()].price_per_unit;
             let price = match walk {

@@ -674,10 +674,21 @@ fn lanes(k: u64) -> Option<(u64, u64)> {
     [None, Some((2, 0)), Some((4, 1)), Some((8, 3))][(mix(k ^ 0x1a4e) % 4) as usize]
 }
 
+/// The engine's heads-index thresholds (`set_heads_thresholds`, book.rs "Heads") a world runs
+/// with, drawn from its number independently of the lanes: the default (on from 8 live classes,
+/// which these worlds of at most 16 classes reach only now and then), always on, on and off all
+/// the time, or never. Results must not depend on them.
+fn heads(k: u64) -> Option<(usize, usize)> {
+    [None, Some((0, 0)), Some((2, 1)), Some((usize::MAX, usize::MAX))][(mix(k ^ 0x4ead) % 4) as usize]
+}
+
 fn run(k: u64, ops: &[Op]) -> Result<(), String> {
     let mut w = world(k);
     if let Some((from, until)) = lanes(k) {
         w.m.set_lane_thresholds(from, until);
+    }
+    if let Some((from, until)) = heads(k) {
+        w.m.set_heads_thresholds(from, until);
     }
     let end = [Op::Advance(30 * DAY), Op::Advance(30 * DAY)];
     for op in ops.iter().chain(&end) {

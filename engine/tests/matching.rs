@@ -368,3 +368,43 @@ fn emptied_capability_classes_are_walked_again_when_they_refill() {
     assert_eq!((last.request, last.offer), (req, served));
     f.ok();
 }
+
+/// The heads index (book.rs, "Heads") is book layout only: the benches' streams, with many
+/// classes and every selectivity, end in the same state with the index as it comes by default,
+/// always on, always off, and switching on and off, and with providers in lanes or not. The
+/// selective streams take the walk's fallback (opening the eligible buckets directly) too.
+#[test]
+fn the_heads_index_changes_no_result() {
+    use synmarket_engine::workload::{WorkloadSpec, apply, build};
+    let streams = [
+        WorkloadSpec { ops: 3_000, ..WorkloadSpec::mix(3_000) },
+        WorkloadSpec { ops: 3_000, request_share: Some(0.8), ..WorkloadSpec::mix(2_000) },
+        WorkloadSpec { ops: 3_000, eligible_share: Some(0.3), ..WorkloadSpec::mix(3_000) },
+        WorkloadSpec { ops: 3_000, eligible_share: Some(0.1), ..WorkloadSpec::mix(3_000) },
+        WorkloadSpec { ops: 3_000, eligible_share: Some(0.03), request_share: Some(0.7), ..WorkloadSpec::mix(3_000) },
+        WorkloadSpec { ops: 3_000, eligible_share: Some(0.01), ..WorkloadSpec::mix(3_000) },
+        WorkloadSpec { ops: 3_000, selectivity: 0.3, classes: 12, ..WorkloadSpec::mix(2_000) },
+        WorkloadSpec { ops: 3_000, ..WorkloadSpec::price_priority(2_000) },
+    ];
+    for spec in &streams {
+        let w = build(spec);
+        let digest = |heads: Option<(usize, usize)>, lanes: Option<(u64, u64)>| {
+            let mut m = w.market.clone();
+            if let Some((from, until)) = heads {
+                m.set_heads_thresholds(from, until);
+            }
+            if let Some((from, until)) = lanes {
+                m.set_lane_thresholds(from, until);
+            }
+            apply(&mut m, &w.cmds, w.start);
+            m.check_invariants().unwrap();
+            m.state_digest()
+        };
+        let expected = digest(None, None);
+        for heads in [Some((0, 0)), Some((usize::MAX, usize::MAX)), Some((30, 29)), Some((3, 1))] {
+            for lanes in [None, Some((2, 0))] {
+                assert_eq!(digest(heads, lanes), expected, "{spec:?} with heads {heads:?}, lanes {lanes:?}");
+            }
+        }
+    }
+}
