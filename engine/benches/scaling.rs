@@ -21,6 +21,7 @@
 //! | `rerank/N` | one provider resting N offers (300 and more: in lanes), `reputation_weight = 1`, its reputation decaying | advance the clock one decay step: the provider's reputation changes and its offers re-rank |
 //! | `rerank_few/N` | the same with 10, 100 and 250 offers, below the lane threshold (256) | the same: bounded by the threshold, linear below it |
 //! | `parked_best_ask/N` | a provider with no usage-cap room left resting N offers | the best ask under first-accept |
+//! | `request_classes/N` | N capability classes, each with an offer above the bid | an offer with no capabilities and the request that takes it: a walk that must not open a cursor per class |
 //! | `arbitrator_draw/N` | N registered arbitrators, escrows of type `Arbitrators { required: 2, total: 3 }` | an offer and the request that takes it: one match, its escrow and its three arbitrators |
 
 use std::hint::black_box;
@@ -348,6 +349,32 @@ fn arbitrator_draw(c: &mut Criterion) {
     g.finish();
 }
 
+fn request_classes(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scaling/request_classes");
+    configure(&mut g);
+    for n in sizes(10) {
+        let mut m = market();
+        let tt = m.register_task_type("bench").expect("task type");
+        let p = provider(&mut m, 0);
+        for k in 0..n {
+            m.place_order(NewOrder::sell(p, 150, 1, ComputeTaskSpec::new(tt, class(k))), 0).expect("offer");
+        }
+        let cheap = provider(&mut m, 1);
+        let r = requester(&mut m);
+        let spec = ComputeTaskSpec::new(tt, CapabilitySet::EMPTY);
+        m.drain_events().for_each(drop);
+        g.bench_function(n.to_string(), |b| {
+            b.iter(|| {
+                m.place_order(NewOrder::sell(cheap, 100, 1, spec), 0).expect("offer");
+                m.place_order(NewOrder::buy(r, 120, 1, spec), 0).expect("request");
+                m.drain_events().for_each(drop);
+            })
+        });
+        assert_eq!(m.best_ask(tt), Some(150), "every request took the cheap offer");
+    }
+    g.finish();
+}
+
 fn best_ask_classes(c: &mut Criterion) {
     let mut g = c.benchmark_group("scaling/best_ask_classes");
     configure(&mut g);
@@ -369,6 +396,7 @@ fn best_ask_classes(c: &mut Criterion) {
 criterion_group!(
     scaling,
     best_ask_classes,
+    request_classes,
     cap_exhausted,
     intern_task_type,
     cancel_newest,

@@ -4,8 +4,8 @@
 //! a pass (equal digests show both builds computed the same market).
 //!
 //! Run: `cargo run --release -p synmarket-engine --example streams [prefix] [reps]`, where
-//! `prefix` keeps the streams whose name starts with it (all by default) and `reps` defaults
-//! to 10. To compare two commits, build this example in both (in separate target directories)
+//! `prefix` keeps the streams whose name starts with it (all by default; a stream's full name
+//! keeps that stream alone) and `reps` defaults to 10. To compare two commits, build this example in both (in separate target directories)
 //! and alternate the two binaries a few times: the machines here are shared, so only figures
 //! taken side by side in one session compare (BENCHMARKS.md, "Book storage").
 
@@ -51,7 +51,11 @@ fn main() {
         eprintln!("streams: no stream starts with \"{prefix}\"; the streams are {}", names.join(", "));
         std::process::exit(2);
     }
-    for (label, spec) in streams.into_iter().filter(|(l, _)| l.starts_with(&prefix)) {
+    // A full name runs that stream alone (`depth/price_priority/10000` is also a prefix of the
+    // 100000 stream).
+    let exact = streams.iter().any(|(l, _)| *l == prefix);
+    let wanted = |l: &str| if exact { l == prefix } else { l.starts_with(&prefix) };
+    for (label, spec) in streams.into_iter().filter(|(l, _)| wanted(l)) {
         let w = build(&spec);
         let (mut best, mut digest) = (f64::MAX, 0);
         for _ in 0..reps {

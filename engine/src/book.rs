@@ -16,7 +16,8 @@
 //! [`TypeBook::live_auction_classes`]: the indices of non-empty classes, ascending) and rejoins it
 //! at its own index when it fills again. Walks iterate the live list, so they visit the same
 //! classes in the same (creation) order as before, minus empty ones, which gave no cursor: the
-//! setup of a walk is O(live classes), no longer O(every class ever seen). Listing or unlisting
+//! setup of a walk is O(live classes), no longer O(every class ever seen) (and, with the heads
+//! index below, O(the heads it reaches) when many classes are live). Listing or unlisting
 //! a class (only when it turns empty or non-empty) is a binary search and a shift of the list.
 //!
 //! Within a class, offers are split into [`REP_BUCKETS`] reputation buckets by their reputation
@@ -68,18 +69,23 @@
 //! same streams with every provider in lanes, with none, and with both mixed
 //! (`Market::set_lane_thresholds`).
 //!
-//! **Heads.** Each task type also keeps a *heads index*: the best offer of every non-empty
-//! class bucket, ordered by key ([`HeadKey`]), re-filed whenever a bucket's best changes (an
-//! insert below it or the removal of it: one remove and one insert in a set of at most
-//! classes × buckets entries, O(log h)). A request's walk takes heads from it in key order, only
-//! as long as they sort before the best key its merge already holds, instead of opening a cursor
-//! on every bucket of every eligible class: a request that fills from the best offers looks at a
-//! handful of heads whatever the number of classes. Heads it skips (a class that lacks its
-//! needs, a bucket below its reputation floor or past its limit) cost one index step each; after
-//! `HEAD_SKIPS` of them the walk opens the remaining eligible buckets directly, as it did before
-//! the index, so a very selective request costs no more than one pass over the live classes.
-//! Keys are unique and the book does not change during a walk, so the merge meets the same keys
-//! in the same order either way.
+//! **Heads.** A task type with at least [`HEADS_FROM`] (8) live classes also keeps a *heads
+//! index*: per reputation bucket, the best offer of that bucket in every class where it is
+//! non-empty, ordered by key ([`HeadKey`]), re-filed whenever a bucket's best changes (an insert
+//! below it or the removal of it: one remove and one insert in a set of at most one entry per
+//! class, O(log c)). A request's walk merges, besides the bucket streams, one stream of heads per
+//! bucket that can serve it, up to that bucket's limit; a head the merge reaches opens a cursor on
+//! its class's bucket if the class has the request's needs. So instead of opening a cursor on
+//! every bucket of every eligible class before its first pick, a request that fills from the
+//! best offers looks at a handful of heads whatever the number of classes. Heads of classes
+//! without its needs cost one step each; a walk that meets `HEAD_SKIPS` (8, `matching.rs`) of
+//! them and four times as many as it opened, or whose needs admit at most 8 non-empty buckets
+//! (one pass over the live classes finds out), opens the eligible buckets directly, as walks did
+//! before the index. Keys are unique and the book does not change during a walk, so the merge
+//! meets the same keys in the same order either way: the differential test draws the thresholds
+//! (always on, never, flapping) and the bench streams give the same digests under each. The
+//! index goes off again at [`HEADS_UNTIL`] (2) live classes: with few classes keeping it costs
+//! more (a set update per change of a bucket's best) than opening their buckets directly.
 //!
 //! **Storage.** Every ordered set here (the buckets, the heads, the quote indexes, the rest of
 //! each lane) is a B+tree in one of four shared node pools ([`Nodes`], `forest.rs`), one per key type,
@@ -455,6 +461,34 @@ impl TypeBook {
             nodes.heads.clear(set);
         }
         self.heads_nonempty = 0;
+    }
+
+    /// Checks the heads index: while it is on, bucket `b`'s set holds exactly the best offer of
+    /// bucket `b` of every class where it is non-empty, and bit `b` of `heads_nonempty` says
+    /// whether it holds any; while it is off, every set is empty. `Err` says what disagrees.
+    pub fn check_heads(&self, nodes: &Nodes) -> Result<(), String> {
+        for b in 0..REP_BUCKETS as u8 {
+            let set = self.heads.get(b as usize).copied().unwrap_or_default();
+            let mut expected = 0;
+            if self.heads_on {
+                for (ci, class) in self.classes.iter().enumerate() {
+                    if let Some(first) = class.first(&nodes.offers, b) {
+                        expected += 1;
+                        if !nodes.heads.contains(&set, &(first, ci as u32)) {
+                            return Err(format!("the best offer {} of class {ci}, bucket {b}, is not filed", first.id));
+                        }
+                    }
+                }
+            }
+            if set.len() != expected || (self.heads_nonempty >> b & 1 == 1) != (expected > 0) {
+                return Err(format!(
+                    "bucket {b} files {} heads (non-empty bit {}), {expected} expected",
+                    set.len(),
+                    self.heads_nonempty >> b & 1
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Sets the live-class counts at which the heads index goes on (at least `from`) and off (at

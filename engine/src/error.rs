@@ -344,6 +344,15 @@ pub enum InvariantError {
         /// What disagrees, with the numbers.
         reason: String,
     },
+    /// The heads index of a task type (book.rs, "Heads"; request walks read it) disagrees with
+    /// the best offers of its class buckets.
+    #[error("heads index of task type {task_type}: {reason}")]
+    HeadsIndex {
+        /// The task type's index.
+        task_type: usize,
+        /// What disagrees, with the numbers.
+        reason: String,
+    },
     /// An escrow was created but never funded.
     #[error("escrow {escrow} was never funded")]
     NeverFunded {

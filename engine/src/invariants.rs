@@ -160,6 +160,10 @@ impl Market {
                 });
             }
         }
+        // Heads indexes: the best offer of every non-empty class bucket, while kept.
+        for (t, tb) in self.book.types.iter().enumerate() {
+            tb.check_heads(&self.book.nodes).map_err(|reason| InvariantError::HeadsIndex { task_type: t, reason })?;
+        }
         // Reputation bounds.
         let rc = self.reputation.config();
         for i in 0..self.reputation.len() {

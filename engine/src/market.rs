@@ -206,7 +206,7 @@ pub struct Market {
     pub(crate) counters: MarketCounters,
     pub(crate) cursors: Vec<Cursor>,
     /// The request walk's heap of (key, cursor index), kept to reuse its allocation.
-    pub(crate) cursor_heap: Vec<Reverse<(OfferKey, u32)>>,
+    pub(crate) cursor_heap: BinaryHeap<Reverse<(OfferKey, u32)>>,
     /// The request walk's head streams, kept to reuse the allocation.
     pub(crate) head_streams: Vec<HeadStream>,
     /// The request walk's eligible (class, buckets), kept to reuse the allocation.
@@ -298,7 +298,7 @@ impl Market {
             account_holders: BTreeMap::new(),
             counters: MarketCounters::default(),
             cursors: Vec::new(),
-            cursor_heap: Vec::new(),
+            cursor_heap: BinaryHeap::new(),
             head_streams: Vec::new(),
             eligible: Vec::new(),
             bucket_floor_k,

@@ -168,8 +168,130 @@ const HEAD_SKIPS: u32 = 8;
 const SKIPS_PER_OPEN: u32 = 4;
 
 /// Marks a walk's heap entry as a bucket's stream of heads from the heads index (the rest of
-/// the entry is the bucket).
+/// the entry is the stream's index in [`HeadWalk::streams`]).
 const HEADS: u32 = 1 << 30;
+
+/// A request walk's streams of heads from the heads index (book.rs, "Heads"). Kept out of line
+/// from the walk's loop, which the walks of books without the index run alone.
+struct HeadWalk {
+    /// One stream per serving bucket whose first head is within the bucket's limit.
+    streams: Vec<HeadStream>,
+    /// Bit `b` set while bucket `b`'s stream is in the merge.
+    live: u32,
+    /// Heads of classes without the request's needs met so far.
+    skipped: u32,
+}
+
+impl HeadWalk {
+    /// Opens the walk of a request with `needs` over the buckets in `serving`, `limit(b)` being
+    /// bucket `b`'s limit: the eligible buckets directly without the heads index or when its
+    /// needs admit at most [`DIRECT_BUCKETS`] of them (found in one pass over the live classes,
+    /// into `eligible`), else one head stream per serving bucket.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn start(
+        &mut self,
+        tb: &crate::book::TypeBook,
+        nodes: &crate::book::Nodes,
+        needs: CapabilitySet,
+        serving: u32,
+        limit: impl Fn(u8) -> f64,
+        eligible: &mut Vec<(u32, u32)>,
+        heap: &mut BinaryHeap<Reverse<(OfferKey, u32)>>,
+        cursors: &mut Vec<Cursor>,
+    ) {
+        self.streams.clear();
+        eligible.clear();
+        let direct = !tb.heads_on || {
+            let mut pairs = 0u32;
+            if needs != CapabilitySet::EMPTY {
+                for &ci in &tb.live_classes {
+                    let class = &tb.classes[ci as usize];
+                    let mask = class.nonempty & serving;
+                    if mask != 0 && needs.is_subset_of(class.capabilities) {
+                        eligible.push((ci, mask));
+                        pairs += mask.count_ones();
+                        if pairs > DIRECT_BUCKETS {
+                            break;
+                        }
+                    }
+                }
+            }
+            needs != CapabilitySet::EMPTY && pairs <= DIRECT_BUCKETS
+        };
+        if direct {
+            if tb.heads_on {
+                open_buckets(tb, nodes, eligible.iter().copied(), heap, cursors, |b, _| Some(limit(b)));
+            } else {
+                let classes = tb.live_classes.iter().map(|&ci| (ci, tb.classes[ci as usize].nonempty & serving));
+                let classes = classes.filter(|&(ci, _)| needs.is_subset_of(tb.classes[ci as usize].capabilities));
+                open_buckets(tb, nodes, classes, heap, cursors, |b, _| Some(limit(b)));
+            }
+            return;
+        }
+        let mut bits = tb.heads_nonempty & serving;
+        while bits != 0 {
+            let b = bits.trailing_zeros() as u8;
+            bits &= bits - 1;
+            let limit = limit(b);
+            let mut at = tb.heads_start(nodes, b);
+            if let Some(next) = nodes.heads.step(&mut at)
+                && next.0.weighted() <= limit
+            {
+                heap.push(Reverse((next.0, HEADS | self.streams.len() as u32)));
+                self.streams.push(HeadStream { at, next, limit, bucket: b });
+                self.live |= 1 << b;
+            }
+        }
+    }
+
+    /// The merge popped the head of stream entry `tag`: moves the stream on and, if the head's
+    /// class has `needs`, opens a cursor on its bucket (the popped key is that bucket's first)
+    /// and returns the cursor's index; `None` for a head to skip. A walk that has skipped
+    /// [`HEAD_SKIPS`] heads, and [`SKIPS_PER_OPEN`] per cursor it opened, opens every eligible
+    /// bucket not reached yet at once and closes the head streams.
+    #[inline(never)]
+    fn take(
+        &mut self,
+        tag: u32,
+        tb: &crate::book::TypeBook,
+        nodes: &crate::book::Nodes,
+        needs: CapabilitySet,
+        heap: &mut BinaryHeap<Reverse<(OfferKey, u32)>>,
+        cursors: &mut Vec<Cursor>,
+    ) -> Option<u32> {
+        let stream = &mut self.streams[(tag & !HEADS) as usize];
+        let (b, limit, (_, ci)) = (stream.bucket, stream.limit, stream.next);
+        if self.live & (1 << b) == 0 {
+            return None; // a stream closed by the selective path below
+        }
+        match nodes.heads.step(&mut stream.at) {
+            Some(next) if next.0.weighted() <= limit => {
+                stream.next = next;
+                heap.push(Reverse((next.0, tag)));
+            }
+            _ => self.live &= !(1 << b),
+        }
+        if needs.is_subset_of(tb.classes[ci as usize].capabilities) {
+            let rest = tb.after_first(nodes, ci as usize, b);
+            cursors.push(Cursor { limit, rest });
+            return Some((cursors.len() - 1) as u32);
+        }
+        self.skipped += 1;
+        if self.skipped >= HEAD_SKIPS && self.skipped >= SKIPS_PER_OPEN * cursors.len() as u32 && self.live != 0 {
+            let live = self.live;
+            let classes = tb.live_classes.iter().map(|&ci| (ci, tb.classes[ci as usize].nonempty & live));
+            let classes = classes.filter(|&(ci, _)| needs.is_subset_of(tb.classes[ci as usize].capabilities));
+            let streams = &self.streams;
+            open_buckets(tb, nodes, classes, heap, cursors, |b, first| {
+                let h = streams.iter().find(|h| h.bucket == b)?;
+                (first >= h.next.0).then_some(h.limit)
+            });
+            self.live = 0;
+        }
+        None
+    }
+}
 
 /// Marks a walk's heap entry as the stream of one provider's lane (the rest of the entry is the
 /// index of the bucket cursor whose head started it); unmarked entries are a bucket's heads.
@@ -303,63 +425,22 @@ impl Market {
         let lowest = self.bucket_ceiling.partition_point(|&c| c < rep_floor);
         let serving = u32::MAX.checked_shl(lowest as u32).unwrap_or(0);
         // Each serving bucket's heads join the merge from the heads index as one more stream
-        // (tagged HEADS | bucket), in key order and up to the bucket's limit (book.rs, "Heads"):
-        // a head the merge reaches opens a cursor on its class's bucket if the class has the
-        // request's needs. Bit b of `heads_live` is set while bucket b's stream is in the merge.
-        let mut streams = std::mem::take(&mut self.head_streams);
-        streams.clear();
-        let mut heads_live = 0u32;
-        let mut skipped = 0u32;
-        let mut heap = BinaryHeap::from(heap);
-        let tb = self.book.get(tt);
-        // Needs that few classes have: the heads index would mostly offer heads to skip.
-        // (class, eligible buckets), when the walk opens them directly: without the heads index,
-        // or for needs that few classes have (the index would mostly offer heads to skip).
+        // (tagged HEADS | stream), in key order and up to the bucket's limit (book.rs,
+        // "Heads"); without the index, or for needs few classes have, the walk opens the
+        // eligible buckets directly.
+        let mut heads = HeadWalk { streams: std::mem::take(&mut self.head_streams), live: 0, skipped: 0 };
         let mut eligible = std::mem::take(&mut self.eligible);
-        eligible.clear();
-        let direct = !tb.heads_on || {
-            let mut pairs = 0u32;
-            if needs != CapabilitySet::EMPTY {
-                for &ci in &tb.live_classes {
-                    let class = &tb.classes[ci as usize];
-                    let mask = class.nonempty & serving;
-                    if mask != 0 && needs.is_subset_of(class.capabilities) {
-                        eligible.push((ci, mask));
-                        pairs += mask.count_ones();
-                        if pairs > DIRECT_BUCKETS {
-                            break;
-                        }
-                    }
-                }
-            }
-            needs != CapabilitySet::EMPTY && pairs <= DIRECT_BUCKETS
-        };
-        if direct {
-            let limit = |b: u8, _| Some(limit_price as f64 * (1.0 + 1e-9) / self.bucket_floor_k[b as usize]);
-            if tb.heads_on {
-                open_buckets(tb, &self.book.nodes, eligible.iter().copied(), &mut heap, &mut cursors, limit);
-            } else {
-                let classes = tb.live_classes.iter().map(|&ci| (ci, tb.classes[ci as usize].nonempty & serving));
-                let classes = classes.filter(|&(ci, _)| needs.is_subset_of(tb.classes[ci as usize].capabilities));
-                open_buckets(tb, &self.book.nodes, classes, &mut heap, &mut cursors, limit);
-            }
-        } else {
-            let mut bits = tb.heads_nonempty & serving;
-            while bits != 0 {
-                let b = bits.trailing_zeros() as u8;
-                bits &= bits - 1;
-                // In bucket b, ask >= weighted * floor(b)^k: stop once that exceeds the bid.
-                let limit = limit_price as f64 * (1.0 + 1e-9) / self.bucket_floor_k[b as usize];
-                let mut at = tb.heads_start(&self.book.nodes, b);
-                if let Some(next) = self.book.nodes.heads.step(&mut at)
-                    && next.0.weighted() <= limit
-                {
-                    heap.push(Reverse((next.0, HEADS | streams.len() as u32)));
-                    streams.push(HeadStream { at, next, limit, bucket: b });
-                    heads_live |= 1 << b;
-                }
-            }
-        }
+        let limits = |b: u8| limit_price as f64 * (1.0 + 1e-9) / self.bucket_floor_k[b as usize];
+        heads.start(
+            self.book.get(tt),
+            &self.book.nodes,
+            needs,
+            serving,
+            limits,
+            &mut eligible,
+            &mut heap,
+            &mut cursors,
+        );
         let mut lane_pending: Option<(OrderId, u64, f64, u32)> = None;
         loop {
             let picking = remaining > 0 && slots > 0;
@@ -376,39 +457,9 @@ impl Market {
             let i = if tag & HEADS == 0 {
                 tag
             } else {
-                let stream = &mut streams[(tag & !HEADS) as usize];
-                let (b, limit, (_, ci)) = (stream.bucket, stream.limit, stream.next);
-                if heads_live & (1 << b) == 0 {
-                    continue; // a head stream that the selective path below closed
-                }
-                let tb = self.book.get(tt);
-                match self.book.nodes.heads.step(&mut stream.at) {
-                    Some(next) if next.0.weighted() <= limit => {
-                        stream.next = next;
-                        heap.push(Reverse((next.0, tag)));
-                    }
-                    _ => heads_live &= !(1 << b),
-                }
-                if needs.is_subset_of(tb.classes[ci as usize].capabilities) {
-                    let rest = tb.after_first(&self.book.nodes, ci as usize, b);
-                    cursors.push(Cursor { limit, rest });
-                    (cursors.len() - 1) as u32
-                } else {
-                    skipped += 1;
-                    if skipped >= HEAD_SKIPS && skipped >= SKIPS_PER_OPEN * cursors.len() as u32 && heads_live != 0 {
-                        // A selective request: open every eligible bucket whose head the merge
-                        // has not reached yet at once, and close the head streams.
-                        let classes =
-                            tb.live_classes.iter().map(|&ci| (ci, tb.classes[ci as usize].nonempty & heads_live));
-                        let classes =
-                            classes.filter(|&(ci, _)| needs.is_subset_of(tb.classes[ci as usize].capabilities));
-                        open_buckets(tb, &self.book.nodes, classes, &mut heap, &mut cursors, |b, first| {
-                            let h = streams.iter().find(|h| h.bucket == b)?;
-                            (first >= h.next.0).then_some(h.limit)
-                        });
-                        heads_live = 0;
-                    }
-                    continue;
+                match heads.take(tag, self.book.get(tt), &self.book.nodes, needs, &mut heap, &mut cursors) {
+                    Some(i) => i,
+                    None => continue,
                 }
             };
             let limit = cursors[(i & !LANE) as usize].limit;
@@ -465,8 +516,8 @@ impl Market {
                 lane_pending = Some((key.id, ask, rep, i | LANE));
             }
         }
-        self.cursor_heap = heap.into_vec();
-        self.head_streams = streams;
+        self.cursor_heap = heap;
+        self.head_streams = heads.streams;
         self.eligible = eligible;
         for &p in &picks {
             let ask = self.orders[p.offer.index()].price_per_unit;
