@@ -16,8 +16,9 @@
 //! [`TypeBook::live_auction_classes`]: the indices of non-empty classes, ascending) and rejoins it
 //! at its own index when it fills again. Walks iterate the live list, so they visit the same
 //! classes in the same (creation) order as before, minus empty ones, which gave no cursor: the
-//! setup of a walk is O(live classes), no longer O(every class ever seen) (and, with the heads
-//! index below, O(the heads it reaches) when many classes are live). Listing or unlisting
+//! setup of a walk is O(live classes), no longer O(every class ever seen) (with the heads index
+//! below, O(the heads it reaches) for needs that most classes have; needs that few classes have
+//! still take one pass over the live classes). Listing or unlisting
 //! a class (only when it turns empty or non-empty) is a binary search and a shift of the list.
 //!
 //! Within a class, offers are split into [`REP_BUCKETS`] reputation buckets by their reputation
@@ -754,7 +755,8 @@ impl OfferBook {
         let ask_sets = self.types.len() + self.lanes.len();
         let indexed = 1 + usize::from(self.indexed);
         self.nodes.offers.reserve(orders, offer_sets);
-        self.nodes.heads.reserve(orders.min(offer_sets), buckets(self.types.len()));
+        // At most one head per class bucket, whether the index is on now or goes on later.
+        self.nodes.heads.reserve(offer_sets, buckets(self.types.len()));
         self.nodes.auctions.reserve(orders.saturating_mul(indexed), auction_sets);
         self.nodes.asks.reserve(orders.saturating_mul(indexed), ask_sets);
     }

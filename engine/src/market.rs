@@ -205,7 +205,8 @@ pub struct Market {
     pub(crate) account_holders: BTreeMap<AccountId, u32>,
     pub(crate) counters: MarketCounters,
     pub(crate) cursors: Vec<Cursor>,
-    /// The request walk's heap of (key, cursor index), kept to reuse its allocation.
+    /// The request walk's heap of (key, cursor index or `HEADS`-tagged head stream), kept to
+    /// reuse its allocation.
     pub(crate) cursor_heap: BinaryHeap<Reverse<(OfferKey, u32)>>,
     /// The request walk's head streams, kept to reuse the allocation.
     pub(crate) head_streams: Vec<HeadStream>,
@@ -261,12 +262,10 @@ impl Market {
                 bucket_ceiling_reputation(b as u8)
             }
         });
-        // Walks find the buckets that can serve a floor by bisection, and the widest limit in
-        // the first of them (matching.rs).
+        // Walks find the buckets that can serve a floor by bisection (matching.rs).
         debug_assert!(bucket_ceiling.is_sorted(), "bucket ceilings must rise with the bucket");
         let bucket_floor_k: [f64; REP_BUCKETS] =
             std::array::from_fn(|b| if config_k == 0.0 { 1.0 } else { bucket_floor(b as u8).powf(config_k) });
-        debug_assert!(bucket_floor_k.is_sorted(), "bucket floors must rise with the bucket");
         let mut m = Market {
             reputation: ReputationBook::new(config.reputation.clone()),
             bank: Bank::new(config.retain_ledger),
@@ -445,7 +444,8 @@ impl Market {
     }
 
     /// Sets when a task type's book keeps its heads index (`book.rs`, "Heads"): from `from`
-    /// live capability classes on, until only `until` are left; by default
+    /// live capability classes on, until only `until` (clamped below `from`, except at 0) are
+    /// left; by default
     /// [`crate::book::HEADS_FROM`] and [`crate::book::HEADS_UNTIL`] (8 and 2). Applies now to
     /// every book. Book layout only: no result depends on it, which the tests check by running
     /// the same streams with the index always on and always off.

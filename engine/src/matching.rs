@@ -185,8 +185,8 @@ struct HeadWalk {
 impl HeadWalk {
     /// Opens the walk of a request with `needs` over the buckets in `serving`, `limit(b)` being
     /// bucket `b`'s limit: the eligible buckets directly without the heads index or when its
-    /// needs admit at most [`DIRECT_BUCKETS`] of them (found in one pass over the live classes,
-    /// into `eligible`), else one head stream per serving bucket.
+    /// (non-empty) needs admit at most [`DIRECT_BUCKETS`] of them (found in one pass over the
+    /// live classes, into `eligible`), else one head stream per serving bucket.
     #[allow(clippy::too_many_arguments)]
     #[inline(never)]
     fn start(
@@ -278,7 +278,10 @@ impl HeadWalk {
             return Some((cursors.len() - 1) as u32);
         }
         self.skipped += 1;
-        if self.skipped >= HEAD_SKIPS && self.skipped >= SKIPS_PER_OPEN * cursors.len() as u32 && self.live != 0 {
+        if self.skipped >= HEAD_SKIPS
+            && self.skipped as usize >= (SKIPS_PER_OPEN as usize).saturating_mul(cursors.len())
+            && self.live != 0
+        {
             let live = self.live;
             let classes = tb.live_classes.iter().map(|&ci| (ci, tb.classes[ci as usize].nonempty & live));
             let classes = classes.filter(|&(ci, _)| needs.is_subset_of(tb.classes[ci as usize].capabilities));
