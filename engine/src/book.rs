@@ -504,6 +504,17 @@ impl TypeBook {
         }
     }
 
+    /// The live classes that hold every capability of `needs`, ascending, each with its
+    /// non-empty buckets among the bits of `buckets` (possibly none): what a request's walk
+    /// opens. O(live classes).
+    #[inline]
+    pub fn classes_with(&self, needs: CapabilitySet, buckets: u32) -> impl Iterator<Item = (u32, u32)> + '_ {
+        self.live_classes.iter().filter_map(move |&ci| {
+            let class = &self.classes[ci as usize];
+            needs.is_subset_of(class.capabilities).then_some((ci, class.nonempty & buckets))
+        })
+    }
+
     /// The place of the first entry of bucket `b`'s heads index ([`Forest::step`] with
     /// [`Nodes::heads`] reads on).
     #[inline]

@@ -205,15 +205,11 @@ impl HeadWalk {
         let direct = !tb.heads_on || {
             let mut pairs = 0u32;
             if needs != CapabilitySet::EMPTY {
-                for &ci in &tb.live_classes {
-                    let class = &tb.classes[ci as usize];
-                    let mask = class.nonempty & serving;
-                    if mask != 0 && needs.is_subset_of(class.capabilities) {
-                        eligible.push((ci, mask));
-                        pairs += mask.count_ones();
-                        if pairs > DIRECT_BUCKETS {
-                            break;
-                        }
+                for (ci, mask) in tb.classes_with(needs, serving).filter(|&(_, mask)| mask != 0) {
+                    eligible.push((ci, mask));
+                    pairs += mask.count_ones();
+                    if pairs > DIRECT_BUCKETS {
+                        break;
                     }
                 }
             }
@@ -223,9 +219,7 @@ impl HeadWalk {
             if tb.heads_on {
                 open_buckets(tb, nodes, eligible.iter().copied(), heap, cursors, |b, _| Some(limit(b)));
             } else {
-                let classes = tb.live_classes.iter().map(|&ci| (ci, tb.classes[ci as usize].nonempty & serving));
-                let classes = classes.filter(|&(ci, _)| needs.is_subset_of(tb.classes[ci as usize].capabilities));
-                open_buckets(tb, nodes, classes, heap, cursors, |b, _| Some(limit(b)));
+                open_buckets(tb, nodes, tb.classes_with(needs, serving), heap, cursors, |b, _| Some(limit(b)));
             }
             return;
         }
@@ -282,11 +276,8 @@ impl HeadWalk {
             && self.skipped as usize >= (SKIPS_PER_OPEN as usize).saturating_mul(cursors.len())
             && self.live != 0
         {
-            let live = self.live;
-            let classes = tb.live_classes.iter().map(|&ci| (ci, tb.classes[ci as usize].nonempty & live));
-            let classes = classes.filter(|&(ci, _)| needs.is_subset_of(tb.classes[ci as usize].capabilities));
             let streams = &self.streams;
-            open_buckets(tb, nodes, classes, heap, cursors, |b, first| {
+            open_buckets(tb, nodes, tb.classes_with(needs, self.live), heap, cursors, |b, first| {
                 let h = streams.iter().find(|h| h.bucket == b)?;
                 (first >= h.next.0).then_some(h.limit)
             });
