@@ -462,8 +462,15 @@ struct Learner {
     /// Value (requester) or cost (provider) per unit (learners with schedules are refused).
     limit: f64,
     open: Option<engine::OrderId>,
-    /// Its assignments seen so far (ids), and the next assignment id to look at.
-    mine: Vec<engine::AssignmentId>,
+    /// Its assignments that are not final yet, by id: the escrow has not settled or the task
+    /// has not reached a settled status (both are final once reached: lifecycle.rs). Steps cost
+    /// what is open, not the learner's whole history.
+    pending: Vec<engine::AssignmentId>,
+    /// Over its final assignments: tokens paid to it (provider) or by it (requester), and units
+    /// delivered; exact integers, so the surplus rounds once.
+    final_tokens: u128,
+    final_units: u128,
+    /// The next assignment id to look at.
     seen: usize,
 }
 
@@ -539,7 +546,16 @@ impl PyKernel {
                         engine::Side::Buy => rec.profile.value_per_unit.unwrap_or(0.0),
                         engine::Side::Sell => rec.profile.cost_per_unit.unwrap_or(0.0),
                     };
-                    out.push(Learner { agent: i as u32, side, limit, open: None, mine: Vec::new(), seen: 0 });
+                    out.push(Learner {
+                        agent: i as u32,
+                        side,
+                        limit,
+                        open: None,
+                        pending: Vec::new(),
+                        final_tokens: 0,
+                        final_units: 0,
+                        seen: 0,
+                    });
                 }
             }
         }
@@ -634,8 +650,9 @@ impl PyKernel {
         let price = |p: Option<f64>| p.map_or(0.0, |p| (p / self.max_price).clamp(0.0, 1.0));
         let backlog: u64 =
             lr.open.and_then(|id| m.order(id)).filter(|o| o.status.is_open()).map_or(0, |o| o.remaining());
+        // Final assignments are settled: only the pending ones can be busy.
         let busy: u64 = lr
-            .mine
+            .pending
             .iter()
             .filter_map(|&a| m.assignment(a))
             .filter(|a| !synmarket::metrics::settled(a.status))
@@ -655,7 +672,8 @@ impl PyKernel {
 
     /// Learner `l`'s realised surplus since the start, tokens: settled trades only (a provider
     /// is paid what its escrow released minus its cost of the units delivered; a requester
-    /// gains its value of the units delivered minus what it paid).
+    /// gains its value of the units delivered minus what it paid). O(new assignments + the
+    /// learner's open ones) per call: final assignments are folded into exact running sums.
     fn surplus(&mut self, l: usize) -> f64 {
         let Some(sim) = self.sim.as_ref() else { return 0.0 };
         let m = sim.market();
@@ -668,24 +686,43 @@ impl PyKernel {
                 engine::Side::Buy => a.requester == peer,
             };
             if me {
-                lr.mine.push(a.id);
+                lr.pending.push(a.id);
             }
         }
         lr.seen = all.len();
-        let mut total = 0.0;
-        for &aid in &lr.mine {
-            let Some(a) = m.assignment(aid) else { continue };
-            let Some(e) = m.escrow(engine::EscrowId(aid.0)) else { continue };
-            if e.settled_at.is_none() {
-                continue;
-            }
-            let units = if synmarket::metrics::delivered(a.status) { a.units as f64 } else { 0.0 };
-            total += match lr.side {
-                engine::Side::Sell => e.paid_provider as f64 - lr.limit * units,
-                engine::Side::Buy => lr.limit * units - e.amount.saturating_sub(e.paid_requester) as f64,
+        // (tokens, delivered units, final) of a trade whose escrow has settled; None before.
+        let side = lr.side;
+        let settled = |aid: engine::AssignmentId| -> Option<(u128, u128, bool)> {
+            let a = m.assignment(aid)?;
+            let e = m.escrow(engine::EscrowId(aid.0))?;
+            e.settled_at?;
+            let units = if synmarket::metrics::delivered(a.status) { a.units as u128 } else { 0 };
+            let tokens = match side {
+                engine::Side::Sell => e.paid_provider as u128,
+                engine::Side::Buy => e.amount.saturating_sub(e.paid_requester) as u128,
             };
+            Some((tokens, units, synmarket::metrics::settled(a.status)))
+        };
+        let (mut tokens, mut units) = (lr.final_tokens, lr.final_units);
+        let (mut final_tokens, mut final_units) = (lr.final_tokens, lr.final_units);
+        lr.pending.retain(|&aid| match settled(aid) {
+            Some((t, u, is_final)) => {
+                tokens += t;
+                units += u;
+                if is_final {
+                    final_tokens += t;
+                    final_units += u;
+                }
+                !is_final
+            }
+            None => true,
+        });
+        (lr.final_tokens, lr.final_units) = (final_tokens, final_units);
+        let value = lr.limit * units as f64;
+        match lr.side {
+            engine::Side::Sell => tokens as f64 - value,
+            engine::Side::Buy => value - tokens as f64,
         }
-        total
     }
 
     /// Simulated time, ms.
