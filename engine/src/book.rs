@@ -80,9 +80,9 @@
 //! every bucket of every eligible class before its first pick, a request that fills from the
 //! best offers looks at a handful of heads whatever the number of classes. Heads of classes
 //! without its needs cost one step each; a walk that has skipped at least `HEAD_SKIPS` (8,
-//! `matching.rs`) of them and at least 4 per cursor it opened, or whose needs admit at most 8 non-empty buckets
-//! (one pass over the live classes finds out), opens the eligible buckets directly, as walks did
-//! before the index. Keys are unique and the book does not change during a walk, so the merge
+//! `matching.rs`) of them and at least 4 per cursor it opened, or whose needs admit at most 8
+//! non-empty buckets (one pass over the live classes finds out), opens the eligible buckets
+//! directly, as walks did before the index. Keys are unique and the book does not change during a walk, so the merge
 //! meets the same keys in the same order either way: the differential test draws the thresholds
 //! (always on, never, flapping) and the bench streams give the same digests under each. The
 //! index goes off again at [`HEADS_UNTIL`] (2) live classes: with few classes keeping it costs

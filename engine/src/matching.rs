@@ -126,7 +126,8 @@ fn push_stream(heap: &mut BinaryHeap<Reverse<(OfferKey, u32)>>, key: OfferKey, i
     }
 }
 
-/// Opens a cursor on each bucket of `classes` (class index, bucket mask) of `tb` whose best key
+/// Opens a cursor on each bucket of `classes` (class index, mask of non-empty buckets, as
+/// [`TypeBook::classes_with`](crate::book::TypeBook::classes_with) gives) of `tb` whose best key
 /// is within the limit `limit(bucket, best key)` gives (`None`: not this bucket).
 fn open_buckets(
     tb: &crate::book::TypeBook,
@@ -138,7 +139,7 @@ fn open_buckets(
 ) {
     for (ci, mask) in classes {
         let class = &tb.classes[ci as usize];
-        let mut bits = class.nonempty & mask;
+        let mut bits = mask;
         while bits != 0 {
             let b = bits.trailing_zeros() as u8;
             bits &= bits - 1;

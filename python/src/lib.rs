@@ -703,21 +703,23 @@ impl PyKernel {
             };
             Some((tokens, units, synmarket::metrics::settled(a.status)))
         };
-        let (mut tokens, mut units) = (lr.final_tokens, lr.final_units);
-        let (mut final_tokens, mut final_units) = (lr.final_tokens, lr.final_units);
-        lr.pending.retain(|&aid| match settled(aid) {
-            Some((t, u, is_final)) => {
+        // Final trades leave `pending` for the running sums; settled open ones count this once.
+        let (mut tokens, mut units) = (0u128, 0u128);
+        let Learner { pending, final_tokens, final_units, .. } = lr;
+        pending.retain(|&aid| match settled(aid) {
+            Some((t, u, true)) => {
+                *final_tokens += t;
+                *final_units += u;
+                false
+            }
+            Some((t, u, false)) => {
                 tokens += t;
                 units += u;
-                if is_final {
-                    final_tokens += t;
-                    final_units += u;
-                }
-                !is_final
+                true
             }
             None => true,
         });
-        (lr.final_tokens, lr.final_units) = (final_tokens, final_units);
+        let (tokens, units) = (tokens + lr.final_tokens, units + lr.final_units);
         let value = lr.limit * units as f64;
         match lr.side {
             engine::Side::Sell => tokens as f64 - value,
