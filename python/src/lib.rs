@@ -462,12 +462,12 @@ struct Learner {
     /// Value (requester) or cost (provider) per unit (learners with schedules are refused).
     limit: f64,
     open: Option<engine::OrderId>,
-    /// Its assignments that are not final yet, by id: the escrow has not settled or the task
-    /// has not reached a settled status (both are final once reached: lifecycle.rs). Steps cost
-    /// what is open, not the learner's whole history.
-    pending: Vec<engine::AssignmentId>,
+    /// Its assignments that are not final yet (open trades), by id: the escrow has not settled
+    /// or the task has not reached a settled status (both are final once reached: lifecycle.rs).
+    /// Steps cost what is open, not the learner's whole history.
+    open_trades: Vec<engine::AssignmentId>,
     /// Over its final assignments: tokens paid to it (provider) or by it (requester), and units
-    /// delivered; exact integers, so the surplus rounds once.
+    /// delivered; exact integers, so rounding comes only at the end (two f64 operations).
     final_tokens: u128,
     final_units: u128,
     /// The next assignment id to look at.
@@ -551,7 +551,7 @@ impl PyKernel {
                         side,
                         limit,
                         open: None,
-                        pending: Vec::new(),
+                        open_trades: Vec::new(),
                         final_tokens: 0,
                         final_units: 0,
                         seen: 0,
@@ -650,9 +650,9 @@ impl PyKernel {
         let price = |p: Option<f64>| p.map_or(0.0, |p| (p / self.max_price).clamp(0.0, 1.0));
         let backlog: u64 =
             lr.open.and_then(|id| m.order(id)).filter(|o| o.status.is_open()).map_or(0, |o| o.remaining());
-        // Final assignments are settled: only the pending ones can be busy.
+        // Final assignments are settled: only the open ones can be busy.
         let busy: u64 = lr
-            .pending
+            .open_trades
             .iter()
             .filter_map(|&a| m.assignment(a))
             .filter(|a| !synmarket::metrics::settled(a.status))
@@ -686,7 +686,7 @@ impl PyKernel {
                 engine::Side::Buy => a.requester == peer,
             };
             if me {
-                lr.pending.push(a.id);
+                lr.open_trades.push(a.id);
             }
         }
         lr.seen = all.len();
@@ -703,10 +703,10 @@ impl PyKernel {
             };
             Some((tokens, units, synmarket::metrics::settled(a.status)))
         };
-        // Final trades leave `pending` for the running sums; settled open ones count this once.
+        // Final trades leave `open_trades` for the running sums; settled open ones count this once.
         let (mut tokens, mut units) = (0u128, 0u128);
-        let Learner { pending, final_tokens, final_units, .. } = lr;
-        pending.retain(|&aid| match settled(aid) {
+        let Learner { open_trades, final_tokens, final_units, .. } = lr;
+        open_trades.retain(|&aid| match settled(aid) {
             Some((t, u, true)) => {
                 *final_tokens += t;
                 *final_units += u;
