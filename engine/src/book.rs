@@ -16,10 +16,10 @@
 //! [`TypeBook::live_auction_classes`]: the indices of non-empty classes, ascending) and rejoins it
 //! at its own index when it fills again. Walks iterate the live list, so they visit the same
 //! classes in the same (creation) order as before, minus empty ones, which gave no cursor: the
-//! setup of a walk is O(live classes), no longer O(every class ever seen) (with the heads index
-//! below, O(the heads it reaches) for needs that most classes have; needs that few classes have
-//! still take one pass over the live classes). Listing or unlisting
-//! a class (only when it turns empty or non-empty) is a binary search and a shift of the list.
+//! setup of a walk is O(live classes), no longer O(every class ever seen) (with the heads indexes
+//! below, O(the heads it reaches)). Listing or unlisting a class (only when it turns empty or
+//! non-empty) is a binary search and a shift of the list, and, while the heads index is on, of
+//! the list of each of its capabilities.
 //!
 //! Within a class, offers are split into [`REP_BUCKETS`] reputation buckets by their reputation
 //! factor `f = clamp(rep / 100, 0.5, 2)`: bucket `b` holds factors in
@@ -78,15 +78,35 @@
 //! bucket that can serve it, up to that bucket's limit; a head the merge reaches opens a cursor on
 //! its class's bucket if the class has the request's needs. So instead of opening a cursor on
 //! every bucket of every eligible class before its first pick, a request that fills from the
-//! best offers looks at a handful of heads whatever the number of classes. Heads of classes
-//! without its needs cost one step each; a walk that has skipped at least `HEAD_SKIPS` (8,
-//! `matching.rs`) of them and at least 4 per cursor it opened, or whose needs admit at most 8
-//! non-empty buckets (one pass over the live classes finds out), opens the eligible buckets
-//! directly, as walks did before the index. Keys are unique and the book does not change during a walk, so the merge
-//! meets the same keys in the same order either way: the differential test draws the thresholds
-//! (always on, never, flapping) and the bench streams give the same digests under each. The
-//! index goes off again at [`HEADS_UNTIL`] (2) live classes: with few classes keeping it costs
-//! more (a set update per change of a bucket's best) than opening their buckets directly.
+//! best offers looks at a handful of heads whatever the number of classes. Keys are unique and
+//! the book does not change during a walk, so the merge meets the same keys in the same order
+//! however it opens its streams: the differential test draws the thresholds (always on, never,
+//! flapping) and the bench streams give the same digests under each. The index goes off again
+//! at [`HEADS_UNTIL`] (2) live classes: with few classes keeping it costs more (a set update per
+//! change of a bucket's best) than opening their buckets directly.
+//!
+//! **Heads per capability.** A request with needs reads the live classes of its *rarest need*,
+//! the capability of its needs that the fewest live classes hold (each capability of a live
+//! class has an entry, [`TypeBook::by_capability`], listing them; a need no live class holds
+//! ends the walk at once). If its needs admit at most 8 non-empty buckets of those classes, it
+//! opens them directly. Otherwise it streams a heads index, and heads of classes without its
+//! needs cost one step each. When the rarest need has no index of its own, the walk streams the
+//! task type's index, which may hold many such heads: a request needing a capability that only
+//! the pricier classes hold meets every cheaper class's head first. A walk that has skipped at
+//! least `HEAD_SKIPS` (8, `matching.rs`) heads and at least 4 per cursor it opened falls back: it
+//! opens the eligible buckets of the rarest need's classes directly, and asks for that need's own
+//! index ([`TypeBook::demand_capability`]): the heads of the classes holding it, per bucket, kept
+//! from then on like the task type's, until only `heads_until` live classes hold it. Walks for
+//! that need then stream only heads of classes that hold it: none to skip when it is the only
+//! need. Indexes go on on demand, not for every capability, because each one kept adds a set
+//! update per change of a bucket's best in every class holding it: kept for every capability,
+//! the benches' mix (every class holds 2 capabilities) ran 8–14 % more instructions; on demand
+//! it runs 0.4–2 % more, and the selective streams 14–65 % fewer (BENCHMARKS.md, "Scaling").
+//! Building an index costs one insert per non-empty bucket of the classes holding the need, no
+//! more than the fallback that asked for it. The 128 entries (64 bytes each, 8 KB, plus their
+//! lists and sets) are made when a task type's heads index first goes on. What stays linear: a request with several needs,
+//! each held by many classes, that few classes hold together, skips the heads of classes that
+//! hold its rarest need but not the others, and its fallback is one pass over those classes.
 //!
 //! **Storage.** Every ordered set here (the buckets, the heads, the quote indexes, the rest of
 //! each lane) is a B+tree in one of four shared node pools ([`Nodes`], `forest.rs`), one per key type,
@@ -110,7 +130,7 @@
 use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
-use crate::capability::CapabilitySet;
+use crate::capability::{CapabilitySet, MAX_CAPABILITIES};
 use crate::forest::{Forest, Pos, Set};
 use crate::ids::{OrderId, PeerId, TaskTypeId};
 
@@ -197,6 +217,139 @@ pub fn bucket_ceiling_linear(b: u8, lo: f64, hi: f64) -> f64 {
 /// A class bucket's best offer as the heads index of its bucket ([`TypeBook::heads`]) files it:
 /// its key, then the class index.
 pub type HeadKey = (OfferKey, u32);
+
+/// A heads index (module docs, "Heads"): per reputation bucket (created on first use), the best
+/// offer of the bucket in every class it covers where the bucket is non-empty, by key, in
+/// [`Nodes::heads`].
+#[derive(Clone, Debug, Default)]
+pub struct Heads {
+    /// Per bucket, the heads by key.
+    pub sets: Vec<Set>,
+    /// Bit `b` set when `sets[b]` is non-empty.
+    pub nonempty: u32,
+}
+
+impl Heads {
+    /// Replaces the head `old` of bucket `b` of class `class` by `new`.
+    #[inline]
+    fn refile(
+        &mut self,
+        nodes: &mut Forest<HeadKey>,
+        class: usize,
+        b: u8,
+        old: Option<OfferKey>,
+        new: Option<OfferKey>,
+    ) {
+        if self.sets.is_empty() {
+            self.sets.resize_with(REP_BUCKETS, Set::default);
+        }
+        let set = &mut self.sets[b as usize];
+        if let Some(o) = old {
+            nodes.remove(set, &(o, class as u32));
+        }
+        if let Some(n) = new {
+            nodes.insert(set, (n, class as u32));
+        }
+        if set.is_empty() {
+            self.nonempty &= !(1 << b);
+        } else {
+            self.nonempty |= 1 << b;
+        }
+    }
+
+    /// Empties every bucket (the nodes return to the pool).
+    fn clear(&mut self, nodes: &mut Forest<HeadKey>) {
+        for set in &mut self.sets {
+            nodes.clear(set);
+        }
+        self.nonempty = 0;
+    }
+
+    /// The place of the first head of bucket `b` ([`Forest::step`] with [`Nodes::heads`] reads
+    /// on).
+    #[inline]
+    pub fn start(&self, nodes: &Nodes, b: u8) -> Pos {
+        self.sets.get(b as usize).map_or_else(Pos::default, |set| nodes.heads.start(set))
+    }
+
+    /// See [`TypeBook::check_heads`]: the index holds the heads of `classes` (those holding
+    /// `capability`, if given) while `on`, and nothing otherwise.
+    fn check(
+        &self,
+        nodes: &Nodes,
+        classes: &[ClassBook],
+        on: bool,
+        capability: Option<u8>,
+        what: &str,
+    ) -> Result<(), String> {
+        for b in 0..REP_BUCKETS as u8 {
+            let set = self.sets.get(b as usize).copied().unwrap_or_default();
+            let mut expected = 0;
+            for (ci, class) in classes.iter().enumerate() {
+                if !on || capability.is_some_and(|c| !class.capabilities.contains(c)) {
+                    continue;
+                }
+                if let Some(first) = class.first(&nodes.offers, b) {
+                    expected += 1;
+                    if !nodes.heads.contains(&set, &(first, ci as u32)) {
+                        return Err(format!(
+                            "{what}: the best offer {} of class {ci}, bucket {b}, is not filed",
+                            first.id
+                        ));
+                    }
+                }
+            }
+            if set.len() != expected || (self.nonempty >> b & 1 == 1) != (expected > 0) {
+                return Err(format!(
+                    "{what}: bucket {b} files {} heads (non-empty bit {}), {expected} expected",
+                    set.len(),
+                    self.nonempty >> b & 1
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The entry of one capability in a task type's heads indexes ([`TypeBook::by_capability`]).
+#[derive(Clone, Debug, Default)]
+pub struct CapabilityHeads {
+    /// The capability.
+    pub capability: u8,
+    /// The live classes holding it, ascending.
+    pub live: Vec<u32>,
+    /// True while `heads` is kept: from a walk's demand ([`TypeBook::demand_capability`]) on,
+    /// until only the task type's `heads_until` live classes hold the capability.
+    pub on: bool,
+    /// The heads of those classes while `on`; empty otherwise.
+    pub heads: Heads,
+}
+
+/// What a request's walk reads ([`TypeBook::walk_index`]).
+#[derive(Clone, Copy, Debug)]
+pub struct WalkIndex<'a> {
+    /// The heads index to stream; `None`: open the buckets of `live` directly.
+    pub heads: Option<&'a Heads>,
+    /// The live classes that may hold the needs, ascending.
+    pub live: &'a [u32],
+    /// Set when `heads` is the task type's index but the needs are non-empty: their rarest
+    /// need, whose own index is off. A walk that falls back asks for that index
+    /// ([`TypeBook::demand_capability`]).
+    pub rarest_off: Option<u8>,
+}
+
+/// The capabilities of `set`, ascending.
+#[inline]
+fn capabilities(set: CapabilitySet) -> impl Iterator<Item = u8> {
+    let mut bits = set.0;
+    std::iter::from_fn(move || {
+        (bits != 0).then(|| {
+            let c = bits.trailing_zeros() as u8;
+            bits &= bits - 1;
+            c
+        })
+    })
+}
 
 /// The node pools of every ordered set in the books ([`crate::forest`]): one per key type, so
 /// that a node freed by any set serves the next split of any other.
@@ -353,12 +506,16 @@ pub struct TypeBook {
     pub asks: Set,
     /// Every open request by (highest bid, id), in [`Nodes::auctions`].
     pub bids: Set,
-    /// The heads index, per reputation bucket (created on first use): the best offer of the
-    /// bucket in every class where it is non-empty, by key, in [`Nodes::heads`] (module docs,
-    /// "Heads").
-    pub heads: Vec<Set>,
-    /// Bit `b` set when `heads[b]` is non-empty.
-    pub heads_nonempty: u32,
+    /// The heads index of every live class (module docs, "Heads").
+    pub heads: Heads,
+    /// Once the heads index has gone on, one entry per capability, entry `c` for capability `c`
+    /// ([`crate::capability::MAX_CAPABILITIES`] of them; none before): while the index is on,
+    /// the live classes holding `c` and their heads index (module docs, "Heads per
+    /// capability"). Entries stay when the index goes off, so it allocates nothing when it goes
+    /// on again.
+    pub by_capability: Vec<CapabilityHeads>,
+    /// Bit `c` set while capability `c`'s own index is on ([`CapabilityHeads::on`]).
+    pub capabilities_on: u128,
     /// True while the heads index is kept: from `heads_from` live classes on, until only
     /// `heads_until` are left (module docs, "Heads").
     pub heads_on: bool,
@@ -396,7 +553,9 @@ impl TypeBook {
         }
         if was_empty {
             list(&mut self.live_classes, class);
-            if !self.heads_on && self.live_classes.len() >= self.heads_from {
+            if self.heads_on {
+                self.list_capabilities(nodes, class, true);
+            } else if self.live_classes.len() >= self.heads_from {
                 self.build_heads(nodes);
             }
         }
@@ -414,35 +573,101 @@ impl TypeBook {
         }
         if self.classes[class].nonempty == 0 {
             unlist(&mut self.live_classes, class);
-            if self.heads_on && self.live_classes.len() <= self.heads_until {
-                self.drop_heads(nodes);
+            if self.heads_on {
+                self.list_capabilities(nodes, class, false);
+                if self.live_classes.len() <= self.heads_until {
+                    self.drop_heads(nodes);
+                }
             }
         }
         found
     }
 
-    /// Replaces the head `old` of bucket `b` of class `class` in the heads index by `new`.
+    /// Replaces the head `old` of bucket `b` of class `class` by `new` in the heads index and in
+    /// that of each of the class's capabilities whose index is on.
     fn refile_head(&mut self, nodes: &mut Nodes, class: usize, b: u8, old: Option<OfferKey>, new: Option<OfferKey>) {
-        if self.heads.is_empty() {
-            self.heads.resize_with(REP_BUCKETS, Set::default);
-        }
-        let set = &mut self.heads[b as usize];
-        if let Some(o) = old {
-            nodes.heads.remove(set, &(o, class as u32));
-        }
-        if let Some(n) = new {
-            nodes.heads.insert(set, (n, class as u32));
-        }
-        if set.is_empty() {
-            self.heads_nonempty &= !(1 << b);
-        } else {
-            self.heads_nonempty |= 1 << b;
+        self.heads.refile(&mut nodes.heads, class, b, old, new);
+        let on = self.classes[class].capabilities.0 & self.capabilities_on;
+        for c in capabilities(CapabilitySet(on)) {
+            let entry = &mut self.by_capability[c as usize];
+            entry.heads.refile(&mut nodes.heads, class, b, old, new);
         }
     }
 
-    /// Files the head of every non-empty bucket of every live class: the heads index goes on.
+    /// Lists (`add`) or unlists live class `class` under each of its capabilities while the
+    /// heads index is on, turning each capability's own index on or off as its live classes
+    /// cross the thresholds.
+    fn list_capabilities(&mut self, nodes: &mut Nodes, class: usize, add: bool) {
+        for c in capabilities(self.classes[class].capabilities) {
+            let at = c as usize;
+            if add {
+                list(&mut self.by_capability[at].live, class);
+            } else {
+                unlist(&mut self.by_capability[at].live, class);
+            }
+            self.settle_capability(nodes, at);
+        }
+    }
+
+    /// Turns the index of entry `at` off once only `heads_until` live classes hold its
+    /// capability or the heads index is off, and, when the heads thresholds make every index
+    /// eager (`heads_from` 0, a test hook), on as soon as a live class holds it. Otherwise an
+    /// index goes on only on demand ([`TypeBook::demand_capability`]).
+    fn settle_capability(&mut self, nodes: &mut Nodes, at: usize) {
+        let entry = &self.by_capability[at];
+        if entry.on && (!self.heads_on || entry.live.len() <= self.heads_until) {
+            let entry = &mut self.by_capability[at];
+            entry.on = false;
+            entry.heads.clear(&mut nodes.heads);
+            self.capabilities_on &= !(1 << entry.capability);
+        } else if !entry.on && self.heads_on && self.heads_from == 0 && !entry.live.is_empty() {
+            self.build_capability(nodes, at);
+        }
+    }
+
+    /// Files the heads of the live classes of entry `at`, whose index goes on.
+    fn build_capability(&mut self, nodes: &mut Nodes, at: usize) {
+        let entry = &mut self.by_capability[at];
+        entry.on = true;
+        self.capabilities_on |= 1 << entry.capability;
+        for &ci in &entry.live {
+            let class = &self.classes[ci as usize];
+            let mut bits = class.nonempty;
+            while bits != 0 {
+                let b = bits.trailing_zeros() as u8;
+                bits &= bits - 1;
+                entry.heads.refile(&mut nodes.heads, ci as usize, b, None, class.first(&nodes.offers, b));
+            }
+        }
+    }
+
+    /// A request walk with capability `c` as its rarest need streamed the task type's heads
+    /// index, skipped many heads of classes without its needs and fell back to opening the
+    /// buckets of the classes holding `c` directly: `c`'s own index goes on (if the heads index
+    /// is on and at least `heads_from` live classes hold `c`), so that the next such walk streams
+    /// only the heads of classes holding `c`. Building it costs one insert per non-empty bucket of
+    /// those classes, no more than the fallback that asked for it; it stays on until only
+    /// `heads_until` live classes hold `c`.
+    pub fn demand_capability(&mut self, nodes: &mut Nodes, c: u8) {
+        let at = c as usize;
+        if !self.heads_on || at >= self.by_capability.len() {
+            return;
+        }
+        let entry = &self.by_capability[at];
+        if !entry.on && entry.live.len() >= self.heads_from.max(1) && entry.live.len() > self.heads_until {
+            self.build_capability(nodes, at);
+        }
+    }
+
+    /// Files the head of every non-empty bucket of every live class and lists the classes under
+    /// their capabilities: the heads index goes on.
     fn build_heads(&mut self, nodes: &mut Nodes) {
         self.heads_on = true;
+        if self.by_capability.is_empty() {
+            self.by_capability = (0..MAX_CAPABILITIES as u8)
+                .map(|c| CapabilityHeads { capability: c, ..CapabilityHeads::default() })
+                .collect();
+        }
         for i in 0..self.live_classes.len() {
             let ci = self.live_classes[i] as usize;
             let mut bits = self.classes[ci].nonempty;
@@ -450,44 +675,105 @@ impl TypeBook {
                 let b = bits.trailing_zeros() as u8;
                 bits &= bits - 1;
                 let first = self.classes[ci].first(&nodes.offers, b);
-                self.refile_head(nodes, ci, b, None, first);
+                self.heads.refile(&mut nodes.heads, ci, b, None, first);
             }
+            for c in capabilities(self.classes[ci].capabilities) {
+                list(&mut self.by_capability[c as usize].live, ci);
+            }
+        }
+        for at in 0..self.by_capability.len() {
+            self.settle_capability(nodes, at);
         }
     }
 
-    /// Empties the heads index, which goes off (its nodes return to the pool).
+    /// Empties the heads indexes, which go off (their nodes return to the pool; the capability
+    /// entries stay, empty, for the next time it goes on).
     fn drop_heads(&mut self, nodes: &mut Nodes) {
         self.heads_on = false;
-        for set in &mut self.heads {
-            nodes.heads.clear(set);
+        self.heads.clear(&mut nodes.heads);
+        self.capabilities_on = 0;
+        for entry in &mut self.by_capability {
+            entry.on = false;
+            entry.heads.clear(&mut nodes.heads);
+            entry.live.clear();
         }
-        self.heads_nonempty = 0;
     }
 
-    /// Checks the heads index: while it is on, bucket `b`'s set holds exactly the best offer of
-    /// bucket `b` of every class where it is non-empty, and bit `b` of `heads_nonempty` says
-    /// whether it holds any; while it is off, every set is empty. `Err` says what disagrees.
-    pub fn check_heads(&self, nodes: &Nodes) -> Result<(), String> {
-        for b in 0..REP_BUCKETS as u8 {
-            let set = self.heads.get(b as usize).copied().unwrap_or_default();
-            let mut expected = 0;
-            if self.heads_on {
-                for (ci, class) in self.classes.iter().enumerate() {
-                    if let Some(first) = class.first(&nodes.offers, b) {
-                        expected += 1;
-                        if !nodes.heads.contains(&set, &(first, ci as u32)) {
-                            return Err(format!("the best offer {} of class {ci}, bucket {b}, is not filed", first.id));
-                        }
-                    }
-                }
+    /// What a request with `needs` walks ([`WalkIndex`]). For no needs, or while the heads index
+    /// is off, the task type's index (if on) over every live class; else the live classes of the
+    /// need that the fewest live classes hold (a superset of those holding every need; none when
+    /// a need is held by no live class), with that need's own index if it is on and the task
+    /// type's if not. O(|needs|).
+    #[inline]
+    pub fn walk_index(&self, needs: CapabilitySet) -> WalkIndex<'_> {
+        if needs == CapabilitySet::EMPTY || !self.heads_on {
+            return WalkIndex {
+                heads: self.heads_on.then_some(&self.heads),
+                live: &self.live_classes,
+                rarest_off: None,
+            };
+        }
+        let mut best: Option<&CapabilityHeads> = None;
+        for c in capabilities(needs) {
+            let entry = &self.by_capability[c as usize];
+            if entry.live.is_empty() {
+                return WalkIndex { heads: None, live: &[], rarest_off: None };
             }
-            if set.len() != expected || (self.heads_nonempty >> b & 1 == 1) != (expected > 0) {
+            if best.is_none_or(|b| entry.live.len() < b.live.len()) {
+                best = Some(entry);
+            }
+        }
+        match best {
+            Some(e) if e.on => WalkIndex { heads: Some(&e.heads), live: &e.live, rarest_off: None },
+            Some(e) => WalkIndex { heads: Some(&self.heads), live: &e.live, rarest_off: Some(e.capability) },
+            None => WalkIndex { heads: None, live: &[], rarest_off: None },
+        }
+    }
+
+    /// Checks the heads indexes: while they are on, bucket `b` of the index of every live class
+    /// holds exactly the best offer of bucket `b` of every class where it is non-empty; the entry
+    /// of capability `c` (entry `c` of 128, made when the index first went on) lists exactly the
+    /// live classes holding `c` and, while its own index is on, files the same heads for those
+    /// classes only; `capabilities_on` marks the entries on; each non-empty bit says whether its
+    /// set holds any head. While they are off, every set and list is empty. `Err` says what
+    /// disagrees.
+    pub fn check_heads(&self, nodes: &Nodes) -> Result<(), String> {
+        self.heads.check(nodes, &self.classes, self.heads_on, None, "the heads index")?;
+        if !self.by_capability.is_empty() && self.by_capability.len() != MAX_CAPABILITIES {
+            return Err(format!("{} capability entries", self.by_capability.len()));
+        }
+        for (at, entry) in self.by_capability.iter().enumerate() {
+            let c = entry.capability;
+            if c as usize != at {
+                return Err(format!("capability {c}'s entry is at position {at}"));
+            }
+            let holding = |ci: &u32| self.classes[*ci as usize].capabilities.contains(c);
+            let live: Vec<u32> =
+                if self.heads_on { self.live_classes.iter().copied().filter(holding).collect() } else { Vec::new() };
+            if entry.live != live {
+                return Err(format!("capability {c} lists live classes {:?}, {live:?} expected", entry.live));
+            }
+            let what = format!("capability {c}'s heads index");
+            let settled = if entry.on {
+                self.heads_on && live.len() > self.heads_until
+            } else {
+                !self.heads_on || self.heads_from > 0 || live.is_empty()
+            };
+            if !settled {
                 return Err(format!(
-                    "bucket {b} files {} heads (non-empty bit {}), {expected} expected",
-                    set.len(),
-                    self.heads_nonempty >> b & 1
+                    "{what} is {} with {} live classes",
+                    if entry.on { "on" } else { "off" },
+                    live.len()
                 ));
             }
+            entry.heads.check(nodes, &self.classes, entry.on, Some(c), &what)?;
+        }
+        let on = self.by_capability.iter().filter(|e| e.on).fold(0u128, |m, e| m | 1 << e.capability);
+        if on != self.capabilities_on {
+            return Err(format!("capabilities_on is {:#x}, the entries on are {on:#x}", self.capabilities_on));
+        }
+        if self.heads_on && self.by_capability.is_empty() {
+            return Err("the heads index is on without capability entries".into());
         }
         Ok(())
     }
@@ -502,24 +788,25 @@ impl TypeBook {
         if !self.heads_on && self.live_classes.len() >= from {
             self.build_heads(nodes);
         }
+        for at in 0..self.by_capability.len() {
+            self.settle_capability(nodes, at);
+        }
     }
 
-    /// The live classes that hold every capability of `needs`, ascending, each with its
-    /// non-empty buckets among the bits of `buckets` (possibly none): what a request's walk
-    /// opens. O(live classes).
+    /// The classes of `live` (ascending live classes, as [`TypeBook::walk_index`] gives) that
+    /// hold every capability of `needs`, in order, each with its non-empty buckets among the bits
+    /// of `buckets` (possibly none): what a request's walk opens. O(|live|).
     #[inline]
-    pub fn classes_with(&self, needs: CapabilitySet, buckets: u32) -> impl Iterator<Item = (u32, u32)> + '_ {
-        self.live_classes.iter().filter_map(move |&ci| {
+    pub fn classes_with<'a>(
+        &'a self,
+        live: &'a [u32],
+        needs: CapabilitySet,
+        buckets: u32,
+    ) -> impl Iterator<Item = (u32, u32)> + 'a {
+        live.iter().filter_map(move |&ci| {
             let class = &self.classes[ci as usize];
             needs.is_subset_of(class.capabilities).then_some((ci, class.nonempty & buckets))
         })
-    }
-
-    /// The place of the first entry of bucket `b`'s heads index ([`Forest::step`] with
-    /// [`Nodes::heads`] reads on).
-    #[inline]
-    pub fn heads_start(&self, nodes: &Nodes, b: u8) -> Pos {
-        self.heads.get(b as usize).map_or_else(Pos::default, |set| nodes.heads.start(set))
     }
 
     /// The place just after the best offer of bucket `b` of class `class` (the rest of the
@@ -631,15 +918,19 @@ impl TypeBook {
 
 /// Adds class index `c` to an ascending live list (no-op if listed).
 fn list(live: &mut Vec<u32>, c: usize) {
-    if let Err(pos) = live.binary_search(&(c as u32)) {
-        live.insert(pos, c as u32);
+    match live.binary_search(&(c as u32)) {
+        Err(pos) if pos == live.len() => live.push(c as u32), // no call to move nothing
+        Err(pos) => live.insert(pos, c as u32),
+        Ok(_) => {}
     }
 }
 
 /// Removes class index `c` from an ascending live list (no-op if not listed).
 fn unlist(live: &mut Vec<u32>, c: usize) {
-    if let Ok(pos) = live.binary_search(&(c as u32)) {
-        live.remove(pos);
+    match live.binary_search(&(c as u32)) {
+        Ok(pos) if pos + 1 == live.len() => drop(live.pop()),
+        Ok(pos) => drop(live.remove(pos)),
+        Err(_) => {}
     }
 }
 
@@ -766,8 +1057,11 @@ impl OfferBook {
         let ask_sets = self.types.len() + self.lanes.len();
         let indexed = 1 + usize::from(self.indexed);
         self.nodes.offers.reserve(orders, offer_sets);
-        // At most one head per class bucket, whether the index is on now or goes on later.
-        self.nodes.heads.reserve(offer_sets, buckets(self.types.len()));
+        // At most one head per class bucket in the task type's index and one in the index of
+        // each of the class's capabilities, whether the indexes are on now or go on later.
+        let heads: usize = self.types.iter().flat_map(|t| &t.classes).map(|c| 1 + c.capabilities.len() as usize).sum();
+        let head_sets = self.types.iter().map(|t| 1 + t.by_capability.len()).sum();
+        self.nodes.heads.reserve(buckets(heads), buckets(head_sets));
         self.nodes.auctions.reserve(orders.saturating_mul(indexed), auction_sets);
         self.nodes.asks.reserve(orders.saturating_mul(indexed), ask_sets);
     }

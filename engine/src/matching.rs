@@ -181,13 +181,23 @@ struct HeadWalk {
     live: u32,
     /// Heads of classes without the request's needs met so far.
     skipped: u32,
+    /// The rarest need, when the walk streams the task type's index because that need's own
+    /// index is off ([`WalkIndex::rarest_off`](crate::book::WalkIndex::rarest_off)).
+    rarest_off: Option<u8>,
+    /// Set when the walk fell back while streaming the task type's index for `rarest_off`:
+    /// that need's own index should go on
+    /// ([`TypeBook::demand_capability`](crate::book::TypeBook::demand_capability)).
+    demand: Option<u8>,
 }
 
 impl HeadWalk {
     /// Opens the walk of a request with `needs` over the buckets in `serving`, `limit(b)` being
-    /// bucket `b`'s limit: the eligible buckets directly without the heads index or when its
-    /// (non-empty) needs admit at most [`DIRECT_BUCKETS`] of them (found in one pass over the
-    /// live classes, into `eligible`), else one head stream per serving bucket.
+    /// bucket `b`'s limit. The walk reads the live classes and the heads index of the need that
+    /// the fewest live classes hold, or of every class for no needs
+    /// ([`TypeBook::walk_index`](crate::book::TypeBook::walk_index)). It opens the eligible
+    /// buckets of those classes directly when that index is off or when its (non-empty) needs
+    /// admit at most [`DIRECT_BUCKETS`] of them (found in one pass over those classes, into
+    /// `eligible`), else one head stream per serving bucket.
     #[allow(clippy::too_many_arguments)]
     #[inline(never)]
     fn start(
@@ -203,33 +213,33 @@ impl HeadWalk {
     ) {
         self.streams.clear();
         eligible.clear();
-        let direct = !tb.heads_on || {
+        let walk = tb.walk_index(needs);
+        let (live, index) = (walk.live, walk.heads);
+        self.rarest_off = walk.rarest_off;
+        let Some(index) = index else {
+            open_buckets(tb, nodes, tb.classes_with(live, needs, serving), heap, cursors, |b, _| Some(limit(b)));
+            return;
+        };
+        if needs != CapabilitySet::EMPTY {
             let mut pairs = 0u32;
-            if needs != CapabilitySet::EMPTY {
-                for (ci, mask) in tb.classes_with(needs, serving).filter(|&(_, mask)| mask != 0) {
-                    eligible.push((ci, mask));
-                    pairs += mask.count_ones();
-                    if pairs > DIRECT_BUCKETS {
-                        break;
-                    }
+            for (ci, mask) in tb.classes_with(live, needs, serving).filter(|&(_, mask)| mask != 0) {
+                eligible.push((ci, mask));
+                pairs += mask.count_ones();
+                if pairs > DIRECT_BUCKETS {
+                    break;
                 }
             }
-            needs != CapabilitySet::EMPTY && pairs <= DIRECT_BUCKETS
-        };
-        if direct {
-            if tb.heads_on {
+            if pairs <= DIRECT_BUCKETS {
                 open_buckets(tb, nodes, eligible.iter().copied(), heap, cursors, |b, _| Some(limit(b)));
-            } else {
-                open_buckets(tb, nodes, tb.classes_with(needs, serving), heap, cursors, |b, _| Some(limit(b)));
+                return;
             }
-            return;
         }
-        let mut bits = tb.heads_nonempty & serving;
+        let mut bits = index.nonempty & serving;
         while bits != 0 {
             let b = bits.trailing_zeros() as u8;
             bits &= bits - 1;
             let limit = limit(b);
-            let mut at = tb.heads_start(nodes, b);
+            let mut at = index.start(nodes, b);
             if let Some(next) = nodes.heads.step(&mut at)
                 && next.0.weighted() <= limit
             {
@@ -244,7 +254,9 @@ impl HeadWalk {
     /// class has `needs`, opens a cursor on its bucket (the popped key is that bucket's first)
     /// and returns the cursor's index; `None` for a head to skip. A walk that has skipped
     /// [`HEAD_SKIPS`] heads, and [`SKIPS_PER_OPEN`] per cursor it opened, opens every eligible
-    /// bucket not reached yet at once and closes the head streams.
+    /// bucket not reached yet at once (of the live classes of its rarest need) and closes the
+    /// head streams; if it was streaming the task type's index for want of that need's own, it
+    /// records the demand for it.
     #[inline(never)]
     fn take(
         &mut self,
@@ -278,11 +290,13 @@ impl HeadWalk {
             && self.live != 0
         {
             let streams = &self.streams;
-            open_buckets(tb, nodes, tb.classes_with(needs, self.live), heap, cursors, |b, first| {
+            let live = tb.walk_index(needs).live;
+            open_buckets(tb, nodes, tb.classes_with(live, needs, self.live), heap, cursors, |b, first| {
                 let h = streams.iter().find(|h| h.bucket == b)?;
                 (first >= h.next.0).then_some(h.limit)
             });
             self.live = 0;
+            self.demand = self.rarest_off;
         }
         None
     }
@@ -423,7 +437,13 @@ impl Market {
         // (tagged HEADS | stream), in key order and up to the bucket's limit (book.rs,
         // "Heads"); without the index, or for needs few classes have, the walk opens the
         // eligible buckets directly.
-        let mut heads = HeadWalk { streams: std::mem::take(&mut self.head_streams), live: 0, skipped: 0 };
+        let mut heads = HeadWalk {
+            streams: std::mem::take(&mut self.head_streams),
+            live: 0,
+            skipped: 0,
+            rarest_off: None,
+            demand: None,
+        };
         let mut eligible = std::mem::take(&mut self.eligible);
         let limits = |b: u8| limit_price as f64 * (1.0 + 1e-9) / self.bucket_floor_k[b as usize];
         heads.start(
@@ -512,6 +532,10 @@ impl Market {
             }
         }
         self.cursor_heap = heap;
+        if let Some(c) = heads.demand {
+            let (tb, nodes) = self.book.split_mut(tt);
+            tb.demand_capability(nodes, c);
+        }
         self.head_streams = heads.streams;
         self.eligible = eligible;
         for &p in &picks {
@@ -1450,5 +1474,55 @@ mod tests {
             );
             assert!(m.counters.matches > 500, "seed {seed}: {} matches", m.counters.matches);
         }
+    }
+
+    /// A request whose only need is held by the pricier half of many classes skips the cheaper
+    /// half's heads in the task type's index, falls back, and turns its need's own index on
+    /// (book.rs, "Heads"); the next request streams that index. The index goes off again once
+    /// only `heads_until` live classes hold the need. A twin without heads indexes ends in the
+    /// same state.
+    #[test]
+    fn a_walk_that_falls_back_turns_its_needs_index_on() {
+        let day = 86_400_000;
+        let config =
+            MarketConfig { auction_window_ms: 365 * day, escrow_timeout_ms: 365 * day, ..MarketConfig::default() };
+        let mut m = Market::new(config).unwrap();
+        let tt = m.register_task_type("t").unwrap();
+        let p = m.register_peer(PeerSpec { account: Some(AccountId(1)), ..PeerSpec::default() }, 0).unwrap();
+        let cheap = m.register_peer(PeerSpec { account: Some(AccountId(2)), ..PeerSpec::default() }, 0).unwrap();
+        let r = m.register_peer(PeerSpec { endowment: 1 << 40, ..PeerSpec::default() }, 0).unwrap();
+        let need = 1u128 << 121;
+        let mut holders = Vec::new();
+        for k in 0..100u128 {
+            let (caps, ask) = if k % 2 == 0 { (1 << (k % 100) | need, 150) } else { (1 << (k % 100), 90) };
+            let id =
+                m.place_order(NewOrder::sell(p, ask, 1, ComputeTaskSpec::new(tt, CapabilitySet(caps))), 0).unwrap();
+            if k % 2 == 0 {
+                holders.push(id);
+            }
+        }
+        let mut twin = m.clone();
+        twin.set_heads_thresholds(usize::MAX, usize::MAX);
+        let on = |m: &Market| m.book.get(tt).capabilities_on >> 121 & 1 == 1;
+        assert!(m.book.get(tt).heads_on && !on(&m), "the heads index is on, the need's own index not yet");
+        for step in 0..3 {
+            for w in [&mut m, &mut twin] {
+                let offer = ComputeTaskSpec::new(tt, CapabilitySet(need | 1 << 127));
+                w.place_order(NewOrder::sell(cheap, 100, 1, offer), 0).unwrap();
+                w.place_order(NewOrder::buy(r, 120, 1, ComputeTaskSpec::new(tt, CapabilitySet(need))), 0).unwrap();
+            }
+            assert!(on(&m), "step {step}: the fallback turned capability 121's index on");
+            assert_eq!(m.state_digest(), twin.state_digest(), "step {step}");
+            m.check_invariants().unwrap();
+        }
+        let until = m.book.get(tt).heads_until;
+        for (i, &id) in holders.iter().enumerate() {
+            m.cancel_order(id, p, 0).unwrap();
+            twin.cancel_order(id, p, 0).unwrap();
+            // The cheap offers were taken: the holders left are the live classes holding 121.
+            assert_eq!(on(&m), holders.len() - i - 1 > until, "{} holders left", holders.len() - i - 1);
+            m.check_invariants().unwrap();
+        }
+        assert_eq!(m.state_digest(), twin.state_digest());
     }
 }
