@@ -385,7 +385,8 @@ fn request_rare_need(c: &mut Criterion) {
         let tt = m.register_task_type("bench").expect("task type");
         let p = provider(&mut m, 0);
         for k in 0..n {
-            // Three capabilities of 0..120 per class, distinct per class; every tenth adds the need.
+            // Two or three capabilities of 0..120 per class, a distinct set per class; every tenth
+            // class adds the need.
             let base = (1u128 << (k % 100)) | (1u128 << (100 + (k / 100) % 20)) | (1u128 << (1 + k / 2000));
             let (caps, ask) = if k % 10 == 0 { (base | need, 150) } else { (base, 90) };
             m.place_order(NewOrder::sell(p, ask, 1, ComputeTaskSpec::new(tt, CapabilitySet(caps))), 0).expect("offer");

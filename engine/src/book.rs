@@ -17,7 +17,9 @@
 //! at its own index when it fills again. Walks iterate the live list, so they visit the same
 //! classes in the same (creation) order as before, minus empty ones, which gave no cursor: the
 //! setup of a walk is O(live classes), no longer O(every class ever seen) (with the heads indexes
-//! below, O(the heads it reaches)). Listing or unlisting a class (only when it turns empty or
+//! below, the heads it reaches plus a pass over the classes of its rarest need that stops at the
+//! ninth eligible bucket; that pass runs through the whole list when few of them can serve, for
+//! want of the other needs or for a reputation floor). Listing or unlisting a class (only when it turns empty or
 //! non-empty) is a binary search and a shift of the list, and, while the heads index is on, of
 //! the list of each of its capabilities.
 //!
@@ -101,9 +103,15 @@
 //! need. Indexes go on on demand, not for every capability, because each one kept adds a set
 //! update per change of a bucket's best in every class holding it: kept for every capability,
 //! the benches' mix (every class holds 2 capabilities) ran 8–14 % more instructions; on demand
-//! it runs 0.4–2 % more, and the selective streams 14–65 % fewer (BENCHMARKS.md, "Scaling").
-//! Building an index costs one insert per non-empty bucket of the classes holding the need, no
-//! more than the fallback that asked for it. The 128 entries (64 bytes each, 8 KB, plus their
+//! it runs 0.1–2.2 % more, and the selective streams 16–65 % fewer (BENCHMARKS.md, "Heads per
+//! capability"). Building an index costs one insert per non-empty bucket of the classes holding
+//! the need, of the order of the fallback that asked for it (which opens the serving buckets of
+//! the classes holding every need). A need held by fewer than `heads_from` (8) live classes
+//! never gets an index: its walks open those few classes directly. An index, once on, stays on
+//! while more than `heads_until` classes hold its need, whether or not requests still ask for
+//! it; a task type whose requests ask for many different selective needs pays the upkeep of each.
+//! All of this holds while the task type's heads index is on; below 8 live classes a walk passes
+//! every live class, as before the indexes. The 128 entries (64 bytes each, 8 KB, plus their
 //! lists and sets) are made when a task type's heads index first goes on. What stays linear: a request with several needs,
 //! each held by many classes, that few classes hold together, skips the heads of classes that
 //! hold its rarest need but not the others, and its fallback is one pass over those classes.
@@ -646,7 +654,7 @@ impl TypeBook {
     /// buckets of the classes holding `c` directly: `c`'s own index goes on (if the heads index
     /// is on and at least `heads_from` live classes hold `c`), so that the next such walk streams
     /// only the heads of classes holding `c`. Building it costs one insert per non-empty bucket of
-    /// those classes, no more than the fallback that asked for it; it stays on until only
+    /// those classes, of the order of the fallback that asked for it; it stays on until only
     /// `heads_until` live classes hold `c`.
     pub fn demand_capability(&mut self, nodes: &mut Nodes, c: u8) {
         let at = c as usize;
@@ -742,31 +750,38 @@ impl TypeBook {
         if !self.by_capability.is_empty() && self.by_capability.len() != MAX_CAPABILITIES {
             return Err(format!("{} capability entries", self.by_capability.len()));
         }
-        for (at, entry) in self.by_capability.iter().enumerate() {
+        // The expected lists, in one pass over the live classes.
+        let mut expected: Vec<Vec<u32>> = vec![Vec::new(); self.by_capability.len()];
+        if self.heads_on {
+            for &ci in &self.live_classes {
+                for c in capabilities(self.classes[ci as usize].capabilities) {
+                    expected[c as usize].push(ci);
+                }
+            }
+        }
+        for (at, (entry, live)) in self.by_capability.iter().zip(expected).enumerate() {
             let c = entry.capability;
             if c as usize != at {
                 return Err(format!("capability {c}'s entry is at position {at}"));
             }
-            let holding = |ci: &u32| self.classes[*ci as usize].capabilities.contains(c);
-            let live: Vec<u32> =
-                if self.heads_on { self.live_classes.iter().copied().filter(holding).collect() } else { Vec::new() };
             if entry.live != live {
                 return Err(format!("capability {c} lists live classes {:?}, {live:?} expected", entry.live));
             }
-            let what = format!("capability {c}'s heads index");
-            let settled = if entry.on {
-                self.heads_on && live.len() > self.heads_until
-            } else {
-                !self.heads_on || self.heads_from > 0 || live.is_empty()
-            };
-            if !settled {
-                return Err(format!(
-                    "{what} is {} with {} live classes",
-                    if entry.on { "on" } else { "off" },
-                    live.len()
-                ));
+            if !entry.on {
+                // Off: nothing filed (the cheap test first; the debug kernel checks every sample).
+                if entry.heads.nonempty != 0 || entry.heads.sets.iter().any(|set| !set.is_empty()) {
+                    return Err(format!("capability {c}'s heads index is off but files heads"));
+                }
+                if self.heads_on && self.heads_from == 0 && !live.is_empty() {
+                    return Err(format!("capability {c}'s heads index is off with {} live classes, eager", live.len()));
+                }
+                continue;
             }
-            entry.heads.check(nodes, &self.classes, entry.on, Some(c), &what)?;
+            let what = format!("capability {c}'s heads index");
+            if !self.heads_on || live.len() <= self.heads_until {
+                return Err(format!("{what} is on with {} live classes", live.len()));
+            }
+            entry.heads.check(nodes, &self.classes, true, Some(c), &what)?;
         }
         let on = self.by_capability.iter().filter(|e| e.on).fold(0u128, |m, e| m | 1 << e.capability);
         if on != self.capabilities_on {
@@ -781,6 +796,9 @@ impl TypeBook {
     /// Sets the live-class counts at which the heads index goes on (at least `from`) and off (at
     /// most `until`), and applies them now.
     pub fn set_heads_thresholds(&mut self, nodes: &mut Nodes, from: usize, until: usize) {
+        // `Market::set_heads_thresholds` clamps `until` below `from`, and to 0 at 0: an eager
+        // capability index (from 0) must not go on with at most `until` classes.
+        debug_assert!(until < from || until == 0, "heads thresholds {from}, {until}");
         (self.heads_from, self.heads_until) = (from, until);
         if self.heads_on && self.live_classes.len() <= until {
             self.drop_heads(nodes);
@@ -1060,8 +1078,21 @@ impl OfferBook {
         // At most one head per class bucket in the task type's index and one in the index of
         // each of the class's capabilities, whether the indexes are on now or go on later.
         let heads: usize = self.types.iter().flat_map(|t| &t.classes).map(|c| 1 + c.capabilities.len() as usize).sum();
-        let head_sets = self.types.iter().map(|t| 1 + t.by_capability.len()).sum();
+        let capabilities =
+            |t: &TypeBook| t.classes.iter().fold(0u128, |m, c| m | c.capabilities.0).count_ones() as usize;
+        let head_sets: usize = self.types.iter().map(|t| 1 + capabilities(t)).sum();
         self.nodes.heads.reserve(buckets(heads), buckets(head_sets));
+        // The capability entries of the task types whose heads index has gone on, at full size:
+        // their bucket sets and room in their lists for every class holding the capability.
+        for t in &mut self.types {
+            for entry in &mut t.by_capability {
+                let holding = t.classes.iter().filter(|c| c.capabilities.contains(entry.capability)).count();
+                let _ = entry.live.try_reserve_exact(holding.saturating_sub(entry.live.len()));
+                if entry.heads.sets.is_empty() && holding > 0 {
+                    entry.heads.sets.resize_with(REP_BUCKETS, Set::default);
+                }
+            }
+        }
         self.nodes.auctions.reserve(orders.saturating_mul(indexed), auction_sets);
         self.nodes.asks.reserve(orders.saturating_mul(indexed), ask_sets);
     }

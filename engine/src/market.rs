@@ -212,6 +212,11 @@ pub struct Market {
     pub(crate) head_streams: Vec<HeadStream>,
     /// The request walk's eligible (class, buckets), kept to reuse the allocation.
     pub(crate) eligible: Vec<(u32, u32)>,
+    /// Request walks that fell back from their heads streams to opening the eligible buckets
+    /// directly (`matching.rs`, `HeadWalk::take`): tests only, since it depends on the book's
+    /// layout, which no result may.
+    #[cfg(test)]
+    pub(crate) head_fallbacks: u64,
     /// Per reputation bucket: `floor(b)^k` and the ceiling reputation (precomputed: k is fixed).
     pub(crate) bucket_floor_k: [f64; REP_BUCKETS],
     pub(crate) bucket_ceiling: [f64; REP_BUCKETS],
@@ -300,6 +305,8 @@ impl Market {
             cursor_heap: BinaryHeap::new(),
             head_streams: Vec::new(),
             eligible: Vec::new(),
+            #[cfg(test)]
+            head_fallbacks: 0,
             bucket_floor_k,
             bucket_ceiling,
             auction_cursors: Vec::new(),
@@ -469,7 +476,9 @@ impl Market {
     /// books reuse their nodes (`book.rs`, `forest.rs`) and the rest of the hot state keeps a
     /// steady size (BENCHMARKS.md, "Allocations"). Two things it does not cover: the event
     /// queue, which the caller must drain ([`Market::drain_events`]) as it goes, and the first
-    /// nodes of classes, lanes and task types created after the call.
+    /// nodes of classes, lanes and task types created after the call (with the capability
+    /// entries, 8 KB, of a task type whose heads index first goes on after it: `book.rs`,
+    /// "Heads per capability").
     ///
     /// A capacity hint only, never a limit: beyond it the history grows by doubling, as without
     /// it, and a hint the allocator cannot meet (`usize::MAX`, or more than memory) is dropped

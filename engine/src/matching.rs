@@ -184,6 +184,8 @@ struct HeadWalk {
     /// The rarest need, when the walk streams the task type's index because that need's own
     /// index is off ([`WalkIndex::rarest_off`](crate::book::WalkIndex::rarest_off)).
     rarest_off: Option<u8>,
+    /// Set when the walk fell back to opening the eligible buckets directly.
+    fell_back: bool,
     /// Set when the walk fell back while streaming the task type's index for `rarest_off`:
     /// that need's own index should go on
     /// ([`TypeBook::demand_capability`](crate::book::TypeBook::demand_capability)).
@@ -296,6 +298,7 @@ impl HeadWalk {
                 (first >= h.next.0).then_some(h.limit)
             });
             self.live = 0;
+            self.fell_back = true;
             self.demand = self.rarest_off;
         }
         None
@@ -442,6 +445,7 @@ impl Market {
             live: 0,
             skipped: 0,
             rarest_off: None,
+            fell_back: false,
             demand: None,
         };
         let mut eligible = std::mem::take(&mut self.eligible);
@@ -532,6 +536,10 @@ impl Market {
             }
         }
         self.cursor_heap = heap;
+        #[cfg(test)]
+        {
+            self.head_fallbacks += u64::from(heads.fell_back);
+        }
         if let Some(c) = heads.demand {
             let (tb, nodes) = self.book.split_mut(tt);
             tb.demand_capability(nodes, c);
@@ -1478,9 +1486,9 @@ mod tests {
 
     /// A request whose only need is held by the pricier half of many classes skips the cheaper
     /// half's heads in the task type's index, falls back, and turns its need's own index on
-    /// (book.rs, "Heads"); the next request streams that index. The index goes off again once
-    /// only `heads_until` live classes hold the need. A twin without heads indexes ends in the
-    /// same state.
+    /// (book.rs, "Heads per capability"); the next requests stream that index and never fall
+    /// back. The index goes off again once only `heads_until` live classes hold the need. A twin
+    /// without heads indexes ends in the same state.
     #[test]
     fn a_walk_that_falls_back_turns_its_needs_index_on() {
         let day = 86_400_000;
@@ -1512,6 +1520,7 @@ mod tests {
                 w.place_order(NewOrder::buy(r, 120, 1, ComputeTaskSpec::new(tt, CapabilitySet(need))), 0).unwrap();
             }
             assert!(on(&m), "step {step}: the fallback turned capability 121's index on");
+            assert_eq!(m.head_fallbacks, 1, "step {step}: only the first walk fell back");
             assert_eq!(m.state_digest(), twin.state_digest(), "step {step}");
             m.check_invariants().unwrap();
         }
