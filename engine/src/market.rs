@@ -514,7 +514,7 @@ impl Market {
         if now < self.clock {
             return Err(MarketError::TimeWentBackwards { now, clock: self.clock });
         }
-        if now == self.clock && self.timers.peek().is_none_or(|t| t.0 > now) {
+        if now == self.clock && self.timers.next_time() > now {
             return Ok(());
         }
         while let Some((t, kind, id)) = self.timers.pop_due(now) {
