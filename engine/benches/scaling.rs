@@ -23,6 +23,7 @@
 //! | `parked_best_ask/N` | a provider with no usage-cap room left resting N offers | the best ask under first-accept |
 //! | `request_classes/N` | N capability classes, each with an offer above the bid | an offer with no capabilities and the request that takes it: a walk that must not open a cursor per class |
 //! | `request_rare_need/N` | N classes with offers below the bid, every tenth class also holding capability 121 with an offer above it; a class {121, 127} | an offer of class {121, 127} and a request needing {121} that takes it: a walk that must not pass every class whose cheaper offers lack the need |
+//! | `request_joint_needs/N` | N classes with offers below the bid holding capability 120 or 121 but not both, every tenth class holding both with an offer above it; a class {120, 121, 127} | an offer of class {120, 121, 127} and a request needing {120, 121} that takes it: a walk that must not pass every class that holds one of its needs |
 //! | `arbitrator_draw/N` | N registered arbitrators, escrows of type `Arbitrators { required: 2, total: 3 }` | an offer and the request that takes it: one match, its escrow and its three arbitrators |
 
 use std::hint::black_box;
@@ -409,6 +410,42 @@ fn request_rare_need(c: &mut Criterion) {
     g.finish();
 }
 
+fn request_joint_needs(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scaling/request_joint_needs");
+    configure(&mut g);
+    let (a, b) = (1u128 << 120, 1u128 << 121);
+    for n in sizes(10) {
+        let mut m = market();
+        let tt = m.register_task_type("bench").expect("task type");
+        let p = provider(&mut m, 0);
+        for k in 0..n {
+            // Two capabilities of 0..120 per class, a distinct pair per class (at most 10,000).
+            let base = (1u128 << (k % 100)) | (1u128 << (100 + (k / 100) % 20));
+            let (caps, ask) = match k % 10 {
+                0 => (base | a | b, 150),
+                r if r % 2 == 0 => (base | a, 90),
+                _ => (base | b, 90),
+            };
+            m.place_order(NewOrder::sell(p, ask, 1, ComputeTaskSpec::new(tt, CapabilitySet(caps))), 0).expect("offer");
+        }
+        let cheap = provider(&mut m, 1);
+        let r = requester(&mut m);
+        let offer = ComputeTaskSpec::new(tt, CapabilitySet(a | b | 1 << 127));
+        let request = ComputeTaskSpec::new(tt, CapabilitySet(a | b));
+        m.drain_events().for_each(drop);
+        g.bench_function(n.to_string(), |bench| {
+            bench.iter(|| {
+                m.place_order(NewOrder::sell(cheap, 100, 1, offer), 0).expect("offer");
+                m.place_order(NewOrder::buy(r, 120, 1, request), 0).expect("request");
+                m.drain_events().for_each(drop);
+            })
+        });
+        assert_eq!(m.best_ask(tt), Some(90), "every request took the cheap offer of its class");
+        assert_eq!(m.open_orders(r).len(), 0, "no request rested");
+    }
+    g.finish();
+}
+
 fn best_ask_classes(c: &mut Criterion) {
     let mut g = c.benchmark_group("scaling/best_ask_classes");
     configure(&mut g);
@@ -432,6 +469,7 @@ criterion_group!(
     best_ask_classes,
     request_classes,
     request_rare_need,
+    request_joint_needs,
     cap_exhausted,
     intern_task_type,
     cancel_newest,

@@ -97,7 +97,7 @@
 //! the pricier classes hold meets every cheaper class's head first. A walk that has skipped at
 //! least `HEAD_SKIPS` (8, `matching.rs`) heads and at least 4 per cursor it opened falls back: it
 //! opens the eligible buckets of the rarest need's classes directly, and asks for that need's own
-//! index ([`TypeBook::demand_capability`]): the heads of the classes holding it, per bucket, kept
+//! index ([`TypeBook::demand_index`]): the heads of the classes holding it, per bucket, kept
 //! from then on like the task type's, until only `heads_until` live classes hold it. Walks for
 //! that need then stream only heads of classes that hold it: none to skip when it is the only
 //! need. Indexes go on on demand, not for every capability, because each one kept adds a set
@@ -112,9 +112,19 @@
 //! it; a task type whose requests ask for many different selective needs pays the upkeep of each.
 //! All of this holds while the task type's heads index is on; below 8 live classes a walk passes
 //! every live class, as before the indexes. The 128 entries (64 bytes each, 8 KB, plus their
-//! lists and sets) are made when a task type's heads index first goes on. What stays linear: a request with several needs,
-//! each held by many classes, that few classes hold together, skips the heads of classes that
-//! hold its rarest need but not the others, and its fallback is one pass over those classes.
+//! lists and sets) are made when a task type's heads index first goes on.
+//!
+//! **Heads per need set.** A request with several needs, each held by many classes but held
+//! together by few, skips the heads of classes that hold its rarest need but not the others,
+//! whichever index it streams. When such a walk falls back, the need set gets an index of its
+//! own ([`TypeBook::by_need_set`]): the heads of the live classes holding every need, made on
+//! demand like a capability's (at least `heads_from` classes must hold them all) and kept until
+//! only `heads_until` do. Walks for exactly those needs then stream it and skip nothing. A task
+//! type keeps at most [`NEED_SETS`] (8) at once, since each costs a subset test per change of a
+//! bucket's best offer in every class; an index that goes off frees its slot. What stays
+//! linear: a walk for a ninth need set while eight are on, and walks for a need set held by
+//! fewer than 8 classes, skip and fall back as before (one pass over the classes of the rarest
+//! need).
 //!
 //! **Storage.** Every ordered set here (the buckets, the heads, the quote indexes, the rest of
 //! each lane) is a B+tree in one of four shared node pools ([`Nodes`], `forest.rs`), one per key type,
@@ -280,21 +290,21 @@ impl Heads {
         self.sets.get(b as usize).map_or_else(Pos::default, |set| nodes.heads.start(set))
     }
 
-    /// See [`TypeBook::check_heads`]: the index holds the heads of `classes` (those holding
-    /// `capability`, if given) while `on`, and nothing otherwise.
+    /// See [`TypeBook::check_heads`]: the index holds the heads of the `classes` that hold
+    /// every capability of `needs` while `on`, and nothing otherwise.
     fn check(
         &self,
         nodes: &Nodes,
         classes: &[ClassBook],
         on: bool,
-        capability: Option<u8>,
+        needs: CapabilitySet,
         what: &str,
     ) -> Result<(), String> {
         for b in 0..REP_BUCKETS as u8 {
             let set = self.sets.get(b as usize).copied().unwrap_or_default();
             let mut expected = 0;
             for (ci, class) in classes.iter().enumerate() {
-                if !on || capability.is_some_and(|c| !class.capabilities.contains(c)) {
+                if !on || !needs.is_subset_of(class.capabilities) {
                     continue;
                 }
                 if let Some(first) = class.first(&nodes.offers, b) {
@@ -326,10 +336,29 @@ pub struct CapabilityHeads {
     pub capability: u8,
     /// The live classes holding it, ascending.
     pub live: Vec<u32>,
-    /// True while `heads` is kept: from a walk's demand ([`TypeBook::demand_capability`]) on,
+    /// True while `heads` is kept: from a walk's demand ([`TypeBook::demand_index`]) on,
     /// until only the task type's `heads_until` live classes hold the capability.
     pub on: bool,
     /// The heads of those classes while `on`; empty otherwise.
+    pub heads: Heads,
+}
+
+/// The most need sets of several capabilities a task type keeps an index for at once
+/// ([`TypeBook::by_need_set`]): each one kept costs a subset test per change of a bucket's best
+/// offer in every class, and a set update in those holding it.
+pub const NEED_SETS: usize = 8;
+
+/// The index of one need set of several capabilities ([`TypeBook::by_need_set`]).
+#[derive(Clone, Debug, Default)]
+pub struct NeedSetHeads {
+    /// The needs.
+    pub needs: CapabilitySet,
+    /// While on, the live classes holding every need, ascending; empty otherwise.
+    pub live: Vec<u32>,
+    /// True while kept: from a walk's demand on, until only `heads_until` live classes hold
+    /// every need, or the heads index goes off.
+    pub on: bool,
+    /// The heads of those classes while on; empty otherwise.
     pub heads: Heads,
 }
 
@@ -340,10 +369,10 @@ pub struct WalkIndex<'a> {
     pub heads: Option<&'a Heads>,
     /// The live classes that may hold the needs, ascending.
     pub live: &'a [u32],
-    /// Set when `heads` is the task type's index but the needs are non-empty: their rarest
-    /// need, whose own index is off. A walk that falls back asks for that index
-    /// ([`TypeBook::demand_capability`]).
-    pub rarest_off: Option<u8>,
+    /// The index a walk that falls back asks for ([`TypeBook::demand_index`]): for one need
+    /// whose own index is off, that need; for several needs without an index of their own,
+    /// the needs. `None` when the walk streams the index of exactly its needs, or none.
+    pub demand: Option<CapabilitySet>,
 }
 
 /// The capabilities of `set`, ascending.
@@ -524,6 +553,11 @@ pub struct TypeBook {
     pub by_capability: Vec<CapabilityHeads>,
     /// Bit `c` set while capability `c`'s own index is on ([`CapabilityHeads::on`]).
     pub capabilities_on: u128,
+    /// Indexes of need sets of several capabilities, made on demand ([`TypeBook::demand_index`]),
+    /// at most [`NEED_SETS`]; a slot whose index is off is reused for the next need set.
+    pub by_need_set: Vec<NeedSetHeads>,
+    /// Entries of `by_need_set` on.
+    pub need_sets_on: usize,
     /// True while the heads index is kept: from `heads_from` live classes on, until only
     /// `heads_until` are left (module docs, "Heads").
     pub heads_on: bool,
@@ -591,20 +625,27 @@ impl TypeBook {
         found
     }
 
-    /// Replaces the head `old` of bucket `b` of class `class` by `new` in the heads index and in
-    /// that of each of the class's capabilities whose index is on.
+    /// Replaces the head `old` of bucket `b` of class `class` by `new` in the heads index, in
+    /// that of each of the class's capabilities whose index is on, and in that of each need set
+    /// on that the class holds.
     fn refile_head(&mut self, nodes: &mut Nodes, class: usize, b: u8, old: Option<OfferKey>, new: Option<OfferKey>) {
         self.heads.refile(&mut nodes.heads, class, b, old, new);
-        let on = self.classes[class].capabilities.0 & self.capabilities_on;
-        for c in capabilities(CapabilitySet(on)) {
+        let caps = self.classes[class].capabilities;
+        for c in capabilities(CapabilitySet(caps.0 & self.capabilities_on)) {
             let entry = &mut self.by_capability[c as usize];
             entry.heads.refile(&mut nodes.heads, class, b, old, new);
         }
+        if self.need_sets_on > 0 {
+            for entry in self.by_need_set.iter_mut().filter(|e| e.on && e.needs.is_subset_of(caps)) {
+                entry.heads.refile(&mut nodes.heads, class, b, old, new);
+            }
+        }
     }
 
-    /// Lists (`add`) or unlists live class `class` under each of its capabilities while the
-    /// heads index is on, turning each capability's own index on or off as its live classes
-    /// cross the thresholds.
+    /// Lists (`add`) or unlists live class `class` under each of its capabilities and each need
+    /// set on that it holds while the heads index is on, turning each capability's own index on
+    /// or off as its live classes cross the thresholds, and a need set's off once only
+    /// `heads_until` live classes hold it.
     fn list_capabilities(&mut self, nodes: &mut Nodes, class: usize, add: bool) {
         for c in capabilities(self.classes[class].capabilities) {
             let at = c as usize;
@@ -615,12 +656,29 @@ impl TypeBook {
             }
             self.settle_capability(nodes, at);
         }
+        if self.need_sets_on > 0 {
+            let caps = self.classes[class].capabilities;
+            let until = self.heads_until;
+            for entry in self.by_need_set.iter_mut().filter(|e| e.on && e.needs.is_subset_of(caps)) {
+                if add {
+                    list(&mut entry.live, class);
+                } else {
+                    unlist(&mut entry.live, class);
+                    if entry.live.len() <= until {
+                        entry.on = false;
+                        entry.live.clear();
+                        entry.heads.clear(&mut nodes.heads);
+                        self.need_sets_on -= 1;
+                    }
+                }
+            }
+        }
     }
 
     /// Turns the index of entry `at` off once only `heads_until` live classes hold its
     /// capability or the heads index is off, and, when the heads thresholds make every index
     /// eager (`heads_from` 0, a test hook), on as soon as a live class holds it. Otherwise an
-    /// index goes on only on demand ([`TypeBook::demand_capability`]).
+    /// index goes on only on demand ([`TypeBook::demand_index`]).
     fn settle_capability(&mut self, nodes: &mut Nodes, at: usize) {
         let entry = &self.by_capability[at];
         if entry.on && (!self.heads_on || entry.live.len() <= self.heads_until) {
@@ -656,7 +714,7 @@ impl TypeBook {
     /// only the heads of classes holding `c`. Building it costs one insert per non-empty bucket of
     /// those classes, of the order of the fallback that asked for it; it stays on until only
     /// `heads_until` live classes hold `c`.
-    pub fn demand_capability(&mut self, nodes: &mut Nodes, c: u8) {
+    fn demand_capability(&mut self, nodes: &mut Nodes, c: u8) {
         let at = c as usize;
         if !self.heads_on || at >= self.by_capability.len() {
             return;
@@ -665,6 +723,66 @@ impl TypeBook {
         if !entry.on && entry.live.len() >= self.heads_from.max(1) && entry.live.len() > self.heads_until {
             self.build_capability(nodes, at);
         }
+    }
+
+    /// A request walk for `needs` fell back ([`WalkIndex::demand`]): the index of its one need
+    /// goes on (`demand_capability`), or, for several needs, that of the need set
+    /// (`demand_need_set`).
+    pub fn demand_index(&mut self, nodes: &mut Nodes, needs: CapabilitySet) {
+        if needs.len() == 1 {
+            self.demand_capability(nodes, needs.0.trailing_zeros() as u8);
+        } else if needs.len() > 1 {
+            self.demand_need_set(nodes, needs);
+        }
+    }
+
+    /// A request walk for several `needs` (no index of their own) skipped many heads of classes
+    /// that hold its rarest need but not all its needs, and fell back: the need set gets an index
+    /// of its own, the heads of the live classes that hold every need, if the heads index is on,
+    /// at least `heads_from` and more than `heads_until` live classes hold them all, and a slot
+    /// is free: an entry off, or fewer than [`NEED_SETS`] entries. Building it costs one pass over
+    /// the classes of the rarest need and one insert per non-empty bucket of those holding every
+    /// need. It stays on until only `heads_until` live classes hold them all.
+    fn demand_need_set(&mut self, nodes: &mut Nodes, needs: CapabilitySet) {
+        if !self.heads_on || self.by_need_set.iter().any(|e| e.on && e.needs == needs) {
+            return;
+        }
+        let Some(rarest) = capabilities(needs).map(|c| &self.by_capability[c as usize]).min_by_key(|e| e.live.len())
+        else {
+            return;
+        };
+        let holding =
+            rarest.live.iter().filter(|&&ci| needs.is_subset_of(self.classes[ci as usize].capabilities)).count();
+        if holding < self.heads_from.max(1) || holding <= self.heads_until {
+            return;
+        }
+        let rarest = rarest.capability as usize;
+        let at = match self.by_need_set.iter().position(|e| !e.on) {
+            Some(at) => at,
+            None if self.by_need_set.len() < NEED_SETS => {
+                self.by_need_set.push(NeedSetHeads::default());
+                self.by_need_set.len() - 1
+            }
+            None => return,
+        };
+        let entry = &mut self.by_need_set[at];
+        entry.needs = needs;
+        entry.on = true;
+        entry.live.clear();
+        for &ci in &self.by_capability[rarest].live {
+            let class = &self.classes[ci as usize];
+            if !needs.is_subset_of(class.capabilities) {
+                continue;
+            }
+            entry.live.push(ci);
+            let mut bits = class.nonempty;
+            while bits != 0 {
+                let b = bits.trailing_zeros() as u8;
+                bits &= bits - 1;
+                entry.heads.refile(&mut nodes.heads, ci as usize, b, None, class.first(&nodes.offers, b));
+            }
+        }
+        self.need_sets_on += 1;
     }
 
     /// Files the head of every non-empty bucket of every live class and lists the classes under
@@ -705,37 +823,45 @@ impl TypeBook {
             entry.heads.clear(&mut nodes.heads);
             entry.live.clear();
         }
+        self.need_sets_on = 0;
+        for entry in &mut self.by_need_set {
+            entry.on = false;
+            entry.heads.clear(&mut nodes.heads);
+            entry.live.clear();
+        }
     }
 
     /// What a request with `needs` walks ([`WalkIndex`]). For no needs, or while the heads index
-    /// is off, the task type's index (if on) over every live class; else the live classes of the
-    /// need that the fewest live classes hold (a superset of those holding every need; none when
-    /// a need is held by no live class), with that need's own index if it is on and the task
-    /// type's if not. O(|needs|).
+    /// is off, the task type's index (if on) over every live class. For several needs whose need
+    /// set has an index on, that index and its classes (each holds every need). Else the live
+    /// classes of the need that the fewest live classes hold (a superset of those holding every
+    /// need; none when a need is held by no live class), with that need's own index if it is on
+    /// and the task type's if not. O(|needs| + [`NEED_SETS`]).
     #[inline]
     pub fn walk_index(&self, needs: CapabilitySet) -> WalkIndex<'_> {
         if needs == CapabilitySet::EMPTY || !self.heads_on {
-            return WalkIndex {
-                heads: self.heads_on.then_some(&self.heads),
-                live: &self.live_classes,
-                rarest_off: None,
-            };
+            return WalkIndex { heads: self.heads_on.then_some(&self.heads), live: &self.live_classes, demand: None };
+        }
+        let several = needs.len() > 1;
+        if several
+            && self.need_sets_on > 0
+            && let Some(e) = self.by_need_set.iter().find(|e| e.on && e.needs == needs)
+        {
+            return WalkIndex { heads: Some(&e.heads), live: &e.live, demand: None };
         }
         let mut best: Option<&CapabilityHeads> = None;
         for c in capabilities(needs) {
             let entry = &self.by_capability[c as usize];
             if entry.live.is_empty() {
-                return WalkIndex { heads: None, live: &[], rarest_off: None };
+                return WalkIndex { heads: None, live: &[], demand: None };
             }
             if best.is_none_or(|b| entry.live.len() < b.live.len()) {
                 best = Some(entry);
             }
         }
-        match best {
-            Some(e) if e.on => WalkIndex { heads: Some(&e.heads), live: &e.live, rarest_off: None },
-            Some(e) => WalkIndex { heads: Some(&self.heads), live: &e.live, rarest_off: Some(e.capability) },
-            None => WalkIndex { heads: None, live: &[], rarest_off: None },
-        }
+        let Some(e) = best else { return WalkIndex { heads: None, live: &[], demand: None } };
+        let demand = (several || !e.on).then_some(needs);
+        WalkIndex { heads: Some(if e.on { &e.heads } else { &self.heads }), live: &e.live, demand }
     }
 
     /// Checks the heads indexes: while they are on, bucket `b` of the index of every live class
@@ -746,7 +872,7 @@ impl TypeBook {
     /// set holds any head. While they are off, every set and list is empty. `Err` says what
     /// disagrees.
     pub fn check_heads(&self, nodes: &Nodes) -> Result<(), String> {
-        self.heads.check(nodes, &self.classes, self.heads_on, None, "the heads index")?;
+        self.heads.check(nodes, &self.classes, self.heads_on, CapabilitySet::EMPTY, "the heads index")?;
         if !self.by_capability.is_empty() && self.by_capability.len() != MAX_CAPABILITIES {
             return Err(format!("{} capability entries", self.by_capability.len()));
         }
@@ -781,7 +907,7 @@ impl TypeBook {
             if !self.heads_on || live.len() <= self.heads_until {
                 return Err(format!("{what} is on with {} live classes", live.len()));
             }
-            entry.heads.check(nodes, &self.classes, true, Some(c), &what)?;
+            entry.heads.check(nodes, &self.classes, true, CapabilitySet(1 << c), &what)?;
         }
         let on = self.by_capability.iter().filter(|e| e.on).fold(0u128, |m, e| m | 1 << e.capability);
         if on != self.capabilities_on {
@@ -789,6 +915,35 @@ impl TypeBook {
         }
         if self.heads_on && self.by_capability.is_empty() {
             return Err("the heads index is on without capability entries".into());
+        }
+        if self.by_need_set.len() > NEED_SETS || self.by_need_set.iter().filter(|e| e.on).count() != self.need_sets_on {
+            return Err(format!("{} need-set entries, {} counted on", self.by_need_set.len(), self.need_sets_on));
+        }
+        for (at, entry) in self.by_need_set.iter().enumerate() {
+            let what = format!("need set {:#x}'s heads index", entry.needs.0);
+            if !entry.on {
+                if !entry.live.is_empty() || entry.heads.nonempty != 0 || entry.heads.sets.iter().any(|s| !s.is_empty())
+                {
+                    return Err(format!("{what} is off but lists classes or files heads"));
+                }
+                continue;
+            }
+            if !self.heads_on
+                || entry.needs.len() < 2
+                || self.by_need_set[..at].iter().any(|e| e.on && e.needs == entry.needs)
+            {
+                return Err(format!("{what} is on with the heads index off, for fewer than 2 needs, or twice"));
+            }
+            let live: Vec<u32> = self
+                .live_classes
+                .iter()
+                .copied()
+                .filter(|&ci| entry.needs.is_subset_of(self.classes[ci as usize].capabilities))
+                .collect();
+            if entry.live != live || live.len() <= self.heads_until {
+                return Err(format!("{what} lists live classes {:?}, {live:?} expected", entry.live));
+            }
+            entry.heads.check(nodes, &self.classes, true, entry.needs, &what)?;
         }
         Ok(())
     }
@@ -808,6 +963,13 @@ impl TypeBook {
         }
         for at in 0..self.by_capability.len() {
             self.settle_capability(nodes, at);
+        }
+        let until = self.heads_until;
+        for entry in self.by_need_set.iter_mut().filter(|e| e.on && e.live.len() <= until) {
+            entry.on = false;
+            entry.live.clear();
+            entry.heads.clear(&mut nodes.heads);
+            self.need_sets_on -= 1;
         }
     }
 

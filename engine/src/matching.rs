@@ -181,15 +181,14 @@ struct HeadWalk {
     live: u32,
     /// Heads of classes without the request's needs met so far.
     skipped: u32,
-    /// The rarest need, when the walk streams the task type's index because that need's own
-    /// index is off ([`WalkIndex::rarest_off`](crate::book::WalkIndex::rarest_off)).
-    rarest_off: Option<u8>,
+    /// What a fallback asks an index for: the rarest need whose own index is off, or several
+    /// needs without an index of their own ([`WalkIndex::demand`](crate::book::WalkIndex::demand)).
+    demand_on_fallback: Option<CapabilitySet>,
     /// Set when the walk fell back to opening the eligible buckets directly.
     fell_back: bool,
-    /// Set when the walk fell back while streaming the task type's index for `rarest_off`:
-    /// that need's own index should go on
-    /// ([`TypeBook::demand_capability`](crate::book::TypeBook::demand_capability)).
-    demand: Option<u8>,
+    /// Set when the walk fell back with `demand_on_fallback`: that index should go on
+    /// ([`TypeBook::demand_index`](crate::book::TypeBook::demand_index)).
+    demand: Option<CapabilitySet>,
 }
 
 impl HeadWalk {
@@ -217,7 +216,7 @@ impl HeadWalk {
         eligible.clear();
         let walk = tb.walk_index(needs);
         let (live, index) = (walk.live, walk.heads);
-        self.rarest_off = walk.rarest_off;
+        self.demand_on_fallback = walk.demand;
         let Some(index) = index else {
             open_buckets(tb, nodes, tb.classes_with(live, needs, serving), heap, cursors, |b, _| Some(limit(b)));
             return;
@@ -299,7 +298,7 @@ impl HeadWalk {
             });
             self.live = 0;
             self.fell_back = true;
-            self.demand = self.rarest_off;
+            self.demand = self.demand_on_fallback;
         }
         None
     }
@@ -444,7 +443,7 @@ impl Market {
             streams: std::mem::take(&mut self.head_streams),
             live: 0,
             skipped: 0,
-            rarest_off: None,
+            demand_on_fallback: None,
             fell_back: false,
             demand: None,
         };
@@ -540,9 +539,9 @@ impl Market {
         {
             self.head_fallbacks += u64::from(heads.fell_back);
         }
-        if let Some(c) = heads.demand {
+        if let Some(needs) = heads.demand {
             let (tb, nodes) = self.book.split_mut(tt);
-            tb.demand_capability(nodes, c);
+            tb.demand_index(nodes, needs);
         }
         self.head_streams = heads.streams;
         self.eligible = eligible;
@@ -1533,5 +1532,141 @@ mod tests {
             m.check_invariants().unwrap();
         }
         assert_eq!(m.state_digest(), twin.state_digest());
+    }
+
+    /// The same for a request with two needs, each held by many cheaper classes that lack the
+    /// other, held together by few (book.rs, "Heads per capability"): its fallback turns the need
+    /// set's own index on, the next requests stream it and never fall back, and it goes off once
+    /// only `heads_until` live classes hold both needs.
+    #[test]
+    fn a_walk_with_several_needs_that_falls_back_turns_their_index_on() {
+        let day = 86_400_000;
+        let config =
+            MarketConfig { auction_window_ms: 365 * day, escrow_timeout_ms: 365 * day, ..MarketConfig::default() };
+        let mut m = Market::new(config).unwrap();
+        let tt = m.register_task_type("t").unwrap();
+        let p = m.register_peer(PeerSpec { account: Some(AccountId(1)), ..PeerSpec::default() }, 0).unwrap();
+        let cheap = m.register_peer(PeerSpec { account: Some(AccountId(2)), ..PeerSpec::default() }, 0).unwrap();
+        let r = m.register_peer(PeerSpec { endowment: 1 << 40, ..PeerSpec::default() }, 0).unwrap();
+        let (a, b) = (1u128 << 120, 1u128 << 121);
+        let mut both = Vec::new();
+        for k in 0..110u128 {
+            let (caps, ask) = match k {
+                0..100 if k % 2 == 0 => (1 << k | a, 90),
+                0..100 => (1 << k | b, 90),
+                _ => (1 << (k - 100) | 1 << 110 | a | b, 150),
+            };
+            let id =
+                m.place_order(NewOrder::sell(p, ask, 1, ComputeTaskSpec::new(tt, CapabilitySet(caps))), 0).unwrap();
+            if caps & (a | b) == a | b {
+                both.push(id);
+            }
+        }
+        let mut twin = m.clone();
+        twin.set_heads_thresholds(usize::MAX, usize::MAX);
+        let needs = CapabilitySet(a | b);
+        let on = |m: &Market| m.book.get(tt).by_need_set.iter().any(|e| e.on && e.needs == needs);
+        for step in 0..3 {
+            for w in [&mut m, &mut twin] {
+                let offer = ComputeTaskSpec::new(tt, CapabilitySet(a | b | 1 << 127));
+                w.place_order(NewOrder::sell(cheap, 100, 1, offer), 0).unwrap();
+                w.place_order(NewOrder::buy(r, 120, 1, ComputeTaskSpec::new(tt, needs)), 0).unwrap();
+            }
+            assert!(on(&m), "step {step}: the fallback turned the need set's index on");
+            assert_eq!(m.head_fallbacks, 1, "step {step}: only the first walk fell back");
+            assert_eq!(m.state_digest(), twin.state_digest(), "step {step}");
+            m.check_invariants().unwrap();
+        }
+        let until = m.book.get(tt).heads_until;
+        for (i, &id) in both.iter().enumerate() {
+            m.cancel_order(id, p, 0).unwrap();
+            twin.cancel_order(id, p, 0).unwrap();
+            assert_eq!(on(&m), both.len() - i - 1 > until, "{} classes with both needs left", both.len() - i - 1);
+            m.check_invariants().unwrap();
+        }
+        assert_eq!(m.state_digest(), twin.state_digest());
+    }
+
+    /// Requests with no, one or two needs among 60 classes, offers placed, taken and cancelled at
+    /// random; ten classes hold capabilities 1 and 2 together and ask more, the others hold one
+    /// of them: the capability and need-set indexes go on and off on demand, and the market ends
+    /// every step in the state of twins with the heads indexes never on and always (eagerly) on,
+    /// its invariants holding.
+    #[test]
+    fn needs_indexes_on_demand_change_no_result() {
+        for seed in 0..4u64 {
+            let mut rng = SplitMix::seed_from_u64(seed);
+            let day = 86_400_000;
+            let config =
+                MarketConfig { auction_window_ms: 365 * day, escrow_timeout_ms: 365 * day, ..MarketConfig::default() };
+            let mut m = Market::new(config).unwrap();
+            let tt = m.register_task_type("t").unwrap();
+            let providers: Vec<PeerId> = (0..6)
+                .map(|i| {
+                    m.register_peer(PeerSpec { account: Some(AccountId(i + 1)), ..PeerSpec::default() }, 0).unwrap()
+                })
+                .collect();
+            let r = m.register_peer(PeerSpec { endowment: 1 << 50, ..PeerSpec::default() }, 0).unwrap();
+            let mut off = m.clone();
+            off.set_heads_thresholds(usize::MAX, usize::MAX);
+            let mut eager = m.clone();
+            eager.set_heads_thresholds(0, 0);
+            // Class k < 10 holds {1, 2}, the others 1 or 2 and one of 3..=6; each its own 20 + k.
+            let class = |k: u64| match k {
+                0..10 => CapabilitySet(1 << 1 | 1 << 2 | 1 << (20 + k)),
+                _ => CapabilitySet(1 << (1 + k % 2) | 1 << (3 + k % 4) | 1 << (20 + k)),
+            };
+            let mut resting: Vec<(OrderId, PeerId)> = Vec::new();
+            let mut fallbacks = 0;
+            let (mut was_on, mut went_on, mut went_off) = (0, 0, 0);
+            for step in 0..3_000 {
+                // Phases of 500 steps that fill the book and drain it, so that classes empty.
+                let (place, request) = if step / 500 % 2 == 0 { (55, 90) } else { (10, 40) };
+                let x = rng.below(0, 100);
+                if x < place {
+                    let p = providers[rng.below(0, 6) as usize];
+                    let k = rng.below(0, 60);
+                    let ask = if k < 10 { rng.below(100, 150) } else { rng.below(50, 110) };
+                    let order = NewOrder::sell(p, ask, 1, ComputeTaskSpec::new(tt, class(k)));
+                    let got: Vec<_> =
+                        [&mut m, &mut off, &mut eager].into_iter().map(|w| w.place_order(order, 0)).collect();
+                    assert!(got.iter().all(|g| *g == got[0]), "step {step}");
+                    resting.push((got[0].clone().unwrap(), p));
+                } else if x < request {
+                    let needs = [0b110, 0b110, 0b10, 0b100, 0b11000, 0b1010, 0][rng.below(0, 7) as usize];
+                    let needs = CapabilitySet(needs);
+                    let order = NewOrder::buy(r, rng.below(60, 160), rng.below(1, 4), ComputeTaskSpec::new(tt, needs));
+                    let got: Vec<_> =
+                        [&mut m, &mut off, &mut eager].into_iter().map(|w| w.place_order(order, 0)).collect();
+                    assert!(got.iter().all(|g| *g == got[0]), "step {step}");
+                    if let Ok(id) = got[0] {
+                        for w in [&mut m, &mut off, &mut eager] {
+                            let _ = w.cancel_order(id, r, 0);
+                        }
+                    }
+                } else if !resting.is_empty() {
+                    let (id, p) = resting.swap_remove(rng.below(0, resting.len() as u64) as usize);
+                    let got: Vec<_> =
+                        [&mut m, &mut off, &mut eager].into_iter().map(|w| w.cancel_order(id, p, 0)).collect();
+                    assert!(got.iter().all(|g| *g == got[0]), "step {step}");
+                }
+                assert_eq!(m.state_digest(), off.state_digest(), "seed {seed}, step {step}");
+                assert_eq!(m.state_digest(), eager.state_digest(), "seed {seed}, step {step}");
+                if step % 50 == 0 {
+                    m.check_invariants().unwrap();
+                    eager.check_invariants().unwrap();
+                }
+                fallbacks = m.head_fallbacks;
+                let now_on = m.book.get(tt).need_sets_on + m.book.get(tt).capabilities_on.count_ones() as usize;
+                went_on += usize::from(now_on > was_on);
+                went_off += usize::from(now_on < was_on);
+                was_on = now_on;
+            }
+            m.check_invariants().unwrap();
+            let tb = m.book.get(tt);
+            assert!(fallbacks > 0, "seed {seed}: no walk fell back");
+            assert!(!tb.by_need_set.is_empty(), "seed {seed}: no need set was ever indexed");
+            assert!(went_on > 1 && went_off > 1, "seed {seed}: indexes went on {went_on} and off {went_off} times");
+        }
     }
 }
