@@ -121,10 +121,12 @@
 //! demand like a capability's (at least `heads_from` classes must hold them all) and kept until
 //! only `heads_until` do. Walks for exactly those needs then stream it and skip nothing. A task
 //! type keeps at most [`NEED_SETS`] (8) at once, since each costs a subset test per change of a
-//! bucket's best offer in every class; an index that goes off frees its slot. What stays
-//! linear: a walk for a ninth need set while eight are on, and walks for a need set held by
-//! fewer than 8 classes, skip and fall back as before (one pass over the classes of the rarest
-//! need).
+//! bucket's best offer in every class; an index that goes off frees its slot. A need set that
+//! gets no index (fewer than 8 classes hold it all, or every slot is taken) asks for its rarest
+//! need's index instead. What stays linear: walks for such a need set skip the heads of classes
+//! that hold its rarest need but not all its needs, and fall back to one pass over those classes.
+//! Need-set indexes are not covered by `Market::reserve`: one that goes on after it allocates
+//! its entry, list and sets.
 //!
 //! **Storage.** Every ordered set here (the buckets, the heads, the quote indexes, the rest of
 //! each lane) is a B+tree in one of four shared node pools ([`Nodes`], `forest.rs`), one per key type,
@@ -726,13 +728,18 @@ impl TypeBook {
     }
 
     /// A request walk for `needs` fell back ([`WalkIndex::demand`]): the index of its one need
-    /// goes on (`demand_capability`), or, for several needs, that of the need set
-    /// (`demand_need_set`).
+    /// goes on (`demand_capability`); for several needs, that of the need set
+    /// (`demand_need_set`), or, when the need set gets none (fewer than `heads_from` classes
+    /// hold them all, or every slot is taken), that of the rarest need, so that later walks at
+    /// least stream only the classes holding it.
     pub fn demand_index(&mut self, nodes: &mut Nodes, needs: CapabilitySet) {
         if needs.len() == 1 {
             self.demand_capability(nodes, needs.0.trailing_zeros() as u8);
-        } else if needs.len() > 1 {
-            self.demand_need_set(nodes, needs);
+        } else if needs.len() > 1 && !self.demand_need_set(nodes, needs) && self.heads_on {
+            let rarest = capabilities(needs).min_by_key(|&c| self.by_capability[c as usize].live.len());
+            if let Some(c) = rarest {
+                self.demand_capability(nodes, c);
+            }
         }
     }
 
@@ -743,28 +750,33 @@ impl TypeBook {
     /// is free: an entry off, or fewer than [`NEED_SETS`] entries. Building it costs one pass over
     /// the classes of the rarest need and one insert per non-empty bucket of those holding every
     /// need. It stays on until only `heads_until` live classes hold them all.
-    fn demand_need_set(&mut self, nodes: &mut Nodes, needs: CapabilitySet) {
-        if !self.heads_on || self.by_need_set.iter().any(|e| e.on && e.needs == needs) {
-            return;
+    /// Returns whether the index is on (it was, or went on).
+    fn demand_need_set(&mut self, nodes: &mut Nodes, needs: CapabilitySet) -> bool {
+        if !self.heads_on {
+            return false;
         }
+        if self.by_need_set.iter().any(|e| e.on && e.needs == needs) {
+            return true;
+        }
+        // A free slot first: with every slot taken, a demand costs nothing more.
+        let at = match self.by_need_set.iter().position(|e| !e.on) {
+            Some(at) => at,
+            None if self.by_need_set.len() < NEED_SETS => self.by_need_set.len(),
+            None => return false,
+        };
         let Some(rarest) = capabilities(needs).map(|c| &self.by_capability[c as usize]).min_by_key(|e| e.live.len())
         else {
-            return;
+            return false;
         };
         let holding =
             rarest.live.iter().filter(|&&ci| needs.is_subset_of(self.classes[ci as usize].capabilities)).count();
         if holding < self.heads_from.max(1) || holding <= self.heads_until {
-            return;
+            return false;
         }
         let rarest = rarest.capability as usize;
-        let at = match self.by_need_set.iter().position(|e| !e.on) {
-            Some(at) => at,
-            None if self.by_need_set.len() < NEED_SETS => {
-                self.by_need_set.push(NeedSetHeads::default());
-                self.by_need_set.len() - 1
-            }
-            None => return,
-        };
+        if at == self.by_need_set.len() {
+            self.by_need_set.push(NeedSetHeads::default());
+        }
         let entry = &mut self.by_need_set[at];
         entry.needs = needs;
         entry.on = true;
@@ -783,6 +795,7 @@ impl TypeBook {
             }
         }
         self.need_sets_on += 1;
+        true
     }
 
     /// Files the head of every non-empty bucket of every live class and lists the classes under

@@ -477,8 +477,8 @@ impl Market {
     /// steady size (BENCHMARKS.md, "Allocations"). Two things it does not cover: the event
     /// queue, which the caller must drain ([`Market::drain_events`]) as it goes, and the first
     /// nodes of classes, lanes and task types created after the call (with the capability
-    /// entries, 8 KB, of a task type whose heads index first goes on after it: `book.rs`,
-    /// "Heads per capability").
+    /// entries, 8 KB, of a task type whose heads index first goes on after it, and a need set's
+    /// index that goes on after it: `book.rs`, "Heads per capability" and "Heads per need set").
     ///
     /// A capacity hint only, never a limit: beyond it the history grows by doubling, as without
     /// it, and a hint the allocator cannot meet (`usize::MAX`, or more than memory) is dropped

@@ -1535,7 +1535,7 @@ mod tests {
     }
 
     /// The same for a request with two needs, each held by many cheaper classes that lack the
-    /// other, held together by few (book.rs, "Heads per capability"): its fallback turns the need
+    /// other, held together by few (book.rs, "Heads per need set"): its fallback turns the need
     /// set's own index on, the next requests stream it and never fall back, and it goes off once
     /// only `heads_until` live classes hold both needs.
     #[test]
@@ -1587,14 +1587,28 @@ mod tests {
         assert_eq!(m.state_digest(), twin.state_digest());
     }
 
-    /// Requests with no, one or two needs among 60 classes, offers placed, taken and cancelled at
-    /// random; ten classes hold capabilities 1 and 2 together and ask more, the others hold one
-    /// of them: the capability and need-set indexes go on and off on demand, and the market ends
-    /// every step in the state of twins with the heads indexes never on and always (eagerly) on,
-    /// its invariants holding.
+    /// Requests with no, one or two needs among 600 classes, offers placed, taken and cancelled
+    /// at random, in phases that fill and drain the book. Twelve need sets {1 + i, 13 + i} are
+    /// each held by 20 classes that ask more, and their capabilities apart by 30 cheaper classes
+    /// each: the capability and need-set indexes go on and off on demand, all 8 need-set slots
+    /// fill, slots are reused, and the thresholds change twice mid-run. The market ends every
+    /// step in the state of twins with the heads indexes never on and always (eagerly) on, its
+    /// invariants holding.
     #[test]
     fn needs_indexes_on_demand_change_no_result() {
-        for seed in 0..4u64 {
+        let class = |k: u64| {
+            let own = 1u128 << (30 + k % 90);
+            let (i, j) = (k % 12, (k / 12) % 12);
+            CapabilitySet(
+                match k {
+                    0..240 => 1 << (1 + i) | 1 << (13 + i),
+                    _ if i == j => 1 << (1 + i) | 1 << (13 + (i + 1) % 12),
+                    _ => 1 << (1 + i) | 1 << (13 + j),
+                } | own,
+            )
+        };
+        let mut full = 0;
+        for seed in 0..3u64 {
             let mut rng = SplitMix::seed_from_u64(seed);
             let day = 86_400_000;
             let config =
@@ -1611,30 +1625,33 @@ mod tests {
             off.set_heads_thresholds(usize::MAX, usize::MAX);
             let mut eager = m.clone();
             eager.set_heads_thresholds(0, 0);
-            // Class k < 10 holds {1, 2}, the others 1 or 2 and one of 3..=6; each its own 20 + k.
-            let class = |k: u64| match k {
-                0..10 => CapabilitySet(1 << 1 | 1 << 2 | 1 << (20 + k)),
-                _ => CapabilitySet(1 << (1 + k % 2) | 1 << (3 + k % 4) | 1 << (20 + k)),
-            };
             let mut resting: Vec<(OrderId, PeerId)> = Vec::new();
-            let mut fallbacks = 0;
             let (mut was_on, mut went_on, mut went_off) = (0, 0, 0);
-            for step in 0..3_000 {
-                // Phases of 500 steps that fill the book and drain it, so that classes empty.
-                let (place, request) = if step / 500 % 2 == 0 { (55, 90) } else { (10, 40) };
+            for step in 0..6_000 {
+                match step {
+                    2_000 => m.set_heads_thresholds(30, 29),
+                    3_000 => m.set_heads_thresholds(8, 2),
+                    _ => {}
+                }
+                // Phases of 1,000 steps that fill the book and drain it, so that classes empty.
+                let (place, request) = if step / 1_000 % 2 == 0 { (60, 92) } else { (15, 45) };
                 let x = rng.below(0, 100);
                 if x < place {
                     let p = providers[rng.below(0, 6) as usize];
-                    let k = rng.below(0, 60);
-                    let ask = if k < 10 { rng.below(100, 150) } else { rng.below(50, 110) };
+                    let k = rng.below(0, 600);
+                    let ask = if k < 240 { rng.below(100, 150) } else { rng.below(50, 110) };
                     let order = NewOrder::sell(p, ask, 1, ComputeTaskSpec::new(tt, class(k)));
                     let got: Vec<_> =
                         [&mut m, &mut off, &mut eager].into_iter().map(|w| w.place_order(order, 0)).collect();
                     assert!(got.iter().all(|g| *g == got[0]), "step {step}");
                     resting.push((got[0].clone().unwrap(), p));
                 } else if x < request {
-                    let needs = [0b110, 0b110, 0b10, 0b100, 0b11000, 0b1010, 0][rng.below(0, 7) as usize];
-                    let needs = CapabilitySet(needs);
+                    let i = rng.below(0, 12);
+                    let needs = match rng.below(0, 6) {
+                        0 => CapabilitySet::EMPTY,
+                        1 => CapabilitySet(1 << (1 + i)),
+                        _ => CapabilitySet(1 << (1 + i) | 1 << (13 + i)),
+                    };
                     let order = NewOrder::buy(r, rng.below(60, 160), rng.below(1, 4), ComputeTaskSpec::new(tt, needs));
                     let got: Vec<_> =
                         [&mut m, &mut off, &mut eager].into_iter().map(|w| w.place_order(order, 0)).collect();
@@ -1652,21 +1669,23 @@ mod tests {
                 }
                 assert_eq!(m.state_digest(), off.state_digest(), "seed {seed}, step {step}");
                 assert_eq!(m.state_digest(), eager.state_digest(), "seed {seed}, step {step}");
-                if step % 50 == 0 {
+                if step % 100 == 0 {
                     m.check_invariants().unwrap();
                     eager.check_invariants().unwrap();
                 }
-                fallbacks = m.head_fallbacks;
-                let now_on = m.book.get(tt).need_sets_on + m.book.get(tt).capabilities_on.count_ones() as usize;
+                let now_on = m.book.get(tt).need_sets_on;
                 went_on += usize::from(now_on > was_on);
                 went_off += usize::from(now_on < was_on);
+                full += usize::from(now_on == crate::book::NEED_SETS);
                 was_on = now_on;
             }
             m.check_invariants().unwrap();
-            let tb = m.book.get(tt);
-            assert!(fallbacks > 0, "seed {seed}: no walk fell back");
-            assert!(!tb.by_need_set.is_empty(), "seed {seed}: no need set was ever indexed");
-            assert!(went_on > 1 && went_off > 1, "seed {seed}: indexes went on {went_on} and off {went_off} times");
+            assert!(m.head_fallbacks > 0, "seed {seed}: no walk fell back");
+            assert!(
+                went_on > crate::book::NEED_SETS && went_off > 2,
+                "seed {seed}: need sets went on {went_on} and off {went_off} times"
+            );
         }
+        assert!(full > 0, "every need-set slot was never taken at once");
     }
 }

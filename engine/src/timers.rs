@@ -174,10 +174,21 @@ mod tests {
             x ^= x >> 7;
             x ^= x << 17;
             if !x.is_multiple_of(3) {
-                let kind =
-                    [TimerKind::OrderExpiry, TimerKind::AuctionClose, TimerKind::EscrowTimeout, TimerKind::Decay]
-                        [(x >> 8) as usize % 4];
-                let time = clock + (x >> 16) % 50;
+                let kinds = [
+                    TimerKind::OrderExpiry,
+                    TimerKind::Call,
+                    TimerKind::AuctionClose,
+                    TimerKind::StartDeadline,
+                    TimerKind::FinishDeadline,
+                    TimerKind::ReviewEnd,
+                    TimerKind::TimeLock,
+                    TimerKind::EscrowTimeout,
+                    TimerKind::DisputeTimeout,
+                    TimerKind::Decay,
+                ];
+                let kind = kinds[(x >> 8) as usize % kinds.len()];
+                // Now and then a timer at the end of time, which must still pop there.
+                let time = if (x >> 40).is_multiple_of(97) { SimTime::MAX } else { clock + (x >> 16) % 50 };
                 t.push(time, kind, step);
                 model.push((time, kind, step));
             } else {
@@ -195,6 +206,12 @@ mod tests {
             }
             assert_eq!(t.peek().map(|p| p.0), model.iter().map(|m| m.0).min(), "step {step}");
         }
+        model.sort();
+        assert!(model.last().is_some_and(|m| m.0 == SimTime::MAX), "the test pushed timers at the end of time");
+        for expected in model {
+            assert_eq!(t.pop_due(SimTime::MAX), Some(expected));
+        }
+        assert_eq!((t.pop_due(SimTime::MAX), t.next_time()), (None, SimTime::MAX));
     }
 
     #[test]
