@@ -377,25 +377,24 @@ fn request_classes(c: &mut Criterion) {
     g.finish();
 }
 
-fn request_rare_need(c: &mut Criterion) {
-    let mut g = c.benchmark_group("scaling/request_rare_need");
+/// The two benches below: `name`'s group times, among N classes (the k-th with capabilities and
+/// ask `class(k)`, each resting one offer), an offer holding `needs` and 127 at 100 and a request
+/// needing `needs` at 120 that takes it.
+fn take_among_classes(c: &mut Criterion, name: &str, needs: u128, class: impl Fn(usize) -> (u128, u64)) {
+    let mut g = c.benchmark_group(name);
     configure(&mut g);
-    let need = 1u128 << 121;
     for n in sizes(10) {
         let mut m = market();
         let tt = m.register_task_type("bench").expect("task type");
         let p = provider(&mut m, 0);
         for k in 0..n {
-            // Two or three capabilities of 0..120 per class, a distinct set per class; every tenth
-            // class adds the need.
-            let base = (1u128 << (k % 100)) | (1u128 << (100 + (k / 100) % 20)) | (1u128 << (1 + k / 2000));
-            let (caps, ask) = if k % 10 == 0 { (base | need, 150) } else { (base, 90) };
+            let (caps, ask) = class(k);
             m.place_order(NewOrder::sell(p, ask, 1, ComputeTaskSpec::new(tt, CapabilitySet(caps))), 0).expect("offer");
         }
         let cheap = provider(&mut m, 1);
         let r = requester(&mut m);
-        let offer = ComputeTaskSpec::new(tt, CapabilitySet(need | 1 << 127));
-        let request = ComputeTaskSpec::new(tt, CapabilitySet(need));
+        let offer = ComputeTaskSpec::new(tt, CapabilitySet(needs | 1 << 127));
+        let request = ComputeTaskSpec::new(tt, CapabilitySet(needs));
         m.drain_events().for_each(drop);
         g.bench_function(n.to_string(), |b| {
             b.iter(|| {
@@ -410,40 +409,27 @@ fn request_rare_need(c: &mut Criterion) {
     g.finish();
 }
 
+fn request_rare_need(c: &mut Criterion) {
+    let need = 1u128 << 121;
+    take_among_classes(c, "scaling/request_rare_need", need, |k| {
+        // Two or three capabilities of 0..120 per class, a distinct set per class; every tenth
+        // class adds the need.
+        let base = (1u128 << (k % 100)) | (1u128 << (100 + (k / 100) % 20)) | (1u128 << (1 + k / 2000));
+        if k % 10 == 0 { (base | need, 150) } else { (base, 90) }
+    });
+}
+
 fn request_joint_needs(c: &mut Criterion) {
-    let mut g = c.benchmark_group("scaling/request_joint_needs");
-    configure(&mut g);
     let (a, b) = (1u128 << 120, 1u128 << 121);
-    for n in sizes(10) {
-        let mut m = market();
-        let tt = m.register_task_type("bench").expect("task type");
-        let p = provider(&mut m, 0);
-        for k in 0..n {
-            // Two capabilities of 0..120 per class, a distinct pair per class (at most 10,000).
-            let base = (1u128 << (k % 100)) | (1u128 << (100 + (k / 100) % 20));
-            let (caps, ask) = match k % 10 {
-                0 => (base | a | b, 150),
-                r if r % 2 == 0 => (base | a, 90),
-                _ => (base | b, 90),
-            };
-            m.place_order(NewOrder::sell(p, ask, 1, ComputeTaskSpec::new(tt, CapabilitySet(caps))), 0).expect("offer");
+    take_among_classes(c, "scaling/request_joint_needs", a | b, |k| {
+        // Two capabilities of 0..120 per class, a distinct pair per class (at most 10,000).
+        let base = (1u128 << (k % 100)) | (1u128 << (100 + (k / 100) % 20));
+        match k % 10 {
+            0 => (base | a | b, 150),
+            r if r % 2 == 0 => (base | a, 90),
+            _ => (base | b, 90),
         }
-        let cheap = provider(&mut m, 1);
-        let r = requester(&mut m);
-        let offer = ComputeTaskSpec::new(tt, CapabilitySet(a | b | 1 << 127));
-        let request = ComputeTaskSpec::new(tt, CapabilitySet(a | b));
-        m.drain_events().for_each(drop);
-        g.bench_function(n.to_string(), |bench| {
-            bench.iter(|| {
-                m.place_order(NewOrder::sell(cheap, 100, 1, offer), 0).expect("offer");
-                m.place_order(NewOrder::buy(r, 120, 1, request), 0).expect("request");
-                m.drain_events().for_each(drop);
-            })
-        });
-        assert_eq!(m.best_ask(tt), Some(90), "every request took the cheap offer of its class");
-        assert_eq!(m.open_orders(r).len(), 0, "no request rested");
-    }
-    g.finish();
+    });
 }
 
 fn best_ask_classes(c: &mut Criterion) {

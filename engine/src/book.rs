@@ -277,6 +277,17 @@ impl Heads {
         }
     }
 
+    /// Files the best offer of every non-empty bucket of class `ci` (`class`), which holds no
+    /// head here yet.
+    fn file_class(&mut self, nodes: &mut Nodes, ci: usize, class: &ClassBook) {
+        let mut bits = class.nonempty;
+        while bits != 0 {
+            let b = bits.trailing_zeros() as u8;
+            bits &= bits - 1;
+            self.refile(&mut nodes.heads, ci, b, None, class.first(&nodes.offers, b));
+        }
+    }
+
     /// Empties every bucket (the nodes return to the pool).
     fn clear(&mut self, nodes: &mut Forest<HeadKey>) {
         for set in &mut self.sets {
@@ -362,6 +373,15 @@ pub struct NeedSetHeads {
     pub on: bool,
     /// The heads of those classes while on; empty otherwise.
     pub heads: Heads,
+}
+
+impl NeedSetHeads {
+    /// Turns the index off: no classes listed, no heads filed (the nodes return to the pool).
+    fn clear(&mut self, nodes: &mut Forest<HeadKey>) {
+        self.on = false;
+        self.live.clear();
+        self.heads.clear(nodes);
+    }
 }
 
 /// What a request's walk reads ([`TypeBook::walk_index`]).
@@ -667,9 +687,7 @@ impl TypeBook {
                 } else {
                     unlist(&mut entry.live, class);
                     if entry.live.len() <= until {
-                        entry.on = false;
-                        entry.live.clear();
-                        entry.heads.clear(&mut nodes.heads);
+                        entry.clear(&mut nodes.heads);
                         self.need_sets_on -= 1;
                     }
                 }
@@ -699,13 +717,7 @@ impl TypeBook {
         entry.on = true;
         self.capabilities_on |= 1 << entry.capability;
         for &ci in &entry.live {
-            let class = &self.classes[ci as usize];
-            let mut bits = class.nonempty;
-            while bits != 0 {
-                let b = bits.trailing_zeros() as u8;
-                bits &= bits - 1;
-                entry.heads.refile(&mut nodes.heads, ci as usize, b, None, class.first(&nodes.offers, b));
-            }
+            entry.heads.file_class(nodes, ci as usize, &self.classes[ci as usize]);
         }
     }
 
@@ -787,12 +799,7 @@ impl TypeBook {
                 continue;
             }
             entry.live.push(ci);
-            let mut bits = class.nonempty;
-            while bits != 0 {
-                let b = bits.trailing_zeros() as u8;
-                bits &= bits - 1;
-                entry.heads.refile(&mut nodes.heads, ci as usize, b, None, class.first(&nodes.offers, b));
-            }
+            entry.heads.file_class(nodes, ci as usize, class);
         }
         self.need_sets_on += 1;
         true
@@ -809,13 +816,7 @@ impl TypeBook {
         }
         for i in 0..self.live_classes.len() {
             let ci = self.live_classes[i] as usize;
-            let mut bits = self.classes[ci].nonempty;
-            while bits != 0 {
-                let b = bits.trailing_zeros() as u8;
-                bits &= bits - 1;
-                let first = self.classes[ci].first(&nodes.offers, b);
-                self.heads.refile(&mut nodes.heads, ci, b, None, first);
-            }
+            self.heads.file_class(nodes, ci, &self.classes[ci]);
             for c in capabilities(self.classes[ci].capabilities) {
                 list(&mut self.by_capability[c as usize].live, ci);
             }
@@ -838,9 +839,7 @@ impl TypeBook {
         }
         self.need_sets_on = 0;
         for entry in &mut self.by_need_set {
-            entry.on = false;
-            entry.heads.clear(&mut nodes.heads);
-            entry.live.clear();
+            entry.clear(&mut nodes.heads);
         }
     }
 
@@ -979,9 +978,7 @@ impl TypeBook {
         }
         let until = self.heads_until;
         for entry in self.by_need_set.iter_mut().filter(|e| e.on && e.live.len() <= until) {
-            entry.on = false;
-            entry.live.clear();
-            entry.heads.clear(&mut nodes.heads);
+            entry.clear(&mut nodes.heads);
             self.need_sets_on -= 1;
         }
     }

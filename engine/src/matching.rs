@@ -1483,13 +1483,13 @@ mod tests {
         }
     }
 
-    /// A request whose only need is held by the pricier half of many classes skips the cheaper
-    /// half's heads in the task type's index, falls back, and turns its need's own index on
-    /// (book.rs, "Heads per capability"); the next requests stream that index and never fall
-    /// back. The index goes off again once only `heads_until` live classes hold the need. A twin
-    /// without heads indexes ends in the same state.
-    #[test]
-    fn a_walk_that_falls_back_turns_its_needs_index_on() {
+    /// The scenario of the two tests below: one task type whose classes `classes` (capabilities,
+    /// ask) each rest one offer; three times, a cheap offer holding `needs` and 127 and a request
+    /// needing `needs` that takes it, the first falling back and turning on the index `on` tells
+    /// of; then the offers of the classes holding `needs` cancelled one by one, the index going
+    /// off once only `heads_until` of them are left. A twin without heads indexes ends every
+    /// step in the same state.
+    fn fallback_turns_index_on(classes: &[(u128, u64)], needs: u128, on: impl Fn(&Market, TaskTypeId) -> bool) {
         let day = 86_400_000;
         let config =
             MarketConfig { auction_window_ms: 365 * day, escrow_timeout_ms: 365 * day, ..MarketConfig::default() };
@@ -1498,27 +1498,24 @@ mod tests {
         let p = m.register_peer(PeerSpec { account: Some(AccountId(1)), ..PeerSpec::default() }, 0).unwrap();
         let cheap = m.register_peer(PeerSpec { account: Some(AccountId(2)), ..PeerSpec::default() }, 0).unwrap();
         let r = m.register_peer(PeerSpec { endowment: 1 << 40, ..PeerSpec::default() }, 0).unwrap();
-        let need = 1u128 << 121;
         let mut holders = Vec::new();
-        for k in 0..100u128 {
-            let (caps, ask) = if k % 2 == 0 { (1 << (k % 100) | need, 150) } else { (1 << (k % 100), 90) };
+        for &(caps, ask) in classes {
             let id =
                 m.place_order(NewOrder::sell(p, ask, 1, ComputeTaskSpec::new(tt, CapabilitySet(caps))), 0).unwrap();
-            if k % 2 == 0 {
+            if caps & needs == needs {
                 holders.push(id);
             }
         }
         let mut twin = m.clone();
         twin.set_heads_thresholds(usize::MAX, usize::MAX);
-        let on = |m: &Market| m.book.get(tt).capabilities_on >> 121 & 1 == 1;
-        assert!(m.book.get(tt).heads_on && !on(&m), "the heads index is on, the need's own index not yet");
+        assert!(m.book.get(tt).heads_on && !on(&m, tt), "the heads index is on, the needs' own index not yet");
         for step in 0..3 {
             for w in [&mut m, &mut twin] {
-                let offer = ComputeTaskSpec::new(tt, CapabilitySet(need | 1 << 127));
+                let offer = ComputeTaskSpec::new(tt, CapabilitySet(needs | 1 << 127));
                 w.place_order(NewOrder::sell(cheap, 100, 1, offer), 0).unwrap();
-                w.place_order(NewOrder::buy(r, 120, 1, ComputeTaskSpec::new(tt, CapabilitySet(need))), 0).unwrap();
+                w.place_order(NewOrder::buy(r, 120, 1, ComputeTaskSpec::new(tt, CapabilitySet(needs))), 0).unwrap();
             }
-            assert!(on(&m), "step {step}: the fallback turned capability 121's index on");
+            assert!(on(&m, tt), "step {step}: the fallback turned the needs' index on");
             assert_eq!(m.head_fallbacks, 1, "step {step}: only the first walk fell back");
             assert_eq!(m.state_digest(), twin.state_digest(), "step {step}");
             m.check_invariants().unwrap();
@@ -1527,11 +1524,23 @@ mod tests {
         for (i, &id) in holders.iter().enumerate() {
             m.cancel_order(id, p, 0).unwrap();
             twin.cancel_order(id, p, 0).unwrap();
-            // The cheap offers were taken: the holders left are the live classes holding 121.
-            assert_eq!(on(&m), holders.len() - i - 1 > until, "{} holders left", holders.len() - i - 1);
+            // The cheap offers were taken: the holders left are the live classes holding the needs.
+            assert_eq!(on(&m, tt), holders.len() - i - 1 > until, "{} holders left", holders.len() - i - 1);
             m.check_invariants().unwrap();
         }
         assert_eq!(m.state_digest(), twin.state_digest());
+    }
+
+    /// A request whose only need is held by the pricier half of many classes skips the cheaper
+    /// half's heads in the task type's index, falls back, and turns its need's own index on
+    /// (book.rs, "Heads per capability"); the next requests stream that index and never fall
+    /// back. The index goes off again once only `heads_until` live classes hold the need.
+    #[test]
+    fn a_walk_that_falls_back_turns_its_needs_index_on() {
+        let need = 1u128 << 121;
+        let classes: Vec<(u128, u64)> =
+            (0..100).map(|k| if k % 2 == 0 { (1 << k | need, 150) } else { (1 << k, 90) }).collect();
+        fallback_turns_index_on(&classes, need, |m, tt| m.book.get(tt).capabilities_on >> 121 & 1 == 1);
     }
 
     /// The same for a request with two needs, each held by many cheaper classes that lack the
@@ -1540,51 +1549,18 @@ mod tests {
     /// only `heads_until` live classes hold both needs.
     #[test]
     fn a_walk_with_several_needs_that_falls_back_turns_their_index_on() {
-        let day = 86_400_000;
-        let config =
-            MarketConfig { auction_window_ms: 365 * day, escrow_timeout_ms: 365 * day, ..MarketConfig::default() };
-        let mut m = Market::new(config).unwrap();
-        let tt = m.register_task_type("t").unwrap();
-        let p = m.register_peer(PeerSpec { account: Some(AccountId(1)), ..PeerSpec::default() }, 0).unwrap();
-        let cheap = m.register_peer(PeerSpec { account: Some(AccountId(2)), ..PeerSpec::default() }, 0).unwrap();
-        let r = m.register_peer(PeerSpec { endowment: 1 << 40, ..PeerSpec::default() }, 0).unwrap();
         let (a, b) = (1u128 << 120, 1u128 << 121);
-        let mut both = Vec::new();
-        for k in 0..110u128 {
-            let (caps, ask) = match k {
+        let classes: Vec<(u128, u64)> = (0..110u128)
+            .map(|k| match k {
                 0..100 if k % 2 == 0 => (1 << k | a, 90),
                 0..100 => (1 << k | b, 90),
                 _ => (1 << (k - 100) | 1 << 110 | a | b, 150),
-            };
-            let id =
-                m.place_order(NewOrder::sell(p, ask, 1, ComputeTaskSpec::new(tt, CapabilitySet(caps))), 0).unwrap();
-            if caps & (a | b) == a | b {
-                both.push(id);
-            }
-        }
-        let mut twin = m.clone();
-        twin.set_heads_thresholds(usize::MAX, usize::MAX);
+            })
+            .collect();
         let needs = CapabilitySet(a | b);
-        let on = |m: &Market| m.book.get(tt).by_need_set.iter().any(|e| e.on && e.needs == needs);
-        for step in 0..3 {
-            for w in [&mut m, &mut twin] {
-                let offer = ComputeTaskSpec::new(tt, CapabilitySet(a | b | 1 << 127));
-                w.place_order(NewOrder::sell(cheap, 100, 1, offer), 0).unwrap();
-                w.place_order(NewOrder::buy(r, 120, 1, ComputeTaskSpec::new(tt, needs)), 0).unwrap();
-            }
-            assert!(on(&m), "step {step}: the fallback turned the need set's index on");
-            assert_eq!(m.head_fallbacks, 1, "step {step}: only the first walk fell back");
-            assert_eq!(m.state_digest(), twin.state_digest(), "step {step}");
-            m.check_invariants().unwrap();
-        }
-        let until = m.book.get(tt).heads_until;
-        for (i, &id) in both.iter().enumerate() {
-            m.cancel_order(id, p, 0).unwrap();
-            twin.cancel_order(id, p, 0).unwrap();
-            assert_eq!(on(&m), both.len() - i - 1 > until, "{} classes with both needs left", both.len() - i - 1);
-            m.check_invariants().unwrap();
-        }
-        assert_eq!(m.state_digest(), twin.state_digest());
+        fallback_turns_index_on(&classes, a | b, |m, tt| {
+            m.book.get(tt).by_need_set.iter().any(|e| e.on && e.needs == needs)
+        });
     }
 
     /// Requests with no, one or two needs among 600 classes, offers placed, taken and cancelled
