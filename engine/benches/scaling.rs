@@ -24,6 +24,7 @@
 //! | `request_classes/N` | N capability classes, each with an offer above the bid | an offer with no capabilities and the request that takes it: a walk that must not open a cursor per class |
 //! | `request_rare_need/N` | N classes with offers below the bid, every tenth class also holding capability 121 with an offer above it; a class {121, 127} | an offer of class {121, 127} and a request needing {121} that takes it: a walk that must not pass every class whose cheaper offers lack the need |
 //! | `request_joint_needs/N` | N classes with offers below the bid holding capability 120 or 121 but not both, every tenth class holding both with an offer above it; a class {120, 121, 127} | an offer of class {120, 121, 127} and a request needing {120, 121} that takes it: a walk that must not pass every class that holds one of its needs |
+//! | `request_high_floor/N` | N classes holding capability 121, each resting an offer below the bid of a provider (reputation 50) below the request's floor (120); a class {121, 127} | an offer of class {121, 127} by a provider of reputation 150 and a request needing {121} with that floor that takes it: a walk that must not pass every class whose offers all lie below its floor |
 //! | `arbitrator_draw/N` | N registered arbitrators, escrows of type `Arbitrators { required: 2, total: 3 }` | an offer and the request that takes it: one match, its escrow and its three arbitrators |
 
 use std::hint::black_box;
@@ -377,24 +378,33 @@ fn request_classes(c: &mut Criterion) {
     g.finish();
 }
 
-/// The two benches below: `name`'s group times, among N classes (the k-th with capabilities and
-/// ask `class(k)`, each resting one offer), an offer holding `needs` and 127 at 100 and a request
-/// needing `needs` at 120 that takes it.
-fn take_among_classes(c: &mut Criterion, name: &str, needs: u128, class: impl Fn(usize) -> (u128, u64)) {
+/// The three benches below: `name`'s group times, among N classes (the k-th with capabilities
+/// and ask `class(k)`, each resting one offer), an offer holding `needs` and 127 at 100 and a
+/// request needing `needs` at 120 that takes it. With a `floor`, the classes' provider has
+/// reputation 50, the taker's 150, and the request asks for `floor`.
+fn take_among_classes(
+    c: &mut Criterion,
+    name: &str,
+    needs: u128,
+    floor: Option<f64>,
+    class: impl Fn(usize) -> (u128, u64),
+) {
     let mut g = c.benchmark_group(name);
     configure(&mut g);
+    let with_reputation = |r: f64| PeerSpec { initial_reputation: floor.map(|_| r), ..PeerSpec::default() };
     for n in sizes(10) {
         let mut m = market();
         let tt = m.register_task_type("bench").expect("task type");
-        let p = provider(&mut m, 0);
+        let p = provider_with(&mut m, 0, with_reputation(50.0));
         for k in 0..n {
             let (caps, ask) = class(k);
             m.place_order(NewOrder::sell(p, ask, 1, ComputeTaskSpec::new(tt, CapabilitySet(caps))), 0).expect("offer");
         }
-        let cheap = provider(&mut m, 1);
+        let cheap = provider_with(&mut m, 1, with_reputation(150.0));
         let r = requester(&mut m);
         let offer = ComputeTaskSpec::new(tt, CapabilitySet(needs | 1 << 127));
-        let request = ComputeTaskSpec::new(tt, CapabilitySet(needs));
+        let mut request = ComputeTaskSpec::new(tt, CapabilitySet(needs));
+        request.min_reputation = floor.unwrap_or(0.0);
         m.drain_events().for_each(drop);
         g.bench_function(n.to_string(), |b| {
             b.iter(|| {
@@ -411,7 +421,7 @@ fn take_among_classes(c: &mut Criterion, name: &str, needs: u128, class: impl Fn
 
 fn request_rare_need(c: &mut Criterion) {
     let need = 1u128 << 121;
-    take_among_classes(c, "scaling/request_rare_need", need, |k| {
+    take_among_classes(c, "scaling/request_rare_need", need, None, |k| {
         // Two or three capabilities of 0..120 per class, a distinct set per class; every tenth
         // class adds the need.
         let base = (1u128 << (k % 100)) | (1u128 << (100 + (k / 100) % 20)) | (1u128 << (1 + k / 2000));
@@ -421,7 +431,7 @@ fn request_rare_need(c: &mut Criterion) {
 
 fn request_joint_needs(c: &mut Criterion) {
     let (a, b) = (1u128 << 120, 1u128 << 121);
-    take_among_classes(c, "scaling/request_joint_needs", a | b, |k| {
+    take_among_classes(c, "scaling/request_joint_needs", a | b, None, |k| {
         // Two capabilities of 0..120 per class, a distinct pair per class (at most 10,000).
         let base = (1u128 << (k % 100)) | (1u128 << (100 + (k / 100) % 20));
         match k % 10 {
@@ -429,6 +439,16 @@ fn request_joint_needs(c: &mut Criterion) {
             r if r % 2 == 0 => (base | a, 90),
             _ => (base | b, 90),
         }
+    });
+}
+
+fn request_high_floor(c: &mut Criterion) {
+    let need = 1u128 << 121;
+    take_among_classes(c, "scaling/request_high_floor", need, Some(120.0), |k| {
+        // Every class holds the need and rests a cheaper offer than the taker's, of a provider
+        // below the request's reputation floor; a distinct set per class.
+        let base = (1u128 << (k % 100)) | (1u128 << (100 + (k / 100) % 20)) | (1u128 << (1 + k / 2000));
+        (base | need, 90)
     });
 }
 
@@ -456,6 +476,7 @@ criterion_group!(
     request_classes,
     request_rare_need,
     request_joint_needs,
+    request_high_floor,
     cap_exhausted,
     intern_task_type,
     cancel_newest,

@@ -90,9 +90,12 @@
 //! **Heads per capability.** A request with needs reads the live classes of its *rarest need*,
 //! the capability of its needs that the fewest live classes hold (each capability of a live
 //! class has an entry, [`TypeBook::by_capability`], listing them; a need no live class holds
-//! ends the walk at once). If its needs admit at most 8 non-empty buckets of those classes, it
-//! opens them directly. Otherwise it streams a heads index, and heads of classes without its
-//! needs cost one step each. When the rarest need has no index of its own, the walk streams the
+//! ends the walk at once). If its needs admit at most 8 non-empty serving buckets of those
+//! classes, it opens them directly. Otherwise it streams a heads index, and heads of classes
+//! without its needs cost one step each. The pass that counts those buckets also ends at the
+//! ninth class whose buckets all lie below the request's reputation floor: the heads index
+//! streams only the serving buckets and skips such classes whole, so a high floor costs no pass
+//! over every class of the rarest need (`DIRECT_UNSERVING`, `matching.rs`). When the rarest need has no index of its own, the walk streams the
 //! task type's index, which may hold many such heads: a request needing a capability that only
 //! the pricier classes hold meets every cheaper class's head first. A walk that has skipped at
 //! least `HEAD_SKIPS` (8, `matching.rs`) heads and at least 4 per cursor it opened falls back: it

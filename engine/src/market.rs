@@ -217,6 +217,10 @@ pub struct Market {
     /// layout, which no result may.
     #[cfg(test)]
     pub(crate) head_fallbacks: u64,
+    /// Classes the request walks' pass counting eligible buckets visited (`HeadWalk::start`):
+    /// tests only, for the same reason.
+    #[cfg(test)]
+    pub(crate) walk_classes_passed: u64,
     /// Per reputation bucket: `floor(b)^k` and the ceiling reputation (precomputed: k is fixed).
     pub(crate) bucket_floor_k: [f64; REP_BUCKETS],
     pub(crate) bucket_ceiling: [f64; REP_BUCKETS],
@@ -307,6 +311,8 @@ impl Market {
             eligible: Vec::new(),
             #[cfg(test)]
             head_fallbacks: 0,
+            #[cfg(test)]
+            walk_classes_passed: 0,
             bucket_floor_k,
             bucket_ceiling,
             auction_cursors: Vec::new(),

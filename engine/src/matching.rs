@@ -159,6 +159,12 @@ fn open_buckets(
 /// rather than through the heads index (book.rs, "Heads").
 const DIRECT_BUCKETS: u32 = 8;
 
+/// Classes holding a request's needs whose non-empty buckets all lie below its reputation floor
+/// that the pass counting its eligible buckets may meet before the walk streams the heads index
+/// instead (book.rs, "Heads per capability"): the serving buckets' heads skip such classes
+/// whole, so a high floor does not make the pass run through every class of the rarest need.
+const DIRECT_UNSERVING: u32 = 8;
+
 /// Heads of classes without its needs that a request's walk may meet in the heads index before
 /// it opens the remaining eligible buckets directly (book.rs, "Heads"), as long as they also
 /// outnumber the buckets it opened by `SKIPS_PER_OPEN` to one (needs that many classes have
@@ -186,6 +192,9 @@ struct HeadWalk {
     demand_on_fallback: Option<CapabilitySet>,
     /// Set when the walk fell back to opening the eligible buckets directly.
     fell_back: bool,
+    /// Classes the pass counting the eligible buckets visited (a test-only measure).
+    #[cfg(test)]
+    passed: u64,
     /// Set when the walk fell back with `demand_on_fallback`: that index should go on
     /// ([`TypeBook::demand_index`](crate::book::TypeBook::demand_index)).
     demand: Option<CapabilitySet>,
@@ -198,7 +207,8 @@ impl HeadWalk {
     /// ([`TypeBook::walk_index`](crate::book::TypeBook::walk_index)). It opens the eligible
     /// buckets of those classes directly when that index is off or when its (non-empty) needs
     /// admit at most [`DIRECT_BUCKETS`] of them (found in one pass over those classes, into
-    /// `eligible`), else one head stream per serving bucket.
+    /// `eligible`, that also ends past [`DIRECT_UNSERVING`] classes with no serving bucket),
+    /// else one head stream per serving bucket.
     #[allow(clippy::too_many_arguments)]
     #[inline(never)]
     fn start(
@@ -222,15 +232,29 @@ impl HeadWalk {
             return;
         };
         if needs != CapabilitySet::EMPTY {
-            let mut pairs = 0u32;
-            for (ci, mask) in tb.classes_with(live, needs, serving).filter(|&(_, mask)| mask != 0) {
+            // The pass ends at the ninth eligible bucket, or at the ninth class whose buckets
+            // all lie below the reputation floor: past that many, the heads of the serving
+            // buckets (which skip those classes whole) cost less than the rest of the pass.
+            let (mut pairs, mut unserving) = (0u32, 0u32);
+            for (ci, mask) in tb.classes_with(live, needs, serving) {
+                #[cfg(test)]
+                {
+                    self.passed += 1;
+                }
+                if mask == 0 {
+                    unserving += 1;
+                    if unserving > DIRECT_UNSERVING {
+                        break;
+                    }
+                    continue;
+                }
                 eligible.push((ci, mask));
                 pairs += mask.count_ones();
                 if pairs > DIRECT_BUCKETS {
                     break;
                 }
             }
-            if pairs <= DIRECT_BUCKETS {
+            if pairs <= DIRECT_BUCKETS && unserving <= DIRECT_UNSERVING {
                 open_buckets(tb, nodes, eligible.iter().copied(), heap, cursors, |b, _| Some(limit(b)));
                 return;
             }
@@ -446,6 +470,8 @@ impl Market {
             demand_on_fallback: None,
             fell_back: false,
             demand: None,
+            #[cfg(test)]
+            passed: 0,
         };
         let mut eligible = std::mem::take(&mut self.eligible);
         let limits = |b: u8| limit_price as f64 * (1.0 + 1e-9) / self.bucket_floor_k[b as usize];
@@ -538,6 +564,7 @@ impl Market {
         #[cfg(test)]
         {
             self.head_fallbacks += u64::from(heads.fell_back);
+            self.walk_classes_passed += heads.passed;
         }
         if let Some(needs) = heads.demand {
             let (tb, nodes) = self.book.split_mut(tt);
@@ -1531,6 +1558,54 @@ mod tests {
         assert_eq!(m.state_digest(), twin.state_digest());
     }
 
+    /// A request with a reputation floor, among many classes holding its need whose offers all
+    /// lie below the floor: the pass counting its eligible buckets stops past
+    /// `DIRECT_UNSERVING` such classes, and the walk streams the serving buckets' heads, which
+    /// skip them whole. It takes the one offer above the floor as a walk that opens every class
+    /// directly does (twin with the heads index never on).
+    #[test]
+    fn a_high_floor_does_not_make_the_walk_pass_every_class() {
+        let day = 86_400_000;
+        let config =
+            MarketConfig { auction_window_ms: 365 * day, escrow_timeout_ms: 365 * day, ..MarketConfig::default() };
+        let mut m = Market::new(config).unwrap();
+        let tt = m.register_task_type("t").unwrap();
+        let with = |account: u64, reputation: f64| PeerSpec {
+            account: Some(AccountId(account)),
+            initial_reputation: Some(reputation),
+            ..PeerSpec::default()
+        };
+        let low = m.register_peer(with(1, 50.0), 0).unwrap();
+        let high = m.register_peer(with(2, 150.0), 0).unwrap();
+        let r = m.register_peer(PeerSpec { endowment: 1 << 40, ..PeerSpec::default() }, 0).unwrap();
+        let need = 1u128 << 121;
+        for k in 0..200u32 {
+            let caps = CapabilitySet(need | 1 << (k % 100) | 1 << (100 + k / 100));
+            m.place_order(NewOrder::sell(low, 90, 1, ComputeTaskSpec::new(tt, caps)), 0).unwrap();
+        }
+        let mut twin = m.clone();
+        twin.set_heads_thresholds(usize::MAX, usize::MAX);
+        let mut request = ComputeTaskSpec::new(tt, CapabilitySet(need));
+        request.min_reputation = 120.0;
+        for step in 1..=3u64 {
+            for w in [&mut m, &mut twin] {
+                let offer = ComputeTaskSpec::new(tt, CapabilitySet(need | 1 << 127));
+                w.place_order(NewOrder::sell(high, 100, 1, offer), 0).unwrap();
+                w.place_order(NewOrder::buy(r, 120, 1, request), 0).unwrap();
+            }
+            assert_eq!(m.open_orders(r).len(), 0, "step {step}: the request took the offer above its floor");
+            assert!(
+                m.walk_classes_passed <= step * u64::from(DIRECT_UNSERVING + 1),
+                "step {step}: the passes visited {} classes",
+                m.walk_classes_passed
+            );
+            assert_eq!(m.head_fallbacks, 0, "step {step}: the serving heads skip nothing");
+            assert_eq!(m.state_digest(), twin.state_digest(), "step {step}");
+            m.check_invariants().unwrap();
+        }
+        assert_eq!(m.best_ask(tt), Some(90), "the offers below the floor still rest");
+    }
+
     /// A request whose only need is held by the pricier half of many classes skips the cheaper
     /// half's heads in the task type's index, falls back, and turns its need's own index on
     /// (book.rs, "Heads per capability"); the next requests stream that index and never fall
@@ -1563,8 +1638,10 @@ mod tests {
         });
     }
 
-    /// Requests with no, one or two needs among 600 classes, offers placed, taken and cancelled
-    /// at random, in phases that fill and drain the book. Twelve need sets {1 + i, 13 + i} are
+    /// Requests with no, one or two needs and reputation floors of 0, 90 or 130 among 600
+    /// classes, offers of providers of reputations 40 to 140 placed, taken and cancelled at
+    /// random, in phases that fill and drain the book (floors make walks stream the serving
+    /// buckets' heads past classes with none serving). Twelve need sets {1 + i, 13 + i} are
     /// each held by 20 classes that ask more, and their capabilities apart by 30 cheaper classes
     /// each: the capability and need-set indexes go on and off on demand, all 8 need-set slots
     /// fill, slots are reused, and the thresholds change twice mid-run. The market ends every
@@ -1591,9 +1668,15 @@ mod tests {
                 MarketConfig { auction_window_ms: 365 * day, escrow_timeout_ms: 365 * day, ..MarketConfig::default() };
             let mut m = Market::new(config).unwrap();
             let tt = m.register_task_type("t").unwrap();
+            // Reputations 40 to 140, so that request floors leave some classes no serving bucket.
             let providers: Vec<PeerId> = (0..6)
                 .map(|i| {
-                    m.register_peer(PeerSpec { account: Some(AccountId(i + 1)), ..PeerSpec::default() }, 0).unwrap()
+                    let spec = PeerSpec {
+                        account: Some(AccountId(i + 1)),
+                        initial_reputation: Some(40.0 + 20.0 * i as f64),
+                        ..PeerSpec::default()
+                    };
+                    m.register_peer(spec, 0).unwrap()
                 })
                 .collect();
             let r = m.register_peer(PeerSpec { endowment: 1 << 50, ..PeerSpec::default() }, 0).unwrap();
@@ -1628,7 +1711,9 @@ mod tests {
                         1 => CapabilitySet(1 << (1 + i)),
                         _ => CapabilitySet(1 << (1 + i) | 1 << (13 + i)),
                     };
-                    let order = NewOrder::buy(r, rng.below(60, 160), rng.below(1, 4), ComputeTaskSpec::new(tt, needs));
+                    let mut spec = ComputeTaskSpec::new(tt, needs);
+                    spec.min_reputation = [0.0, 0.0, 90.0, 130.0][rng.below(0, 4) as usize];
+                    let order = NewOrder::buy(r, rng.below(60, 160), rng.below(1, 4), spec);
                     let got: Vec<_> =
                         [&mut m, &mut off, &mut eager].into_iter().map(|w| w.place_order(order, 0)).collect();
                     assert!(got.iter().all(|g| *g == got[0]), "step {step}");
