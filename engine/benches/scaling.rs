@@ -24,6 +24,7 @@
 //! | `request_classes/N` | N capability classes, each with an offer above the bid | an offer with no capabilities and the request that takes it: a walk that must not open a cursor per class |
 //! | `request_rare_need/N` | N classes with offers below the bid, every tenth class also holding capability 121 with an offer above it; a class {121, 127} | an offer of class {121, 127} and a request needing {121} that takes it: a walk that must not pass every class whose cheaper offers lack the need |
 //! | `request_joint_needs/N` | N classes with offers below the bid holding capability 120 or 121 but not both, every tenth class holding both with an offer above it; a class {120, 121, 127} | an offer of class {120, 121, 127} and a request needing {120, 121} that takes it: a walk that must not pass every class that holds one of its needs |
+//! | `request_few_joint/N` | N classes with offers below the bid holding capability 120 or 121 but not both, and 3 classes (whatever N) holding both with an offer above it; a class {120, 121, 127} | an offer of class {120, 121, 127} and a request needing {120, 121} that takes it: a walk that must not pass every class that holds one of its needs when too few hold both for a heads index |
 //! | `request_high_floor/N` | N classes holding capability 121, each resting an offer below the bid of a provider (reputation 50) below the request's floor (120); a class {121, 127} | an offer of class {121, 127} by a provider of reputation 150 and a request needing {121} with that floor that takes it: a walk that must not pass every class whose offers all lie below its floor |
 //! | `arbitrator_draw/N` | N registered arbitrators, escrows of type `Arbitrators { required: 2, total: 3 }` | an offer and the request that takes it: one match, its escrow and its three arbitrators |
 
@@ -442,6 +443,20 @@ fn request_joint_needs(c: &mut Criterion) {
     });
 }
 
+fn request_few_joint(c: &mut Criterion) {
+    let (a, b) = (1u128 << 120, 1u128 << 121);
+    take_among_classes(c, "scaling/request_few_joint", a | b, None, |k| {
+        // Two capabilities of 0..120 per class, a distinct pair per class; three classes hold
+        // both needs, whatever the world's size, the others one of them.
+        let base = (1u128 << (k % 100)) | (1u128 << (100 + (k / 100) % 20));
+        match k {
+            0..3 => (base | a | b, 150),
+            _ if k % 2 == 0 => (base | a, 90),
+            _ => (base | b, 90),
+        }
+    });
+}
+
 fn request_high_floor(c: &mut Criterion) {
     let need = 1u128 << 121;
     take_among_classes(c, "scaling/request_high_floor", need, Some(120.0), |k| {
@@ -476,6 +491,7 @@ criterion_group!(
     request_classes,
     request_rare_need,
     request_joint_needs,
+    request_few_joint,
     request_high_floor,
     cap_exhausted,
     intern_task_type,

@@ -17,9 +17,10 @@
 //! at its own index when it fills again. Walks iterate the live list, so they visit the same
 //! classes in the same (creation) order as before, minus empty ones, which gave no cursor: the
 //! setup of a walk is O(live classes), no longer O(every class ever seen) (with the heads indexes
-//! below, the heads it reaches plus a pass over the classes of its rarest need that stops at the
-//! ninth eligible bucket; that pass runs through the whole list when few of them can serve, for
-//! want of the other needs or for a reputation floor). Listing or unlisting a class (only when it turns empty or
+//! below, the heads it reaches plus a pass over the classes of its rarest need, or of its need
+//! set's entry, that stops at the ninth eligible bucket or the ninth class below its reputation
+//! floor; that pass runs through the whole list of its rarest need when few of those classes
+//! hold its other needs, until the need set has an entry). Listing or unlisting a class (only when it turns empty or
 //! non-empty) is a binary search and a shift of the list, and, while the heads index is on, of
 //! the list of each of its capabilities.
 //!
@@ -118,18 +119,23 @@
 //! lists and sets) are made when a task type's heads index first goes on.
 //!
 //! **Heads per need set.** A request with several needs, each held by many classes but held
-//! together by few, skips the heads of classes that hold its rarest need but not the others,
-//! whichever index it streams. When such a walk falls back, the need set gets an index of its
-//! own ([`TypeBook::by_need_set`]): the heads of the live classes holding every need, made on
-//! demand like a capability's (at least `heads_from` classes must hold them all) and kept until
-//! only `heads_until` do. Walks for exactly those needs then stream it and skip nothing. A task
-//! type keeps at most [`NEED_SETS`] (8) at once, since each costs a subset test per change of a
-//! bucket's best offer in every class; an index that goes off frees its slot. A need set that
-//! gets no index (fewer than 8 classes hold it all, or every slot is taken) asks for its rarest
-//! need's index instead. What stays linear: walks for such a need set skip the heads of classes
-//! that hold its rarest need but not all its needs, and fall back to one pass over those classes.
-//! Need-set indexes are not covered by `Market::reserve`: one that goes on after it allocates
-//! its entry, list and sets.
+//! together by few, passes or skips the classes that hold its rarest need but not the others,
+//! whichever index it streams. When such a walk falls back, or its pass meets at least 8 such
+//! classes, the need set gets an entry of its own ([`TypeBook::by_need_set`]): the list of the
+//! live classes holding every need, and their heads once at least `heads_from` (8) classes hold
+//! them all, unfiled again at `heads_until` (the entry stays, listing them). Walks for exactly
+//! those needs then read that entry: they stream its heads and skip nothing, or, with fewer
+//! holders, open the listed classes directly and pass no other. A task type keeps at most
+//! [`NEED_SETS`] (8) entries at once, since each costs a subset test per change of a bucket's
+//! best offer in every class (and a set update in those holding it, while filed). An entry
+//! stays until the heads index goes off, or until a need set without one asks for a slot while
+//! every slot is taken and the least recently read entry has been read by none of the last
+//! [`NEED_SET_IDLE_WALKS`] (64) walks with several needs of the task type: it is evicted for
+//! the new need set. A need set that gets no entry (every slot read recently) asks for its
+//! rarest need's index instead. What stays linear: while more than 8 need sets are in steady
+//! use, walks for those without an entry skip the heads of classes that hold their rarest need
+//! but not all their needs, and fall back to one pass over those classes. Need-set entries are
+//! not covered by `Market::reserve`: one that goes on after it allocates its list and sets.
 //!
 //! **Storage.** Every ordered set here (the buckets, the heads, the quote indexes, the rest of
 //! each lane) is a B+tree in one of four shared node pools ([`Nodes`], `forest.rs`), one per key type,
@@ -359,31 +365,66 @@ pub struct CapabilityHeads {
     pub heads: Heads,
 }
 
-/// The most need sets of several capabilities a task type keeps an index for at once
+/// The most need sets of several capabilities a task type keeps an entry for at once
 /// ([`TypeBook::by_need_set`]): each one kept costs a subset test per change of a bucket's best
-/// offer in every class, and a set update in those holding it.
+/// offer in every class, and a set update in those holding it while its heads are filed.
 pub const NEED_SETS: usize = 8;
 
-/// The index of one need set of several capabilities ([`TypeBook::by_need_set`]).
+/// Walks with several needs of a task type after which a need-set entry none of them read is
+/// idle: a demand for a need set with no entry while every slot is taken evicts the least
+/// recently read entry if it is idle (module docs, "Heads per need set").
+pub const NEED_SET_IDLE_WALKS: u64 = 64;
+
+/// The entry of one need set of several capabilities ([`TypeBook::by_need_set`]).
 #[derive(Clone, Debug, Default)]
 pub struct NeedSetHeads {
     /// The needs.
     pub needs: CapabilitySet,
     /// While on, the live classes holding every need, ascending; empty otherwise.
     pub live: Vec<u32>,
-    /// True while kept: from a walk's demand on, until only `heads_until` live classes hold
-    /// every need, or the heads index goes off.
+    /// True while kept: from a walk's demand on, until it is evicted idle or the heads index
+    /// goes off.
     pub on: bool,
-    /// The heads of those classes while on; empty otherwise.
+    /// True while `heads` is filed: while on, from `heads_from` live classes holding every need
+    /// on, until only `heads_until` do. Below, walks open the listed classes directly.
+    pub indexed: bool,
+    /// The heads of the listed classes while indexed; empty otherwise.
     pub heads: Heads,
+    /// [`TypeBook::joint_walks`] when a walk last read the entry (or it went on).
+    pub last_walk: u64,
 }
 
 impl NeedSetHeads {
-    /// Turns the index off: no classes listed, no heads filed (the nodes return to the pool).
+    /// Turns the entry off: no classes listed, no heads filed (the nodes return to the pool).
     fn clear(&mut self, nodes: &mut Forest<HeadKey>) {
         self.on = false;
         self.live.clear();
+        self.unfile(nodes);
+    }
+
+    /// Unfiles the heads: walks open the listed classes directly.
+    fn unfile(&mut self, nodes: &mut Forest<HeadKey>) {
+        self.indexed = false;
         self.heads.clear(nodes);
+    }
+
+    /// Files the heads of the listed classes.
+    fn file(&mut self, nodes: &mut Nodes, classes: &[ClassBook]) {
+        self.indexed = true;
+        for &ci in &self.live {
+            self.heads.file_class(nodes, ci as usize, &classes[ci as usize]);
+        }
+    }
+
+    /// Files or unfiles the heads as the listed classes cross the thresholds: filed from `from`
+    /// (at least 1) and more than `until`, unfiled at `until` and below.
+    fn settle(&mut self, nodes: &mut Nodes, classes: &[ClassBook], from: usize, until: usize) {
+        let n = self.live.len();
+        if self.indexed && n <= until {
+            self.unfile(&mut nodes.heads);
+        } else if !self.indexed && n >= from.max(1) && n > until {
+            self.file(nodes, classes);
+        }
     }
 }
 
@@ -394,6 +435,9 @@ pub struct WalkIndex<'a> {
     pub heads: Option<&'a Heads>,
     /// The live classes that may hold the needs, ascending.
     pub live: &'a [u32],
+    /// The entry of [`TypeBook::by_need_set`] that gives `live` (and `heads`, if indexed), for
+    /// a walk with several needs that has one.
+    pub need_set: Option<u8>,
     /// The index a walk that falls back asks for ([`TypeBook::demand_index`]): for one need
     /// whose own index is off, that need; for several needs without an index of their own,
     /// the needs. `None` when the walk streams the index of exactly its needs, or none.
@@ -583,6 +627,9 @@ pub struct TypeBook {
     pub by_need_set: Vec<NeedSetHeads>,
     /// Entries of `by_need_set` on.
     pub need_sets_on: usize,
+    /// Request walks with several needs so far: the clock of need-set entries' idleness
+    /// ([`NEED_SET_IDLE_WALKS`]).
+    pub joint_walks: u64,
     /// True while the heads index is kept: from `heads_from` live classes on, until only
     /// `heads_until` are left (module docs, "Heads").
     pub heads_on: bool,
@@ -661,7 +708,7 @@ impl TypeBook {
             entry.heads.refile(&mut nodes.heads, class, b, old, new);
         }
         if self.need_sets_on > 0 {
-            for entry in self.by_need_set.iter_mut().filter(|e| e.on && e.needs.is_subset_of(caps)) {
+            for entry in self.by_need_set.iter_mut().filter(|e| e.indexed && e.needs.is_subset_of(caps)) {
                 entry.heads.refile(&mut nodes.heads, class, b, old, new);
             }
         }
@@ -669,8 +716,8 @@ impl TypeBook {
 
     /// Lists (`add`) or unlists live class `class` under each of its capabilities and each need
     /// set on that it holds while the heads index is on, turning each capability's own index on
-    /// or off as its live classes cross the thresholds, and a need set's off once only
-    /// `heads_until` live classes hold it.
+    /// or off as its live classes cross the thresholds, and filing or unfiling a need set's
+    /// heads as its own do ([`NeedSetHeads::settle`]).
     fn list_capabilities(&mut self, nodes: &mut Nodes, class: usize, add: bool) {
         for c in capabilities(self.classes[class].capabilities) {
             let at = c as usize;
@@ -683,17 +730,14 @@ impl TypeBook {
         }
         if self.need_sets_on > 0 {
             let caps = self.classes[class].capabilities;
-            let until = self.heads_until;
+            let (from, until) = (self.heads_from, self.heads_until);
             for entry in self.by_need_set.iter_mut().filter(|e| e.on && e.needs.is_subset_of(caps)) {
                 if add {
                     list(&mut entry.live, class);
                 } else {
                     unlist(&mut entry.live, class);
-                    if entry.live.len() <= until {
-                        entry.clear(&mut nodes.heads);
-                        self.need_sets_on -= 1;
-                    }
                 }
+                entry.settle(nodes, &self.classes, from, until);
             }
         }
     }
@@ -758,14 +802,15 @@ impl TypeBook {
         }
     }
 
-    /// A request walk for several `needs` (no index of their own) skipped many heads of classes
-    /// that hold its rarest need but not all its needs, and fell back: the need set gets an index
-    /// of its own, the heads of the live classes that hold every need, if the heads index is on,
-    /// at least `heads_from` and more than `heads_until` live classes hold them all, and a slot
-    /// is free: an entry off, or fewer than [`NEED_SETS`] entries. Building it costs one pass over
-    /// the classes of the rarest need and one insert per non-empty bucket of those holding every
-    /// need. It stays on until only `heads_until` live classes hold them all.
-    /// Returns whether the index is on (it was, or went on).
+    /// A request walk for several `needs` (no entry of their own) passed or skipped many classes
+    /// that hold its rarest need but not all its needs: the need set gets an entry of its own
+    /// if the heads index is on and a slot is free (an entry off, fewer than [`NEED_SETS`]
+    /// entries, or the least recently read entry idle for [`NEED_SET_IDLE_WALKS`] walks with
+    /// several needs, which is evicted). The entry lists the live classes holding every need,
+    /// and files their heads if at least `heads_from` and more than `heads_until` do
+    /// ([`NeedSetHeads::settle`]). Building it costs one pass over the classes of the rarest
+    /// need and one insert per non-empty bucket of those holding every need if filed. It stays
+    /// on until evicted or the heads index goes off. Returns whether the need set has an entry.
     fn demand_need_set(&mut self, nodes: &mut Nodes, needs: CapabilitySet) -> bool {
         if !self.heads_on {
             return false;
@@ -773,39 +818,50 @@ impl TypeBook {
         if self.by_need_set.iter().any(|e| e.on && e.needs == needs) {
             return true;
         }
-        // A free slot first: with every slot taken, a demand costs nothing more.
+        // A free slot first, then the least recently read entry if idle (the first of equals).
         let at = match self.by_need_set.iter().position(|e| !e.on) {
             Some(at) => at,
             None if self.by_need_set.len() < NEED_SETS => self.by_need_set.len(),
-            None => return false,
+            None => {
+                let lru = (0..self.by_need_set.len()).min_by_key(|&at| self.by_need_set[at].last_walk);
+                match lru {
+                    Some(at) if self.joint_walks - self.by_need_set[at].last_walk >= NEED_SET_IDLE_WALKS => {
+                        self.by_need_set[at].clear(&mut nodes.heads);
+                        self.need_sets_on -= 1;
+                        at
+                    }
+                    _ => return false,
+                }
+            }
         };
-        let Some(rarest) = capabilities(needs).map(|c| &self.by_capability[c as usize]).min_by_key(|e| e.live.len())
-        else {
+        let Some(rarest) = capabilities(needs).min_by_key(|&c| self.by_capability[c as usize].live.len()) else {
             return false;
         };
-        let holding =
-            rarest.live.iter().filter(|&&ci| needs.is_subset_of(self.classes[ci as usize].capabilities)).count();
-        if holding < self.heads_from.max(1) || holding <= self.heads_until {
-            return false;
-        }
-        let rarest = rarest.capability as usize;
         if at == self.by_need_set.len() {
             self.by_need_set.push(NeedSetHeads::default());
         }
         let entry = &mut self.by_need_set[at];
         entry.needs = needs;
         entry.on = true;
+        entry.last_walk = self.joint_walks;
         entry.live.clear();
-        for &ci in &self.by_capability[rarest].live {
-            let class = &self.classes[ci as usize];
-            if !needs.is_subset_of(class.capabilities) {
-                continue;
+        for &ci in &self.by_capability[rarest as usize].live {
+            if needs.is_subset_of(self.classes[ci as usize].capabilities) {
+                entry.live.push(ci);
             }
-            entry.live.push(ci);
-            entry.heads.file_class(nodes, ci as usize, class);
         }
+        entry.settle(nodes, &self.classes, self.heads_from, self.heads_until);
         self.need_sets_on += 1;
         true
+    }
+
+    /// A request walk with several needs ended: it counts towards the idleness of need-set
+    /// entries, and the entry it read (`need_set`, [`WalkIndex::need_set`]) was read now.
+    pub fn joint_walk(&mut self, need_set: Option<u8>) {
+        self.joint_walks += 1;
+        if let Some(e) = need_set.and_then(|at| self.by_need_set.get_mut(at as usize)) {
+            e.last_walk = self.joint_walks;
+        }
     }
 
     /// Files the head of every non-empty bucket of every live class and lists the classes under
@@ -848,35 +904,43 @@ impl TypeBook {
 
     /// What a request with `needs` walks ([`WalkIndex`]). For no needs, or while the heads index
     /// is off, the task type's index (if on) over every live class. For several needs whose need
-    /// set has an index on, that index and its classes (each holds every need). Else the live
+    /// set has an entry on, its classes (each holds every need) and its heads if filed (else
+    /// none: the walk opens those classes directly). Else the live
     /// classes of the need that the fewest live classes hold (a superset of those holding every
     /// need; none when a need is held by no live class), with that need's own index if it is on
     /// and the task type's if not. O(|needs| + [`NEED_SETS`]).
     #[inline]
     pub fn walk_index(&self, needs: CapabilitySet) -> WalkIndex<'_> {
         if needs == CapabilitySet::EMPTY || !self.heads_on {
-            return WalkIndex { heads: self.heads_on.then_some(&self.heads), live: &self.live_classes, demand: None };
+            let heads = self.heads_on.then_some(&self.heads);
+            return WalkIndex { heads, live: &self.live_classes, demand: None, need_set: None };
         }
         let several = needs.len() > 1;
         if several
             && self.need_sets_on > 0
-            && let Some(e) = self.by_need_set.iter().find(|e| e.on && e.needs == needs)
+            && let Some(at) = self.by_need_set.iter().position(|e| e.on && e.needs == needs)
         {
-            return WalkIndex { heads: Some(&e.heads), live: &e.live, demand: None };
+            let e = &self.by_need_set[at];
+            return WalkIndex {
+                heads: e.indexed.then_some(&e.heads),
+                live: &e.live,
+                demand: None,
+                need_set: Some(at as u8),
+            };
         }
         let mut best: Option<&CapabilityHeads> = None;
         for c in capabilities(needs) {
             let entry = &self.by_capability[c as usize];
             if entry.live.is_empty() {
-                return WalkIndex { heads: None, live: &[], demand: None };
+                return WalkIndex { heads: None, live: &[], demand: None, need_set: None };
             }
             if best.is_none_or(|b| entry.live.len() < b.live.len()) {
                 best = Some(entry);
             }
         }
-        let Some(e) = best else { return WalkIndex { heads: None, live: &[], demand: None } };
+        let Some(e) = best else { return WalkIndex { heads: None, live: &[], demand: None, need_set: None } };
         let demand = (several || !e.on).then_some(needs);
-        WalkIndex { heads: Some(if e.on { &e.heads } else { &self.heads }), live: &e.live, demand }
+        WalkIndex { heads: Some(if e.on { &e.heads } else { &self.heads }), live: &e.live, demand, need_set: None }
     }
 
     /// Checks the heads indexes: while they are on, bucket `b` of the index of every live class
@@ -934,14 +998,17 @@ impl TypeBook {
         if self.by_need_set.len() > NEED_SETS || self.by_need_set.iter().filter(|e| e.on).count() != self.need_sets_on {
             return Err(format!("{} need-set entries, {} counted on", self.by_need_set.len(), self.need_sets_on));
         }
+        let filed = |h: &Heads| h.nonempty != 0 || h.sets.iter().any(|s| !s.is_empty());
         for (at, entry) in self.by_need_set.iter().enumerate() {
             let what = format!("need set {:#x}'s heads index", entry.needs.0);
             if !entry.on {
-                if !entry.live.is_empty() || entry.heads.nonempty != 0 || entry.heads.sets.iter().any(|s| !s.is_empty())
-                {
+                if !entry.live.is_empty() || entry.indexed || filed(&entry.heads) {
                     return Err(format!("{what} is off but lists classes or files heads"));
                 }
                 continue;
+            }
+            if entry.last_walk > self.joint_walks {
+                return Err(format!("{what} was read at walk {} of {}", entry.last_walk, self.joint_walks));
             }
             if !self.heads_on
                 || entry.needs.len() < 2
@@ -955,10 +1022,23 @@ impl TypeBook {
                 .copied()
                 .filter(|&ci| entry.needs.is_subset_of(self.classes[ci as usize].capabilities))
                 .collect();
-            if entry.live != live || live.len() <= self.heads_until {
+            if entry.live != live {
                 return Err(format!("{what} lists live classes {:?}, {live:?} expected", entry.live));
             }
-            entry.heads.check(nodes, &self.classes, true, entry.needs, &what)?;
+            // Filed from `heads_from` (at least 1) and more than `heads_until` classes on, until
+            // only `heads_until` are left; between the two, either.
+            let (n, from, until) = (live.len(), self.heads_from.max(1), self.heads_until);
+            if (entry.indexed && n <= until) || (!entry.indexed && n >= from && n > until) {
+                return Err(format!(
+                    "{what} is filed: {} with {n} classes (thresholds {from}, {until})",
+                    entry.indexed
+                ));
+            }
+            if entry.indexed {
+                entry.heads.check(nodes, &self.classes, true, entry.needs, &what)?;
+            } else if filed(&entry.heads) {
+                return Err(format!("{what} is not filed but files heads"));
+            }
         }
         Ok(())
     }
@@ -979,10 +1059,8 @@ impl TypeBook {
         for at in 0..self.by_capability.len() {
             self.settle_capability(nodes, at);
         }
-        let until = self.heads_until;
-        for entry in self.by_need_set.iter_mut().filter(|e| e.on && e.live.len() <= until) {
-            entry.clear(&mut nodes.heads);
-            self.need_sets_on -= 1;
+        for entry in self.by_need_set.iter_mut().filter(|e| e.on) {
+            entry.settle(nodes, &self.classes, from, until);
         }
     }
 

@@ -192,6 +192,8 @@ struct HeadWalk {
     demand_on_fallback: Option<CapabilitySet>,
     /// Set when the walk fell back to opening the eligible buckets directly.
     fell_back: bool,
+    /// The need-set entry the walk reads ([`WalkIndex::need_set`](crate::book::WalkIndex::need_set)).
+    need_set: Option<u8>,
     /// Classes the pass counting the eligible buckets visited (a test-only measure).
     #[cfg(test)]
     passed: u64,
@@ -227,7 +229,12 @@ impl HeadWalk {
         let walk = tb.walk_index(needs);
         let (live, index) = (walk.live, walk.heads);
         self.demand_on_fallback = walk.demand;
+        self.need_set = walk.need_set;
         let Some(index) = index else {
+            #[cfg(test)]
+            {
+                self.passed += live.len() as u64;
+            }
             open_buckets(tb, nodes, tb.classes_with(live, needs, serving), heap, cursors, |b, _| Some(limit(b)));
             return;
         };
@@ -235,12 +242,21 @@ impl HeadWalk {
             // The pass ends at the ninth eligible bucket, or at the ninth class whose buckets
             // all lie below the reputation floor: past that many, the heads of the serving
             // buckets (which skip those classes whole) cost less than the rest of the pass.
-            let (mut pairs, mut unserving) = (0u32, 0u32);
-            for (ci, mask) in tb.classes_with(live, needs, serving) {
+            // Classes without every need it passes count like heads skipped: past
+            // `HEAD_SKIPS` of them, the walk asks for its need set's entry, whose list holds
+            // only the classes with every need (book.rs, "Heads per need set").
+            let (mut pairs, mut unserving, mut lacking) = (0u32, 0u32, 0u32);
+            for &ci in live {
                 #[cfg(test)]
                 {
                     self.passed += 1;
                 }
+                let class = &tb.classes[ci as usize];
+                if !needs.is_subset_of(class.capabilities) {
+                    lacking += 1;
+                    continue;
+                }
+                let mask = class.nonempty & serving;
                 if mask == 0 {
                     unserving += 1;
                     if unserving > DIRECT_UNSERVING {
@@ -253,6 +269,9 @@ impl HeadWalk {
                 if pairs > DIRECT_BUCKETS {
                     break;
                 }
+            }
+            if lacking >= HEAD_SKIPS {
+                self.demand = self.demand_on_fallback.filter(|d| d.len() > 1);
             }
             if pairs <= DIRECT_BUCKETS && unserving <= DIRECT_UNSERVING {
                 open_buckets(tb, nodes, eligible.iter().copied(), heap, cursors, |b, _| Some(limit(b)));
@@ -470,6 +489,7 @@ impl Market {
             demand_on_fallback: None,
             fell_back: false,
             demand: None,
+            need_set: None,
             #[cfg(test)]
             passed: 0,
         };
@@ -565,6 +585,9 @@ impl Market {
         {
             self.head_fallbacks += u64::from(heads.fell_back);
             self.walk_classes_passed += heads.passed;
+        }
+        if needs.len() > 1 {
+            self.book.get_mut(tt).joint_walk(heads.need_set);
         }
         if let Some(needs) = heads.demand {
             let (tb, nodes) = self.book.split_mut(tt);
@@ -1606,6 +1629,106 @@ mod tests {
         assert_eq!(m.best_ask(tt), Some(90), "the offers below the floor still rest");
     }
 
+    /// A market for need-set tests: for each `(caps, ask)`, a class resting one offer of that
+    /// ask, its twin with the heads index never on, the taker of the cheap offers and the
+    /// requester.
+    fn need_set_world(classes: &[(u128, u64)]) -> (Market, Market, TaskTypeId, PeerId, PeerId) {
+        let day = 86_400_000;
+        let config =
+            MarketConfig { auction_window_ms: 365 * day, escrow_timeout_ms: 365 * day, ..MarketConfig::default() };
+        let mut m = Market::new(config).unwrap();
+        let tt = m.register_task_type("t").unwrap();
+        let p = m.register_peer(PeerSpec { account: Some(AccountId(1)), ..PeerSpec::default() }, 0).unwrap();
+        let cheap = m.register_peer(PeerSpec { account: Some(AccountId(2)), ..PeerSpec::default() }, 0).unwrap();
+        let r = m.register_peer(PeerSpec { endowment: 1 << 40, ..PeerSpec::default() }, 0).unwrap();
+        for &(caps, ask) in classes {
+            m.place_order(NewOrder::sell(p, ask, 1, ComputeTaskSpec::new(tt, CapabilitySet(caps))), 0).unwrap();
+        }
+        let mut twin = m.clone();
+        twin.set_heads_thresholds(usize::MAX, usize::MAX);
+        (m, twin, tt, cheap, r)
+    }
+
+    /// In `m` and `twin`, an offer holding `needs` and 127 at 100 and a request needing `needs`
+    /// at 120 that takes it; the two end in the same state.
+    fn take_cheap(m: &mut Market, twin: &mut Market, tt: TaskTypeId, cheap: PeerId, r: PeerId, needs: u128) {
+        for w in [&mut *m, &mut *twin] {
+            let offer = ComputeTaskSpec::new(tt, CapabilitySet(needs | 1 << 127));
+            w.place_order(NewOrder::sell(cheap, 100, 1, offer), 0).unwrap();
+            w.place_order(NewOrder::buy(r, 120, 1, ComputeTaskSpec::new(tt, CapabilitySet(needs))), 0).unwrap();
+        }
+        assert_eq!(m.open_orders(r).len(), 0, "the request took the cheap offer");
+        assert_eq!(m.state_digest(), twin.state_digest());
+        m.check_invariants().unwrap();
+    }
+
+    /// A request with two needs held together by 3 classes, each need held apart by 50 cheaper
+    /// classes (too few holders for a need set's heads): the first walk passes the classes of
+    /// its rarest need and asks for the need set's entry, which lists the 3 holders without
+    /// heads; later walks open those classes directly and pass no other (book.rs, "Heads per
+    /// need set").
+    #[test]
+    fn a_need_set_few_classes_hold_is_listed_and_opened_directly() {
+        let (a, b) = (1u128 << 120, 1u128 << 121);
+        let classes: Vec<(u128, u64)> = (0..103u128)
+            .map(|k| match k {
+                0..100 if k % 2 == 0 => (1 << k | a, 90),
+                0..100 => (1 << k | b, 90),
+                _ => (1 << (k - 100) | 1 << 110 | a | b, 150),
+            })
+            .collect();
+        let (mut m, mut twin, tt, cheap, r) = need_set_world(&classes);
+        take_cheap(&mut m, &mut twin, tt, cheap, r, a | b);
+        let first = m.walk_classes_passed;
+        assert!(first >= 50, "the first walk passed {first} classes");
+        let entry = m.book.get(tt).by_need_set.iter().find(|e| e.on && e.needs == CapabilitySet(a | b)).cloned();
+        let entry = entry.expect("the need set has an entry");
+        assert!(!entry.indexed && entry.live.len() == 3, "listed, not filed: {:?}", entry.live);
+        for step in 1..=5u64 {
+            take_cheap(&mut m, &mut twin, tt, cheap, r, a | b);
+            // The cheap offer's class, {a, b, 127}, is live while the walk runs: 4 classes.
+            assert!(m.walk_classes_passed <= first + 4 * step, "step {step}: {} classes passed", m.walk_classes_passed);
+        }
+        assert_eq!(m.head_fallbacks, 0, "no walk fell back");
+    }
+
+    /// Nine need sets, each held together by 3 classes and apart by 20 cheaper ones: walks for
+    /// the first eight take every slot; walks for the ninth first ask in vain, then, once the
+    /// least recently read entry has been idle for `NEED_SET_IDLE_WALKS` walks with several
+    /// needs, evict it and get an entry (book.rs, "Heads per need set").
+    #[test]
+    fn an_idle_need_set_entry_gives_its_slot_to_a_new_need_set() {
+        let b = 1u128 << 121;
+        let need = |i: u128| 1u128 << (100 + i);
+        let classes: Vec<(u128, u64)> = (0..9u128)
+            .flat_map(|i| {
+                let apart = (0..20u128).map(move |k| (1 << (k + 20 * (i % 4)) | need(i), 90));
+                let together = (0..3u128).map(move |k| (1 << (80 + k) | 1 << (90 + i) | need(i) | b, 150));
+                apart.chain(together)
+            })
+            .collect();
+        let (mut m, mut twin, tt, cheap, r) = need_set_world(&classes);
+        let has_entry = |m: &Market, i: u128| {
+            m.book.get(tt).by_need_set.iter().any(|e| e.on && e.needs == CapabilitySet(need(i) | b))
+        };
+        for i in 0..8 {
+            take_cheap(&mut m, &mut twin, tt, cheap, r, need(i) | b);
+        }
+        assert!((0..8).all(|i| has_entry(&m, i)), "the first eight need sets have entries");
+        assert_eq!(m.book.get(tt).need_sets_on, crate::book::NEED_SETS);
+        let mut walks = 8;
+        while !has_entry(&m, 8) {
+            take_cheap(&mut m, &mut twin, tt, cheap, r, need(8) | b);
+            walks += 1;
+            assert!(walks <= 1 + crate::book::NEED_SET_IDLE_WALKS, "no slot after {walks} walks");
+        }
+        assert_eq!(walks, 1 + crate::book::NEED_SET_IDLE_WALKS, "the first entry was idle after 64 walks");
+        assert!(!has_entry(&m, 0) && (1..8).all(|i| has_entry(&m, i)), "the least recently read entry went");
+        let passed = m.walk_classes_passed;
+        take_cheap(&mut m, &mut twin, tt, cheap, r, need(8) | b);
+        assert!(m.walk_classes_passed - passed <= 4, "the ninth need set's walks open its classes directly");
+    }
+
     /// A request whose only need is held by the pricier half of many classes skips the cheaper
     /// half's heads in the task type's index, falls back, and turns its need's own index on
     /// (book.rs, "Heads per capability"); the next requests stream that index and never fall
@@ -1620,8 +1743,9 @@ mod tests {
 
     /// The same for a request with two needs, each held by many cheaper classes that lack the
     /// other, held together by few (book.rs, "Heads per need set"): its fallback turns the need
-    /// set's own index on, the next requests stream it and never fall back, and it goes off once
-    /// only `heads_until` live classes hold both needs.
+    /// set's own index on, the next requests stream it and never fall back, and its heads are
+    /// unfiled once only `heads_until` live classes hold both needs (the entry stays, listing
+    /// them).
     #[test]
     fn a_walk_with_several_needs_that_falls_back_turns_their_index_on() {
         let (a, b) = (1u128 << 120, 1u128 << 121);
@@ -1634,7 +1758,7 @@ mod tests {
             .collect();
         let needs = CapabilitySet(a | b);
         fallback_turns_index_on(&classes, a | b, |m, tt| {
-            m.book.get(tt).by_need_set.iter().any(|e| e.on && e.needs == needs)
+            m.book.get(tt).by_need_set.iter().any(|e| e.indexed && e.needs == needs)
         });
     }
 
@@ -1660,7 +1784,7 @@ mod tests {
                 } | own,
             )
         };
-        let mut full = 0;
+        let (mut full, mut evicted, mut listed) = (0, 0, 0);
         for seed in 0..3u64 {
             let mut rng = SplitMix::seed_from_u64(seed);
             let day = 86_400_000;
@@ -1686,6 +1810,7 @@ mod tests {
             eager.set_heads_thresholds(0, 0);
             let mut resting: Vec<(OrderId, PeerId)> = Vec::new();
             let (mut was_on, mut went_on, mut went_off) = (0, 0, 0);
+            let mut slots: Vec<(bool, CapabilitySet)> = Vec::new();
             for step in 0..6_000 {
                 match step {
                     2_000 => m.set_heads_thresholds(30, 29),
@@ -1734,19 +1859,25 @@ mod tests {
                     m.check_invariants().unwrap();
                     eager.check_invariants().unwrap();
                 }
-                let now_on = m.book.get(tt).need_sets_on;
-                went_on += usize::from(now_on > was_on);
-                went_off += usize::from(now_on < was_on);
-                full += usize::from(now_on == crate::book::NEED_SETS);
-                was_on = now_on;
+                let tb = m.book.get(tt);
+                let now_filed = tb.by_need_set.iter().filter(|e| e.indexed).count();
+                went_on += usize::from(now_filed > was_on);
+                went_off += usize::from(now_filed < was_on);
+                full += usize::from(tb.need_sets_on == crate::book::NEED_SETS);
+                was_on = now_filed;
+                let now: Vec<(bool, CapabilitySet)> = tb.by_need_set.iter().map(|e| (e.on, e.needs)).collect();
+                evicted += now.iter().zip(&slots).filter(|(n, s)| n.0 && s.0 && n.1 != s.1).count();
+                listed += tb.by_need_set.iter().filter(|e| e.on && !e.indexed && !e.live.is_empty()).count();
+                slots = now;
             }
             m.check_invariants().unwrap();
             assert!(m.head_fallbacks > 0, "seed {seed}: no walk fell back");
             assert!(
                 went_on > crate::book::NEED_SETS && went_off > 2,
-                "seed {seed}: need sets went on {went_on} and off {went_off} times"
+                "seed {seed}: need-set heads were filed {went_on} and unfiled {went_off} times"
             );
         }
         assert!(full > 0, "every need-set slot was never taken at once");
+        assert!(evicted > 0 && listed > 0, "{evicted} idle entries evicted, {listed} listed without heads");
     }
 }
