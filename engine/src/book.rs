@@ -20,7 +20,7 @@
 //! below, the heads it reaches plus a pass over the classes of its rarest need, or of its need
 //! set's entry, that stops at the ninth eligible bucket or the ninth class below its reputation
 //! floor; that pass runs through the whole list of its rarest need when few of those classes
-//! hold its other needs, until the need set has an entry). Listing or unlisting a class (only when it turns empty or
+//! hold its other needs, once, until the need set has an entry). Listing or unlisting a class (only when it turns empty or
 //! non-empty) is a binary search and a shift of the list, and, while the heads index is on, of
 //! the list of each of its capabilities.
 //!
@@ -120,12 +120,13 @@
 //!
 //! **Heads per need set.** A request with several needs, each held by many classes but held
 //! together by few, passes or skips the classes that hold its rarest need but not the others,
-//! whichever index it streams. When such a walk falls back, or its pass meets at least 8 such
-//! classes, the need set gets an entry of its own ([`TypeBook::by_need_set`]): the list of the
+//! whichever index it streams. When such a walk falls back, or its pass over the classes of its
+//! rarest need runs to the end having met at least 8 such classes, the need set gets an entry of its own ([`TypeBook::by_need_set`]): the list of the
 //! live classes holding every need, and their heads once at least `heads_from` (8) classes hold
 //! them all, unfiled again at `heads_until` (the entry stays, listing them). Walks for exactly
 //! those needs then read that entry: they stream its heads and skip nothing, or, with fewer
-//! holders, open the listed classes directly and pass no other. A task type keeps at most
+//! holders, pass only the listed classes (opened directly, or through the rarest need's heads
+//! when more than 8 of their buckets can serve). A task type keeps at most
 //! [`NEED_SETS`] (8) entries at once, since each costs a subset test per change of a bucket's
 //! best offer in every class (and a set update in those holding it, while filed). An entry
 //! stays until the heads index goes off, or until a need set without one asks for a slot while
@@ -438,9 +439,10 @@ pub struct WalkIndex<'a> {
     /// The entry of [`TypeBook::by_need_set`] that gives `live` (and `heads`, if indexed), for
     /// a walk with several needs that has one.
     pub need_set: Option<u8>,
-    /// The index a walk that falls back asks for ([`TypeBook::demand_index`]): for one need
-    /// whose own index is off, that need; for several needs without an index of their own,
-    /// the needs. `None` when the walk streams the index of exactly its needs, or none.
+    /// What a walk that falls back, or whose pass meets many classes without its other needs,
+    /// asks for ([`TypeBook::demand_index`]): for one need whose own index is off, that need;
+    /// for several needs without an entry of their own, the needs. `None` when the walk reads
+    /// the index or entry of exactly its needs, or none.
     pub demand: Option<CapabilitySet>,
 }
 
@@ -622,8 +624,9 @@ pub struct TypeBook {
     pub by_capability: Vec<CapabilityHeads>,
     /// Bit `c` set while capability `c`'s own index is on ([`CapabilityHeads::on`]).
     pub capabilities_on: u128,
-    /// Indexes of need sets of several capabilities, made on demand ([`TypeBook::demand_index`]),
-    /// at most [`NEED_SETS`]; a slot whose index is off is reused for the next need set.
+    /// Entries of need sets of several capabilities, made on demand ([`TypeBook::demand_index`]),
+    /// at most [`NEED_SETS`]: a slot whose entry is off is reused for the next need set, and,
+    /// with every slot on, the least recently read entry once idle ([`NEED_SET_IDLE_WALKS`]).
     pub by_need_set: Vec<NeedSetHeads>,
     /// Entries of `by_need_set` on.
     pub need_sets_on: usize,
@@ -786,11 +789,11 @@ impl TypeBook {
         }
     }
 
-    /// A request walk for `needs` fell back ([`WalkIndex::demand`]): the index of its one need
-    /// goes on (`demand_capability`); for several needs, that of the need set
-    /// (`demand_need_set`), or, when the need set gets none (fewer than `heads_from` classes
-    /// hold them all, or every slot is taken), that of the rarest need, so that later walks at
-    /// least stream only the classes holding it.
+    /// A request walk for `needs` fell back, or its pass met many classes without its other
+    /// needs ([`WalkIndex::demand`]): the index of its one need goes on (`demand_capability`);
+    /// for several needs, the need set gets an entry (`demand_need_set`), or, when it gets none
+    /// (every slot taken and read recently), the rarest need's index goes on, so that later
+    /// walks at least stream only the classes holding it.
     pub fn demand_index(&mut self, nodes: &mut Nodes, needs: CapabilitySet) {
         if needs.len() == 1 {
             self.demand_capability(nodes, needs.0.trailing_zeros() as u8);
@@ -818,6 +821,9 @@ impl TypeBook {
         if self.by_need_set.iter().any(|e| e.on && e.needs == needs) {
             return true;
         }
+        let Some(rarest) = capabilities(needs).min_by_key(|&c| self.by_capability[c as usize].live.len()) else {
+            return false;
+        };
         // A free slot first, then the least recently read entry if idle (the first of equals).
         let at = match self.by_need_set.iter().position(|e| !e.on) {
             Some(at) => at,
@@ -825,7 +831,9 @@ impl TypeBook {
             None => {
                 let lru = (0..self.by_need_set.len()).min_by_key(|&at| self.by_need_set[at].last_walk);
                 match lru {
-                    Some(at) if self.joint_walks - self.by_need_set[at].last_walk >= NEED_SET_IDLE_WALKS => {
+                    Some(at)
+                        if self.joint_walks.saturating_sub(self.by_need_set[at].last_walk) >= NEED_SET_IDLE_WALKS =>
+                    {
                         self.by_need_set[at].clear(&mut nodes.heads);
                         self.need_sets_on -= 1;
                         at
@@ -833,9 +841,6 @@ impl TypeBook {
                     _ => return false,
                 }
             }
-        };
-        let Some(rarest) = capabilities(needs).min_by_key(|&c| self.by_capability[c as usize].live.len()) else {
-            return false;
         };
         if at == self.by_need_set.len() {
             self.by_need_set.push(NeedSetHeads::default());
@@ -904,12 +909,13 @@ impl TypeBook {
 
     /// What a request with `needs` walks ([`WalkIndex`]). For no needs, or while the heads index
     /// is off, the task type's index (if on) over every live class. For several needs whose need
-    /// set has an entry on, its classes (each holds every need) and its heads if filed (else
-    /// none: the walk opens those classes directly). Else the live
+    /// set has an entry on, its classes (each holds every need) and its heads if filed, else the
+    /// heads the rarest need's walk would stream (the walk opens those few classes directly
+    /// unless more than 8 of their buckets serve). Else the live
     /// classes of the need that the fewest live classes hold (a superset of those holding every
     /// need; none when a need is held by no live class), with that need's own index if it is on
     /// and the task type's if not. O(|needs| + [`NEED_SETS`]).
-    #[inline]
+    #[inline(always)]
     pub fn walk_index(&self, needs: CapabilitySet) -> WalkIndex<'_> {
         if needs == CapabilitySet::EMPTY || !self.heads_on {
             let heads = self.heads_on.then_some(&self.heads);
@@ -920,13 +926,7 @@ impl TypeBook {
             && self.need_sets_on > 0
             && let Some(at) = self.by_need_set.iter().position(|e| e.on && e.needs == needs)
         {
-            let e = &self.by_need_set[at];
-            return WalkIndex {
-                heads: e.indexed.then_some(&e.heads),
-                live: &e.live,
-                demand: None,
-                need_set: Some(at as u8),
-            };
+            return self.need_set_walk(at, needs);
         }
         let mut best: Option<&CapabilityHeads> = None;
         for c in capabilities(needs) {
@@ -941,6 +941,21 @@ impl TypeBook {
         let Some(e) = best else { return WalkIndex { heads: None, live: &[], demand: None, need_set: None } };
         let demand = (several || !e.on).then_some(needs);
         WalkIndex { heads: Some(if e.on { &e.heads } else { &self.heads }), live: &e.live, demand, need_set: None }
+    }
+
+    /// What a walk for the `needs` of need-set entry `at` reads: its classes, and its heads if
+    /// filed; without, the heads the rarest need's walk would stream, for when more than a few
+    /// of those classes' buckets can serve. Out of line, to keep `walk_index` small.
+    #[inline(never)]
+    fn need_set_walk(&self, at: usize, needs: CapabilitySet) -> WalkIndex<'_> {
+        let e = &self.by_need_set[at];
+        let heads = if e.indexed {
+            Some(&e.heads)
+        } else {
+            let rarest = capabilities(needs).map(|c| &self.by_capability[c as usize]).min_by_key(|r| r.live.len());
+            rarest.map(|r| if r.on { &r.heads } else { &self.heads })
+        };
+        WalkIndex { heads, live: &e.live, demand: None, need_set: Some(at as u8) }
     }
 
     /// Checks the heads indexes: while they are on, bucket `b` of the index of every live class

@@ -221,6 +221,9 @@ pub struct Market {
     /// tests only, for the same reason.
     #[cfg(test)]
     pub(crate) walk_classes_passed: u64,
+    /// Request walks that read a need-set entry without filed heads: tests only, likewise.
+    #[cfg(test)]
+    pub(crate) unfiled_walks: u64,
     /// Per reputation bucket: `floor(b)^k` and the ceiling reputation (precomputed: k is fixed).
     pub(crate) bucket_floor_k: [f64; REP_BUCKETS],
     pub(crate) bucket_ceiling: [f64; REP_BUCKETS],
@@ -313,6 +316,8 @@ impl Market {
             head_fallbacks: 0,
             #[cfg(test)]
             walk_classes_passed: 0,
+            #[cfg(test)]
+            unfiled_walks: 0,
             bucket_floor_k,
             bucket_ceiling,
             auction_cursors: Vec::new(),
@@ -484,7 +489,7 @@ impl Market {
     /// queue, which the caller must drain ([`Market::drain_events`]) as it goes, and the first
     /// nodes of classes, lanes and task types created after the call (with the capability
     /// entries, 8 KB, of a task type whose heads index first goes on after it, and a need set's
-    /// index that goes on after it: `book.rs`, "Heads per capability" and "Heads per need set").
+    /// entry that goes on after it: `book.rs`, "Heads per capability" and "Heads per need set").
     ///
     /// A capacity hint only, never a limit: beyond it the history grows by doubling, as without
     /// it, and a hint the allocator cannot meet (`usize::MAX`, or more than memory) is dropped

@@ -197,8 +197,9 @@ struct HeadWalk {
     /// Classes the pass counting the eligible buckets visited (a test-only measure).
     #[cfg(test)]
     passed: u64,
-    /// Set when the walk fell back with `demand_on_fallback`: that index should go on
-    /// ([`TypeBook::demand_index`](crate::book::TypeBook::demand_index)).
+    /// Set to `demand_on_fallback` when the walk fell back, or when its pass ran through the
+    /// classes of its rarest need and met `HEAD_SKIPS` without its other needs: that index or
+    /// entry should go on ([`TypeBook::demand_index`](crate::book::TypeBook::demand_index)).
     demand: Option<CapabilitySet>,
 }
 
@@ -242,9 +243,9 @@ impl HeadWalk {
             // The pass ends at the ninth eligible bucket, or at the ninth class whose buckets
             // all lie below the reputation floor: past that many, the heads of the serving
             // buckets (which skip those classes whole) cost less than the rest of the pass.
-            // Classes without every need it passes count like heads skipped: past
-            // `HEAD_SKIPS` of them, the walk asks for its need set's entry, whose list holds
-            // only the classes with every need (book.rs, "Heads per need set").
+            // Classes without every need count like heads skipped: a pass that ends having
+            // met `HEAD_SKIPS` of them asks for its need set's entry, whose list holds only
+            // the classes with every need (book.rs, "Heads per need set").
             let (mut pairs, mut unserving, mut lacking) = (0u32, 0u32, 0u32);
             for &ci in live {
                 #[cfg(test)]
@@ -270,10 +271,13 @@ impl HeadWalk {
                     break;
                 }
             }
-            if lacking >= HEAD_SKIPS {
+            let direct = pairs <= DIRECT_BUCKETS && unserving <= DIRECT_UNSERVING;
+            // A pass that ran through the classes of the rarest need and met `HEAD_SKIPS`
+            // without the other needs: later walks should read the need set's entry.
+            if lacking >= HEAD_SKIPS && direct {
                 self.demand = self.demand_on_fallback.filter(|d| d.len() > 1);
             }
-            if pairs <= DIRECT_BUCKETS && unserving <= DIRECT_UNSERVING {
+            if direct {
                 open_buckets(tb, nodes, eligible.iter().copied(), heap, cursors, |b, _| Some(limit(b)));
                 return;
             }
@@ -333,17 +337,32 @@ impl HeadWalk {
             && self.skipped as usize >= (SKIPS_PER_OPEN as usize).saturating_mul(cursors.len())
             && self.live != 0
         {
-            let streams = &self.streams;
-            let live = tb.walk_index(needs).live;
-            open_buckets(tb, nodes, tb.classes_with(live, needs, self.live), heap, cursors, |b, first| {
-                let h = streams.iter().find(|h| h.bucket == b)?;
-                (first >= h.next.0).then_some(h.limit)
-            });
-            self.live = 0;
-            self.fell_back = true;
-            self.demand = self.demand_on_fallback;
+            self.fall_back(tb, nodes, needs, heap, cursors);
         }
         None
+    }
+
+    /// Opens every eligible bucket not reached yet (of the classes the walk reads) and closes
+    /// the head streams; records the demand for an index (`take`). Out of line: rare.
+    #[cold]
+    #[inline(never)]
+    fn fall_back(
+        &mut self,
+        tb: &crate::book::TypeBook,
+        nodes: &crate::book::Nodes,
+        needs: CapabilitySet,
+        heap: &mut BinaryHeap<Reverse<(OfferKey, u32)>>,
+        cursors: &mut Vec<Cursor>,
+    ) {
+        let streams = &self.streams;
+        let live = tb.walk_index(needs).live;
+        open_buckets(tb, nodes, tb.classes_with(live, needs, self.live), heap, cursors, |b, first| {
+            let h = streams.iter().find(|h| h.bucket == b)?;
+            (first >= h.next.0).then_some(h.limit)
+        });
+        self.live = 0;
+        self.fell_back = true;
+        self.demand = self.demand_on_fallback;
     }
 }
 
@@ -585,6 +604,8 @@ impl Market {
         {
             self.head_fallbacks += u64::from(heads.fell_back);
             self.walk_classes_passed += heads.passed;
+            let entries = &self.book.get(tt).by_need_set;
+            self.unfiled_walks += u64::from(heads.need_set.is_some_and(|at| !entries[at as usize].indexed));
         }
         if needs.len() > 1 {
             self.book.get_mut(tt).joint_walk(heads.need_set);
@@ -1690,6 +1711,7 @@ mod tests {
             assert!(m.walk_classes_passed <= first + 4 * step, "step {step}: {} classes passed", m.walk_classes_passed);
         }
         assert_eq!(m.head_fallbacks, 0, "no walk fell back");
+        assert_eq!(m.unfiled_walks, 5, "the later walks read the entry without filed heads");
     }
 
     /// Nine need sets, each held together by 3 classes and apart by 20 cheaper ones: walks for
@@ -1784,7 +1806,7 @@ mod tests {
                 } | own,
             )
         };
-        let (mut full, mut evicted, mut listed) = (0, 0, 0);
+        let (mut full, mut evicted, mut listed, mut unfiled) = (0, 0, 0, 0);
         for seed in 0..3u64 {
             let mut rng = SplitMix::seed_from_u64(seed);
             let day = 86_400_000;
@@ -1871,6 +1893,7 @@ mod tests {
                 slots = now;
             }
             m.check_invariants().unwrap();
+            unfiled += m.unfiled_walks;
             assert!(m.head_fallbacks > 0, "seed {seed}: no walk fell back");
             assert!(
                 went_on > crate::book::NEED_SETS && went_off > 2,
@@ -1879,5 +1902,6 @@ mod tests {
         }
         assert!(full > 0, "every need-set slot was never taken at once");
         assert!(evicted > 0 && listed > 0, "{evicted} idle entries evicted, {listed} listed without heads");
+        assert!(unfiled > 0, "no walk read an entry without filed heads");
     }
 }
