@@ -56,7 +56,9 @@ use crate::scenario::Scenario;
 pub use constrained::{Constrained, MAX_PAIRS as CONSTRAINED_MAX_PAIRS, Step as ConstrainedStep, constrained};
 pub use equilibrium::{Equilibrium, equilibrium};
 pub use summary::Summary;
-pub use timeseries::{CONVERGENCE_THRESHOLD, MIN_CONVERGED_INTERVALS, MIN_CONVERGED_SHARE, time_to_converge};
+pub use timeseries::{
+    CONVERGENCE_THRESHOLD, MIN_CONVERGED_INTERVALS, MIN_CONVERGED_SHARE, converged_intervals_needed, time_to_converge,
+};
 
 /// Name of the aggregate row in tables that are otherwise per task type.
 pub const ALL: &str = "all";

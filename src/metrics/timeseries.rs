@@ -76,6 +76,13 @@ pub const MIN_CONVERGED_INTERVALS: usize = 5;
 /// A converged stretch holds at least this share of the run's intervals with trades.
 pub const MIN_CONVERGED_SHARE: f64 = 0.25;
 
+/// Intervals with trades a converged stretch must hold when the run has `with_trades` of them:
+/// [`MIN_CONVERGED_INTERVALS`], or [`MIN_CONVERGED_SHARE`] of `with_trades` rounded up if more
+/// ([`time_to_converge`]).
+pub fn converged_intervals_needed(with_trades: usize) -> usize {
+    MIN_CONVERGED_INTERVALS.max((MIN_CONVERGED_SHARE * with_trades as f64).ceil() as usize)
+}
+
 /// Time to converge from `(interval end ms, relative deviation)` in time order (docs/metrics.md
 /// "Price convergence"; rule in reports/README.md).
 ///
@@ -88,7 +95,7 @@ pub const MIN_CONVERGED_SHARE: f64 = 0.25;
 /// constraint) often end with two or three lucky intervals. `None` when there is no such stretch.
 pub fn time_to_converge(series: &[(u64, Option<f64>)], threshold: f64) -> Option<u64> {
     let with_trades = series.iter().filter(|(_, d)| d.is_some()).count();
-    let needed = MIN_CONVERGED_INTERVALS.max((MIN_CONVERGED_SHARE * with_trades as f64).ceil() as usize);
+    let needed = converged_intervals_needed(with_trades);
     let mut since = None;
     let mut stretch = 0;
     for &(end, dev) in series {
@@ -359,5 +366,23 @@ mod tests {
         assert_eq!(time_to_converge(&series(&devs), 0.05), None, "13 of 53 < 25 %");
         devs.push(Some(0.01));
         assert_eq!(time_to_converge(&series(&devs), 0.05), Some(41), "14 of 54 ≥ 25 %");
+    }
+
+    /// The count the report's sentence quotes is the one the rule applies (the baseline's 168
+    /// intervals with trades need 42, not the minimum of 5).
+    #[test]
+    fn the_intervals_needed_are_the_rules() {
+        assert_eq!(converged_intervals_needed(168), 42);
+        assert_eq!(converged_intervals_needed(54), 14);
+        assert_eq!(converged_intervals_needed(4), MIN_CONVERGED_INTERVALS);
+        for with_trades in [20, 21, 53, 54, 168] {
+            let needed = converged_intervals_needed(with_trades);
+            for tail in [needed - 1, needed] {
+                let mut devs = vec![Some(0.3); with_trades - tail];
+                devs.extend(std::iter::repeat_n(Some(0.01), tail));
+                let converged = time_to_converge(&series(&devs), 0.05).is_some();
+                assert_eq!(converged, tail == needed, "{tail} of {with_trades}");
+            }
+        }
     }
 }

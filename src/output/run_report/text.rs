@@ -11,7 +11,9 @@ use crate::metrics::quality::column as Q;
 use crate::metrics::summary::column as S;
 use crate::metrics::timeseries::column as TS;
 use crate::metrics::welfare::column as W;
-use crate::metrics::{ALL, CONVERGENCE_THRESHOLD, MIN_CONVERGED_INTERVALS, time_to_converge};
+use crate::metrics::{
+    ALL, CONVERGENCE_THRESHOLD, MIN_CONVERGED_INTERVALS, converged_intervals_needed, time_to_converge,
+};
 use crate::output::page::{ChartRef, Report, Section, Table};
 use crate::scenario::Scenario;
 use crate::sweep::column as stats_column;
@@ -215,8 +217,10 @@ fn convergence_section(t: &Tables) -> Section {
             ),
             None if tail > 0 => format!(
                 "did not converge: the VWAP was within {} of P* only in its last {tail} of {with_trades} intervals with \
-                 trades, short of the {} (and a quarter of them) that convergence needs",
+                 trades, and convergence needs its last {} within it (a quarter of the intervals with trades, and at \
+                 least {})",
                 pct(CONVERGENCE_THRESHOLD),
+                converged_intervals_needed(with_trades),
                 MIN_CONVERGED_INTERVALS
             ),
             None => format!(
