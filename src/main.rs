@@ -76,6 +76,10 @@ enum Command {
         /// Scenario files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Check each file with a scenario key overridden, as `run --set` would run it, e.g.
+        /// `--set market.fee_bps=0` (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
     },
     /// Rebuild the charts and report of a run folder from its Parquet tables.
     Report {
@@ -185,7 +189,7 @@ fn main() -> ExitCode {
                 cmd_versus(&scenario, seed, &out, &set, &versus, seeds, threads, quiet)
             }
         }
-        Command::Validate { files } => cmd_validate(files),
+        Command::Validate { files, set } => cmd_validate(files, &set),
         Command::Report { run_dir } => cmd_report(&run_dir),
         Command::Sweep { command } => cmd_sweep(command),
     };
@@ -405,10 +409,11 @@ fn cmd_versus(
     Ok(())
 }
 
-fn cmd_validate(files: Vec<PathBuf>) -> Result<()> {
+fn cmd_validate(files: Vec<PathBuf>, set: &[String]) -> Result<()> {
     let mut failed = 0;
+    let overrides = flagged(set, "--set");
     for f in &files {
-        match Scenario::load(f) {
+        match Scenario::load_with_flagged_overrides(f, &overrides) {
             Ok(s) => say!(
                 "{}: ok ({} agents, {} task {})",
                 f.display(),

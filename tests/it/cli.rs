@@ -154,6 +154,30 @@ fn validate_checks_files_without_running() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("nope.toml"));
 }
 
+/// `validate --set` checks a file as `run --set` would run it: a valid override passes (and
+/// shows in the count it prints), a bad one fails naming the file, the key and the flag.
+#[test]
+fn validate_checks_overrides_as_run_would() {
+    let validate = |extra: &[&str]| {
+        let mut args = vec!["validate", "scenarios/baseline.toml"];
+        args.extend_from_slice(extra);
+        bin().current_dir(root()).args(&args).output().unwrap()
+    };
+    let o = validate(&["--set", "population[0].count=7"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let plain = validate(&[]);
+    assert_ne!(o.stdout, plain.stdout, "the override changed the agent count printed");
+    let o = validate(&["--set", "market.fee_bps=-5"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    for part in ["baseline.toml", "market.fee_bps", "--set"] {
+        assert!(err.contains(part), "{part:?} missing from: {err}");
+    }
+    let o = validate(&["--set", "market.no_such_key=1"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no_such_key"), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 #[test]
 fn readme_quick_start_output_is_what_the_baseline_prints() {
     // The README shows the baseline's output; this keeps it true (the digest pins every result).
