@@ -20,9 +20,10 @@
 //! below, the heads it reaches plus a pass over the classes of its rarest need, or of its need
 //! set's entry, that stops at the ninth eligible bucket or the ninth class below its reputation
 //! floor; that pass runs through the whole list of its rarest need when few of those classes
-//! hold its other needs, once, until the need set has an entry). Listing or unlisting a class (only when it turns empty or
-//! non-empty) is a binary search and a shift of the list, and, while the heads index is on, of
-//! the list of each of its capabilities.
+//! hold its other needs, until the need set has an entry: once, unless every slot is in steady
+//! use). Listing or unlisting a class (only when it turns empty or non-empty) is a binary
+//! search and a shift of the list, and, while the heads index is on, of the list of each of its
+//! capabilities.
 //!
 //! Within a class, offers are split into [`REP_BUCKETS`] reputation buckets by their reputation
 //! factor `f = clamp(rep / 100, 0.5, 2)`: bucket `b` holds factors in
@@ -121,12 +122,14 @@
 //! **Heads per need set.** A request with several needs, each held by many classes but held
 //! together by few, passes or skips the classes that hold its rarest need but not the others,
 //! whichever index it streams. When such a walk falls back, or its pass over the classes of its
-//! rarest need runs to the end having met at least 8 such classes, the need set gets an entry of its own ([`TypeBook::by_need_set`]): the list of the
-//! live classes holding every need, and their heads once at least `heads_from` (8) classes hold
-//! them all, unfiled again at `heads_until` (the entry stays, listing them). Walks for exactly
-//! those needs then read that entry: they stream its heads and skip nothing, or, with fewer
-//! holders, pass only the listed classes (opened directly, or through the rarest need's heads
-//! when more than 8 of their buckets can serve). A task type keeps at most
+//! rarest need meets at least 8 such classes and 4 per eligible bucket, the need set gets an
+//! entry of its own ([`TypeBook::by_need_set`]): the list of the live classes holding every
+//! need, and their heads once at least `heads_from` (8) classes hold them all, unfiled again at
+//! `heads_until` (the entry stays, listing them). Walks for exactly those needs then read that
+//! entry: they stream its heads and skip nothing, or, with fewer holders, pass only the listed
+//! classes, opened directly or, when more than 8 of their buckets can serve or more than 8 of
+//! them none, through the heads the rarest need's walk would stream (its own index if on, else
+//! the task type's). A task type keeps at most
 //! [`NEED_SETS`] (8) entries at once, since each costs a subset test per change of a bucket's
 //! best offer in every class (and a set update in those holding it, while filed). An entry
 //! stays until the heads index goes off, or until a need set without one asks for a slot while
@@ -439,8 +442,8 @@ pub struct WalkIndex<'a> {
     /// The entry of [`TypeBook::by_need_set`] that gives `live` (and `heads`, if indexed), for
     /// a walk with several needs that has one.
     pub need_set: Option<u8>,
-    /// What a walk that falls back, or whose pass meets many classes without its other needs,
-    /// asks for ([`TypeBook::demand_index`]): for one need whose own index is off, that need;
+    /// What a walk that falls back, or whose pass meets many classes without its other needs
+    /// (`HEAD_SKIPS`, and `SKIPS_PER_OPEN` per eligible bucket, `matching.rs`), asks for ([`TypeBook::demand_index`]): for one need whose own index is off, that need;
     /// for several needs without an entry of their own, the needs. `None` when the walk reads
     /// the index or entry of exactly its needs, or none.
     pub demand: Option<CapabilitySet>,
@@ -911,7 +914,8 @@ impl TypeBook {
     /// is off, the task type's index (if on) over every live class. For several needs whose need
     /// set has an entry on, its classes (each holds every need) and its heads if filed, else the
     /// heads the rarest need's walk would stream (the walk opens those few classes directly
-    /// unless more than 8 of their buckets serve). Else the live
+    /// unless more than 8 of their buckets serve, or more than 8 of them have none that
+    /// serves). Else the live
     /// classes of the need that the fewest live classes hold (a superset of those holding every
     /// need; none when a need is held by no live class), with that need's own index if it is on
     /// and the task type's if not. O(|needs| + [`NEED_SETS`]).

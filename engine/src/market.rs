@@ -224,6 +224,9 @@ pub struct Market {
     /// Request walks that read a need-set entry without filed heads: tests only, likewise.
     #[cfg(test)]
     pub(crate) unfiled_walks: u64,
+    /// Those of them that streamed heads (more than 8 of the entry's buckets serve): likewise.
+    #[cfg(test)]
+    pub(crate) unfiled_streamed: u64,
     /// Per reputation bucket: `floor(b)^k` and the ceiling reputation (precomputed: k is fixed).
     pub(crate) bucket_floor_k: [f64; REP_BUCKETS],
     pub(crate) bucket_ceiling: [f64; REP_BUCKETS],
@@ -318,6 +321,8 @@ impl Market {
             walk_classes_passed: 0,
             #[cfg(test)]
             unfiled_walks: 0,
+            #[cfg(test)]
+            unfiled_streamed: 0,
             bucket_floor_k,
             bucket_ceiling,
             auction_cursors: Vec::new(),

@@ -197,6 +197,9 @@ struct HeadWalk {
     /// Classes the pass counting the eligible buckets visited (a test-only measure).
     #[cfg(test)]
     passed: u64,
+    /// Set when the walk streams heads (a test-only measure).
+    #[cfg(test)]
+    streamed: bool,
     /// Set to `demand_on_fallback` when the walk fell back, or when its pass ran through the
     /// classes of its rarest need and met `HEAD_SKIPS` without its other needs: that index or
     /// entry should go on ([`TypeBook::demand_index`](crate::book::TypeBook::demand_index)).
@@ -271,13 +274,14 @@ impl HeadWalk {
                     break;
                 }
             }
-            let direct = pairs <= DIRECT_BUCKETS && unserving <= DIRECT_UNSERVING;
-            // A pass that ran through the classes of the rarest need and met `HEAD_SKIPS`
-            // without the other needs: later walks should read the need set's entry.
-            if lacking >= HEAD_SKIPS && direct {
+            // A pass that met `HEAD_SKIPS` classes without the other needs, and
+            // `SKIPS_PER_OPEN` per eligible bucket, as a fallback does: later walks should read
+            // the need set's entry. (An early stop with few such classes asks for none: the
+            // need set's many holders are better streamed than filed.)
+            if lacking >= HEAD_SKIPS && lacking >= SKIPS_PER_OPEN.saturating_mul(pairs) {
                 self.demand = self.demand_on_fallback.filter(|d| d.len() > 1);
             }
-            if direct {
+            if pairs <= DIRECT_BUCKETS && unserving <= DIRECT_UNSERVING {
                 open_buckets(tb, nodes, eligible.iter().copied(), heap, cursors, |b, _| Some(limit(b)));
                 return;
             }
@@ -287,6 +291,10 @@ impl HeadWalk {
             let b = bits.trailing_zeros() as u8;
             bits &= bits - 1;
             let limit = limit(b);
+            #[cfg(test)]
+            {
+                self.streamed = true;
+            }
             let mut at = index.start(nodes, b);
             if let Some(next) = nodes.heads.step(&mut at)
                 && next.0.weighted() <= limit
@@ -302,7 +310,8 @@ impl HeadWalk {
     /// class has `needs`, opens a cursor on its bucket (the popped key is that bucket's first)
     /// and returns the cursor's index; `None` for a head to skip. A walk that has skipped
     /// [`HEAD_SKIPS`] heads, and [`SKIPS_PER_OPEN`] per cursor it opened, opens every eligible
-    /// bucket not reached yet at once (of the live classes of its rarest need) and closes the
+    /// bucket not reached yet at once (of the classes the walk reads: its need set's entry's, or
+    /// its rarest need's) and closes the
     /// head streams; if it was streaming the task type's index for want of that need's own, it
     /// records the demand for it.
     #[inline(never)]
@@ -511,6 +520,8 @@ impl Market {
             need_set: None,
             #[cfg(test)]
             passed: 0,
+            #[cfg(test)]
+            streamed: false,
         };
         let mut eligible = std::mem::take(&mut self.eligible);
         let limits = |b: u8| limit_price as f64 * (1.0 + 1e-9) / self.bucket_floor_k[b as usize];
@@ -605,7 +616,9 @@ impl Market {
             self.head_fallbacks += u64::from(heads.fell_back);
             self.walk_classes_passed += heads.passed;
             let entries = &self.book.get(tt).by_need_set;
-            self.unfiled_walks += u64::from(heads.need_set.is_some_and(|at| !entries[at as usize].indexed));
+            let unfiled = heads.need_set.is_some_and(|at| !entries[at as usize].indexed);
+            self.unfiled_walks += u64::from(unfiled);
+            self.unfiled_streamed += u64::from(unfiled && heads.streamed);
         }
         if needs.len() > 1 {
             self.book.get_mut(tt).joint_walk(heads.need_set);
@@ -1712,6 +1725,52 @@ mod tests {
         }
         assert_eq!(m.head_fallbacks, 0, "no walk fell back");
         assert_eq!(m.unfiled_walks, 5, "the later walks read the entry without filed heads");
+    }
+
+    /// The same with the 3 holders' offers spread over 5 reputation buckets each (15 serving
+    /// buckets): walks that read the unfiled entry stream heads instead of opening every bucket,
+    /// pass only the listed classes, and take what a walk opening every class takes.
+    #[test]
+    fn an_unfiled_entry_with_many_serving_buckets_streams_heads() {
+        let (a, b) = (1u128 << 120, 1u128 << 121);
+        let day = 86_400_000;
+        let config =
+            MarketConfig { auction_window_ms: 365 * day, escrow_timeout_ms: 365 * day, ..MarketConfig::default() };
+        let mut m = Market::new(config).unwrap();
+        let tt = m.register_task_type("t").unwrap();
+        let with = |account: u64, reputation: f64| PeerSpec {
+            account: Some(AccountId(account)),
+            initial_reputation: Some(reputation),
+            ..PeerSpec::default()
+        };
+        let providers: Vec<PeerId> = [60.0, 90.0, 120.0, 150.0, 180.0]
+            .iter()
+            .zip(1..)
+            .map(|(&r, i)| m.register_peer(with(i, r), 0).unwrap())
+            .collect();
+        let cheap = m.register_peer(with(9, 100.0), 0).unwrap();
+        let r = m.register_peer(PeerSpec { endowment: 1 << 40, ..PeerSpec::default() }, 0).unwrap();
+        for k in 0..100u128 {
+            let caps = CapabilitySet(1 << k | if k % 2 == 0 { a } else { b });
+            m.place_order(NewOrder::sell(providers[0], 90, 1, ComputeTaskSpec::new(tt, caps)), 0).unwrap();
+        }
+        for k in 0..3u128 {
+            let caps = CapabilitySet(1 << k | 1 << 110 | a | b);
+            for &p in &providers {
+                m.place_order(NewOrder::sell(p, 150, 1, ComputeTaskSpec::new(tt, caps)), 0).unwrap();
+            }
+        }
+        let mut twin = m.clone();
+        twin.set_heads_thresholds(usize::MAX, usize::MAX);
+        take_cheap(&mut m, &mut twin, tt, cheap, r, a | b);
+        let entry = m.book.get(tt).by_need_set.iter().find(|e| e.on && e.needs == CapabilitySet(a | b)).cloned();
+        assert!(entry.is_some_and(|e| !e.indexed), "the first walk made an entry without filed heads");
+        let first = m.walk_classes_passed;
+        for step in 1..=5u64 {
+            take_cheap(&mut m, &mut twin, tt, cheap, r, a | b);
+            assert!(m.walk_classes_passed <= first + 4 * step, "step {step}: {} classes passed", m.walk_classes_passed);
+        }
+        assert_eq!((m.unfiled_walks, m.unfiled_streamed), (5, 5), "every later walk streamed the heads");
     }
 
     /// Nine need sets, each held together by 3 classes and apart by 20 cheaper ones: walks for
