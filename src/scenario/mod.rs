@@ -230,19 +230,37 @@ pub fn read_document(path: impl AsRef<Path>) -> Result<toml::Value, ScenarioErro
 /// Loads `text` (named `file` in errors). `show_location`: the text is the user's file, so errors
 /// may point at line:column; `overrides` are the keys set by overrides with what set each (e.g.
 /// "override `market.fee_bps`", "`--versus market.fee_bps=50`"), named in errors.
+/// Validates scenario `text`. Errors carry line:column in `text` when `show_location`; for a
+/// text rewritten from the user's file by overrides (`origin`: the file as written), they carry
+/// the line:column of the value in that file unless an override set it (then they say which).
 fn load_text(
     text: &str,
     file: &str,
     show_location: bool,
     overrides: &[(String, String)],
+    origin: Option<&str>,
 ) -> Result<Scenario, ScenarioError> {
     let tree = locate::SpanTree::parse(text).map_err(|e| syntax_error(text, file, &e))?;
+    let origin = origin.and_then(|o| locate::SpanTree::parse(o).ok().map(|t| (o, t)));
+    let set_by = |path: &str| {
+        overrides.iter().rev().find(|(k, _)| path.starts_with(k.as_str()) || k.starts_with(path)).map(|(_, by)| by)
+    };
     let at = |span: Option<std::ops::Range<usize>>| {
         if show_location { span.map(|s| line_col(text, s.start)) } else { None }
     };
+    // Where the user wrote `path` (its key if `key`, else its value) in the file the overrides
+    // rewrote; `None` when an override set it.
+    let in_origin = |path: &locate::TomlPath, key: bool| {
+        let (o, t) = origin.as_ref()?;
+        if set_by(&path.to_string()).is_some() {
+            return None;
+        }
+        let span = if key { t.key_span_of(path) } else { t.span_of(path) }?;
+        Some(line_col(o, span.start))
+    };
     let invalid = |path: String, reason: String, location: Option<(usize, usize)>| {
-        let reason = match overrides.iter().rev().find(|(k, _)| path.starts_with(k.as_str()) || k.starts_with(&path)) {
-            Some((_, by)) if !path.is_empty() && path != "(top level)" => format!("{reason} (set by {by})"),
+        let reason = match set_by(&path) {
+            Some(by) if !path.is_empty() && path != "(top level)" => format!("{reason} (set by {by})"),
             _ => reason,
         };
         ScenarioError::Invalid { file: file.to_string(), path, reason, location }
@@ -266,7 +284,8 @@ fn load_text(
         } else {
             messages::serde_reason(e.message(), path.last_key())
         };
-        invalid(path.to_string(), reason, at(span))
+        let location = at(span).or_else(|| in_origin(&path, false));
+        invalid(path.to_string(), reason, location)
     })?;
     // Keys of another institution are refused when written, whatever their value.
     if let Ok(toml::Value::Table(top)) = toml::from_str::<toml::Value>(text)
@@ -274,13 +293,15 @@ fn load_text(
         && let Err(e) = parsed.market.check_written_keys(m.keys().map(String::as_str))
     {
         let path = locate::TomlPath::root().key("market").key(e.field);
-        return Err(invalid(path.to_string(), e.reason, at(tree.key_span_of(&path))));
+        let location = at(tree.key_span_of(&path)).or_else(|| in_origin(&path, true));
+        return Err(invalid(path.to_string(), e.reason, location));
     }
     let s = validate::scenario(&parsed).map_err(|e| {
         // An error about a key itself points at the key, any other at the value.
         let about_key = e.reason.starts_with("unknown key") || e.reason.starts_with("applies only");
         let span = if about_key { tree.key_span_of(&e.path) } else { tree.span_of(&e.path) };
-        invalid(e.path.to_string(), e.reason, at(span))
+        let location = at(span).or_else(|| in_origin(&e.path, about_key));
+        invalid(e.path.to_string(), e.reason, location)
     })?;
     // Each effect's counterfactual must be a valid scenario too (without the effects themselves).
     if !s.effects.is_empty() {
@@ -296,7 +317,7 @@ fn load_text(
                 overrides::set(&mut cf, k, v.clone()).map_err(|err| invalid(key(k), err.reason, None))?;
             }
             let cf_text = toml::to_string(&cf).map_err(|err| invalid(format!("effect[{i}]"), err.to_string(), None))?;
-            load_text(&cf_text, file, false, &[]).map_err(|err| {
+            load_text(&cf_text, file, false, &[], None).map_err(|err| {
                 let reason = match err {
                     ScenarioError::Invalid { path, reason, .. } => {
                         format!("the counterfactual is not valid: {path}: {reason}")
@@ -336,7 +357,7 @@ impl Scenario {
         let file = path.display().to_string();
         let text = read(path)?;
         if overrides.is_empty() {
-            return load_text(&text, &file, true, &[]);
+            return load_text(&text, &file, true, &[], None);
         }
         let parsed = overrides
             .iter()
@@ -353,23 +374,24 @@ impl Scenario {
                 (k, by)
             })
             .collect();
-        Self::from_value_with(&value, &file, &keys)
+        Self::from_value_with(&value, &file, &keys, Some(&text))
     }
 
     /// Validates TOML text; `file` names it in errors (which carry line:column).
     pub fn from_toml_str(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
-        load_text(text, file, true, &[])
+        load_text(text, file, true, &[], None)
     }
 
     /// Validates a value tree (a document after overrides; the sweep's entry point).
     pub fn from_value(value: &toml::Value, file: &str) -> Result<Scenario, ScenarioError> {
-        Self::from_value_with(value, file, &[])
+        Self::from_value_with(value, file, &[], None)
     }
 
     fn from_value_with(
         value: &toml::Value,
         file: &str,
         overrides: &[(String, String)],
+        origin: Option<&str>,
     ) -> Result<Scenario, ScenarioError> {
         let text = toml::to_string(value).map_err(|e| ScenarioError::Invalid {
             file: file.to_string(),
@@ -377,7 +399,7 @@ impl Scenario {
             reason: format!("cannot be written as a TOML document: {e}"),
             location: None,
         })?;
-        load_text(&text, file, false, overrides)
+        load_text(&text, file, false, overrides, origin)
     }
 
     /// The resolved scenario as TOML, every default explicit; loading it gives an equal scenario.

@@ -390,6 +390,28 @@ fn overrides_through_files() {
     let _ = std::fs::remove_file(path);
 }
 
+/// An error in a value the user wrote keeps its line:column when an override changes another
+/// key (it was dropped: the overrides rewrite the document); an error in a value an override
+/// set has none and says which override set it.
+#[test]
+fn overrides_keep_the_location_of_values_written_in_the_file() {
+    let path = temp_file("overrides-location", &MIN.replacen("count = 3", "count = 0", 1));
+    let location = |overrides: &[String]| match Scenario::load_with_overrides(&path, overrides).unwrap_err() {
+        ScenarioError::Invalid { path, location, reason, .. } => (path, location, reason),
+        other => panic!("{other}"),
+    };
+    let (key, written, _) = location(&[]);
+    assert_eq!(key, "population[0].count");
+    assert!(written.is_some(), "no location without overrides");
+    let (key, with_other, reason) = location(&["market.fee_bps=5".into()]);
+    assert_eq!((key.as_str(), with_other), ("population[0].count", written), "{reason}");
+    assert!(!reason.contains("set by"), "{reason}");
+    let (_, with_same, reason) = location(&["population[0].count=0".into()]);
+    assert_eq!(with_same, None, "an override set it");
+    assert!(reason.contains("set by override `population[0].count`"), "{reason}");
+    let _ = std::fs::remove_file(path);
+}
+
 // ---- rejected inputs ----------------------------------------------------------------------------
 
 #[test]
