@@ -321,3 +321,21 @@ fn the_escrow_peak_without_a_ledger_is_a_lower_bound() {
     let sampled = f64s(&table(&without, "timeseries"), "escrow_balance").into_iter().flatten().fold(0.0, f64::max);
     assert!(peak > 0.0 && peak <= with && peak >= sampled, "peak {peak}, with ledger {with}, largest sample {sampled}");
 }
+
+/// The report's convergence sentences in the user's words: a task type whose every interval with
+/// trades was within the threshold, too few of them for the rule, says so and how many the rule
+/// needs, rather than "only in its last 1 of 1" (market_simulation's ml_training trades in one
+/// interval).
+#[test]
+fn a_few_intervals_with_trades_are_described_as_such() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/market_simulation.toml");
+    let s = Scenario::load(path).expect("market_simulation loads");
+    let dir = run_into(&tmp("few-intervals"), &s);
+    let page = std::fs::read_to_string(dir.join("report.md")).expect("report.md");
+    let line = page.lines().find(|l| l.starts_with("ml_training")).expect("an ml_training convergence sentence");
+    assert!(line.contains("its one interval with trades had the VWAP within"), "{line}");
+    assert!(line.contains("convergence needs 5 such intervals at the end"), "{line}");
+    for n in 1..=20 {
+        assert!(!page.contains(&format!("only in its last {n} of {n} intervals")), "{page}");
+    }
+}

@@ -215,14 +215,24 @@ fn convergence_section(t: &Tables) -> Section {
                 after(ms),
                 pct(CONVERGENCE_THRESHOLD)
             ),
-            None if tail > 0 => format!(
-                "did not converge: the VWAP was within {} of P* only in its last {tail} of {with_trades} intervals with \
-                 trades, and convergence needs its last {} within it (a quarter of the intervals with trades, and at \
-                 least {})",
-                pct(CONVERGENCE_THRESHOLD),
-                converged_intervals_needed(with_trades),
-                MIN_CONVERGED_INTERVALS
-            ),
+            None if tail > 0 => {
+                let within = pct(CONVERGENCE_THRESHOLD);
+                let seen = match (tail == with_trades, with_trades) {
+                    (true, 1) => format!("its one interval with trades had the VWAP within {within} of P*"),
+                    (true, _) => {
+                        format!("all {with_trades} of its intervals with trades had the VWAP within {within} of P*")
+                    }
+                    (false, _) => format!(
+                        "the VWAP was within {within} of P* only in its last {tail} of {with_trades} intervals with trades"
+                    ),
+                };
+                format!(
+                    "did not converge: {seen}, and convergence needs {} such intervals at the end (the larger of {} and \
+                     a quarter of the intervals with trades)",
+                    converged_intervals_needed(with_trades),
+                    MIN_CONVERGED_INTERVALS
+                )
+            }
             None => format!(
                 "did not converge: the VWAP did not stay within {} of P* to the end",
                 pct(CONVERGENCE_THRESHOLD)
