@@ -10,6 +10,7 @@
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, Visitor};
+use synmarket_engine::error::show_number;
 
 use crate::dist::Dist;
 
@@ -123,14 +124,14 @@ pub fn name(path: &TomlPath, s: &str) -> Check<String> {
 
 /// A finite number.
 pub fn finite(path: &TomlPath, x: f64) -> Check<f64> {
-    if x.is_finite() { Ok(x) } else { bad(path, format!("must be a finite number (got {x})")) }
+    if x.is_finite() { Ok(x) } else { bad(path, format!("must be a finite number (got {})", show_number(x))) }
 }
 
 /// A finite number in `[lo, hi]`.
 pub fn in_range(path: &TomlPath, x: f64, lo: f64, hi: f64) -> Check<f64> {
     finite(path, x)?;
     if x < lo || x > hi {
-        return bad(path, format!("{x} is outside [{lo}, {hi}]"));
+        return bad(path, format!("{} is outside [{}, {}]", show_number(x), show_number(lo), show_number(hi)));
     }
     Ok(x)
 }
@@ -139,7 +140,7 @@ pub fn in_range(path: &TomlPath, x: f64, lo: f64, hi: f64) -> Check<f64> {
 pub fn probability(path: &TomlPath, x: f64) -> Check<f64> {
     finite(path, x)?;
     if !(0.0..=1.0).contains(&x) {
-        return bad(path, format!("{x} is not a probability (must lie in [0, 1])"));
+        return bad(path, format!("{} is not a probability (must lie in [0, 1])", show_number(x)));
     }
     Ok(x)
 }
@@ -178,7 +179,7 @@ impl Domain {
         if self.duration && x >= 0.0 && x.fract() == 0.0 && x < 1e18 {
             synmarket_engine::duration::format_ms(x as u64)
         } else {
-            x.to_string()
+            show_number(x)
         }
     }
 

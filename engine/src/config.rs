@@ -486,14 +486,19 @@ impl MarketConfig {
         ];
         for (field, v) in rep_values {
             if !v.is_finite() || v.abs() > MAX_REPUTATION_MAGNITUDE {
+                let v = crate::error::show_number(v);
                 return bad(field, format!("{v} is not a finite number within ±{MAX_REPUTATION_MAGNITUDE:e}"));
             }
         }
         if r.min > r.max {
-            return bad("reputation.min", format!("{} is above reputation.max {}", r.min, r.max));
+            let (min, max) = (crate::error::show_number(r.min), crate::error::show_number(r.max));
+            return bad("reputation.min", format!("{min} is above reputation.max {max}"));
         }
         if r.initial < r.min || r.initial > r.max {
-            return bad("reputation.initial", format!("{} is outside [min, max]", r.initial));
+            return bad(
+                "reputation.initial",
+                format!("{} is outside [min, max]", crate::error::show_number(r.initial)),
+            );
         }
         if r.decay_half_life_ms > 0 && r.decay_step_ms == 0 {
             return bad("reputation.decay_step", "must be > 0 when decay is on".into());

@@ -392,3 +392,27 @@ pub enum InvariantError {
         max: f64,
     },
 }
+
+/// A number as an error message shows it: as Rust writes it (`0.5`, `120`), or in scientific
+/// notation (`1e300`, `2.5e-9`) when that would take more than 15 digits, so that a hostile
+/// value such as `1e300` does not print as 301 digits.
+pub fn show_number(x: f64) -> String {
+    if x.is_finite() && x != 0.0 && !(1e-6..1e15).contains(&x.abs()) { format!("{x:e}") } else { x.to_string() }
+}
+
+#[cfg(test)]
+mod show_number_tests {
+    use super::show_number;
+
+    #[test]
+    fn large_and_tiny_numbers_are_scientific() {
+        assert_eq!(show_number(1e300), "1e300");
+        assert_eq!(show_number(-2.5e-9), "-2.5e-9");
+        assert_eq!(show_number(0.5), "0.5");
+        assert_eq!(show_number(120.0), "120");
+        assert_eq!(show_number(0.0), "0");
+        assert_eq!(show_number(f64::NAN), "NaN");
+        assert_eq!(show_number(f64::INFINITY), "inf");
+        assert!(show_number(f64::MAX).len() < 30);
+    }
+}

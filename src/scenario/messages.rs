@@ -34,8 +34,16 @@ fn found_words(found: &str) -> String {
     for prefix in ["integer ", "floating point ", "boolean "] {
         if let Some(rest) = f.strip_prefix(prefix) {
             // serde writes integers beyond i64 as "`99999999999999999999` as i128".
-            let rest = rest.split(" as ").next().unwrap_or(rest);
-            return rest.trim_matches('`').to_string();
+            let rest = rest.split(" as ").next().unwrap_or(rest).trim_matches('`');
+            // A float as serde prints it can run to hundreds of digits (`1e300`); a short one
+            // stays as written (`2.0`).
+            if prefix == "floating point "
+                && rest.len() > 20
+                && let Ok(x) = rest.parse::<f64>()
+            {
+                return synmarket_engine::error::show_number(x);
+            }
+            return rest.to_string();
         }
     }
     match f {
@@ -247,5 +255,15 @@ mod tests {
         assert_eq!(edit_distance("", "abc"), 3);
         assert_eq!(suggestion("fe_bps", &["fee_bps", "slot_cap"]), Some("fee_bps"));
         assert_eq!(suggestion("zzzz", &["fee_bps"]), None);
+    }
+
+    /// A hostile float is shown in scientific notation, not as hundreds of digits.
+    #[test]
+    fn huge_floats_are_shown_short() {
+        let huge = format!("invalid type: floating point `{}`, expected u32", 1e300);
+        assert!(huge.len() > 300, "serde writes all the digits");
+        assert_eq!(serde_reason(&huge, None), "expected a whole number ≥ 0, found 1e300");
+        let plain = "invalid type: floating point `1.5`, expected u32";
+        assert_eq!(serde_reason(plain, None), "expected a whole number ≥ 0, found 1.5");
     }
 }
